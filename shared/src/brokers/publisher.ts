@@ -1,0 +1,40 @@
+import type { EdgebusError } from "../errors.ts";
+
+/**
+ * A message ready for a destination: `key` decides partition/ordering where the broker has
+ * partitions, `headers` carry CloudEvents attributes (`ce_*`) where the broker has headers.
+ */
+export interface OutgoingMessage {
+  /** Stable id; equal ids are the same message (CloudEvents `source` + `id`). */
+  readonly id: string;
+  readonly key?: string;
+  readonly value: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Where a destination put a message. `partition`/`offset` are null for brokers without them. */
+export interface PublishReceipt {
+  readonly destination: string;
+  readonly partition: number | null;
+  readonly offset: number | null;
+}
+
+/**
+ * A destination for messages (a Cloudflare Queue, a Kafka topic through the Upstash Kafka REST
+ * protocol, memory in tests).
+ *
+ * Guarantees every implementation must keep (checked by the shared contract suite):
+ * - `publish` resolves only after the destination durably accepted every message, and returns
+ *   one receipt per message in input order;
+ * - on failure it rejects with an `EdgebusError` (`upstream_unavailable` and `retryable: true`
+ *   when trying again can help) and the caller must assume none of the batch was accepted
+ *   (at-least-once: a retry may duplicate, never lose);
+ * - an empty batch resolves to `[]` without I/O;
+ * - `close()` releases resources; publishing after close rejects.
+ */
+export interface Publisher {
+  publish(destination: string, messages: readonly OutgoingMessage[]): Promise<PublishReceipt[]>;
+  close(): Promise<void>;
+}
+
+export type PublishError = EdgebusError;

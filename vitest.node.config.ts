@@ -1,0 +1,15 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  test: {
+    name: "node",
+    environment: "node",
+    include: [
+      "shared/**/*.test.ts",
+      "schemas/**/*.test.ts",
+      "bridges/**/*.test.ts",
+      "scripts/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
+  },
+});
