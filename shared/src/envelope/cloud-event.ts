@@ -1,0 +1,35 @@
+/**
+ * The normalised event that travels through edgebus: a CloudEvents 1.0 event in its JSON
+ * (structured) form. This is the body of every Cloudflare Queue message, the value of
+ * structured-mode Kafka records, and the row in `edgebus.event_archive`.
+ *
+ * `source` + `id` is the duplicate key end to end. Extension attributes are lowercase
+ * alphanumerics per the spec; edgebus uses the ones listed here.
+ */
+export interface CloudEventRecord {
+  specversion: "1.0";
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  subject?: string;
+  data?: unknown;
+  /** Entity version, for ordering (a positive integer). */
+  eventversion?: number;
+  correlationid?: string;
+  causationid?: string;
+  /** Entity id; the Kafka record key. */
+  partitionkey?: string;
+  traceparent?: string;
+  [extension: string]: unknown;
+}
+
+/** Names of the extension attributes edgebus understands. */
+export const EDGEBUS_EXTENSIONS = ["eventversion", "correlationid", "causationid", "partitionkey", "traceparent"] as const;
+
+/** The duplicate key of an event. */
+export function eventKey(event: Pick<CloudEventRecord, "source" | "id">): string {
+  return `${event.source}\u0000${event.id}`;
+}
