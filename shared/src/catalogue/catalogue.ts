@@ -1,0 +1,220 @@
+/**
+ * The event catalogue at run time: every known event type with its `data` schema and topic.
+ * Built once from domain modules (`schemas/<domain>.ts`); the constructor rejects an
+ * inconsistent catalogue (duplicate or malformed type names, undeclared topics, examples that
+ * fail their own schema) so mistakes surface at start-up or in tests, never per request.
+ *
+ * Backward compatibility (see `compatibility.ts`) guarantees the current schema of a type accepts
+ * everything its earlier versions accepted, so `validateData` always validates against the
+ * current version, including for archived events being replayed.
+ */
+import type { z } from "zod";
+import { EdgebusError } from "../errors.ts";
+import { topicForType } from "../names.ts";
+import { closeMatches } from "./close-matches.ts";
+import { type DataIssue, toDataIssues } from "./data-issues.ts";
+import type { DomainCatalogue, EventTypeDefinition, TopicDefinition } from "./types.ts";
+
+export type { DataIssue } from "./data-issues.ts";
+
+export interface CatalogueOptions {
+  /**
+   * Leading segments every type and topic shares: `gov` for the government catalogue
+   * (`gov.<domain>.<entity>.<action>`), e.g. `com.example` for another organisation's.
+   */
+  readonly namespace: string;
+}
+
+export type DataValidation =
+  | { readonly ok: true; readonly data: unknown }
+  | { readonly ok: false; readonly issues: DataIssue[] };
+
+/** Lowercase name segment: `citizen`, `logged_in`. */
+const SEGMENT = "[a-z][a-z0-9_]*";
+const SEGMENT_PATTERN = new RegExp(`^${SEGMENT}$`);
+const NAMESPACE_PATTERN = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
+/** Kafka allows more, but a topic with more partitions than this is a typo, not a design. */
+const MAX_PARTITIONS = 1024;
+const DEFAULT_SUGGESTIONS = 3;
+
+export class Catalogue {
+  readonly namespace: string;
+  readonly #domains: readonly DomainCatalogue[];
+  readonly #events = new Map<string, EventTypeDefinition>();
+  readonly #topics = new Map<string, TopicDefinition>();
+
+  constructor(domains: readonly DomainCatalogue[], options: CatalogueOptions) {
+    this.namespace = options.namespace;
+    this.#domains = domains;
+    const problems = this.#load(domains);
+    if (problems.length > 0) {
+      throw new EdgebusError("internal", `invalid event catalogue: ${problems.join("; ")}`, {
+        details: { problems },
+        retryable: false,
+      });
+    }
+  }
+
+  /** The domain modules this catalogue was built from, in the order given. */
+  domains(): readonly DomainCatalogue[] {
+    return this.#domains;
+  }
+
+  get(type: string): EventTypeDefinition | undefined {
+    return this.#events.get(type);
+  }
+
+  has(type: string): boolean {
+    return this.#events.has(type);
+  }
+
+  /**
+   * The definition of `type`, or an `unknown_event_type` error (422) whose details list the
+   * closest known types (`did_you_mean`).
+   */
+  require(type: string): EventTypeDefinition {
+    const definition = this.#events.get(type);
+    if (definition) return definition;
+    const suggestions = this.closeMatches(type, DEFAULT_SUGGESTIONS);
+    const hint = suggestions.length > 0 ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?` : "";
+    throw new EdgebusError("unknown_event_type", `unknown event type "${type}"${hint}`, {
+      details: { type, did_you_mean: suggestions },
+    });
+  }
+
+  /** All event types, sorted. */
+  types(): string[] {
+    return [...this.#events.keys()].sort();
+  }
+
+  /** All topics, sorted by name. */
+  topics(): TopicDefinition[] {
+    return [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Kafka topic of a known type (`gov.auth.citizen.created` → `gov.auth.citizen`). */
+  topicFor(type: string): string {
+    return topicForType(this.require(type).type);
+  }
+
+  partitionsOf(topic: string): number {
+    const definition = this.#topics.get(topic);
+    if (!definition) throw new EdgebusError("not_found", `unknown topic "${topic}"`, { details: { topic } });
+    return definition.partitions;
+  }
+
+  /** Up to `limit` known types closest to `type` (typos, missing namespace), nearest first. */
+  closeMatches(type: string, limit = DEFAULT_SUGGESTIONS): string[] {
+    return closeMatches(type, this.#events.keys(), limit);
+  }
+
+  /**
+   * Validates `data` against the current schema of `type`. Returns the parsed value, or every
+   * failing field as `{path: "data.email", message}` (bounded, see `MAX_REPORTED_ISSUES`).
+   * Throws `unknown_event_type` for a type the catalogue does not know.
+   */
+  validateData(type: string, data: unknown): DataValidation {
+    const result = this.require(type).data.safeParse(data);
+    if (result.success) return { ok: true, data: result.data };
+    return { ok: false, issues: toDataIssues(result.error, data) };
+  }
+
+  /**
+   * The entity id of an event (its `entityIdField` in `data`) as a string, for `partitionkey` and
+   * `subject` when the producer did not set them; `undefined` when the type has no entity id
+   * field or `data` lacks it.
+   */
+  entityIdOf(type: string, data: unknown): string | undefined {
+    const field = this.require(type).entityIdField;
+    if (field === undefined) return undefined;
+    const value = readPath(data, field);
+    return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+  }
+
+  /** Every version of `type`'s schema, oldest first, ending with the current one. */
+  versionsOf(type: string): { version: number; data: z.ZodType }[] {
+    const definition = this.require(type);
+    return [...(definition.previousVersions ?? []), { version: definition.version, data: definition.data }];
+  }
+
+  #load(domains: readonly DomainCatalogue[]): string[] {
+    const problems: string[] = [];
+    if (!NAMESPACE_PATTERN.test(this.namespace)) {
+      return [`namespace "${this.namespace}" must be dot-separated lowercase segments`];
+    }
+    const seenDomains = new Set<string>();
+    for (const domain of domains) {
+      if (!SEGMENT_PATTERN.test(domain.domain)) problems.push(`domain "${domain.domain}" must be a lowercase segment`);
+      if (seenDomains.has(domain.domain)) problems.push(`domain "${domain.domain}" is declared twice`);
+      seenDomains.add(domain.domain);
+      const prefix = `${this.namespace}.${domain.domain}`;
+      const topicPattern = new RegExp(`^${escapeRegExp(prefix)}\\.${SEGMENT}$`);
+      const typePattern = new RegExp(`^${escapeRegExp(prefix)}\\.${SEGMENT}\\.${SEGMENT}$`);
+      const usedTopics = new Set<string>();
+
+      for (const topic of domain.topics) {
+        if (!topicPattern.test(topic.name)) problems.push(`topic "${topic.name}" must be named ${prefix}.<entity>`);
+        if (this.#topics.has(topic.name)) problems.push(`topic "${topic.name}" is declared twice`);
+        if (!Number.isInteger(topic.partitions) || topic.partitions < 1 || topic.partitions > MAX_PARTITIONS) {
+          problems.push(`topic "${topic.name}" partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+        }
+        this.#topics.set(topic.name, topic);
+      }
+
+      for (const event of domain.events) {
+        const where = `event type "${event.type}"`;
+        if (!typePattern.test(event.type)) problems.push(`${where} must be named ${prefix}.<entity>.<action>`);
+        if (this.#events.has(event.type)) problems.push(`${where} is declared twice`);
+        this.#events.set(event.type, event);
+        if (typePattern.test(event.type)) {
+          const topic = topicForType(event.type);
+          usedTopics.add(topic);
+          if (!domain.topics.some((t) => t.name === topic)) problems.push(`${where}: topic "${topic}" is not declared`);
+        }
+        problems.push(...checkVersions(event).map((p) => `${where}: ${p}`));
+        const example = event.data.safeParse(event.example);
+        if (!example.success) {
+          const issues = toDataIssues(example.error, event.example).map((i) => `${i.path} ${i.message}`);
+          problems.push(`${where}: example is invalid (${issues.join(", ")})`);
+        } else if (event.entityIdField !== undefined) {
+          const id = readPath(example.data, event.entityIdField);
+          if (typeof id !== "string" && typeof id !== "number") {
+            problems.push(`${where}: entityIdField "${event.entityIdField}" is not a string or number in the example`);
+          }
+        }
+      }
+      for (const topic of domain.topics) {
+        if (!usedTopics.has(topic.name)) problems.push(`topic "${topic.name}" has no event types`);
+      }
+    }
+    return problems;
+  }
+}
+
+function checkVersions(event: EventTypeDefinition): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(event.version) || event.version < 1) problems.push("version must be a positive integer");
+  let last = 0;
+  for (const previous of event.previousVersions ?? []) {
+    if (!Number.isInteger(previous.version) || previous.version <= last) {
+      problems.push("previousVersions must be positive integers in ascending order");
+    }
+    last = previous.version;
+  }
+  if (last >= event.version) problems.push(`previous version ${last} is not older than version ${event.version}`);
+  return problems;
+}
+
+/** Reads a dotted path (`id`, `reference.id`) from a plain object. */
+function readPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split(".")) {
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
