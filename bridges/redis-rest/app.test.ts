@@ -1,0 +1,283 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { createRedisRestApp } from "./app.ts";
+
+const available = await requireService("redis", "redis-rest gateway (raw HTTP)");
+const token = randomBytes(24).toString("hex");
+const prefix = `t:brokers:${randomUUID()}:`;
+
+describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
+  const redis = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+  const app = createRedisRestApp({ redis, token, maxRequestBytes: 64 * 1024 });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+    return app.request(path, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  }
+  const base64 = { "upstash-encoding": "base64" };
+  type RestBody = { result?: unknown; error?: string };
+  const json = async (res: Response) => (await res.json()) as RestBody;
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+  describe("auth", () => {
+    it("rejects a missing token with 401 JSON", async () => {
+      const res = await app.request("/", {
+        method: "POST",
+        body: '["ping"]',
+        headers: { "content-type": "application/json" },
+      });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("Unauthorized") });
+    });
+
+    it("rejects a wrong token with 401 JSON", async () => {
+      const res = await post("/pipeline", [["ping"]], { authorization: `Bearer ${token}x` });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toHaveProperty("error");
+    });
+
+    it("refuses a too-short configured token at startup", () => {
+      expect(() => createRedisRestApp({ redis, token: "short" })).toThrow(/at least 16/);
+    });
+  });
+
+  describe("malformed requests", () => {
+    it("answers a non-JSON content type with 415", async () => {
+      const res = await post("/", '["ping"]', { "content-type": "text/plain" });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("application/json") });
+    });
+
+    it("answers broken JSON with 400", async () => {
+      const res = await post("/", '["set", "k"');
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("not valid JSON") });
+    });
+
+    it.each([
+      ["an object", { cmd: "ping" }],
+      ["an empty array", []],
+      ["a nested object argument", ["set", `${prefix}o`, { a: 1 }]],
+      ["a null argument", ["set", `${prefix}o`, null]],
+      ["an empty command name", [""]],
+    ])("answers %s as a single command with 400", async (_, body) => {
+      const res = await post("/", body);
+      expect(res.status).toBe(400);
+      expect(typeof (await json(res)).error).toBe("string");
+    });
+
+    it("answers a pipeline that is not an array of commands with 400", async () => {
+      for (const body of [["ping"], [], [["ping"], "get"]]) {
+        const res = await post("/pipeline", body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+      }
+    });
+
+    it("enforces the request size limit with 413", async () => {
+      const res = await post("/", ["set", `${prefix}big`, "x".repeat(70 * 1024)]);
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("exceeds") });
+      expect(await redis.exists(`${prefix}big`)).toBe(0);
+    });
+
+    it("answers other methods with 405 and unknown paths with 404", async () => {
+      const get = await app.request("/", { headers: { authorization: `Bearer ${token}` } });
+      expect(get.status).toBe(405);
+      expect(get.headers.get("allow")).toBe("POST");
+      const unknown = await post("/subscribe/chat", []);
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toHaveProperty("error");
+    });
+  });
+
+  describe("replies", () => {
+    it("base64-encodes every string, OK included, and keeps integers and nil", async () => {
+      const set = await post("/", ["set", `${prefix}s`, "abcd"], base64);
+      expect(await set.json()).toEqual({ result: b64("OK") });
+      expect(await (await post("/", ["get", `${prefix}s`], base64)).json()).toEqual({ result: b64("abcd") });
+      expect(await (await post("/", ["strlen", `${prefix}s`], base64)).json()).toEqual({ result: 4 });
+      const missing = await post("/", ["get", `${prefix}missing`], base64);
+      expect(missing.status).toBe(200);
+      expect(await missing.text()).toBe('{"result":null}');
+    });
+
+    it("sends plain strings without the encoding header", async () => {
+      expect(await (await post("/", ["set", `${prefix}p`, "plain"])).json()).toEqual({ result: "OK" });
+      expect(await (await post("/", ["get", `${prefix}p`])).json()).toEqual({ result: "plain" });
+    });
+
+    it("keeps binary values intact in base64 mode", async () => {
+      const bytes = Buffer.from([0, 255, 128, 10, 13, 0xc3]);
+      await redis.set(`${prefix}bin`, bytes);
+      const res = await post("/", ["get", `${prefix}bin`], base64);
+      expect(Buffer.from(String((await json(res)).result), "base64")).toEqual(bytes);
+    });
+
+    it("turns JSON numbers and booleans into Redis strings", async () => {
+      await post("/", ["set", `${prefix}n`, 12.5]);
+      await post("/", ["set", `${prefix}b`, true]);
+      expect(await redis.get(`${prefix}n`)).toBe("12.5");
+      expect(await redis.get(`${prefix}b`)).toBe("true");
+      expect(await (await post("/", ["incrby", `${prefix}i`, 3])).json()).toEqual({ result: 3 });
+    });
+
+    it("encodes nested arrays element by element, and HGETALL stays a flat array", async () => {
+      const nested = await post("/", ["eval", "return {1, {2, 'x', false}, 'OK'}", 0], base64);
+      expect(await nested.json()).toEqual({ result: [1, [2, b64("x"), null], b64("OK")] });
+      await redis.hset(`${prefix}h`, "f", "v");
+      expect(await (await post("/", ["hgetall", `${prefix}h`], base64)).json()).toEqual({
+        result: [b64("f"), b64("v")],
+      });
+    });
+
+    it("accepts empty-string keys and fields", async () => {
+      const res = await post("/", ["eval", "return KEYS[1] .. '|' .. ARGV[1]", 1, "", "a"]);
+      expect(await res.json()).toEqual({ result: "|a" });
+      await post("/", ["hset", `${prefix}ef`, "", "empty"]);
+      expect(await redis.hget(`${prefix}ef`, "")).toBe("empty");
+    });
+  });
+
+  describe("errors", () => {
+    it("answers a failing single command with 400 and Redis's own text", async () => {
+      await redis.set(`${prefix}str`, "text");
+      const res = await post("/", ["incr", `${prefix}str`], base64);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: "ERR value is not an integer or out of range" });
+    });
+
+    it("passes NOSCRIPT through verbatim", async () => {
+      const res = await post("/", ["evalsha", "0".repeat(40), 0]);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toMatch(/^NOSCRIPT /);
+    });
+
+    it("keeps per-command errors in place in a pipeline, with 200", async () => {
+      const res = await post(
+        "/pipeline",
+        [
+          ["set", `${prefix}pl`, "v"],
+          ["incr", `${prefix}pl`],
+          ["get", `${prefix}pl`],
+        ],
+        base64,
+      );
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual([
+        { result: b64("OK") },
+        { error: "ERR value is not an integer or out of range" },
+        { result: b64("v") },
+      ]);
+    });
+
+    it("answers 503 when Redis cannot be reached", async () => {
+      const down = new Redis("redis://127.0.0.1:1", {
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
+      const downApp = createRedisRestApp({ redis: down, token });
+      const res = await downApp.request("/", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: '["ping"]',
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: expect.stringContaining("unavailable") });
+      down.disconnect();
+    });
+  });
+
+  describe("transactions", () => {
+    it("runs MULTI/EXEC and reports runtime errors in place", async () => {
+      const res = await post(
+        "/multi-exec",
+        [
+          ["set", `${prefix}tx`, "a"],
+          ["incr", `${prefix}tx`],
+          ["append", `${prefix}tx`, "b"],
+        ],
+        base64,
+      );
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual([
+        { result: b64("OK") },
+        { error: "ERR value is not an integer or out of range" },
+        { result: 2 },
+      ]);
+    });
+
+    it("answers a transaction Redis discards (EXECABORT) with one non-2xx error and no effect", async () => {
+      const res = await post("/multi-exec", [["set", `${prefix}abort`, "1"], ["nosuchcommand"]]);
+      expect(res.status).toBe(400);
+      const body = await json(res);
+      expect(body.error).toMatch(/^EXECABORT .*unknown command 'nosuchcommand'/);
+      expect(await redis.exists(`${prefix}abort`)).toBe(0);
+    });
+
+    it("is atomic against concurrent pipeline traffic", async () => {
+      const key = `${prefix}atomic`;
+      const writes = Array.from({ length: 20 }, (_, i) => post("/pipeline", [["set", key, `p${i}`]]));
+      const tx = post("/multi-exec", [
+        ["set", key, "tx"],
+        ["get", key],
+      ]);
+      const [txRes] = await Promise.all([tx, ...writes]);
+      expect(await txRes.json()).toEqual([{ result: "OK" }, { result: "tx" }]);
+    });
+  });
+
+  describe("refused commands", () => {
+    it.each([
+      [["blpop", `${prefix}l`, 0]],
+      [["subscribe", "chat"]],
+      [["monitor"]],
+      [["multi"]],
+      [["select", 1]],
+      [["xread", "BLOCK", 0, "STREAMS", `${prefix}x`, "$"]],
+      [["config", "set", "maxmemory", "1"]],
+      [["script", "flush"]],
+    ])("refuses %j with 400", async (command) => {
+      const res = await post("/", command);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toContain("refused by the REST gateway");
+    });
+
+    it("refuses a pipeline holding a refused command before running any of it", async () => {
+      const res = await post("/pipeline", [
+        ["set", `${prefix}before`, "1"],
+        ["brpop", `${prefix}l`, 1],
+      ]);
+      expect(res.status).toBe(400);
+      expect(await redis.exists(`${prefix}before`)).toBe(0);
+    });
+
+    it("serves XREAD without BLOCK", async () => {
+      await redis.xadd(`${prefix}x`, "*", "f", "v");
+      const res = await post("/", ["xread", "COUNT", 1, "STREAMS", `${prefix}x`, "0"]);
+      expect(res.status).toBe(200);
+    });
+  });
+
+  it("works when mounted under /redis like the bridge does", async () => {
+    const { Hono } = await import("hono");
+    const bridge = new Hono().route("/redis", app);
+    const init = (body: unknown) => ({
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(await (await bridge.request("/redis", init(["echo", "hi"]))).json()).toEqual({ result: "hi" });
+    expect(await (await bridge.request("/redis/pipeline", init([["echo", "a"]]))).json()).toEqual([{ result: "a" }]);
+  });
+});

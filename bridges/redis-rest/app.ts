@@ -1,0 +1,139 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { EdgebusError, toEdgebusError } from "../../shared/src/errors.ts";
+import { parseCommandList, parseSingleCommand } from "./command-body.ts";
+import { type CommandOutcome, RedisCommandRunner } from "./command-runner.ts";
+import { assertCommandAllowed } from "./refused-commands.ts";
+
+const optionsSchema = z.object({
+  token: z.string().min(16, { error: "the Redis REST token must have at least 16 characters" }),
+  /** Largest request body; Upstash's own default is 1 MB. */
+  maxRequestBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Largest number of commands in one pipeline or transaction. */
+  maxCommands: z.number().int().positive().default(1000),
+});
+
+export interface RedisRestAppOptions {
+  /** The Redis behind the gateway. Quitting it also closes the transaction connections. */
+  readonly redis: Redis;
+  /** The Bearer token clients must send (`BRIDGE_REDIS_REST_TOKEN`). */
+  readonly token: string;
+  readonly maxRequestBytes?: number;
+  readonly maxCommands?: number;
+}
+
+/**
+ * An Upstash-compatible Redis REST API over a real Redis, speaking what `@upstash/redis` sends with
+ * its defaults (base64 responses, auto-pipelining): `POST /` (one command), `POST /pipeline`,
+ * `POST /multi-exec`, `Authorization: Bearer <token>`.
+ *
+ * Responses follow the Upstash wire shape, not edgebus's error body, because the client reads
+ * `body.error` as a string: `{result}` (null included), `{error: "ERR …"}` with 400 for a failed
+ * single command or a discarded transaction, in-place `{error}` items with 200 for pipelines,
+ * 401 for a bad token, 413/415/400 for oversized, non-JSON or malformed bodies, 503 when Redis is
+ * unreachable. Commands that block or change connection state are refused (`refused-commands.ts`).
+ *
+ * @example
+ * const app = new Hono();
+ * app.route("/redis", createRedisRestApp({ redis: new Redis(process.env.REDIS_URL), token }));
+ */
+export function createRedisRestApp(options: RedisRestAppOptions): Hono {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new EdgebusError("bad_request", `invalid Redis REST gateway options: ${z.prettifyError(parsed.error)}`);
+  }
+  const { token, maxRequestBytes, maxCommands } = parsed.data;
+  const runner = new RedisCommandRunner(options.redis);
+  options.redis.once("end", () => void runner.close());
+  const isValidToken = tokenChecker(token);
+
+  const app = new Hono();
+
+  app.onError((error, c) => renderError(c, toEdgebusError(error)));
+  app.notFound((c) => renderError(c, new EdgebusError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.use("*", async function requireBearerToken(c, next) {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match?.[1] || !isValidToken(match[1].trim())) {
+      throw new EdgebusError("unauthorized", "Unauthorized: missing or invalid Bearer token");
+    }
+    await next();
+  });
+
+  const limitBody = bodyLimit({
+    maxSize: maxRequestBytes,
+    onError: () => {
+      throw new EdgebusError("payload_too_large", `ERR request body exceeds ${maxRequestBytes} bytes`);
+    },
+  });
+
+  app.post("/", limitBody, async (c) => {
+    const command = parseSingleCommand(await readJson(c));
+    assertCommandAllowed(command);
+    const outcome = await runner.runOne(command, wantsBase64(c));
+    return "error" in outcome ? c.json(outcome, 400) : c.json(outcome);
+  });
+
+  app.post("/pipeline", limitBody, async (c) => {
+    const commands = parseCommandList(await readJson(c), { maxCommands });
+    commands.forEach(assertCommandAllowed);
+    const outcomes: CommandOutcome[] = await runner.runPipeline(commands, wantsBase64(c));
+    return c.json(outcomes);
+  });
+
+  app.post("/multi-exec", limitBody, async (c) => {
+    const commands = parseCommandList(await readJson(c), { maxCommands });
+    commands.forEach(assertCommandAllowed);
+    return c.json(await runner.runTransaction(commands, wantsBase64(c)));
+  });
+
+  for (const path of ["/", "/pipeline", "/multi-exec"]) {
+    app.all(path, (c) => {
+      c.header("Allow", "POST");
+      return renderError(c, new EdgebusError("method_not_allowed", `${c.req.method} is not allowed; use POST`));
+    });
+  }
+
+  return app;
+}
+
+function wantsBase64(c: Context): boolean {
+  return c.req.header("upstash-encoding")?.toLowerCase() === "base64";
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const contentType = c.req.header("content-type") ?? "";
+  if (contentType.split(";")[0]?.trim().toLowerCase() !== "application/json") {
+    throw new EdgebusError(
+      "unsupported_media_type",
+      "ERR the body must be JSON sent as Content-Type: application/json",
+    );
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EdgebusError("malformed_json", "ERR the body is not valid JSON");
+  }
+}
+
+/** Upstash's error shape: `{error: string}`; the status comes from the edgebus error code. */
+function renderError(c: Context, error: EdgebusError): Response {
+  const message = error.code === "internal" ? "ERR internal error" : error.message;
+  return c.json({ error: message }, error.status as ContentfulStatusCode);
+}
+
+/** Compares tokens in constant time (hashing first makes the lengths equal). */
+function tokenChecker(expected: string): (candidate: string) => boolean {
+  const expectedDigest = createHash("sha256").update(expected).digest();
+  return (candidate) => timingSafeEqual(createHash("sha256").update(candidate).digest(), expectedDigest);
+}

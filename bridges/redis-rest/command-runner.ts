@@ -1,0 +1,173 @@
+import type { Redis } from "ioredis";
+import { EdgebusError } from "../../shared/src/errors.ts";
+import type { RedisCommand } from "./command-body.ts";
+import { encodeReply, type JsonReply } from "./reply-encoding.ts";
+import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";
+import { TransactionConnections } from "./transaction-connections.ts";
+
+/** One command's answer in the Upstash REST shape: `{result}` (null included) or `{error}`. */
+export type CommandOutcome = { result: JsonReply } | { error: string };
+
+/** A command ready for Redis plus how to turn Redis's reply back into what the client expects. */
+interface PreparedCommand {
+  readonly name: string;
+  readonly args: string[];
+  readonly mapReply?: (reply: unknown) => unknown;
+}
+
+const SCRIPT_COMMANDS = new Set(["eval", "eval_ro"]);
+const SHA_COMMANDS = new Set(["evalsha", "evalsha_ro"]);
+/** Command names ioredis 5 registers a reply transformer for (`Command.setReplyTransformer`). */
+const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
+
+/**
+ * Runs REST commands against Redis through ioredis `callBuffer`, so values are binary-safe.
+ *
+ * Guarantees:
+ * - Redis errors (`ReplyError`) become `{error: <Redis's own text>}` — `NOSCRIPT`, `WRONGTYPE`…
+ *   pass through verbatim, which `@upstash/ratelimit` relies on to fall back to `EVAL`;
+ * - transport failures (Redis down, timeouts) reject with `upstream_unavailable` instead, so a
+ *   caller never mistakes an outage for a command error;
+ * - pipeline commands are written in order on one connection in the same tick, so Redis runs
+ *   them in request order (not atomically);
+ * - transactions run `MULTI … EXEC` on a dedicated connection; a transaction Redis discards
+ *   (`EXECABORT`) rejects with `bad_request` carrying the first queueing error.
+ */
+export class RedisCommandRunner {
+  readonly #redis: Redis;
+  readonly #scripts: ScriptShaMap;
+  readonly #transactions: TransactionConnections;
+
+  constructor(redis: Redis, options: { scripts?: ScriptShaMap; transactions?: TransactionConnections } = {}) {
+    this.#redis = redis;
+    this.#scripts = options.scripts ?? new ScriptShaMap();
+    this.#transactions = options.transactions ?? new TransactionConnections(redis);
+  }
+
+  get scripts(): ScriptShaMap {
+    return this.#scripts;
+  }
+
+  async runOne(command: RedisCommand, base64: boolean): Promise<CommandOutcome> {
+    const [outcome] = await this.runPipeline([command], base64);
+    if (outcome === undefined) throw new EdgebusError("internal", "no reply for a single command");
+    return outcome;
+  }
+
+  async runPipeline(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
+    // Issue every command before awaiting any: ioredis writes them back to back on one connection.
+    const pending = commands.map((command) => {
+      const prepared = this.#prepare(command);
+      return settle(this.#redis.callBuffer(prepared.name, ...prepared.args), prepared);
+    });
+    const settled = await Promise.all(pending);
+    return settled.map((outcome) => toOutcome(outcome, base64));
+  }
+
+  async runTransaction(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
+    const prepared = commands.map((command) => this.#prepare(command));
+    const connection = this.#transactions.acquire();
+    try {
+      const multi = connection.callBuffer("MULTI");
+      const queued = prepared.map((command) => settle(connection.callBuffer(command.name, ...command.args), command));
+      const exec = settle(connection.callBuffer("EXEC"), { name: "exec", args: [] });
+      await multi;
+      const queueing = await Promise.all(queued);
+      const executed = await exec;
+      throwIfTransportFailure([...queueing, executed]);
+      if (executed.kind === "reply-error") {
+        const firstQueueError = queueing.find((outcome) => outcome.kind === "reply-error");
+        const reason = firstQueueError?.kind === "reply-error" ? `: ${firstQueueError.error.message}` : "";
+        this.#transactions.release(connection);
+        throw new EdgebusError("bad_request", `${executed.error.message.replace(/\.$/, "")}${reason}`);
+      }
+      this.#transactions.release(connection);
+      const replies = executed.kind === "reply" && Array.isArray(executed.reply) ? executed.reply : [];
+      return prepared.map((command, index) => {
+        const reply: unknown = replies[index];
+        // Runtime errors of single commands inside EXEC come back as error objects in the array.
+        if (reply instanceof Error) return { error: reply.message };
+        return { result: encodeReply(command.mapReply ? command.mapReply(reply) : reply, base64) };
+      });
+    } catch (error) {
+      if (error instanceof EdgebusError && error.code === "bad_request") throw error;
+      this.#transactions.discard(connection);
+      throw error instanceof EdgebusError ? error : unavailable(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#transactions.close();
+  }
+
+  /**
+   * Rewrites scripts Redis would reject (see `rewriteScript`) and maps the client's SHA-1 of the
+   * original text to the rewritten script's SHA-1 for `EVALSHA`, `SCRIPT EXISTS` and the reply
+   * of `SCRIPT LOAD`.
+   */
+  #prepare(command: RedisCommand): PreparedCommand {
+    const [sentName, ...args] = command;
+    const lower = sentName.toLowerCase();
+    // ioredis transforms the reply of a command named exactly `hgetall` into an object (losing the
+    // flat RESP array and binary field names); its transformers match the exact name, so the
+    // upper-case name reaches Redis untransformed. Other names stay as sent, for Redis's messages.
+    const name = REPLY_TRANSFORMED_BY_IOREDIS.has(sentName) ? sentName.toUpperCase() : sentName;
+    if (SCRIPT_COMMANDS.has(lower) && args[0] !== undefined) {
+      const rewritten = rewriteScript(args[0]);
+      if (rewritten === null) return { name, args };
+      this.#scripts.remember(args[0], rewritten);
+      return { name, args: [rewritten, ...args.slice(1)] };
+    }
+    if (SHA_COMMANDS.has(lower) && args[0] !== undefined) {
+      return { name, args: [this.#scripts.resolve(args[0]), ...args.slice(1)] };
+    }
+    if (lower === "script" && args[0]?.toLowerCase() === "load" && args[1] !== undefined) {
+      const original = args[1];
+      const rewritten = rewriteScript(original);
+      if (rewritten === null) return { name, args };
+      this.#scripts.remember(original, rewritten);
+      // The client expects the SHA-1 of what it sent, and will use it with EVALSHA.
+      return { name, args: [args[0], rewritten], mapReply: () => Buffer.from(scriptSha(original)) };
+    }
+    if (lower === "script" && args[0]?.toLowerCase() === "exists") {
+      return { name, args: [args[0], ...args.slice(1).map((sha) => this.#scripts.resolve(sha))] };
+    }
+    return { name, args };
+  }
+}
+
+type Settled =
+  | { kind: "reply"; reply: unknown }
+  | { kind: "reply-error"; error: Error }
+  | { kind: "transport-error"; error: unknown };
+
+async function settle(promise: Promise<unknown>, command: PreparedCommand): Promise<Settled> {
+  try {
+    const reply = await promise;
+    return { kind: "reply", reply: command.mapReply ? command.mapReply(reply) : reply };
+  } catch (error) {
+    if (isReplyError(error)) return { kind: "reply-error", error };
+    return { kind: "transport-error", error };
+  }
+}
+
+function toOutcome(settled: Settled, base64: boolean): CommandOutcome {
+  if (settled.kind === "reply") return { result: encodeReply(settled.reply, base64) };
+  if (settled.kind === "reply-error") return { error: settled.error.message };
+  throw unavailable(settled.error);
+}
+
+function throwIfTransportFailure(outcomes: readonly Settled[]): void {
+  const failure = outcomes.find((outcome) => outcome.kind === "transport-error");
+  if (failure) throw unavailable(failure.error);
+}
+
+/** ioredis's `ReplyError` is typed `any`; its name is stable and marks an error Redis sent. */
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "ReplyError";
+}
+
+function unavailable(cause: unknown): EdgebusError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new EdgebusError("upstream_unavailable", `ERR redis is unavailable: ${reason}`, { cause });
+}
