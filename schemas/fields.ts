@@ -9,7 +9,7 @@ import { z } from "zod";
  * A citizen's id: a positive integer that fits both a Postgres `bigint` (`citizen_refs.citizen_id`)
  * and a JavaScript number without rounding (≤ 2^53 − 1).
  */
-export const citizenId = z.int().positive().max(Number.MAX_SAFE_INTEGER).describe("Citizen id (positive integer)");
+export const citizenId = z.int().positive().describe("Citizen id (positive integer)");
 
 /** RFC 3339 timestamp with an explicit offset (`Z` or `±hh:mm`); local times are ambiguous. */
 export const timestamp = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp");
