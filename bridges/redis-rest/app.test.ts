@@ -186,6 +186,7 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
         lazyConnect: true,
         retryStrategy: () => null,
       });
+      down.on("error", () => {}); // the refused connection is the point of this test
       const downApp = createRedisRestApp({ redis: down, token });
       const res = await downApp.request("/", {
         method: "POST",
