@@ -27,7 +27,13 @@ export interface CloudEventRecord {
 }
 
 /** Names of the extension attributes edgebus understands. */
-export const EDGEBUS_EXTENSIONS = ["eventversion", "correlationid", "causationid", "partitionkey", "traceparent"] as const;
+export const EDGEBUS_EXTENSIONS = [
+  "eventversion",
+  "correlationid",
+  "causationid",
+  "partitionkey",
+  "traceparent",
+] as const;
 
 /** The duplicate key of an event. */
 export function eventKey(event: Pick<CloudEventRecord, "source" | "id">): string {

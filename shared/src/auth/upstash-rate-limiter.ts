@@ -1,0 +1,41 @@
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis";
+import type { RateLimit } from "./api-key-config.ts";
+import type { RateLimitDecision, RateLimiter } from "./rate-limiter.ts";
+
+/**
+ * Sliding-window limits in Upstash Redis through `@upstash/ratelimit`, shared by every Worker
+ * isolate. One `Ratelimit` per distinct limit (the library fixes the limit per instance).
+ */
+export class UpstashRateLimiter implements RateLimiter {
+  readonly #limiters = new Map<string, Ratelimit>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = "edgebus:ratelimit",
+  ) {}
+
+  #limiterFor(limit: RateLimit): Ratelimit {
+    const id = `${limit.requests}/${limit.window_seconds}`;
+    let limiter = this.#limiters.get(id);
+    if (limiter === undefined) {
+      limiter = new Ratelimit({
+        redis: this.redis,
+        limiter: Ratelimit.slidingWindow(limit.requests, `${limit.window_seconds} s`),
+        prefix: `${this.prefix}:${id}`,
+        // The in-isolate block cache would keep refusing after an operator raised the limit.
+        ephemeralCache: false,
+        // Fail closed on a slow Redis is worse for producers than letting a few extra events in.
+        timeout: 2000,
+        analytics: false,
+      });
+      this.#limiters.set(id, limiter);
+    }
+    return limiter;
+  }
+
+  async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
+    const result = await this.#limiterFor(limit).limit(keyId, { rate: cost });
+    return { allowed: result.success, remaining: Math.max(0, result.remaining), resetAt: result.reset };
+  }
+}

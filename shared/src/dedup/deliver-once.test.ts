@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import type { PublishReceipt } from "../brokers/publisher.ts";
+import { EdgebusError } from "../errors.ts";
+import { deliverOnce } from "./deliver-once.ts";
+import { MemoryDedupStore } from "./memory-dedup-store.ts";
+
+/** Records publishes; destinations listed in `failing` reject until removed. */
+function recordingPublisher() {
+  const published: string[] = [];
+  const failing = new Set<string>();
+  let offset = 0;
+  return {
+    published,
+    failing,
+    publish: async (destination: string): Promise<PublishReceipt> => {
+      if (failing.has(destination)) throw new EdgebusError("upstream_unavailable", `${destination} is down`);
+      published.push(destination);
+      return { destination, partition: 0, offset: offset++ };
+    },
+  };
+}
+
+const plan = ["queue:archive", "queue:kafka-mirror", "kafka:gov.auth.citizen"];
+
+describe("deliverOnce", () => {
+  it("publishes every destination once and answers duplicate afterwards", async () => {
+    const store = new MemoryDedupStore();
+    const publisher = recordingPublisher();
+    const first = await deliverOnce({ store, key: "k1", plan, publish: publisher.publish });
+    expect(first.status).toBe("accepted");
+    expect(publisher.published.sort()).toEqual([...plan].sort());
+    const second = await deliverOnce({ store, key: "k1", plan, publish: publisher.publish });
+    expect(second.status).toBe("duplicate");
+    expect(second.receipts).toEqual(first.receipts);
+    expect(second.publishedNow).toEqual([]);
+    expect(publisher.published).toHaveLength(3);
+  });
+
+  it("completes only the missing destination on a retry after a partial failure", async () => {
+    const store = new MemoryDedupStore();
+    const publisher = recordingPublisher();
+    publisher.failing.add("kafka:gov.auth.citizen");
+    const failure = await deliverOnce({ store, key: "k2", plan, publish: publisher.publish }).catch((e) => e);
+    expect(failure).toBeInstanceOf(EdgebusError);
+    expect(failure).toMatchObject({ code: "upstream_unavailable", details: { failed: ["kafka:gov.auth.citizen"] } });
+    const recorded = await store.get("k2");
+    expect(recorded?.complete).toBe(false);
+    const originalQueueReceipts = recorded?.delivered;
+
+    publisher.failing.clear();
+    const retry = await deliverOnce({ store, key: "k2", plan: ["queue:other"], publish: publisher.publish });
+    expect(retry.status).toBe("duplicate");
+    expect(retry.publishedNow).toEqual(["kafka:gov.auth.citizen"]);
+    expect(retry.destinations).toEqual(plan);
+    expect(retry.receipts).toMatchObject(originalQueueReceipts ?? {});
+    expect(publisher.published.filter((d) => d.startsWith("queue:"))).toHaveLength(2);
+    expect((await store.get("k2"))?.complete).toBe(true);
+  });
+
+  it("lets only one of two concurrent requests publish", async () => {
+    const store = new MemoryDedupStore();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const published: string[] = [];
+    const slowPublish = async (destination: string): Promise<PublishReceipt> => {
+      await gate;
+      published.push(destination);
+      return { destination, partition: null, offset: null };
+    };
+    const first = deliverOnce({ store, key: "k3", plan, publish: slowPublish });
+    const second = deliverOnce({ store, key: "k3", plan, publish: slowPublish }).catch((e) => e);
+    await expect(second).resolves.toMatchObject({ code: "conflict", retryable: true });
+    release();
+    await expect(first).resolves.toMatchObject({ status: "accepted" });
+    expect(published).toHaveLength(3);
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * CloudEvents 1.0 HTTP protocol binding for the producer: structured mode
+ * (`application/cloudevents+json`), binary mode (`ce-*` headers, percent-decoded, JSON body),
+ * the legacy envelope (plain `application/json` without `ce-*` headers) and batch mode
+ * (`application/cloudevents-batch+json`).
+ *
+ * Parsing goes through the `cloudevents` SDK (`HTTP.toEvent`, `CloudEvent#validate`), with a
+ * zod check of the core attributes first: the SDK silently replaces an unparsable `time` with
+ * "now", invents an `id` when none is given and accepts any `specversion`, all of which would
+ * break duplicate detection or ordering if let through.
+ *
+ * Output: CloudEvent attributes as a plain JSON object (`data` included), not yet checked
+ * against the catalogue — that is `normaliseEvent`'s job.
+ */
+import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
+import { z } from "zod";
+import { EdgebusError } from "../errors.ts";
+import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
+import { ENVELOPE_LIMITS } from "./limits.ts";
+import { toValidationIssues, type ValidationIssue } from "./validation-issues.ts";
+
+export type EnvelopeMode = "structured" | "binary" | "legacy";
+
+export interface IncomingEvent {
+  mode: EnvelopeMode;
+  /** CloudEvent attributes (context + extensions) and `data`, as JSON. */
+  attributes: Record<string, unknown>;
+}
+
+export const MEDIA_TYPES = {
+  structured: "application/cloudevents+json",
+  batch: "application/cloudevents-batch+json",
+  json: "application/json",
+} as const;
+
+/** `application/json; charset=utf-8` → `application/json`; other charsets are refused. */
+export function mediaTypeOf(contentType: string | null): string | undefined {
+  if (contentType === null || contentType.trim() === "") return undefined;
+  const [type = "", ...params] = contentType.split(";");
+  for (const param of params) {
+    const [name, value] = param.split("=").map((part) => part.trim().toLowerCase());
+    if (name === "charset" && value !== "utf-8" && value !== '"utf-8"') {
+      throw new EdgebusError("unsupported_media_type", `charset ${value} is not supported; send UTF-8`);
+    }
+  }
+  return type.trim().toLowerCase();
+}
+
+const coreAttributesSchema = z.looseObject({
+  specversion: z.literal("1.0", { message: 'must be "1.0"' }),
+  id: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
+  source: z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters"),
+  type: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
+  time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }).optional(),
+  datacontenttype: z
+    .string()
+    .refine((value) => isJsonMediaType(value), "edgebus accepts JSON data only (application/json)")
+    .optional(),
+  data_base64: z.never({ message: "binary data (data_base64) is not accepted; send JSON data" }).optional(),
+});
+
+function isJsonMediaType(value: string): boolean {
+  const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
+function invalidEnvelope(message: string, issues: ValidationIssue[]): EdgebusError {
+  return new EdgebusError("invalid_envelope", message, { details: { issues } });
+}
+
+function checkCoreAttributes(attributes: unknown): void {
+  const parsed = coreAttributesSchema.safeParse(attributes);
+  if (!parsed.success) {
+    throw invalidEnvelope("the CloudEvent attributes are invalid", toValidationIssues(parsed.error.issues));
+  }
+}
+
+/** SDK validation errors (ajv) → our issue list. */
+function fromSdkError(error: unknown): EdgebusError {
+  if (error instanceof ValidationError) {
+    const ajvErrors = Array.isArray(error.errors) ? error.errors : [];
+    const issues: ValidationIssue[] = ajvErrors.length
+      ? ajvErrors.map((e) => {
+          const item = e as { instancePath?: string; message?: string; params?: { missingProperty?: string } };
+          const path = (item.instancePath ?? "").replace(/^\//, "").replaceAll("/", ".");
+          return { path: path || item.params?.missingProperty || "", message: item.message ?? "is invalid" };
+        })
+      : [{ path: "", message: error.message }];
+    return invalidEnvelope(`not a valid CloudEvent: ${error.message.trim()}`, issues);
+  }
+  return invalidEnvelope("not a valid CloudEvent", [{ path: "", message: String(error) }]);
+}
+
+/** Runs the SDK over a message and returns the event's JSON form. */
+function throughSdk(headers: Record<string, string>, body: unknown): Record<string, unknown> {
+  try {
+    const event = HTTP.toEvent({ headers, body }) as CloudEvent<unknown>;
+    event.validate();
+    return { ...event.toJSON() } as Record<string, unknown>;
+  } catch (error) {
+    throw fromSdkError(error);
+  }
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new EdgebusError("malformed_json", `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** CloudEvents HTTP binding §3.1.3.2: header values are percent-encoded. */
+function percentDecode(name: string, value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw invalidEnvelope(`header ${name} is not validly percent-encoded`, [
+      { path: name.slice(3), message: "invalid percent-encoding" },
+    ]);
+  }
+}
+
+function hasBinaryHeaders(headers: Headers): boolean {
+  return headers.has("ce-id") || headers.has("ce-specversion") || headers.has("ce-type") || headers.has("ce-source");
+}
+
+/** A structured-mode event given as parsed JSON (also used per batch item). */
+export function parseStructuredEvent(json: unknown): IncomingEvent {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw invalidEnvelope("a structured CloudEvent must be a JSON object", [{ path: "", message: "expected object" }]);
+  }
+  checkCoreAttributes(json);
+  return { mode: "structured", attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, json) };
+}
+
+function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
+  const ceHeaders: Record<string, string> = {};
+  const attributes: Record<string, unknown> = {};
+  headers.forEach((value, name) => {
+    if (!name.startsWith("ce-")) return;
+    const decoded = percentDecode(name, value);
+    ceHeaders[name] = decoded;
+    attributes[name.slice(3)] = decoded;
+  });
+  checkCoreAttributes(attributes);
+  const data = bodyText.trim() === "" ? undefined : parseJson(bodyText);
+  return {
+    mode: "binary",
+    attributes: throughSdk({ ...ceHeaders, "content-type": MEDIA_TYPES.json }, data),
+  };
+}
+
+function parseLegacyEvent(json: unknown): IncomingEvent {
+  const parsed = legacyEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    throw invalidEnvelope("the legacy envelope is invalid", toValidationIssues(parsed.error.issues));
+  }
+  const attributes = fromLegacyEnvelope(parsed.data);
+  checkCoreAttributes(attributes);
+  return { mode: "legacy", attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes) };
+}
+
+/**
+ * One event from `POST /v1/events`: structured, binary or legacy, chosen by `Content-Type` and
+ * the presence of `ce-*` headers.
+ */
+export function parseSingleEvent(headers: Headers, bodyText: string): IncomingEvent {
+  const mediaType = mediaTypeOf(headers.get("content-type"));
+  if (mediaType === MEDIA_TYPES.structured) return parseStructuredEvent(parseJson(bodyText));
+  if (mediaType === MEDIA_TYPES.batch) {
+    throw new EdgebusError("unsupported_media_type", "batches go to POST /v1/events/batch", {
+      details: { accepted: [MEDIA_TYPES.structured, MEDIA_TYPES.json] },
+    });
+  }
+  if (mediaType === MEDIA_TYPES.json) {
+    if (hasBinaryHeaders(headers)) return parseBinaryEvent(headers, bodyText);
+    const json = parseJson(bodyText);
+    if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json);
+    throw invalidEnvelope(
+      "an application/json body must come with ce-* headers (binary mode) or be a legacy envelope",
+      [{ path: "", message: "no ce-id header and no event_id/event_type fields" }],
+    );
+  }
+  throw new EdgebusError(
+    "unsupported_media_type",
+    mediaType === undefined ? "Content-Type is required" : `Content-Type ${mediaType} is not supported`,
+    { details: { accepted: [MEDIA_TYPES.structured, MEDIA_TYPES.json] } },
+  );
+}
+
+/** Outcome of one batch item: its parsed event or why it was rejected. */
+export type BatchItem = { ok: true; event: IncomingEvent } | { ok: false; error: EdgebusError };
+
+/**
+ * A batch body (`application/cloudevents-batch+json`): a JSON array of structured events.
+ * The batch as a whole is refused only for a wrong content type, malformed JSON, a non-array or
+ * too many events; each item is otherwise parsed on its own so one bad event does not sink
+ * the others.
+ */
+export function parseBatch(headers: Headers, bodyText: string): BatchItem[] {
+  const mediaType = mediaTypeOf(headers.get("content-type"));
+  if (mediaType !== MEDIA_TYPES.batch) {
+    throw new EdgebusError(
+      "unsupported_media_type",
+      mediaType === undefined ? "Content-Type is required" : `Content-Type ${mediaType} is not supported here`,
+      { details: { accepted: [MEDIA_TYPES.batch] } },
+    );
+  }
+  const json = parseJson(bodyText);
+  if (!Array.isArray(json)) {
+    throw invalidEnvelope("a batch must be a JSON array of CloudEvents", [{ path: "", message: "expected array" }]);
+  }
+  if (json.length === 0) {
+    throw invalidEnvelope("a batch must contain at least one event", [{ path: "", message: "empty array" }]);
+  }
+  if (json.length > ENVELOPE_LIMITS.maxBatchEvents) {
+    throw new EdgebusError(
+      "payload_too_large",
+      `a batch may hold at most ${ENVELOPE_LIMITS.maxBatchEvents} events, got ${json.length}`,
+      { details: { limit: ENVELOPE_LIMITS.maxBatchEvents, actual: json.length } },
+    );
+  }
+  return json.map((item): BatchItem => {
+    try {
+      return { ok: true, event: parseStructuredEvent(item) };
+    } catch (error) {
+      if (error instanceof EdgebusError) return { ok: false, error };
+      throw error;
+    }
+  });
+}

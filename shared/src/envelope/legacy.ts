@@ -1,0 +1,109 @@
+/**
+ * The legacy envelope of existing government services, and its mapping to CloudEvents 1.0.
+ *
+ * | legacy field                 | CloudEvents attribute                                  |
+ * |------------------------------|--------------------------------------------------------|
+ * | `event_id`                   | `id`                                                   |
+ * | `event_type`                 | `type`                                                 |
+ * | `event_version`              | `eventversion` (entity version, positive integer)      |
+ * | `timestamp`                  | `time` (RFC 3339; epoch milliseconds are converted)    |
+ * | `correlation_id`             | `correlationid`                                        |
+ * | `causation_id` (optional)    | `causationid`                                          |
+ * | `source` (string)            | `source`                                               |
+ * | `source.service`             | `source`                                               |
+ * | `source.instance`            | `sourceinstance` extension                             |
+ * | `source.version`             | `sourceversion` extension                              |
+ * | `data`                       | `data` (`datacontenttype: application/json`)           |
+ *
+ * The service alone becomes `source` so that a retry from another instance of the same service
+ * is still recognised as a duplicate (`source` + `id` is the duplicate key); instance and
+ * version travel as extensions and come back on the way out (`toLegacyEnvelope`).
+ */
+import { z } from "zod";
+import type { CloudEventRecord } from "./cloud-event.ts";
+import { eventVersionSchema } from "./extensions.ts";
+
+const nonEmpty = z.string().min(1, "must not be empty");
+
+const legacySourceSchema = z.union([
+  nonEmpty,
+  z.strictObject({ service: nonEmpty, instance: nonEmpty.optional(), version: nonEmpty.optional() }),
+]);
+
+const legacyTimestampSchema = z.union([
+  z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }),
+  z
+    .number()
+    .int()
+    .positive()
+    .transform((ms) => new Date(ms).toISOString()),
+]);
+
+export const legacyEnvelopeSchema = z.strictObject({
+  event_id: nonEmpty,
+  event_type: nonEmpty,
+  event_version: eventVersionSchema.optional(),
+  timestamp: legacyTimestampSchema.optional(),
+  correlation_id: nonEmpty.optional(),
+  causation_id: nonEmpty.optional(),
+  source: legacySourceSchema,
+  data: z.unknown(),
+});
+
+export type LegacyEnvelopeInput = z.input<typeof legacyEnvelopeSchema>;
+export type LegacyEnvelope = z.output<typeof legacyEnvelopeSchema>;
+
+/** A JSON body is treated as a legacy envelope when it carries the legacy identity fields. */
+export function looksLikeLegacyEnvelope(body: unknown): boolean {
+  return (
+    typeof body === "object" && body !== null && !Array.isArray(body) && "event_type" in body && "event_id" in body
+  );
+}
+
+/**
+ * Legacy envelope (already validated) → CloudEvent attributes. `time` is left out when the
+ * legacy event had no timestamp; normalisation defaults it.
+ */
+export function fromLegacyEnvelope(legacy: LegacyEnvelope): Record<string, unknown> {
+  const event: Record<string, unknown> = {
+    specversion: "1.0",
+    id: legacy.event_id,
+    type: legacy.event_type,
+    source: typeof legacy.source === "string" ? legacy.source : legacy.source.service,
+    datacontenttype: "application/json",
+    data: legacy.data,
+  };
+  if (legacy.timestamp !== undefined) event.time = legacy.timestamp;
+  if (legacy.event_version !== undefined) event.eventversion = legacy.event_version;
+  if (legacy.correlation_id !== undefined) event.correlationid = legacy.correlation_id;
+  if (legacy.causation_id !== undefined) event.causationid = legacy.causation_id;
+  if (typeof legacy.source === "object") {
+    if (legacy.source.instance !== undefined) event.sourceinstance = legacy.source.instance;
+    if (legacy.source.version !== undefined) event.sourceversion = legacy.source.version;
+  }
+  return event;
+}
+
+/** CloudEvent → legacy envelope, for consumers and services that still speak the old format. */
+export function toLegacyEnvelope(event: CloudEventRecord): LegacyEnvelopeInput {
+  const instance = typeof event.sourceinstance === "string" ? event.sourceinstance : undefined;
+  const version = typeof event.sourceversion === "string" ? event.sourceversion : undefined;
+  const legacy: LegacyEnvelopeInput = {
+    event_id: event.id,
+    event_type: event.type,
+    timestamp: event.time,
+    source:
+      instance === undefined && version === undefined
+        ? event.source
+        : {
+            service: event.source,
+            ...(instance === undefined ? {} : { instance }),
+            ...(version === undefined ? {} : { version }),
+          },
+    data: event.data,
+  };
+  if (event.eventversion !== undefined) legacy.event_version = event.eventversion;
+  if (event.correlationid !== undefined) legacy.correlation_id = event.correlationid;
+  if (event.causationid !== undefined) legacy.causation_id = event.causationid;
+  return legacy;
+}

@@ -1,0 +1,78 @@
+/**
+ * Turns parsed CloudEvent attributes into the `CloudEventRecord` that travels through edgebus:
+ * extensions validated, `type` looked up in the catalogue, `data` validated (and parsed, so
+ * defaults/transforms of the schema apply), `partitionkey` defaulted to the catalogue's entity
+ * id, `time` defaulted, and the 128 KB queue limit enforced on the final JSON.
+ */
+import type { Catalogue } from "../catalogue/catalogue.ts";
+import { EdgebusError } from "../errors.ts";
+import type { CloudEventRecord } from "./cloud-event.ts";
+import { extensionsSchema } from "./extensions.ts";
+import { ENVELOPE_LIMITS, utf8Length } from "./limits.ts";
+import { toValidationIssues } from "./validation-issues.ts";
+
+/** What normalisation needs from the catalogue (`Catalogue` satisfies it; tests may pass another catalogue). */
+export type CatalogueLookup = Pick<Catalogue, "require" | "validateData" | "entityIdOf">;
+
+export interface NormaliseOptions {
+  /** Clock for the default `time` (tests pin it). */
+  now?: () => Date;
+}
+
+export function normaliseEvent(
+  attributes: Record<string, unknown>,
+  catalogue: CatalogueLookup,
+  options: NormaliseOptions = {},
+): CloudEventRecord {
+  const extensions = extensionsSchema.safeParse({
+    eventversion: attributes.eventversion,
+    correlationid: attributes.correlationid,
+    causationid: attributes.causationid,
+    partitionkey: attributes.partitionkey,
+    traceparent: attributes.traceparent,
+  });
+  if (!extensions.success) {
+    throw new EdgebusError("invalid_envelope", "an extension attribute is invalid", {
+      details: { issues: toValidationIssues(extensions.error.issues) },
+    });
+  }
+
+  const type = String(attributes.type);
+  // 422 unknown_event_type with the closest known types in details.did_you_mean.
+  const definition = catalogue.require(type);
+  const validation = catalogue.validateData(type, attributes.data);
+  if (!validation.ok) {
+    throw new EdgebusError("schema_validation_failed", `data does not match the schema of ${type}`, {
+      details: { type, version: definition.version, issues: validation.issues },
+    });
+  }
+
+  const record: CloudEventRecord = {
+    ...attributes,
+    specversion: "1.0",
+    id: String(attributes.id),
+    source: String(attributes.source),
+    type,
+    time: typeof attributes.time === "string" ? attributes.time : (options.now?.() ?? new Date()).toISOString(),
+    datacontenttype: "application/json",
+    data: validation.data,
+  };
+  for (const [name, value] of Object.entries(extensions.data)) {
+    if (value === undefined) delete record[name];
+    else record[name] = value;
+  }
+  if (record.partitionkey === undefined) {
+    const entityId = catalogue.entityIdOf(type, validation.data);
+    if (entityId !== undefined) record.partitionkey = entityId;
+  }
+
+  const size = utf8Length(JSON.stringify(record));
+  if (size > ENVELOPE_LIMITS.maxEventBytes) {
+    throw new EdgebusError(
+      "payload_too_large",
+      `the event is ${size} bytes; an event may be at most ${ENVELOPE_LIMITS.maxEventBytes} bytes`,
+      { details: { limit: ENVELOPE_LIMITS.maxEventBytes, actual: size } },
+    );
+  }
+  return record;
+}
