@@ -1,0 +1,92 @@
+import type { Sql } from "postgres";
+import { EdgebusError } from "../errors.ts";
+import type { NotificationLog, Reservation, SendRecord } from "./notification-log.ts";
+
+/**
+ * How long a `sending` reservation protects a send in progress. Longer than any provider call
+ * (senders time out after 10 s), so only a crashed attempt's reservation ever expires.
+ */
+export const SEND_LEASE_SECONDS = 60;
+
+function databaseError(cause: unknown): EdgebusError {
+  return new EdgebusError("upstream_unavailable", "notification log unavailable", { cause, retryable: true });
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (cause) {
+    throw databaseError(cause);
+  }
+}
+
+/** `NotificationLog` on `edgebus.notifications` (migrations 0004 and 0007). */
+export class PostgresNotificationLog implements NotificationLog {
+  readonly #sql: Sql;
+  readonly #leaseSeconds: number;
+
+  constructor(sql: Sql, { leaseSeconds = SEND_LEASE_SECONDS } = {}) {
+    this.#sql = sql;
+    this.#leaseSeconds = leaseSeconds;
+  }
+
+  reserve(record: SendRecord): Promise<Reservation> {
+    const sql = this.#sql;
+    return guarded(async () => {
+      // One statement: the unique idempotency key serialises concurrent deliveries.
+      const claimed = await sql<{ attempts: number }[]>`
+        insert into edgebus.notifications
+          (event_source, event_id, event_type, channel, recipient, template, idempotency_key, provider, locale,
+           status, attempts, updated_at)
+        values
+          (${record.eventSource}, ${record.eventId}, ${record.eventType}, ${record.channel}, ${record.recipient},
+           ${record.template}, ${record.idempotencyKey}, ${record.provider}, ${record.locale}, 'sending', 1, now())
+        on conflict (idempotency_key) do update
+          set status = 'sending', attempts = edgebus.notifications.attempts + 1, updated_at = now()
+          where edgebus.notifications.status in ('pending', 'failed')
+             or (edgebus.notifications.status = 'sending'
+                 and edgebus.notifications.updated_at < now() - make_interval(secs => ${this.#leaseSeconds}))
+        returning attempts`;
+      const row = claimed[0];
+      if (row) return { state: "send", attempt: row.attempts };
+      const [existing] = await sql<{ status: string }[]>`
+        select status from edgebus.notifications where idempotency_key = ${record.idempotencyKey}`;
+      return { state: existing?.status === "sending" ? "busy" : "done" };
+    });
+  }
+
+  markSent(idempotencyKey: string, providerMessageId: string): Promise<void> {
+    const sql = this.#sql;
+    return guarded(async () => {
+      await sql`
+        update edgebus.notifications
+        set status = 'sent', provider_message_id = ${providerMessageId}, last_error = null,
+            sent_at = now(), updated_at = now()
+        where idempotency_key = ${idempotencyKey}`;
+    });
+  }
+
+  markFailed(idempotencyKey: string, error: { code: string; message: string }): Promise<void> {
+    const sql = this.#sql;
+    return guarded(async () => {
+      await sql`
+        update edgebus.notifications
+        set status = 'failed', last_error = ${`${error.code}: ${error.message}`}, updated_at = now()
+        where idempotency_key = ${idempotencyKey} and status = 'sending'`;
+    });
+  }
+
+  recordSkipped(record: SendRecord, reason: string): Promise<void> {
+    const sql = this.#sql;
+    return guarded(async () => {
+      await sql`
+        insert into edgebus.notifications
+          (event_source, event_id, event_type, channel, recipient, template, idempotency_key, provider, locale,
+           status, skip_reason)
+        values
+          (${record.eventSource}, ${record.eventId}, ${record.eventType}, ${record.channel}, ${record.recipient},
+           ${record.template}, ${record.idempotencyKey}, ${record.provider}, ${record.locale}, 'skipped', ${reason})
+        on conflict (idempotency_key) do nothing`;
+    });
+  }
+}
