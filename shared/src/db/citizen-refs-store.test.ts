@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migratedTestDatabase, randomCitizenId } from "../../../test/support/migrated-database.ts";
+import { applyCitizenChanges, type CitizenChange, type CitizenSnapshot } from "./citizen-refs-store.ts";
+
+const sql = await migratedTestDatabase("shared/db/citizen-refs-store");
+const consumer = `test-citizen-sync-${crypto.randomUUID()}`;
+
+const snapshot = (name: string, overrides: Partial<CitizenSnapshot> = {}): CitizenSnapshot => ({
+  name,
+  email: `${name.toLowerCase()}@example.org`,
+  phone: "+35312345678",
+  address: { line1: "1 Main St", city: "Cork", postal_code: "T12 X1", country: "IE" },
+  preferred_language: "en",
+  email_verified: false,
+  identity_verified: false,
+  ...overrides,
+});
+
+let seq = 0;
+function change<K extends CitizenChange["kind"]>(
+  kind: K,
+  citizenId: number,
+  version: number,
+  rest: Omit<Extract<CitizenChange, { kind: K }>, "kind" | "key" | "source" | "id" | "citizenId" | "version">,
+  id = `evt-${crypto.randomUUID()}`,
+): CitizenChange {
+  return { kind, key: `m${++seq}`, source: "/identity", id, citizenId, version, ...rest } as CitizenChange;
+}
+
+async function row(citizenId: number) {
+  const [found] = await (sql as NonNullable<typeof sql>)`
+    select name, email, email_verified, identity_verified, phone_verified, event_version::int as version,
+           deleted_at is not null as deleted, last_event_id
+    from permits.citizen_refs where citizen_id = ${citizenId}`;
+  return found;
+}
+
+describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
+  const db = sql as NonNullable<typeof sql>;
+  beforeAll(() => {});
+  afterAll(async () => {
+    await db.end({ timeout: 5 });
+  });
+
+  it("upserts a snapshot and ignores a redelivery of the same event", async () => {
+    const id = randomCitizenId();
+    const created = change("snapshot", id, 1, { snapshot: snapshot("Amina") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [created])).toEqual(new Map([[created.key, "applied"]]));
+    const again = { ...created, key: "again" };
+    expect(await applyCitizenChanges(db, "permits", consumer, [again])).toEqual(new Map([["again", "duplicate"]]));
+    expect(await row(id)).toMatchObject({ name: "Amina", version: 1, deleted: false });
+  });
+
+  it("collapses a batch to the newest version per citizen, whatever the order", async () => {
+    const id = randomCitizenId();
+    const v3 = change("snapshot", id, 3, { snapshot: snapshot("Third") });
+    const v1 = change("snapshot", id, 1, { snapshot: snapshot("First") });
+    const v2 = change("snapshot", id, 2, { snapshot: snapshot("Second") });
+    const results = await applyCitizenChanges(db, "permits", consumer, [v3, v1, v2]);
+    expect(results).toEqual(
+      new Map([
+        [v3.key, "applied"],
+        [v1.key, "stale"],
+        [v2.key, "stale"],
+      ]),
+    );
+    expect(await row(id)).toMatchObject({ name: "Third", version: 3, last_event_id: v3.id });
+  });
+
+  it("ignores an older version arriving in a later batch", async () => {
+    const id = randomCitizenId();
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", id, 5, { snapshot: snapshot("New") })]);
+    const late = change("snapshot", id, 4, { snapshot: snapshot("Old") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [late])).toEqual(new Map([[late.key, "stale"]]));
+    expect(await row(id)).toMatchObject({ name: "New", version: 5 });
+  });
+
+  it("writes a tombstone that a stale update cannot resurrect; a tombstone for an unknown citizen sticks", async () => {
+    const id = randomCitizenId();
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", id, 1, { snapshot: snapshot("Gone") })]);
+    await applyCitizenChanges(db, "permits", consumer, [
+      change("deleted", id, 2, { deletedAt: "2026-09-30T08:00:00Z" }),
+    ]);
+    const stale = change("snapshot", id, 1, { snapshot: snapshot("Zombie") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [stale])).toEqual(new Map([[stale.key, "stale"]]));
+    expect(await row(id)).toMatchObject({ name: null, email: null, deleted: true, version: 2 });
+
+    const never = randomCitizenId();
+    await applyCitizenChanges(db, "permits", consumer, [
+      change("deleted", never, 7, { deletedAt: "2026-09-30T08:00:00Z" }),
+    ]);
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", never, 6, { snapshot: snapshot("Late") })]);
+    expect(await row(never)).toMatchObject({ name: null, deleted: true, version: 7 });
+  });
+
+  it("sets verification flags only for newer versions, merging several in one batch", async () => {
+    const id = randomCitizenId();
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", id, 2, { snapshot: snapshot("Vera") })]);
+    const old = change("verified", id, 1, { verification: "email" });
+    const identity = change("verified", id, 3, { verification: "identity" });
+    const phone = change("verified", id, 4, { verification: "phone" });
+    const results = await applyCitizenChanges(db, "permits", consumer, [old, identity, phone]);
+    expect(results).toEqual(
+      new Map([
+        [old.key, "stale"],
+        [identity.key, "applied"],
+        [phone.key, "applied"],
+      ]),
+    );
+    expect(await row(id)).toMatchObject({
+      email_verified: false,
+      identity_verified: true,
+      phone_verified: true,
+      version: 4,
+      last_event_id: phone.id,
+    });
+  });
+
+  it("reports a verification of an unknown citizen without recording it, so a retry applies it", async () => {
+    const id = randomCitizenId();
+    const early = change("verified", id, 2, { verification: "identity" });
+    expect(await applyCitizenChanges(db, "permits", consumer, [early])).toEqual(
+      new Map([[early.key, "unknown-citizen"]]),
+    );
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", id, 1, { snapshot: snapshot("Early") })]);
+    const retried = { ...early, key: "retry" };
+    expect(await applyCitizenChanges(db, "permits", consumer, [retried])).toEqual(new Map([["retry", "applied"]]));
+    expect(await row(id)).toMatchObject({ identity_verified: true, version: 2 });
+  });
+
+  it("treats a duplicate inside one batch as a duplicate", async () => {
+    const id = randomCitizenId();
+    const created = change("snapshot", id, 1, { snapshot: snapshot("Twin") });
+    const copy = { ...created, key: "copy" };
+    expect(await applyCitizenChanges(db, "permits", consumer, [created, copy])).toEqual(
+      new Map([
+        ["copy", "duplicate"],
+        [created.key, "applied"],
+      ]),
+    );
+  });
+
+  it("rolls the whole batch back when a statement fails, leaving no ledger rows", async () => {
+    const id = randomCitizenId();
+    const good = change("snapshot", id, 1, { snapshot: snapshot("Rollback") });
+    // A citizen id beyond bigint makes the insert fail after processed_events was written.
+    const bad = change("snapshot", Number.MAX_VALUE, 1, { snapshot: snapshot("Overflow") });
+    await expect(applyCitizenChanges(db, "permits", consumer, [good, bad])).rejects.toThrow();
+    expect(await row(id)).toBeUndefined();
+    const ledger = await db`select 1 from edgebus.processed_events where consumer = ${consumer} and id = ${good.id}`;
+    expect(ledger).toHaveLength(0);
+  });
+});
