@@ -1,0 +1,26 @@
+/**
+ * Consumer of the contract queues: stores each delivered body in KV under
+ * `<queue>:<run>:<index>` (index zero-padded) so the suite lists one run's messages in index
+ * order. Queues do not promise delivery order, so the order checked is the contract's, not the
+ * queue's.
+ */
+export interface QueueSinkEnv {
+  RECEIVED: KVNamespace;
+}
+
+interface ContractBody {
+  data?: { run?: string; index?: number };
+}
+
+export default {
+  async queue(batch: MessageBatch<ContractBody>, env: QueueSinkEnv): Promise<void> {
+    await Promise.all(
+      batch.messages.map(async (message) => {
+        const run = message.body.data?.run ?? "unknown";
+        const index = String(message.body.data?.index ?? 0).padStart(6, "0");
+        await env.RECEIVED.put(`${batch.queue}:${run}:${index}`, JSON.stringify(message.body));
+        message.ack();
+      }),
+    );
+  },
+} satisfies ExportedHandler<QueueSinkEnv, ContractBody>;
