@@ -1,7 +1,14 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 
 export default defineProject({
-  plugins: [cloudflareTest({ wrangler: { configPath: "../../wrangler.toml" } })],
-  test: { name: "producer", include: ["src/**/*.test.ts"] },
+  plugins: [
+    cloudflareTest({ wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) } }),
+  ],
+  test: {
+    name: "producer",
+    include: ["src/**/*.test.ts"],
+    globalSetup: [fileURLToPath(new URL("./vitest.global-setup.ts", import.meta.url))],
+  },
 });

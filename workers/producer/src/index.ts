@@ -1,6 +1,11 @@
-import { Hono } from "hono";
+/**
+ * Worker entry point of the producer API. The app (and its per-isolate state: metrics, the
+ * in-memory fallbacks) is created once per isolate.
+ */
+import { createProducerApp } from "./app.ts";
 
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ status: "ok" }));
+const app = createProducerApp();
 
-export default app;
+export default {
+  fetch: (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Record<string, unknown>>;

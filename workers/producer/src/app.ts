@@ -1,0 +1,101 @@
+/**
+ * The producer Hono app: request id → metrics → init (env validated, capabilities wired) →
+ * routes; one error handler and one not-found handler render every failure as
+ * `{error: {code, message, details?, request_id}}`.
+ */
+import { Hono } from "hono";
+import { routePath } from "hono/route";
+import { MemoryRateLimiter } from "../../../shared/src/auth/memory-rate-limiter.ts";
+import { MemoryDedupStore } from "../../../shared/src/dedup/memory-dedup-store.ts";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import {
+  buildCapabilities,
+  type Capabilities,
+  type CapabilityOverrides,
+  type IsolateFallbacks,
+} from "./capabilities.ts";
+import { parseProducerEnv } from "./env.ts";
+import { errorResponse } from "./error-response.ts";
+import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
+import { ProducerMetrics } from "./metrics.ts";
+import { registerDocsPage } from "./routes/docs-page.ts";
+import { registerHealthz } from "./routes/healthz.ts";
+import { registerMetrics } from "./routes/metrics.ts";
+import { registerOpenApiJson } from "./routes/openapi-json.ts";
+import { registerV1EventsBatch } from "./routes/v1-events-batch.ts";
+import { registerV1EventsPublish } from "./routes/v1-events-publish.ts";
+import { registerV1Schemas } from "./routes/v1-schemas.ts";
+
+export interface ProducerAppOptions {
+  /** Replace default capabilities (tests: failing publishers, a recording Kafka, another catalogue). */
+  capabilities?: CapabilityOverrides;
+}
+
+/** Paths and the methods they answer; any other method gets 405 with `Allow`. */
+const ROUTE_METHODS: Record<string, string[]> = {
+  "/v1/events": ["POST"],
+  "/v1/events/batch": ["POST"],
+  "/v1/schemas": ["GET", "HEAD"],
+  "/v1/schemas/:type": ["GET", "HEAD"],
+  "/openapi.json": ["GET", "HEAD"],
+  "/docs": ["GET", "HEAD"],
+  "/healthz": ["GET", "HEAD"],
+  "/metrics": ["GET", "HEAD"],
+};
+
+/** A request id from the caller is kept if it is short and printable, so logs can be joined. */
+function requestIdFrom(header: string | undefined): string {
+  return header !== undefined && /^[\w.:-]{1,128}$/.test(header) ? header : crypto.randomUUID();
+}
+
+export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp {
+  const app = new Hono<ProducerEnv>();
+  const metrics = new ProducerMetrics();
+  const fallbacks: IsolateFallbacks = {
+    dedup: new MemoryDedupStore(),
+    rateLimiter: new MemoryRateLimiter(),
+    warned: false,
+  };
+  // Workers hand the same env object to every request of an isolate: wire capabilities once per env.
+  const wired = new WeakMap<object, Capabilities>();
+
+  app.use(async (c, next) => {
+    const requestId = requestIdFrom(c.req.header("x-request-id"));
+    c.set("requestId", requestId);
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    const route = c.res.status === 404 && routePath(c, -1) === "/*" ? "unmatched" : routePath(c, -1);
+    metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
+  });
+
+  app.use(async (c, next) => {
+    const env = (c.env ?? {}) as Record<string, unknown>;
+    let caps = wired.get(env);
+    if (caps === undefined) {
+      caps = buildCapabilities(parseProducerEnv(env), metrics, fallbacks, options.capabilities);
+      wired.set(env, caps);
+    }
+    c.set("caps", caps);
+    await next();
+  });
+
+  registerV1EventsPublish(app);
+  registerV1EventsBatch(app);
+  registerV1Schemas(app);
+  registerOpenApiJson(app);
+  registerDocsPage(app);
+  registerHealthz(app);
+  registerMetrics(app);
+
+  for (const [path, allow] of Object.entries(ROUTE_METHODS)) {
+    app.all(path, (c) => {
+      throw new EdgebusError("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { details: { allow } });
+    });
+  }
+
+  app.notFound((c) =>
+    errorResponse(new EdgebusError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c),
+  );
+  app.onError((error, c) => errorResponse(error, c));
+  return app;
+}

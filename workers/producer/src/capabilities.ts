@@ -1,0 +1,87 @@
+/**
+ * Everything a producer request handler talks to, built once per isolate and configuration in
+ * the init middleware. Handlers receive capabilities and never construct clients themselves,
+ * so tests can swap a publisher or a store without touching the routes.
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import { governmentCatalogue } from "../../../schemas/index.ts";
+import type { MemoryRateLimiter } from "../../../shared/src/auth/memory-rate-limiter.ts";
+import type { RateLimiter } from "../../../shared/src/auth/rate-limiter.ts";
+import { UpstashRateLimiter } from "../../../shared/src/auth/upstash-rate-limiter.ts";
+import type { Publisher } from "../../../shared/src/brokers/publisher.ts";
+import { QueuePublisher } from "../../../shared/src/brokers/queue-publisher.ts";
+import { UpstashKafkaPublisher } from "../../../shared/src/brokers/upstash-kafka-publisher.ts";
+import type { Catalogue } from "../../../shared/src/catalogue/catalogue.ts";
+import type { DedupStore } from "../../../shared/src/dedup/dedup-store.ts";
+import type { MemoryDedupStore } from "../../../shared/src/dedup/memory-dedup-store.ts";
+import { RedisDedupStore } from "../../../shared/src/dedup/redis-dedup-store.ts";
+import { DEFAULT_ROUTING_RULES } from "../../../shared/src/routing/default-rules.ts";
+import type { RoutingRule } from "../../../shared/src/routing/routing-rule.ts";
+import type { ProducerConfig } from "./env.ts";
+import type { ProducerMetrics } from "./metrics.ts";
+
+export interface Capabilities {
+  readonly config: ProducerConfig;
+  readonly catalogue: Catalogue;
+  readonly rules: readonly RoutingRule[];
+  /** Publishes to Cloudflare Queues; destinations are queue names. */
+  readonly queues: Publisher;
+  /** Publishes to Kafka topics; null when `UPSTASH_KAFKA_REST_URL` is unset. */
+  readonly kafka: Publisher | null;
+  readonly dedup: DedupStore;
+  readonly rateLimiter: RateLimiter;
+  readonly metrics: ProducerMetrics;
+}
+
+/** Replaces parts of the defaults (tests inject failing publishers or another catalogue). */
+export type CapabilityOverrides = (config: ProducerConfig) => Partial<Omit<Capabilities, "config" | "metrics">>;
+
+/** Stores that live in isolate memory when Redis is not configured, kept for the isolate's life. */
+export interface IsolateFallbacks {
+  dedup: MemoryDedupStore;
+  rateLimiter: MemoryRateLimiter;
+  warned: boolean;
+}
+
+export function buildCapabilities(
+  config: ProducerConfig,
+  metrics: ProducerMetrics,
+  fallbacks: IsolateFallbacks,
+  overrides?: CapabilityOverrides,
+): Capabilities {
+  const custom = overrides?.(config) ?? {};
+  let dedup: DedupStore;
+  let rateLimiter: RateLimiter;
+  if (config.redis !== null) {
+    const redis = new Redis({ url: config.redis.url, token: config.redis.token, enableTelemetry: false });
+    dedup = new RedisDedupStore(redis);
+    rateLimiter = new UpstashRateLimiter(redis);
+  } else {
+    if (!fallbacks.warned && (custom.dedup === undefined || custom.rateLimiter === undefined)) {
+      fallbacks.warned = true;
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "UPSTASH_REDIS_REST_URL is not set: dedup and rate limits use isolate memory and are NOT shared between isolates",
+        }),
+      );
+    }
+    dedup = fallbacks.dedup;
+    rateLimiter = fallbacks.rateLimiter;
+  }
+  return {
+    config,
+    metrics,
+    catalogue: custom.catalogue ?? governmentCatalogue,
+    rules: custom.rules ?? DEFAULT_ROUTING_RULES,
+    queues: custom.queues ?? new QueuePublisher(config.queues),
+    kafka:
+      custom.kafka !== undefined
+        ? custom.kafka
+        : config.kafka === null
+          ? null
+          : new UpstashKafkaPublisher(config.kafka),
+    dedup: custom.dedup ?? dedup,
+    rateLimiter: custom.rateLimiter ?? rateLimiter,
+  };
+}

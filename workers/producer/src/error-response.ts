@@ -1,0 +1,34 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type EdgebusError, errorBody, toEdgebusError } from "../../../shared/src/errors.ts";
+import type { ProducerEnv } from "./hono-env.ts";
+
+/**
+ * The one place that turns a thrown error into an HTTP response: `{error: {code, message,
+ * details?, request_id}}` with the code's status, `Retry-After` when a retry can succeed later,
+ * `WWW-Authenticate` on 401 and `Allow` on 405. Internal errors are logged with their cause and
+ * answered without it.
+ */
+export function errorResponse(error: unknown, c: Context<ProducerEnv>): Response {
+  const failure: EdgebusError = toEdgebusError(error);
+  const requestId = c.get("requestId") ?? "unknown";
+  if (failure.status >= 500) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: failure.message,
+        code: failure.code,
+        request_id: requestId,
+        cause: failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : failure.cause,
+      }),
+    );
+  }
+  const headers: Record<string, string> = {};
+  if (failure.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.ceil(failure.retryAfterSeconds));
+  if (failure.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="edgebus"';
+  if (failure.status === 405) {
+    const allow = (failure.details as { allow?: string[] } | undefined)?.allow;
+    if (allow) headers.Allow = allow.join(", ");
+  }
+  return c.json(errorBody(failure, requestId), failure.status as ContentfulStatusCode, headers);
+}

@@ -1,0 +1,30 @@
+import { DEFAULT_RATE_LIMIT } from "../../../shared/src/auth/api-key-config.ts";
+import type { Principal } from "../../../shared/src/auth/authenticate.ts";
+import { EdgebusError, isEdgebusError } from "../../../shared/src/errors.ts";
+import type { Capabilities } from "./capabilities.ts";
+
+/** Takes `cost` events from the key's allowance or throws 429 with the seconds until capacity frees. */
+export async function enforceRateLimit(caps: Capabilities, principal: Principal, cost: number): Promise<void> {
+  const limit = principal.rate_limit ?? DEFAULT_RATE_LIMIT;
+  let decision: Awaited<ReturnType<typeof caps.rateLimiter.take>>;
+  try {
+    decision = await caps.rateLimiter.take(principal.id, limit, cost);
+  } catch (error) {
+    if (isEdgebusError(error)) throw error;
+    throw new EdgebusError("upstream_unavailable", "the rate limiter (Redis) is unavailable", {
+      cause: error,
+      retryAfterSeconds: 1,
+    });
+  }
+  if (!decision.allowed) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((decision.resetAt - Date.now()) / 1000));
+    throw new EdgebusError(
+      "rate_limited",
+      `API key ${principal.id} exceeded ${limit.requests} events per ${limit.window_seconds} s`,
+      {
+        retryAfterSeconds,
+        details: { limit: limit.requests, window_seconds: limit.window_seconds, requested: cost },
+      },
+    );
+  }
+}

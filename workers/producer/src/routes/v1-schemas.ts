@@ -1,0 +1,44 @@
+import type { z } from "zod";
+import type { Catalogue } from "../../../../shared/src/catalogue/catalogue.ts";
+import { toInputJsonSchema } from "../../../../shared/src/catalogue/compatibility.ts";
+import { topicForType } from "../../../../shared/src/names.ts";
+import type { schemaSummarySchema } from "../api-schemas.ts";
+import type { ProducerApp } from "../hono-env.ts";
+
+export function schemaSummaries(catalogue: Catalogue): z.infer<typeof schemaSummarySchema>[] {
+  return catalogue.types().map((type) => {
+    const definition = catalogue.require(type);
+    return {
+      type,
+      version: definition.version,
+      description: definition.description,
+      topic: topicForType(type),
+      entity_id_field: definition.entityIdField ?? null,
+      href: `/v1/schemas/${type}`,
+    };
+  });
+}
+
+/** JSON Schema (2020-12) of an event type's `data`, with the catalogue's metadata and example. */
+export function dataJsonSchema(catalogue: Catalogue, type: string): Record<string, unknown> {
+  const definition = catalogue.require(type);
+  return {
+    ...toInputJsonSchema(definition.data),
+    $id: `/v1/schemas/${type}`,
+    title: type,
+    description: definition.description,
+    "x-edgebus-version": definition.version,
+    "x-edgebus-topic": topicForType(type),
+    ...(definition.entityIdField === undefined ? {} : { "x-edgebus-entity-id-field": definition.entityIdField }),
+    examples: [definition.example],
+  };
+}
+
+/** `GET /v1/schemas` (the catalogue) and `GET /v1/schemas/{type}` (one type's JSON Schema; 404/422 otherwise). */
+export function registerV1Schemas(app: ProducerApp): void {
+  app.get("/v1/schemas", (c) => c.json({ schemas: schemaSummaries(c.get("caps").catalogue) }));
+  app.get("/v1/schemas/:type", (c) => {
+    const schema = dataJsonSchema(c.get("caps").catalogue, c.req.param("type"));
+    return c.json(schema, 200, { "Content-Type": "application/schema+json" });
+  });
+}

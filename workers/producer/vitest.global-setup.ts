@@ -1,0 +1,66 @@
+/**
+ * Real servers for the producer's workerd tests, started in Node and handed over with
+ * `provide()`: the bridge's Upstash Redis REST gateway over the real Redis (dedup and rate
+ * limits), and a recording Upstash Kafka REST server (the Kafka path's exact wire format), with
+ * an inspection endpoint so tests inside workerd can read what it recorded.
+ */
+import { createServer, type Server } from "node:http";
+import { tsImport } from "tsx/esm/api";
+import type { TestProject } from "vitest/node";
+import type { RunningRedisRestServer } from "../../bridges/redis-rest/serve.ts";
+import { KafkaRestRecorder } from "../../test/contract/kafka-rest-recorder.ts";
+import { requireService, serviceUrls } from "../../test/support/services.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Redis REST gateway URL, "" when Redis is not running (local runs skip those tests). */
+    redisRestUrl: string;
+    redisRestToken: string;
+    kafkaRestUrl: string;
+    kafkaRestUsername: string;
+    kafkaRestPassword: string;
+    /** `GET` → JSON `{requests, records}` of the Kafka REST recorder. */
+    kafkaInspectUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const token = `producer-test-${crypto.randomUUID()}`;
+  let gateway: RunningRedisRestServer | undefined;
+  if (await requireService("redis", "producer (dedup and rate limits on real Redis)")) {
+    // Loaded through Node (tsx), not Vite: this project resolves packages with workerd conditions,
+    // under which ioredis's CommonJS named exports are not found (workers-sdk#6465).
+    const { startRedisRestServer } = (await tsImport(
+      "../../bridges/redis-rest/serve.ts",
+      import.meta.url,
+    )) as typeof import("../../bridges/redis-rest/serve.ts");
+    gateway = await startRedisRestServer({ port: 0, redisUrl: serviceUrls.redis, token });
+  }
+
+  const recorder = new KafkaRestRecorder("producer-test", "producer-secret");
+  await recorder.start();
+  const inspector: Server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ requests: recorder.requests, records: recorder.records }));
+  });
+  await new Promise<void>((resolve) => inspector.listen(0, "127.0.0.1", resolve));
+  const address = inspector.address();
+  const inspectPort = typeof address === "object" && address !== null ? address.port : 0;
+
+  project.provide("redisRestUrl", gateway?.url ?? "");
+  project.provide("redisRestToken", token);
+  project.provide("kafkaRestUrl", recorder.url);
+  project.provide("kafkaRestUsername", recorder.username);
+  project.provide("kafkaRestPassword", recorder.password);
+  project.provide("kafkaInspectUrl", `http://127.0.0.1:${inspectPort}/`);
+
+  return async () => {
+    await new Promise<void>((resolve) => inspector.close(() => resolve()));
+    await recorder.stop();
+    if (gateway !== undefined) {
+      const keys = await gateway.redis.keys("edgebus-test:*");
+      if (keys.length > 0) await gateway.redis.del(...keys);
+      await gateway.close();
+    }
+  };
+}
