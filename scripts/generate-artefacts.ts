@@ -1,0 +1,179 @@
+/**
+ * Writes the artefacts generated from the catalogue, which are committed so reviewers see every
+ * contract change as a diff:
+ *   schemas/generated/json-schema/<type>.json   JSON Schema (2020-12) of each event type
+ *   schemas/generated/asyncapi.json             AsyncAPI 3.0 document of the catalogue
+ *
+ * Usage: `npx tsx scripts/generate-artefacts.ts` (write) or `... --check` (exit 1 listing files
+ * that differ from what the code would generate, are missing, or are left over).
+ *
+ * Other generated documents join by adding `{ path, render }` entries to `ARTEFACTS`.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { governmentCatalogue } from "../schemas/index.ts";
+import { asyncApiDocument } from "../shared/src/catalogue/asyncapi-document.ts";
+import type { Catalogue } from "../shared/src/catalogue/catalogue.ts";
+import { eventJsonSchema } from "../shared/src/catalogue/event-json-schema.ts";
+import { DEFAULT_ROUTING_RULES } from "../shared/src/routing/default-rules.ts";
+import type { RoutingRule } from "../shared/src/routing/routing-rule.ts";
+
+export interface Artefact {
+  /** Path relative to the repository root, with `/` separators. */
+  readonly path: string;
+  /** The complete file content; must be deterministic (same code → same bytes). */
+  render(): string;
+}
+
+/** Pretty JSON with a trailing newline; key order is the construction order, which is fixed. */
+export function renderJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+export interface CatalogueArtefactOptions {
+  /** Directory (relative to the root) the files go into, e.g. `schemas/generated`. */
+  readonly directory: string;
+  readonly title: string;
+  readonly version: string;
+  readonly description?: string;
+  readonly routingRules: readonly RoutingRule[];
+}
+
+/** JSON Schema per type plus the AsyncAPI document of `catalogue`. */
+export function catalogueArtefacts(catalogue: Catalogue, options: CatalogueArtefactOptions): Artefact[] {
+  const schemas: Artefact[] = catalogue.types().map((type) => ({
+    path: `${options.directory}/json-schema/${type}.json`,
+    render: () => renderJson(eventJsonSchema(catalogue.require(type))),
+  }));
+  const asyncApi: Artefact = {
+    path: `${options.directory}/asyncapi.json`,
+    render: () =>
+      renderJson(
+        asyncApiDocument(catalogue, {
+          title: options.title,
+          version: options.version,
+          routingRules: options.routingRules,
+          ...(options.description === undefined ? {} : { description: options.description }),
+        }),
+      ),
+  };
+  return [...schemas, asyncApi];
+}
+
+/**
+ * Directories whose contents are entirely generated: a file in them that no artefact produces
+ * is stale (e.g. the schema of a removed type) and counts as drift.
+ */
+export const GENERATED_DIRECTORIES = ["schemas/generated/json-schema"];
+
+export const ARTEFACTS: readonly Artefact[] = [
+  ...catalogueArtefacts(governmentCatalogue, {
+    directory: "schemas/generated",
+    title: "edgebus government event catalogue",
+    version: "1.0.0",
+    description:
+      "Events exchanged between government services (identity, permits, revenue, documents, notifications) through edgebus: CloudEvents 1.0 in structured JSON form, published to Kafka topics gov.<domain>.<entity> and fanned out to Cloudflare Queues.",
+    routingRules: DEFAULT_ROUTING_RULES,
+  }),
+];
+
+export interface DriftReport {
+  /** Artefacts whose file is missing or differs from the rendered content. */
+  readonly changed: string[];
+  /** Files in generated directories that no artefact produces. */
+  readonly stale: string[];
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+async function staleFiles(
+  root: string,
+  artefacts: readonly Artefact[],
+  directories: readonly string[],
+): Promise<string[]> {
+  const produced = new Set(artefacts.map((a) => a.path));
+  const stale: string[] = [];
+  for (const directory of directories) {
+    let entries: string[];
+    try {
+      entries = await readdir(path.join(root, directory));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    for (const entry of entries.sort()) {
+      const relative = `${directory}/${entry}`;
+      if (!produced.has(relative)) stale.push(relative);
+    }
+  }
+  return stale;
+}
+
+export async function checkArtefacts(
+  root: string,
+  artefacts: readonly Artefact[] = ARTEFACTS,
+  directories: readonly string[] = GENERATED_DIRECTORIES,
+): Promise<DriftReport> {
+  const changed: string[] = [];
+  for (const artefact of artefacts) {
+    if ((await readIfExists(path.join(root, artefact.path))) !== artefact.render()) changed.push(artefact.path);
+  }
+  return { changed, stale: await staleFiles(root, artefacts, directories) };
+}
+
+/** Writes every artefact that changed and removes stale files; returns what it touched. */
+export async function writeArtefacts(
+  root: string,
+  artefacts: readonly Artefact[] = ARTEFACTS,
+  directories: readonly string[] = GENERATED_DIRECTORIES,
+): Promise<DriftReport> {
+  const report = await checkArtefacts(root, artefacts, directories);
+  for (const artefact of artefacts) {
+    if (!report.changed.includes(artefact.path)) continue;
+    const file = path.join(root, artefact.path);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, artefact.render());
+  }
+  for (const file of report.stale) await rm(path.join(root, file));
+  return report;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  if (argv.includes("--check")) {
+    const { changed, stale } = await checkArtefacts(root);
+    if (changed.length === 0 && stale.length === 0) {
+      console.log(`generated artefacts are up to date (${ARTEFACTS.length} files)`);
+      return 0;
+    }
+    for (const file of changed) console.error(`drifted: ${file}`);
+    for (const file of stale) console.error(`stale:   ${file}`);
+    console.error("run `npm run generate` and commit the result");
+    return 1;
+  }
+  const { changed, stale } = await writeArtefacts(root);
+  for (const file of changed) console.log(`wrote   ${file}`);
+  for (const file of stale) console.log(`removed ${file}`);
+  console.log(`${changed.length + stale.length} of ${ARTEFACTS.length} artefacts changed`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
