@@ -143,7 +143,10 @@ export class UpstashKafkaPublisher implements Publisher {
     });
     let raw: unknown;
     try {
-      raw = await Promise.race([this.#producer.produceMany(records), timeout]);
+      const produce = this.#producer.produceMany(records);
+      // After a timeout the request may still fail later; that failure was already reported.
+      produce.catch(() => undefined);
+      raw = await Promise.race([produce, timeout]);
     } catch (error) {
       throw mapKafkaError(topic, error);
     } finally {

@@ -9,5 +9,9 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   plugins: [cloudflareTest({ wrangler: { configPath: fileURLToPath(new URL("./wrangler.toml", import.meta.url)) } })],
   // Absolute path: the project may run from the repository root (root config) or from this folder.
-  test: { name: "contract-workerd", include: ["**/*.workerd-test.ts"] },
+  test: {
+    name: "contract-workerd",
+    include: ["**/*.workerd-test.ts"],
+    globalSetup: [fileURLToPath(new URL("./global-setup.ts", import.meta.url))],
+  },
 });
