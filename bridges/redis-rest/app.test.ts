@@ -280,5 +280,15 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
     });
     expect(await (await bridge.request("/redis", init(["echo", "hi"]))).json()).toEqual({ result: "hi" });
     expect(await (await bridge.request("/redis/pipeline", init([["echo", "a"]]))).json()).toEqual([{ result: "a" }]);
+    // The gateway's own error rendering survives mounting: Upstash shape, not the parent's.
+    const unauthorized = await bridge.request("/redis", {
+      ...init(["ping"]),
+      headers: { "content-type": "application/json" },
+    });
+    expect(unauthorized.status).toBe(401);
+    expect(await unauthorized.json()).toEqual({ error: expect.stringContaining("Unauthorized") });
+    const failed = await bridge.request("/redis", init(["incr", `${prefix}mounted-text`, "x"]));
+    expect(failed.status).toBe(400);
+    expect(await failed.json()).toEqual({ error: expect.stringMatching(/^ERR /) });
   });
 });

@@ -27,10 +27,15 @@ export interface PublishReceipt {
  * - `publish` resolves only after the destination durably accepted every message, and returns
  *   one receipt per message in input order;
  * - on failure it rejects with an `EdgebusError` (`upstream_unavailable` and `retryable: true`
- *   when trying again can help) and the caller must assume none of the batch was accepted
- *   (at-least-once: a retry may duplicate, never lose);
+ *   when trying again can help; `payload_too_large` for a message over the broker's size limit)
+ *   and the caller must treat the whole batch as not delivered and retry it. Adapters split big
+ *   batches into several broker requests, so earlier parts may already be stored: at-least-once,
+ *   a retry may duplicate, never lose;
  * - an empty batch resolves to `[]` without I/O;
- * - `close()` releases resources; publishing after close rejects.
+ * - `close()` releases resources and may be called twice; publishing after close rejects.
+ *
+ * Adapters: `queue-publisher.ts`, `upstash-kafka-publisher.ts`, `memory-publisher.ts` (tests);
+ * all pass `runPublisherContract` in test/contract.
  */
 export interface Publisher {
   publish(destination: string, messages: readonly OutgoingMessage[]): Promise<PublishReceipt[]>;
