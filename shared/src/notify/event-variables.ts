@@ -65,7 +65,10 @@ function formatVariable(name: string, spec: VariableSpec, data: unknown, context
       if (!Number.isInteger(value) || typeof currency !== "string") {
         throw variableError(name, spec, "expected an integer amount and a currency code");
       }
-      const formatter = new Intl.NumberFormat(context.locale, { style: "currency", currency });
+      const formatter = new Intl.NumberFormat(context.catalogue.formatLocale(context.locale), {
+        style: "currency",
+        currency,
+      });
       const digits = formatter.resolvedOptions().maximumFractionDigits ?? 2;
       return formatter.format((value as number) / 10 ** digits);
     }
@@ -74,14 +77,15 @@ function formatVariable(name: string, spec: VariableSpec, data: unknown, context
       if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
         throw variableError(name, spec, "expected YYYY-MM-DD");
       }
-      return new Intl.DateTimeFormat(context.locale, { dateStyle: "long", timeZone: "UTC" }).format(
-        new Date(`${value}T00:00:00Z`),
-      );
+      return new Intl.DateTimeFormat(context.catalogue.formatLocale(context.locale), {
+        dateStyle: "long",
+        timeZone: "UTC",
+      }).format(new Date(`${value}T00:00:00Z`));
     }
     case "datetime": {
       const instant = typeof value === "string" ? new Date(value) : undefined;
       if (!instant || Number.isNaN(instant.getTime())) throw variableError(name, spec, "expected an RFC 3339 time");
-      return new Intl.DateTimeFormat(context.locale, {
+      return new Intl.DateTimeFormat(context.catalogue.formatLocale(context.locale), {
         dateStyle: "medium",
         timeStyle: "short",
         timeZone: context.timeZone,

@@ -1,5 +1,4 @@
-import type { Sql } from "postgres";
-import { EdgebusError } from "../errors.ts";
+import { type Database, databaseError } from "../db/client.ts";
 import type { CitizenContact, CitizenDirectory } from "./recipient.ts";
 import type { DirectoryName } from "./subscription.ts";
 
@@ -9,9 +8,9 @@ import type { DirectoryName } from "./subscription.ts";
  * nobody is written to after their account was deleted.
  */
 export class PostgresCitizenDirectory implements CitizenDirectory {
-  readonly #sql: Sql;
+  readonly #sql: Database;
 
-  constructor(sql: Sql) {
+  constructor(sql: Database) {
     this.#sql = sql;
   }
 
@@ -25,11 +24,8 @@ export class PostgresCitizenDirectory implements CitizenDirectory {
         where citizen_id = ${citizenId} and deleted_at is null`;
       if (!row) return undefined;
       return { name: row.name, email: row.email, phone: row.phone, preferredLanguage: row.preferred_language };
-    } catch (cause) {
-      throw new EdgebusError("upstream_unavailable", `citizen_refs (${directory}) unavailable`, {
-        cause,
-        retryable: true,
-      });
+    } catch (thrown) {
+      throw databaseError(thrown, `looking up the citizen in ${directory}.citizen_refs`);
     }
   }
 }

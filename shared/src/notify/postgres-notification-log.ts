@@ -1,5 +1,4 @@
-import type { Sql } from "postgres";
-import { EdgebusError } from "../errors.ts";
+import { type Database, databaseError } from "../db/client.ts";
 import type { NotificationLog, Reservation, SendRecord } from "./notification-log.ts";
 
 /**
@@ -8,31 +7,27 @@ import type { NotificationLog, Reservation, SendRecord } from "./notification-lo
  */
 export const SEND_LEASE_SECONDS = 60;
 
-function databaseError(cause: unknown): EdgebusError {
-  return new EdgebusError("upstream_unavailable", "notification log unavailable", { cause, retryable: true });
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+async function guarded<T>(action: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
-  } catch (cause) {
-    throw databaseError(cause);
+  } catch (thrown) {
+    throw databaseError(thrown, action);
   }
 }
 
 /** `NotificationLog` on `edgebus.notifications` (migrations 0004 and 0007). */
 export class PostgresNotificationLog implements NotificationLog {
-  readonly #sql: Sql;
+  readonly #sql: Database;
   readonly #leaseSeconds: number;
 
-  constructor(sql: Sql, { leaseSeconds = SEND_LEASE_SECONDS } = {}) {
+  constructor(sql: Database, { leaseSeconds = SEND_LEASE_SECONDS } = {}) {
     this.#sql = sql;
     this.#leaseSeconds = leaseSeconds;
   }
 
   reserve(record: SendRecord): Promise<Reservation> {
     const sql = this.#sql;
-    return guarded(async () => {
+    return guarded("reserving the notification send", async () => {
       // One statement: the unique idempotency key serialises concurrent deliveries.
       const claimed = await sql<{ attempts: number }[]>`
         insert into edgebus.notifications
@@ -57,7 +52,7 @@ export class PostgresNotificationLog implements NotificationLog {
 
   markSent(idempotencyKey: string, providerMessageId: string): Promise<void> {
     const sql = this.#sql;
-    return guarded(async () => {
+    return guarded("marking the notification sent", async () => {
       await sql`
         update edgebus.notifications
         set status = 'sent', provider_message_id = ${providerMessageId}, last_error = null,
@@ -68,7 +63,7 @@ export class PostgresNotificationLog implements NotificationLog {
 
   markFailed(idempotencyKey: string, error: { code: string; message: string }): Promise<void> {
     const sql = this.#sql;
-    return guarded(async () => {
+    return guarded("marking the notification failed", async () => {
       await sql`
         update edgebus.notifications
         set status = 'failed', last_error = ${`${error.code}: ${error.message}`}, updated_at = now()
@@ -78,7 +73,7 @@ export class PostgresNotificationLog implements NotificationLog {
 
   recordSkipped(record: SendRecord, reason: string): Promise<void> {
     const sql = this.#sql;
-    return guarded(async () => {
+    return guarded("recording a skipped notification", async () => {
       await sql`
         insert into edgebus.notifications
           (event_source, event_id, event_type, channel, recipient, template, idempotency_key, provider, locale,

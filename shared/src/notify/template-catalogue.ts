@@ -12,7 +12,7 @@ import { fitSms } from "./sms-length.ts";
 import { BUILT_IN_VARIABLES, type Subscription } from "./subscription.ts";
 import { SUBSCRIPTIONS } from "./subscriptions.ts";
 import { type ParsedTemplate, parseTemplate, renderTemplate } from "./template-text.ts";
-import { DEFAULT_LOCALE, GREETINGS, type LocaleTemplates, TEMPLATES } from "./templates.ts";
+import { DEFAULT_LOCALE, FORMAT_LOCALES, GREETINGS, type LocaleTemplates, TEMPLATES } from "./templates.ts";
 
 export interface RenderedEmail {
   readonly subject: string;
@@ -32,6 +32,8 @@ export interface TemplateCatalogue {
   /** Best supported locale for a BCP 47 tag (`fr-CA` → `fr`), else the default. */
   chooseLocale(preferred: string | null | undefined): string;
   label(locale: string, value: string): string;
+  /** The Intl locale for numbers and dates in `locale`. */
+  formatLocale(locale: string): string;
   greeting(locale: string, name: string | undefined): string;
   renderEmail(template: string, locale: string, values: Readonly<Record<string, string>>): RenderedEmail;
   renderSms(template: string, locale: string, values: Readonly<Record<string, string>>): string;
@@ -54,6 +56,8 @@ export function loadTemplateCatalogue(
   templates: typeof TEMPLATES = TEMPLATES,
 ): TemplateCatalogue {
   const locales = Object.keys(GREETINGS);
+  const unformatted = locales.filter((locale) => !FORMAT_LOCALES[locale]);
+  if (unformatted.length > 0) throw loadError(`no FORMAT_LOCALES entry for ${unformatted.join(", ")}`);
   if (locales[0] !== DEFAULT_LOCALE) throw loadError(`the first locale must be the default "${DEFAULT_LOCALE}"`);
 
   const labelKeys = Object.keys(LABELS[DEFAULT_LOCALE] ?? {}).sort();
@@ -125,6 +129,9 @@ export function loadTemplateCatalogue(
       if (locales.includes(preferred)) return preferred;
       const language = preferred.split("-")[0]?.toLowerCase() ?? "";
       return locales.includes(language) ? language : DEFAULT_LOCALE;
+    },
+    formatLocale(locale) {
+      return FORMAT_LOCALES[locale] ?? locale;
     },
     label(locale, value) {
       return LABELS[locale]?.[value] ?? value.replaceAll("_", " ");

@@ -25,6 +25,12 @@ export interface LocaleTemplates {
 
 export const DEFAULT_LOCALE = "en";
 
+/**
+ * The Intl locale each template locale formats numbers and dates with (`en` → `en-IE`: day
+ * before month, euro amounts as "€250.00").
+ */
+export const FORMAT_LOCALES: Readonly<Record<string, string>> = { en: "en-IE", fr: "fr-FR" };
+
 /** The salutation `{{greeting}}`: `named` when the recipient's name is known. */
 export const GREETINGS: Readonly<Record<string, { named: string; anonymous: string }>> = {
   en: { named: "Dear {{name}},", anonymous: "Hello," },
@@ -50,7 +56,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     en: {
       email: {
         subject: "We received your application {{application_id}}",
-        body: "{{greeting}}\n\nWe received your application for a {{permit_type}} on {{submitted_at}}. Your reference is {{application_id}}.\n\nThe application fee is {{fee}}. We will write to you when a decision is made.\n\nCouncil services",
+        body: "{{greeting}}\n\nWe received your {{permit_type}} application on {{submitted_at}}. Your reference is {{application_id}}.\n\nThe application fee is {{fee}}. We will write to you when a decision is made.\n\nCouncil services",
       },
       sms: {
         body: "We received your application {{application_id}} ({{permit_type}}). Fee due: {{fee}}.",
@@ -60,7 +66,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     fr: {
       email: {
         subject: "Nous avons bien reçu votre demande {{application_id}}",
-        body: "{{greeting}}\n\nNous avons bien reçu le {{submitted_at}} votre demande de {{permit_type}}. Votre référence est {{application_id}}.\n\nLes frais de dossier s'élèvent à {{fee}}. Nous vous écrirons dès qu'une décision aura été prise.\n\nLes services de la mairie",
+        body: "{{greeting}}\n\nNous avons bien reçu votre demande ({{permit_type}}) le {{submitted_at}}. Votre référence est {{application_id}}.\n\nLes frais de dossier s'élèvent à {{fee}}. Nous vous écrirons dès qu'une décision aura été prise.\n\nLes services de la mairie",
       },
       sms: {
         body: "Demande {{application_id}} ({{permit_type}}) bien reçue. Frais à régler : {{fee}}.",
@@ -94,7 +100,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     en: {
       email: {
         subject: "Decision on your application {{application_id}}",
-        body: "{{greeting}}\n\nWe are sorry to tell you that your application {{application_id}} for a {{permit_type}} was not approved because {{reason}}.{{#comment}}\n\nThe case officer added: {{comment}}{{/comment}}\n\n{{#appeal_deadline}}You may appeal this decision until {{appeal_deadline}}.{{/appeal_deadline}}\n\nCouncil services",
+        body: "{{greeting}}\n\nWe are sorry to tell you that your {{permit_type}} application {{application_id}} was not approved because {{reason}}.{{#comment}}\n\nThe case officer added: {{comment}}{{/comment}}\n\n{{#appeal_deadline}}You may appeal this decision until {{appeal_deadline}}.{{/appeal_deadline}}\n\nCouncil services",
       },
       sms: {
         body: "Your application {{application_id}} was not approved. Details have been sent to you by email and are in your account.",
@@ -104,7 +110,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     fr: {
       email: {
         subject: "Décision concernant votre demande {{application_id}}",
-        body: "{{greeting}}\n\nNous avons le regret de vous informer que votre demande {{application_id}} de {{permit_type}} n'a pas été acceptée, car {{reason}}.{{#comment}}\n\nCommentaire de l'agent instructeur : {{comment}}{{/comment}}\n\n{{#appeal_deadline}}Vous pouvez contester cette décision jusqu'au {{appeal_deadline}}.{{/appeal_deadline}}\n\nLes services de la mairie",
+        body: "{{greeting}}\n\nNous avons le regret de vous informer que votre demande {{application_id}} ({{permit_type}}) n'a pas été acceptée, car {{reason}}.{{#comment}}\n\nCommentaire de l'agent instructeur : {{comment}}{{/comment}}\n\n{{#appeal_deadline}}Vous pouvez contester cette décision jusqu'au {{appeal_deadline}}.{{/appeal_deadline}}\n\nLes services de la mairie",
       },
       sms: {
         body: "Votre demande {{application_id}} n'a pas été acceptée. Le détail vous a été envoyé et figure dans votre espace.",
@@ -136,7 +142,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     fr: {
       email: {
         subject: "Reçu {{receipt_number}} pour votre paiement de {{amount}}",
-        body: "{{greeting}}\n\nMerci. Nous avons bien reçu le {{completed_at}} votre paiement de {{amount}} au titre de : {{purpose}} (référence {{reference}}).\n\nNuméro de reçu : {{receipt_number}}\nPaiement : {{payment_id}}\n\nMerci de conserver ce courriel comme reçu.\n\nLes services de la mairie",
+        body: "{{greeting}}\n\nMerci. Nous avons bien reçu votre paiement de {{amount}} ({{purpose}}, référence {{reference}}) le {{completed_at}}.\n\nNuméro de reçu : {{receipt_number}}\nPaiement : {{payment_id}}\n\nMerci de conserver ce courriel comme reçu.\n\nLes services de la mairie",
       },
     },
   },
@@ -150,7 +156,7 @@ export const TEMPLATES: Readonly<Record<string, Readonly<Record<string, LocaleTe
     fr: {
       email: {
         subject: "Votre paiement de {{amount}} n'a pas abouti",
-        body: "{{greeting}}\n\nVotre paiement {{payment_id}} de {{amount}} au titre de : {{purpose}} a échoué ({{reason}}). Aucune somme n'a été prélevée.\n\n{{#can_retry}}Vous pouvez renouveler le paiement depuis votre espace.{{/can_retry}}\n\nLes services de la mairie",
+        body: "{{greeting}}\n\nVotre paiement {{payment_id}} de {{amount}} ({{purpose}}) a échoué : {{reason}}. Aucune somme n'a été prélevée.\n\n{{#can_retry}}Vous pouvez renouveler le paiement depuis votre espace.{{/can_retry}}\n\nLes services de la mairie",
       },
     },
   },

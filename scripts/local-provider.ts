@@ -1,0 +1,565 @@
+/**
+ * The local notification provider: one HTTP server that speaks the three provider APIs the
+ * notifier uses — SendGrid v3 Mail Send, Twilio Messages and a Standard Webhooks receiver — and
+ * checks every request the way the real provider would (credentials, content type, required
+ * fields, limits, webhook signatures). It records what it received, shows an inbox
+ * (`GET /inbox` as JSON, `GET /` as a page), and can be told to fail (429 with `Retry-After`,
+ * any 4xx/5xx) per route for the next N requests or for a time window, so the dev stack and the
+ * tests exercise the notifier's real HTTP path including its error handling.
+ *
+ * Control API (JSON):
+ * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook", status, count?, for_seconds?, retry_after?}`
+ * - `DELETE /_control/failures` — drop all injected failures
+ * - `POST /_control/reset` — empty the inbox and drop failures
+ *
+ * Run: `tsx scripts/local-provider.ts` (port `LOCAL_PROVIDER_PORT`, default 8790; credentials from
+ * `SENDGRID_API_KEY`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM`, `WEBHOOK_SECRET`,
+ * defaulting to `LOCAL_PROVIDER_CREDENTIALS`). Tests: `startLocalProvider({ port: 0 })`.
+ */
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { smsLength, TWILIO_MAX_BODY_CHARS } from "../shared/src/notify/sms-length.ts";
+import { verifyWebhook } from "../shared/src/notify/standard-webhooks.ts";
+
+export type ProviderRoute = "sendgrid" | "twilio" | "webhook";
+
+export interface LocalProviderCredentials {
+  readonly sendgridApiKey: string;
+  readonly twilioAccountSid: string;
+  readonly twilioAuthToken: string;
+  /** The sender number the Twilio account owns; `From` must be it (a Messaging Service SID is also accepted). */
+  readonly twilioFrom: string;
+  /** `whsec_<base64>` secret the webhook receiver verifies signatures with. */
+  readonly webhookSecret: string;
+}
+
+/** Development credentials: not secrets, they only open this local server. */
+export const LOCAL_PROVIDER_CREDENTIALS: LocalProviderCredentials = {
+  sendgridApiKey: "SG.local-development-key",
+  twilioAccountSid: `AC${"0".repeat(31)}1`,
+  twilioAuthToken: "local-development-token",
+  twilioFrom: "+15005550006",
+  webhookSecret: "whsec_bG9jYWwtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQ=",
+};
+
+/** One request the provider received, accepted or not. */
+export interface ReceivedMessage {
+  readonly seq: number;
+  readonly route: ProviderRoute;
+  readonly received_at: string;
+  /** What the provider answered. */
+  readonly status: number;
+  readonly accepted: boolean;
+  /** Why a request was refused (validation, credentials, injected failure). */
+  readonly error?: string;
+  /** SendGrid `X-Message-Id`, Twilio `sid`, the `webhook-id`. */
+  readonly provider_message_id?: string;
+  readonly idempotency_key?: string;
+  /** True when an earlier accepted request carried the same idempotency key. */
+  readonly duplicate: boolean;
+  readonly to?: string[];
+  readonly from?: string;
+  readonly subject?: string;
+  readonly text?: string;
+  readonly html?: string;
+  /** SMS segments as carriers would bill them. */
+  readonly segments?: number;
+  readonly webhook_path?: string;
+  readonly payload?: unknown;
+}
+
+export interface FailureRule {
+  /** HTTP status to answer (400–599). */
+  readonly status: number;
+  /** Answer this many requests with the failure (default 1 unless `forSeconds` is given). */
+  readonly count?: number;
+  /** Answer every request for this many seconds. */
+  readonly forSeconds?: number;
+  /** `Retry-After` seconds for 429/503 answers. */
+  readonly retryAfter?: number;
+}
+
+export interface LocalProvider {
+  readonly url: string;
+  readonly credentials: LocalProviderCredentials;
+  close(): Promise<void>;
+  received(): ReceivedMessage[];
+  failNext(route: ProviderRoute, rule: FailureRule): void;
+  reset(): void;
+}
+
+export interface LocalProviderOptions {
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly hostname?: string;
+  readonly credentials?: Partial<LocalProviderCredentials>;
+  /** Largest request body accepted (SendGrid's own limit is 30 MB; 1 MB is plenty locally). */
+  readonly maxBodyBytes?: number;
+}
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+interface ActiveFailure {
+  status: number;
+  remaining: number | undefined;
+  until: number | undefined;
+  retryAfter: number | undefined;
+}
+
+const failureSchema = z.strictObject({
+  route: z.enum(["sendgrid", "twilio", "webhook"]),
+  status: z.int().min(400).max(599),
+  count: z.int().positive().max(10_000).optional(),
+  for_seconds: z.number().positive().max(86_400).optional(),
+  retry_after: z.int().min(0).max(86_400).optional(),
+});
+
+/** Builds the app; `startLocalProvider` serves it. */
+function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes: number) {
+  const inbox: ReceivedMessage[] = [];
+  const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [] };
+  const acceptedKeys = new Set<string>();
+  let seq = 0;
+
+  const record = (entry: Omit<ReceivedMessage, "seq" | "received_at" | "duplicate">): ReceivedMessage => {
+    const key = entry.idempotency_key ? `${entry.route}:${entry.idempotency_key}` : undefined;
+    const duplicate = entry.accepted && key !== undefined && acceptedKeys.has(key);
+    if (entry.accepted && key) acceptedKeys.add(key);
+    const message: ReceivedMessage = { seq: ++seq, received_at: new Date().toISOString(), duplicate, ...entry };
+    inbox.push(message);
+    return message;
+  };
+
+  /** The active injected failure for a route, consuming one use of a counted rule. */
+  const takeFailure = (route: ProviderRoute): ActiveFailure | undefined => {
+    const now = Date.now();
+    const rules = failures[route];
+    while (rules.length > 0) {
+      const rule = rules[0] as ActiveFailure;
+      const expired = (rule.until !== undefined && now > rule.until) || rule.remaining === 0;
+      if (!expired) break;
+      rules.shift();
+    }
+    const rule = rules[0];
+    if (!rule) return undefined;
+    if (rule.remaining !== undefined) rule.remaining -= 1;
+    return rule;
+  };
+
+  const failNext = (route: ProviderRoute, rule: FailureRule) => {
+    failures[route].push({
+      status: rule.status,
+      remaining: rule.count ?? (rule.forSeconds === undefined ? 1 : undefined),
+      until: rule.forSeconds === undefined ? undefined : Date.now() + rule.forSeconds * 1000,
+      retryAfter: rule.retryAfter,
+    });
+  };
+
+  const reset = () => {
+    inbox.length = 0;
+    acceptedKeys.clear();
+    for (const route of Object.keys(failures) as ProviderRoute[]) failures[route] = [];
+  };
+
+  const failureHeaders = (failure: ActiveFailure): Record<string, string> =>
+    failure.retryAfter === undefined ? {} : { "retry-after": String(failure.retryAfter) };
+
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const length = Number(c.req.header("content-length") ?? 0);
+    if (length > maxBodyBytes) return c.json({ error: `body larger than ${maxBodyBytes} bytes` }, 413);
+    await next();
+  });
+
+  // ---- SendGrid v3 Mail Send -------------------------------------------------------------
+  const sendgridError = (c: Context, status: number, message: string, field: string | null = null, headers = {}) => {
+    record({ route: "sendgrid", status, accepted: false, error: field ? `${field}: ${message}` : message });
+    return c.json({ errors: [{ message, field, help: null }] }, status as 400, headers);
+  };
+
+  app.post("/v3/mail/send", async (c) => {
+    const authorization = c.req.header("authorization");
+    if (!authorization) return sendgridError(c, 401, "Permission denied, wrong credentials");
+    if (authorization !== `Bearer ${credentials.sendgridApiKey}`) {
+      return sendgridError(c, 401, "The provided authorization grant is invalid, expired, or revoked");
+    }
+    const failure = takeFailure("sendgrid");
+    if (failure) return sendgridError(c, failure.status, "injected failure", null, failureHeaders(failure));
+    if (!c.req.header("content-type")?.toLowerCase().startsWith("application/json")) {
+      return sendgridError(c, 415, "Content-Type should be application/json.");
+    }
+    let body: Record<string, unknown>;
+    try {
+      const parsed = JSON.parse(await c.req.text());
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return sendgridError(c, 400, "Bad Request", null);
+    }
+    const problem = sendgridProblem(body);
+    if (problem) return sendgridError(c, 400, problem.message, problem.field);
+
+    const personalizations = body.personalizations as { to: { email: string }[] }[];
+    const content = body.content as { type: string; value: string }[];
+    const customArgs = (body.custom_args ?? {}) as Record<string, string>;
+    const messageId = randomBytes(16).toString("base64url").slice(0, 22);
+    record({
+      route: "sendgrid",
+      status: 202,
+      accepted: true,
+      provider_message_id: messageId,
+      idempotency_key: customArgs.idempotency_key,
+      to: personalizations.flatMap((p) => p.to.map((to) => to.email)),
+      from: (body.from as { email: string }).email,
+      subject: body.subject as string,
+      text: content.find((part) => part.type === "text/plain")?.value,
+      html: content.find((part) => part.type === "text/html")?.value,
+      payload: body,
+    });
+    return c.body(null, 202, { "x-message-id": messageId });
+  });
+
+  // ---- Twilio Messages ---------------------------------------------------------------------
+  const twilioError = (c: Context, status: number, code: number, message: string, headers = {}) => {
+    record({ route: "twilio", status, accepted: false, error: `${code}: ${message}` });
+    return c.json(
+      { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+      status as 400,
+      headers,
+    );
+  };
+
+  app.post("/2010-04-01/Accounts/:accountSid/Messages.json", async (c) => {
+    const accountSid = c.req.param("accountSid");
+    const [scheme, encoded] = (c.req.header("authorization") ?? "").split(" ");
+    const [user, ...password] = scheme === "Basic" && encoded ? atob(encoded).split(":") : [];
+    if (
+      user !== credentials.twilioAccountSid ||
+      password.join(":") !== credentials.twilioAuthToken ||
+      accountSid !== credentials.twilioAccountSid
+    ) {
+      return twilioError(c, 401, 20003, "Authenticate");
+    }
+    const failure = takeFailure("twilio");
+    if (failure) {
+      const code = failure.status === 429 ? 20429 : failure.status >= 500 ? 20500 : 21211;
+      return twilioError(c, failure.status, code, "injected failure", failureHeaders(failure));
+    }
+    // Twilio reads form parameters only; a JSON body reads as no parameters at all.
+    const isForm = c.req.header("content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
+    const form = new URLSearchParams(isForm ? await c.req.text() : "");
+    const to = form.get("To");
+    const from = form.get("From");
+    const service = form.get("MessagingServiceSid");
+    const text = form.get("Body");
+    if (!to) return twilioError(c, 400, 21604, "A 'To' phone number is required.");
+    if (!E164.test(to)) return twilioError(c, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (!from && !service) return twilioError(c, 400, 21603, "A 'From' phone number is required.");
+    if (from && from !== credentials.twilioFrom) {
+      return twilioError(
+        c,
+        400,
+        21606,
+        `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
+      );
+    }
+    if (service && !/^MG[0-9a-f]{32}$/.test(service)) {
+      return twilioError(c, 400, 21701, `The Messaging Service Sid ${service} is invalid.`);
+    }
+    if (!text) return twilioError(c, 400, 21602, "Message body is required.");
+    if (text.length > TWILIO_MAX_BODY_CHARS) {
+      return twilioError(c, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+    }
+    const sid = `SM${randomBytes(16).toString("hex")}`;
+    const now = new Date().toUTCString().replace("GMT", "+0000");
+    const segments = smsLength(text).segments;
+    record({
+      route: "twilio",
+      status: 201,
+      accepted: true,
+      provider_message_id: sid,
+      idempotency_key: c.req.header("i-twilio-idempotency-token"),
+      to: [to],
+      from: from ?? service ?? undefined,
+      text,
+      segments,
+    });
+    return c.json(
+      {
+        account_sid: accountSid,
+        api_version: "2010-04-01",
+        body: text,
+        date_created: now,
+        date_sent: null,
+        date_updated: now,
+        direction: "outbound-api",
+        error_code: null,
+        error_message: null,
+        from: from ?? null,
+        messaging_service_sid: service ?? null,
+        num_media: "0",
+        num_segments: String(segments),
+        price: null,
+        price_unit: "USD",
+        sid,
+        status: "queued",
+        subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+        to,
+        uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+      },
+      201,
+    );
+  });
+
+  // ---- Standard Webhooks receiver -----------------------------------------------------------
+  app.post("/webhooks/*", async (c) => {
+    const webhookPath = c.req.path;
+    const refuse = (status: number, error: string, headers = {}) => {
+      record({ route: "webhook", status, accepted: false, error, webhook_path: webhookPath });
+      return c.json({ error }, status as 400, headers);
+    };
+    const body = await c.req.text();
+    const verification = await verifyWebhook(
+      credentials.webhookSecret,
+      {
+        "webhook-id": c.req.header("webhook-id"),
+        "webhook-timestamp": c.req.header("webhook-timestamp"),
+        "webhook-signature": c.req.header("webhook-signature"),
+      },
+      body,
+    );
+    if (!verification.ok) return refuse(401, `signature verification failed: ${verification.reason}`);
+    const failure = takeFailure("webhook");
+    if (failure) return refuse(failure.status, "injected failure", failureHeaders(failure));
+    if (!c.req.header("content-type")?.toLowerCase().startsWith("application/json")) {
+      return refuse(415, "content-type must be application/json");
+    }
+    let payload: { type?: unknown; timestamp?: unknown; data?: unknown };
+    try {
+      payload = JSON.parse(body);
+    } catch {
+      return refuse(400, "body is not JSON");
+    }
+    if (typeof payload?.type !== "string" || typeof payload.timestamp !== "string" || payload.data === undefined) {
+      return refuse(400, "payload must be {type, timestamp, data}");
+    }
+    const webhookId = c.req.header("webhook-id") as string;
+    record({
+      route: "webhook",
+      status: 204,
+      accepted: true,
+      provider_message_id: webhookId,
+      idempotency_key: webhookId,
+      webhook_path: webhookPath,
+      subject: payload.type,
+      payload,
+    });
+    return c.body(null, 204);
+  });
+
+  // ---- Control API and inbox -----------------------------------------------------------------
+  app.post("/_control/failures", async (c) => {
+    const parsed = failureSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: "invalid failure rule", issues: parsed.error.issues }, 400);
+    const { route, status, count, for_seconds, retry_after } = parsed.data;
+    failNext(route, { status, count, forSeconds: for_seconds, retryAfter: retry_after });
+    return c.json({ route, status, count: count ?? null, for_seconds: for_seconds ?? null }, 201);
+  });
+  app.delete("/_control/failures", (c) => {
+    for (const route of Object.keys(failures) as ProviderRoute[]) failures[route] = [];
+    return c.body(null, 204);
+  });
+  app.post("/_control/reset", (c) => {
+    reset();
+    return c.body(null, 204);
+  });
+  app.get("/inbox", (c) => {
+    const route = c.req.query("route");
+    const to = c.req.query("to");
+    const messages = inbox.filter(
+      (message) => (!route || message.route === route) && (!to || (message.to ?? []).includes(to)),
+    );
+    return c.json({ messages });
+  });
+  app.get("/", (c) => c.html(inboxPage(inbox)));
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  return { app, inbox, failNext, reset };
+}
+
+/** What SendGrid's validator would say about a Mail Send body, or undefined when it is valid. */
+function sendgridProblem(body: Record<string, unknown>): { message: string; field: string } | undefined {
+  const personalizations = body.personalizations;
+  if (!Array.isArray(personalizations) || personalizations.length === 0 || personalizations.length > 1000) {
+    return {
+      field: "personalizations",
+      message: "The personalizations field is required and must have at least one personalization.",
+    };
+  }
+  for (const [index, personalization] of personalizations.entries()) {
+    const to = (personalization as { to?: unknown })?.to;
+    if (!Array.isArray(to) || to.length === 0) {
+      return {
+        field: `personalizations.${index}.to`,
+        message:
+          "The to array is required for all personalization objects, and must have at least one email object with a valid email address.",
+      };
+    }
+    for (const [toIndex, address] of to.entries()) {
+      const email = (address as { email?: unknown })?.email;
+      if (typeof email !== "string" || !EMAIL.test(email)) {
+        return {
+          field: `personalizations.${index}.to.${toIndex}.email`,
+          message: "Does not contain a valid address.",
+        };
+      }
+    }
+  }
+  const from = body.from as { email?: unknown } | undefined;
+  if (typeof from?.email !== "string" || !EMAIL.test(from.email)) {
+    return {
+      field: "from",
+      message:
+        "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.",
+    };
+  }
+  const everyPersonalizationHasSubject = personalizations.every(
+    (p) => typeof (p as { subject?: unknown }).subject === "string",
+  );
+  if (
+    body.template_id === undefined &&
+    !everyPersonalizationHasSubject &&
+    (typeof body.subject !== "string" || body.subject.length === 0)
+  ) {
+    return {
+      field: "subject",
+      message:
+        "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.",
+    };
+  }
+  const content = body.content;
+  if (body.template_id === undefined && (!Array.isArray(content) || content.length === 0)) {
+    return {
+      field: "content",
+      message:
+        "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.",
+    };
+  }
+  if (Array.isArray(content)) {
+    for (const [index, part] of content.entries()) {
+      const { type, value } = part as { type?: unknown; value?: unknown };
+      if (typeof type !== "string" || typeof value !== "string" || value.length === 0) {
+        return { field: `content.${index}`, message: "Content blocks need a type and a non-empty value." };
+      }
+    }
+    const plainIndex = content.findIndex((part) => (part as { type: string }).type === "text/plain");
+    if (plainIndex > 0) {
+      return {
+        field: "content",
+        message: "If present, text/plain content must be first, followed by text/html, then any other content.",
+      };
+    }
+  }
+  const customArgs = body.custom_args;
+  if (customArgs !== undefined) {
+    if (
+      customArgs === null ||
+      typeof customArgs !== "object" ||
+      Object.values(customArgs).some((value) => typeof value !== "string")
+    ) {
+      return { field: "custom_args", message: "Custom args must be an object with string values." };
+    }
+    if (new TextEncoder().encode(JSON.stringify(customArgs)).length > 10_000) {
+      return { field: "custom_args", message: "The custom arguments may not exceed 10,000 bytes." };
+    }
+  }
+  return undefined;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** The inbox page: newest first; message bodies are shown as text, never rendered as HTML. */
+function inboxPage(inbox: readonly ReceivedMessage[]): string {
+  const rows = [...inbox]
+    .reverse()
+    .map((message) => {
+      const summary = message.subject ?? message.text?.slice(0, 160) ?? message.error ?? "";
+      const body = message.text ?? (message.payload === undefined ? "" : JSON.stringify(message.payload, null, 2));
+      return `<tr class="${message.accepted ? "ok" : "refused"}">
+<td>${message.seq}</td><td>${escapeHtml(message.received_at)}</td><td>${message.route}</td><td>${message.status}${message.duplicate ? " (duplicate)" : ""}</td>
+<td>${escapeHtml((message.to ?? [message.webhook_path ?? ""]).join(", "))}</td>
+<td><details><summary>${escapeHtml(summary)}</summary><pre>${escapeHtml(body)}</pre></details></td></tr>`;
+    })
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>edgebus local notification provider</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}tr.refused{color:#a40e26}
+pre{white-space:pre-wrap;max-width:70em}</style></head>
+<body><h1>Local notification provider</h1>
+<p>What the notifier would have sent: SendGrid mail, Twilio SMS and signed webhooks. ${inbox.length} request(s); JSON at <a href="/inbox">/inbox</a>.</p>
+<table><thead><tr><th>#</th><th>received</th><th>route</th><th>status</th><th>to</th><th>message</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="6">Nothing received yet.</td></tr>'}</tbody></table></body></html>`;
+}
+
+export async function startLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
+  const credentials = { ...LOCAL_PROVIDER_CREDENTIALS, ...options.credentials };
+  const { app, inbox, failNext, reset } = createLocalProvider(credentials, options.maxBodyBytes ?? 1_000_000);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname }, (info: AddressInfo) =>
+      resolve({ server: started, port: info.port }),
+    );
+    started.once("error", reject);
+  });
+  return {
+    url: `http://${hostname}:${port}`,
+    credentials,
+    received: () => inbox.map((message) => ({ ...message })),
+    failNext,
+    reset,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const provider = await startLocalProvider({
+    port: Number(env.LOCAL_PROVIDER_PORT ?? 8790),
+    credentials: {
+      ...(env.SENDGRID_API_KEY ? { sendgridApiKey: env.SENDGRID_API_KEY } : {}),
+      ...(env.TWILIO_ACCOUNT_SID ? { twilioAccountSid: env.TWILIO_ACCOUNT_SID } : {}),
+      ...(env.TWILIO_AUTH_TOKEN ? { twilioAuthToken: env.TWILIO_AUTH_TOKEN } : {}),
+      ...(env.TWILIO_FROM ? { twilioFrom: env.TWILIO_FROM } : {}),
+      ...(env.WEBHOOK_SECRET ? { webhookSecret: env.WEBHOOK_SECRET } : {}),
+    },
+  });
+  console.log(`local notification provider at ${provider.url} (inbox: ${provider.url}/)`);
+  console.log(
+    `  SENDGRID_BASE_URL=${provider.url} TWILIO_BASE_URL=${provider.url} WEBHOOK_URL=${provider.url}/webhooks/case-system`,
+  );
+  const stop = () => {
+    void provider.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
