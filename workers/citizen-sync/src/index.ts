@@ -1,0 +1,77 @@
+/**
+ * citizen-sync Worker: drains `<target>-citizen-sync` into `<target>.citizen_refs`
+ * (see wrangler.toml for the two deployments). One transaction per batch; every message is
+ * settled (ack / retry with backoff / dead letter) by `settleBatch`; `queue()` never throws.
+ */
+import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
+import { type QueueBatch, toConsumerMessage } from "../../../shared/src/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { createLogger } from "../../../shared/src/consumers/log.ts";
+import { type Outcome, outcomeFromError, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import { openDatabase } from "../../../shared/src/db/client.ts";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import { citizenSyncEnvSchema } from "./config.ts";
+import { syncCitizenBatch } from "./sync-batch.ts";
+
+export async function handleCitizenSyncBatch(batch: QueueBatch, rawEnv: unknown): Promise<void> {
+  const logger = createLogger({ queue: batch.queue });
+  const parsed = citizenSyncEnvSchema.safeParse(rawEnv);
+  if (!parsed.success) {
+    // Misconfigured deployment: nothing can be applied or dead-lettered; keep every message
+    // (retry with backoff) and say what is wrong.
+    const error = new EdgebusError("internal", "citizen-sync is misconfigured", { retryable: true });
+    logger.log("error", "invalid configuration", {
+      error_message: parsed.error.issues.map((i) => i.path.join(".") + ": " + i.message).join("; "),
+    });
+    const unreachable = {
+      async send() {
+        throw error;
+      },
+    };
+    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
+      queue: batch.queue,
+      consumer: "citizen-sync",
+      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
+      deadLetters: unreachable,
+      logger,
+    });
+    return;
+  }
+  const env = parsed.data;
+  const consumer = `citizen-sync:${env.CITIZEN_TARGET}`;
+  const started = Date.now();
+  // A client per invocation: Workers cannot reuse sockets across invocations.
+  const sql = openDatabase(env.HYPERDRIVE.connectionString);
+  let outcomes: Map<string, Outcome>;
+  try {
+    outcomes = await syncCitizenBatch(
+      batch.messages.map((message) => toConsumerMessage(batch.queue, message)),
+      { sql, target: env.CITIZEN_TARGET, consumer },
+    );
+  } catch (thrown) {
+    // A bug, not bad input: keep the messages (retry, then DLQ when exhausted) rather than throw.
+    const failure = outcomeFromError(thrown);
+    outcomes = new Map(batch.messages.map((message) => [message.id, failure]));
+  }
+  const settlements = await settleBatch(batch, outcomes, {
+    queue: batch.queue,
+    consumer,
+    retry: { maxRetries: env.MAX_RETRIES },
+    deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
+    logger: logger.child({ consumer }),
+  });
+  logger.log("info", "batch settled", {
+    consumer,
+    count: batch.messages.length,
+    duration_ms: Date.now() - started,
+    note: ["ack", "retry", "dead-letter"]
+      .map((action) => `${action}=${settlements.filter((s) => s.action === action).length}`)
+      .join(" "),
+  });
+}
+
+export default {
+  async queue(batch: MessageBatch, env: unknown): Promise<void> {
+    await handleCitizenSyncBatch(batch, env);
+  },
+} satisfies ExportedHandler;

@@ -1,0 +1,16 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml", environment: "permits" },
+      miniflare: {
+        // exports.default.queue() (real dispatch, reports delaySeconds) needs this flag.
+        compatibilityFlags: ["service_binding_extra_handlers"],
+        hyperdrives: { HYPERDRIVE: inject("databaseUrl") },
+      },
+    })),
+  ],
+  test: { name: "citizen-sync", include: ["src/**/*.test.ts"], globalSetup: ["./global-setup.ts"] },
+});
