@@ -101,4 +101,12 @@ describe.skipIf(!available)("@upstash/ratelimit 2.2 against the gateway", () => 
     expect(log.noscriptReplies).toBe(2);
     expect(evalshas).toHaveLength(8 + 5);
   });
+
+  it("resetUsedTokens (SCAN + DEL inside Lua) lets a blocked identifier through again", async () => {
+    const ratelimit = limiter("fixed");
+    expect((await ratelimit.limit("citizen-a")).success).toBe(false);
+    await ratelimit.resetUsedTokens("citizen-a");
+    expect(await ratelimit.limit("citizen-a")).toMatchObject({ success: true, remaining: 2 });
+    expect(await ratelimit.getRemaining("citizen-a")).toMatchObject({ remaining: 2, limit: 3 });
+  });
 });
