@@ -35,7 +35,16 @@ export class UpstashRateLimiter implements RateLimiter {
   }
 
   async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
-    const result = await this.#limiterFor(limit).limit(keyId, { rate: cost });
+    const limiter = this.#limiterFor(limit);
+    // The library's script only refuses when the window is already full and otherwise adds the
+    // whole cost, so a batch bigger than what is left would be refused AND charged. Checking the
+    // remaining allowance first keeps a refused batch free (a concurrent request can still slip
+    // in between; then the refusal is charged, erring on the safe side).
+    if (cost > 1) {
+      const { remaining, reset } = await limiter.getRemaining(keyId);
+      if (remaining < cost) return { allowed: false, remaining, resetAt: reset };
+    }
+    const result = await limiter.limit(keyId, { rate: cost });
     return { allowed: result.success, remaining: Math.max(0, result.remaining), resetAt: result.reset };
   }
 }

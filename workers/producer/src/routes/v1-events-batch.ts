@@ -1,3 +1,4 @@
+import { eventKey } from "../../../../shared/src/envelope/cloud-event.ts";
 import { parseBatch } from "../../../../shared/src/envelope/http-binding.ts";
 import { ENVELOPE_LIMITS } from "../../../../shared/src/envelope/limits.ts";
 import { errorBody, toEdgebusError } from "../../../../shared/src/errors.ts";
@@ -42,13 +43,23 @@ export function registerV1EventsBatch(app: ProducerApp): void {
     const items = parseBatch(c.req.raw.headers, body);
     await enforceRateLimit(caps, principal, items.length);
 
+    // The same source + id twice in one batch: the later item waits for the earlier one and then
+    // answers `duplicate`, instead of racing it for the publishing lease (409).
+    const previousWithKey = new Map<string, Promise<unknown>>();
     const results = await mapWithConcurrency(items, CONCURRENCY, async (item, index): Promise<BatchItemResult> => {
       if (!item.ok) {
         countEvent(caps, undefined, "rejected");
         return { index, status: item.error.status, error: errorBody(item.error, requestId).error };
       }
+      const key = eventKey({ source: String(item.event.attributes.source), id: String(item.event.attributes.id) });
+      const earlier = previousWithKey.get(key);
+      const attempt = (async () => {
+        await earlier?.catch(() => undefined);
+        return publishEvent(caps, principal, item.event);
+      })();
+      previousWithKey.set(key, attempt);
       try {
-        return { index, status: 202, receipt: await publishEvent(caps, principal, item.event) };
+        return { index, status: 202, receipt: await attempt };
       } catch (error) {
         const failure = toEdgebusError(error);
         return { index, status: failure.status, error: errorBody(failure, requestId).error };
