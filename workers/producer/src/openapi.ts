@@ -199,7 +199,7 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
               description: "JSON Schema 2020-12",
               content: { "application/schema+json": { schema: { type: "object" } } },
             },
-            ...errorResponses([422]),
+            ...errorResponses([404]),
           },
         },
       },

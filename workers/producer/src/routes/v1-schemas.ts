@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Catalogue } from "../../../../shared/src/catalogue/catalogue.ts";
 import { toInputJsonSchema } from "../../../../shared/src/catalogue/compatibility.ts";
+import { EdgebusError } from "../../../../shared/src/errors.ts";
 import { topicForType } from "../../../../shared/src/names.ts";
 import type { schemaSummarySchema } from "../api-schemas.ts";
 import type { ProducerApp } from "../hono-env.ts";
@@ -34,11 +35,18 @@ export function dataJsonSchema(catalogue: Catalogue, type: string): Record<strin
   };
 }
 
-/** `GET /v1/schemas` (the catalogue) and `GET /v1/schemas/{type}` (one type's JSON Schema; 404/422 otherwise). */
+/** `GET /v1/schemas` (the catalogue) and `GET /v1/schemas/{type}` (one type's JSON Schema; 404 with close matches otherwise). */
 export function registerV1Schemas(app: ProducerApp): void {
   app.get("/v1/schemas", (c) => c.json({ schemas: schemaSummaries(c.get("caps").catalogue) }));
   app.get("/v1/schemas/:type", (c) => {
-    const schema = dataJsonSchema(c.get("caps").catalogue, c.req.param("type"));
+    const { catalogue } = c.get("caps");
+    const type = c.req.param("type");
+    if (!catalogue.has(type)) {
+      throw new EdgebusError("not_found", `no schema for event type "${type}"`, {
+        details: { type, did_you_mean: catalogue.closeMatches(type) },
+      });
+    }
+    const schema = dataJsonSchema(catalogue, type);
     return c.json(schema, 200, { "Content-Type": "application/schema+json" });
   });
 }
