@@ -1,4 +1,5 @@
 /**
+ * globalSetup for workerd projects that talk to Postgres (citizen-sync, dead-letter, archive).
  * Runs in Node before the workerd tests: checks Postgres is reachable (fails under CI when it is
  * not), migrates the test database and hands its URL to the tests and the Hyperdrive binding.
  * Migrations run in a child process because importing postgres.js here would pick its workerd
@@ -7,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { requireService, serviceUrls } from "./services.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,7 +18,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const available = await requireService("postgres", "workers/citizen-sync");
+  const available = await requireService("postgres", `workers/${project.name}`);
   if (available) {
     const root = fileURLToPath(new URL("../../", import.meta.url));
     execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts"], {

@@ -21,7 +21,7 @@ export async function handleCitizenSyncBatch(batch: QueueBatch, rawEnv: unknown)
     // (retry with backoff) and say what is wrong.
     const error = new EdgebusError("internal", "citizen-sync is misconfigured", { retryable: true });
     logger.log("error", "invalid configuration", {
-      error_message: parsed.error.issues.map((i) => i.path.join(".") + ": " + i.message).join("; "),
+      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
     });
     const unreachable = {
       async send() {
