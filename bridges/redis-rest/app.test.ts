@@ -188,13 +188,19 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
       });
       down.on("error", () => {}); // the refused connection is the point of this test
       const downApp = createRedisRestApp({ redis: down, token });
-      const res = await downApp.request("/", {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: '["ping"]',
-      });
-      expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("unavailable") });
+      for (const [path, body] of [
+        ["/", '["ping"]'],
+        ["/pipeline", '[["ping"],["ping"]]'],
+        ["/multi-exec", '[["set","k","v"]]'],
+      ] as const) {
+        const res = await downApp.request(path, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body,
+        });
+        expect(res.status, path).toBe(503);
+        expect(await res.json()).toEqual({ error: expect.stringContaining("unavailable") });
+      }
       down.disconnect();
     });
   });

@@ -25,7 +25,19 @@ export interface RunningRedisRestServer {
  * client gets a 503 it can act on.
  */
 export function connectGatewayRedis(redisUrl: string): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 10_000, lazyConnect: false });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 10_000 });
+  // ioredis reports every failed reconnect attempt; one line per outage is enough for operators
+  // (requests meanwhile get 503s). The URL is not logged: it may carry a password.
+  let down = false;
+  redis.on("error", (error: Error) => {
+    if (down) return;
+    down = true;
+    console.warn(`redis-rest: Redis connection failed (${error.message}); answering 503 until it is back`);
+  });
+  redis.on("ready", () => {
+    down = false;
+  });
+  return redis;
 }
 
 /** Starts the gateway alone on a port (tests, local tools). The bridge mounts the app under `/redis`. */

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { EdgebusError } from "../../shared/src/errors.ts";
 
 /**
  * Dedicated connections for `MULTI … EXEC`. A transaction must not share a connection with the
@@ -19,9 +20,20 @@ export class TransactionConnections {
   }
 
   acquire(): Redis {
-    if (this.#closed) throw new Error("transaction connections are closed");
-    const connection = this.#idle.pop() ?? this.#source.duplicate();
+    // Closed when the gateway's Redis connection ended for good: the gateway cannot serve anymore.
+    if (this.#closed) {
+      throw new EdgebusError("upstream_unavailable", "ERR redis is unavailable: the gateway's connection has ended");
+    }
+    const connection = this.#idle.pop() ?? this.#connect();
     this.#borrowed.add(connection);
+    return connection;
+  }
+
+  #connect(): Redis {
+    const connection = this.#source.duplicate();
+    // Transport errors reach the transaction as rejected commands (→ 503, connection discarded);
+    // without a listener ioredis would also print each one as an unhandled error event.
+    connection.on("error", () => undefined);
     return connection;
   }
 
