@@ -3,6 +3,7 @@
  * contract change as a diff:
  *   schemas/generated/json-schema/<type>.json   JSON Schema (2020-12) of each event type
  *   schemas/generated/asyncapi.json             AsyncAPI 3.0 document of the catalogue
+ *   schemas/generated/openapi.json              OpenAPI 3.1 document of the producer API
  *
  * Usage: `npx tsx scripts/generate-artefacts.ts` (write) or `... --check` (exit 1 listing files
  * that differ from what the code would generate, are missing, or are left over).
@@ -18,6 +19,7 @@ import type { Catalogue } from "../shared/src/catalogue/catalogue.ts";
 import { eventJsonSchema } from "../shared/src/catalogue/event-json-schema.ts";
 import { DEFAULT_ROUTING_RULES } from "../shared/src/routing/default-rules.ts";
 import type { RoutingRule } from "../shared/src/routing/routing-rule.ts";
+import { renderOpenApi } from "../workers/producer/src/openapi.ts";
 
 export interface Artefact {
   /** Path relative to the repository root, with `/` separators. */
@@ -76,6 +78,8 @@ export const ARTEFACTS: readonly Artefact[] = [
       "Events exchanged between government services (identity, permits, revenue, documents, notifications) through edgebus: CloudEvents 1.0 in structured JSON form, published to Kafka topics gov.<domain>.<entity> and fanned out to Cloudflare Queues.",
     routingRules: DEFAULT_ROUTING_RULES,
   }),
+  // The producer's OpenAPI document (served at GET /openapi.json), generated from its zod schemas.
+  { path: "schemas/generated/openapi.json", render: () => renderJson(renderOpenApi(governmentCatalogue)) },
 ];
 
 export interface DriftReport {

@@ -115,3 +115,11 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
     expect(text).toContain("# TYPE edgebus_publish_duration_seconds histogram");
   });
 });
+
+describe("OpenAPI artefact drift", () => {
+  it("the committed schemas/generated/openapi.json is what the code serves (run `npm run generate` after API changes)", async () => {
+    const committed = (await import("../../../../schemas/generated/openapi.json")).default;
+    const served = await (await app.request("/openapi.json", {}, env)).json();
+    expect(served).toEqual(committed);
+  });
+});
