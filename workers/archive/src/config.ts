@@ -1,0 +1,19 @@
+import { z } from "zod";
+
+/** Bindings and vars of the archive Worker (see wrangler.toml), validated at the boundary. */
+export const archiveEnvSchema = z.object({
+  MAX_RETRIES: z.coerce.number().int().min(0).max(100),
+  /** Rows archived longer ago than this are pruned by the scheduled handler. */
+  ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
+  ARCHIVE_PRUNE_CHUNK: z.coerce.number().int().min(100).max(50_000).default(5000),
+  HYPERDRIVE: z.custom<{ connectionString: string }>(
+    (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
+    "HYPERDRIVE must be a Hyperdrive binding",
+  ),
+  DEAD_LETTER_QUEUE: z.custom<Queue>(
+    (value) => typeof (value as { send?: unknown } | null)?.send === "function",
+    "DEAD_LETTER_QUEUE must be a queue producer binding for archive-dlq",
+  ),
+});
+
+export type ArchiveEnv = z.output<typeof archiveEnvSchema>;

@@ -1,0 +1,103 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
+import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { openDatabase } from "../../../shared/src/db/client.ts";
+import { handleArchiveBatch, pruneExpiredEvents } from "./index.ts";
+
+const available = inject("postgresAvailable");
+const bindings = env as unknown as { HYPERDRIVE: Hyperdrive; DEAD_LETTER_QUEUE: Queue };
+
+interface QueueDispatch {
+  queue(
+    queue: string,
+    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
+  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
+}
+const worker = (exports as unknown as { default: QueueDispatch }).default;
+
+const source = `/archive-test/${crypto.randomUUID()}`;
+function event(type = "gov.permits.application.submitted") {
+  return {
+    specversion: "1.0",
+    id: crypto.randomUUID(),
+    source,
+    type,
+    time: "2026-11-20T10:00:00Z",
+    subject: "APP-1",
+    partitionkey: "APP-1",
+    eventversion: 2,
+    correlationid: "corr-1",
+    data: { any: "thing" },
+  };
+}
+const message = (body: unknown, attempts = 1) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body });
+
+describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
+  const sql = () => openDatabase(bindings.HYPERDRIVE.connectionString);
+
+  it("archives every event once, with its indexed attributes, through the real dispatch", async () => {
+    const a = event();
+    const b = event("gov.auth.citizen.created");
+    const result = await worker.queue("archive", [message(a), message(b), message(a)]);
+    expect(result.explicitAcks).toHaveLength(3);
+    await worker.queue("archive", [message(b)]);
+    const rows = await sql()`
+      select id, type, subject, partitionkey, time, eventversion::int as eventversion, correlationid, event
+      from edgebus.event_archive where source = ${source} order by type`;
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({
+      id: a.id,
+      type: a.type,
+      subject: "APP-1",
+      partitionkey: "APP-1",
+      eventversion: 2,
+      correlationid: "corr-1",
+      event: a,
+    });
+    expect(new Date(rows[1]?.time).toISOString()).toBe("2026-11-20T10:00:00.000Z");
+  });
+
+  it("dead-letters what cannot be archived and archives the rest", async () => {
+    const good = event();
+    const letters: DeadLetterMessage[] = [];
+    const acked: string[] = [];
+    const messages: QueueMessage[] = [message(good), message({ ...event(), time: "yesterday" }), message(42)].map(
+      (m) => ({ ...m, ack: () => acked.push(m.id), retry: () => {} }),
+    );
+    await handleArchiveBatch(
+      { queue: "archive", messages },
+      {
+        ...env,
+        DEAD_LETTER_QUEUE: {
+          async send(body: DeadLetterMessage) {
+            letters.push(body);
+            return bindings.DEAD_LETTER_QUEUE.send(body);
+          },
+        },
+      },
+    );
+    expect(acked).toHaveLength(3);
+    expect(letters.map((l) => l.error.message)).toEqual([
+      "time is not a timestamp",
+      "message body is not a CloudEvent object",
+    ]);
+    expect(await sql()`select 1 from edgebus.event_archive where source = ${source} and id = ${good.id}`).toHaveLength(
+      1,
+    );
+  });
+
+  it("prunes rows older than the retention and keeps recent ones", async () => {
+    const old = event();
+    const recent = event();
+    await worker.queue("archive", [message(old), message(recent)]);
+    await sql()`update edgebus.event_archive set archived_at = now() - interval '1000 days'
+                where source = ${source} and id = ${old.id}`;
+    const result = await pruneExpiredEvents({ ...env, ARCHIVE_RETENTION_DAYS: "900", ARCHIVE_PRUNE_CHUNK: "100" });
+    expect(result.done).toBe(true);
+    expect(result.deleted).toBeGreaterThanOrEqual(1);
+    const left =
+      await sql()`select id from edgebus.event_archive where source = ${source} and id in (${old.id}, ${recent.id})`;
+    expect(left.map((r) => r.id)).toEqual([recent.id]);
+  });
+});

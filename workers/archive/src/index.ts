@@ -1,0 +1,105 @@
+/**
+ * archive Worker: every event from the `archive` queue, once, into `edgebus.event_archive`
+ * (one insert per batch, duplicates skipped by unique (source, id)); a daily cron prunes rows
+ * older than the retention in bounded chunks.
+ */
+import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
+import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { createLogger } from "../../../shared/src/consumers/log.ts";
+import { consumed, deadLetter, type Outcome, poison, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import { databaseError, openDatabase } from "../../../shared/src/db/client.ts";
+import { archiveEvents, pruneArchive } from "../../../shared/src/db/event-archive-store.ts";
+import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import { unarchivableReason } from "./archivable-event.ts";
+import { archiveEnvSchema } from "./config.ts";
+
+const CONSUMER = "archive";
+
+export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Promise<void> {
+  const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
+  const parsed = archiveEnvSchema.safeParse(rawEnv);
+  if (!parsed.success) {
+    const error = new EdgebusError("internal", "archive is misconfigured", { retryable: true });
+    logger.log("error", "invalid configuration", {
+      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    });
+    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
+      queue: batch.queue,
+      consumer: CONSUMER,
+      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
+      deadLetters: {
+        async send() {
+          throw error;
+        },
+      },
+      logger,
+    });
+    return;
+  }
+  const env = parsed.data;
+  const outcomes = new Map<string, Outcome>();
+  const archivable: { messageId: string; event: CloudEventRecord }[] = [];
+  for (const message of batch.messages) {
+    const reason = unarchivableReason(message.body);
+    if (reason === undefined) archivable.push({ messageId: message.id, event: message.body as CloudEventRecord });
+    else outcomes.set(message.id, poison(reason));
+  }
+  const sql = openDatabase(env.HYPERDRIVE.connectionString);
+  try {
+    const inserted = await archiveEvents(
+      sql,
+      archivable.map((a) => a.event),
+    );
+    for (const { messageId } of archivable) outcomes.set(messageId, consumed());
+    logger.log("info", "events archived", { count: inserted, note: `received=${archivable.length}` });
+  } catch (thrown) {
+    const error = databaseError(thrown, "writing edgebus.event_archive");
+    if (error.retryable) for (const { messageId } of archivable) outcomes.set(messageId, retryLater(error));
+    else {
+      // One event Postgres refuses (say, a time outside timestamptz range) must not hold back
+      // the others: archive one by one to isolate it.
+      for (const { messageId, event } of archivable) {
+        try {
+          await archiveEvents(sql, [event]);
+          outcomes.set(messageId, consumed());
+        } catch (single) {
+          const singleError = databaseError(single, "writing edgebus.event_archive");
+          outcomes.set(messageId, singleError.retryable ? retryLater(singleError) : deadLetter(singleError));
+        }
+      }
+    }
+  }
+  await settleBatch(batch, outcomes, {
+    queue: batch.queue,
+    consumer: CONSUMER,
+    retry: { maxRetries: env.MAX_RETRIES },
+    deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
+    logger,
+  });
+}
+
+/** The retention job: deletes rows archived more than ARCHIVE_RETENTION_DAYS ago, in chunks. */
+export async function pruneExpiredEvents(rawEnv: unknown): Promise<{ deleted: number; done: boolean }> {
+  const logger = createLogger({ consumer: CONSUMER });
+  const env = archiveEnvSchema.parse(rawEnv);
+  const result = await pruneArchive(openDatabase(env.HYPERDRIVE.connectionString), {
+    retentionDays: env.ARCHIVE_RETENTION_DAYS,
+    chunkSize: env.ARCHIVE_PRUNE_CHUNK,
+  });
+  logger.log("info", "archive pruned", {
+    count: result.deleted,
+    note: result.done ? "complete" : "more left for the next run",
+  });
+  return result;
+}
+
+export default {
+  async queue(batch: MessageBatch, env: unknown): Promise<void> {
+    await handleArchiveBatch(batch, env);
+  },
+  async scheduled(_controller: ScheduledController, env: unknown): Promise<void> {
+    await pruneExpiredEvents(env);
+  },
+} satisfies ExportedHandler;

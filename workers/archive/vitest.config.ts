@@ -1,0 +1,19 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        compatibilityFlags: ["service_binding_extra_handlers"],
+        hyperdrives: { HYPERDRIVE: inject("databaseUrl") },
+      },
+    })),
+  ],
+  test: {
+    name: "archive",
+    include: ["src/**/*.test.ts"],
+    globalSetup: ["../../test/support/postgres-global-setup.ts"],
+  },
+});
