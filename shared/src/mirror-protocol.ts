@@ -1,0 +1,37 @@
+/**
+ * Wire format of the bridge's mirror ingest, `POST /v1/mirror` (the kafka-mirror Worker is the
+ * client, `bridges/mirror` the server). Signed with `mirror-signature.ts` over the raw body.
+ *
+ * Request (`content-type: application/json`): `{ "events": CloudEventRecord[] }`, 1–100 events.
+ * Each event goes to topic `topicForType(type)`, key `partitionkey`, value = the event's JSON.
+ *
+ * Response 200, one result per event in request order: an event is `acked` only once Kafka
+ * acknowledged it (`acks=all`); `failed` carries whether a retry can help. The client acks only
+ * `acked` events and retries or dead-letters the rest. Any other status applies to the whole
+ * request (401 bad signature, 400/413 bad body, 429/503 try later with `Retry-After`).
+ */
+import { z } from "zod";
+
+export const MIRROR_PATH = "/v1/mirror";
+export const MIRROR_MAX_EVENTS = 100;
+
+export const mirrorResultSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  status: z.enum(["acked", "failed"]),
+  topic: z.string().optional(),
+  partition: z.number().int().optional(),
+  offset: z.union([z.number(), z.string()]).optional(),
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      retryable: z.boolean(),
+    })
+    .optional(),
+});
+
+export const mirrorResponseSchema = z.object({ results: z.array(mirrorResultSchema) });
+
+export type MirrorResult = z.output<typeof mirrorResultSchema>;
+export type MirrorResponse = z.output<typeof mirrorResponseSchema>;
