@@ -1,0 +1,86 @@
+/**
+ * Property: for every catalogue type, any valid generated event is accepted (202), and any
+ * single-field corruption of its data — or of its envelope — is rejected with a 4xx naming
+ * the problem, never a 5xx.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { governmentCatalogue } from "../../../schemas/index.ts";
+import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
+import { corruptedDataArbitrary, validDataArbitrary } from "../../../test/support/catalogue-arbitraries.ts";
+import { createProducerApp } from "./app.ts";
+import { bearer, CE_JSON, mintKey, testEnv } from "./producer-test-harness.ts";
+
+const key = await mintKey();
+const env = testEnv([key]);
+const app = createProducerApp({
+  capabilities: () => ({ queues: new MemoryPublisher(), kafka: new MemoryPublisher() }),
+});
+
+async function publish(event: Record<string, unknown>) {
+  const response = await app.request(
+    "/v1/events",
+    { method: "POST", body: JSON.stringify(event), headers: { ...CE_JSON, ...bearer(key) } },
+    env,
+  );
+  return { status: response.status, json: (await response.json()) as Record<string, any> };
+}
+
+function envelope(type: string, data: unknown): Record<string, unknown> {
+  return { specversion: "1.0", id: crypto.randomUUID(), source: "/services/property", type, data };
+}
+
+/** Envelope-level single-field corruptions and the code each must produce. */
+const ENVELOPE_CORRUPTIONS: [string, (event: Record<string, unknown>) => void, string][] = [
+  ["no id", (e) => delete e.id, "invalid_envelope"],
+  ["numeric id", (e) => (e.id = 42), "invalid_envelope"],
+  ["no source", (e) => delete e.source, "invalid_envelope"],
+  ["specversion 2.0", (e) => (e.specversion = "2.0"), "invalid_envelope"],
+  ["time not RFC 3339", (e) => (e.time = "31/12/2026"), "invalid_envelope"],
+  ["negative eventversion", (e) => (e.eventversion = -1), "invalid_envelope"],
+  ["type with a typo", (e) => (e.type = `${String(e.type)}x`), "unknown_event_type"],
+  ["non-JSON datacontenttype", (e) => (e.datacontenttype = "text/xml"), "invalid_envelope"],
+];
+
+describe.each(governmentCatalogue.types())("%s", (type) => {
+  it("accepts any valid generated data", async () => {
+    await fc.assert(
+      fc.asyncProperty(validDataArbitrary(governmentCatalogue, type), async (data) => {
+        const { status, json } = await publish(envelope(type, data));
+        expect(status, JSON.stringify(json)).toBe(202);
+        expect(json.status).toBe("accepted");
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("rejects any single-field corruption of data with 422 naming the field", async () => {
+    await fc.assert(
+      fc.asyncProperty(corruptedDataArbitrary(governmentCatalogue, type), async (corruption) => {
+        const { status, json } = await publish(envelope(type, corruption.data));
+        expect(status, `${corruption.kind} at ${corruption.path}`).toBe(422);
+        expect(json.error.code).toBe("schema_validation_failed");
+        expect(json.error.details.issues.map((i: { path: string }) => i.path)).toContain(corruption.path);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("rejects any single envelope corruption with a 4xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        validDataArbitrary(governmentCatalogue, type),
+        fc.constantFrom(...ENVELOPE_CORRUPTIONS),
+        async (data, [name, corrupt, code]) => {
+          const event = envelope(type, data);
+          corrupt(event);
+          const { status, json } = await publish(event);
+          expect(status, name).toBeGreaterThanOrEqual(400);
+          expect(status, name).toBeLessThan(500);
+          expect(json.error.code, name).toBe(code);
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+});
