@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { apiKeysSchema } from "../shared/src/auth/api-key-config.ts";
+import { authenticate } from "../shared/src/auth/authenticate.ts";
+import { mintApiKey } from "./api-key.ts";
+
+describe("scripts/api-key.ts", () => {
+  it("mints a key whose entry authenticates it and only it", async () => {
+    const { key, entry } = await mintApiKey({
+      id: "permits-service",
+      sources: ["/services/permits*"],
+      types: ["gov.permits.*"],
+      admin: false,
+      rate: "500/60",
+    });
+    expect(key).toMatch(/^ebk_[A-Za-z0-9_-]{43}$/);
+    expect(entry).toMatchObject({ id: "permits-service", rate_limit: { requests: 500, window_seconds: 60 } });
+    expect(JSON.stringify(entry)).not.toContain(key);
+    const keys = apiKeysSchema.parse([entry]);
+    await expect(authenticate(`Bearer ${key}`, keys)).resolves.toMatchObject({ id: "permits-service" });
+    await expect(authenticate(`Bearer ${key}x`, keys)).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("defaults to all sources and types and rejects a malformed rate", async () => {
+    const { entry } = await mintApiKey({ id: "dev", sources: [], types: [], admin: true });
+    expect(entry).toMatchObject({ sources: ["*"], types: ["*"], admin: true });
+    await expect(mintApiKey({ id: "dev", sources: [], types: [], admin: false, rate: "fast" })).rejects.toThrow(
+      /--rate/,
+    );
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Mints a producer API key and prints the `EDGEBUS_API_KEYS` entry that authorises it. The key
+ * itself is shown once and never stored: only its SHA-256 hash goes into the secret.
+ *
+ * Usage:
+ *   npx tsx scripts/api-key.ts <id> [--source <pattern>]... [--type <pattern>]... [--admin]
+ *                                   [--rate <events>/<seconds>]
+ * Patterns use `*` as a wildcard; without --source/--type the key may publish anything.
+ *
+ * Example:
+ *   npx tsx scripts/api-key.ts permits-service --source '/services/permits*' --type 'gov.permits.*'
+ */
+import { parseArgs } from "node:util";
+import { type ApiKeyEntry, apiKeyEntrySchema } from "../shared/src/auth/api-key-config.ts";
+import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
+
+export async function mintApiKey(options: {
+  id: string;
+  sources: string[];
+  types: string[];
+  admin: boolean;
+  rate?: string;
+}): Promise<{ key: string; entry: ApiKeyEntry }> {
+  const key = generateApiKey();
+  let rateLimit: ApiKeyEntry["rate_limit"];
+  if (options.rate !== undefined) {
+    const match = /^(\d+)\/(\d+)$/.exec(options.rate);
+    if (match === null) throw new Error(`--rate must look like 1000/60 (events per seconds), got ${options.rate}`);
+    rateLimit = { requests: Number(match[1]), window_seconds: Number(match[2]) };
+  }
+  const entry = apiKeyEntrySchema.parse({
+    id: options.id,
+    hash: await hashApiKey(key),
+    sources: options.sources.length > 0 ? options.sources : ["*"],
+    types: options.types.length > 0 ? options.types : ["*"],
+    admin: options.admin,
+    ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
+  });
+  return { key, entry };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      source: { type: "string", multiple: true, default: [] },
+      type: { type: "string", multiple: true, default: [] },
+      admin: { type: "boolean", default: false },
+      rate: { type: "string" },
+    },
+  });
+  const [id] = positionals;
+  if (id === undefined) {
+    console.error("usage: npx tsx scripts/api-key.ts <id> [--source p]... [--type p]... [--admin] [--rate n/s]");
+    process.exit(2);
+  }
+  const { key, entry } = await mintApiKey({
+    id,
+    sources: values.source,
+    types: values.type,
+    admin: values.admin,
+    ...(values.rate === undefined ? {} : { rate: values.rate }),
+  });
+  console.log(`API key (give to the client; shown only now):\n  ${key}\n`);
+  console.log(
+    `EDGEBUS_API_KEYS entry (add to the JSON array; wrangler secret put EDGEBUS_API_KEYS):\n  ${JSON.stringify(entry)}`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
