@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import {
+  actor,
   calendarDate,
   citizenId,
   email,
@@ -61,13 +62,13 @@ export const citizenDeleted = z.strictObject({
   id: citizenId,
   deleted_at: timestamp,
   reason: z.enum(["citizen_request", "duplicate_account", "deceased", "data_retention", "fraud"]),
-  deleted_by: z.union([employeeId, z.literal("system")]),
+  deleted_by: actor,
 });
 
 export const citizenVerified = z.strictObject({
   id: citizenId,
   verification_type: z.enum(["email", "phone", "identity", "address"]),
-  verified_by: z.union([employeeId, z.literal("system")]),
+  verified_by: actor,
   verification_method: z.enum(["email_link", "sms_code", "in_person", "document_check", "eid"]),
   document_reference: opaqueId.nullable(),
   verified_at: timestamp,
@@ -102,7 +103,7 @@ export const roleRevoked = z.strictObject({
   user_id: userId,
   role: roles,
   scope: departments.nullable(),
-  revoked_by: z.union([employeeId, z.literal("system")]),
+  revoked_by: actor,
   revoked_at: timestamp,
   reason: z.enum(["expired", "position_change", "employment_ended", "security_incident", "requested"]),
 });
@@ -113,7 +114,7 @@ export const userLoggedIn = z.strictObject({
   citizen_id: citizenId.optional().describe("Set when the user is a citizen"),
   method: z.enum(["password", "passkey", "eid", "sso"]),
   mfa: z.boolean(),
-  ip_address: z.union([z.ipv4(), z.ipv6()]),
+  ip_address: z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" }),
   user_agent: z.string().max(512).optional(),
   logged_in_at: timestamp,
 });

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
-import { citizenId, contact, employeeId, opaqueId, timestamp } from "./fields.ts";
+import { actor, citizenId, contact, opaqueId, timestamp } from "./fields.ts";
 
 const documentType = z.enum([
   "passport",
@@ -29,9 +29,9 @@ export const documentUploaded = z.strictObject({
   size_bytes: z.int().positive().max(MAX_DOCUMENT_BYTES),
   sha256: z
     .string()
-    .regex(/^[a-f0-9]{64}$/)
+    .regex(/^[a-f0-9]{64}$/, "must be 64 lowercase hex digits")
     .describe("SHA-256 of the file, lowercase hex"),
-  storage_key: z.string().regex(/^[a-z0-9][a-z0-9/._-]{0,511}$/),
+  storage_key: z.string().regex(/^[a-z0-9][a-z0-9/._-]{0,511}$/, "must be a lowercase object key (a-z 0-9 / . _ -)"),
   related_to: z
     .strictObject({
       kind: z.enum(["permit_application", "license", "citizen_verification"]),
@@ -50,7 +50,7 @@ export const documentVerified = z.strictObject({
     .enum(["illegible", "expired", "mismatched_identity", "wrong_document_type", "suspected_forgery"])
     .nullable()
     .describe("Set when outcome is rejected"),
-  verified_by: z.union([employeeId, z.literal("system")]),
+  verified_by: actor,
   verified_at: timestamp,
   owner: contact.optional(),
 });

@@ -27,7 +27,7 @@ export const personName = z.string().min(1).max(200).describe("Full name");
 /** ISO 4217 alphabetic currency code (e.g. `EUR`, `USD`). */
 export const currency = z
   .string()
-  .regex(/^[A-Z]{3}$/)
+  .regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code like EUR")
   .describe("ISO 4217 currency code");
 
 /**
@@ -43,13 +43,13 @@ export const amountMinor = z
 /** ISO 3166-1 alpha-2 country code. */
 export const countryCode = z
   .string()
-  .regex(/^[A-Z]{2}$/)
+  .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 country code like IE")
   .describe("ISO 3166-1 alpha-2 country code");
 
 /** BCP 47 language tag, restricted to language and optional region (`en`, `fr-CA`). */
 export const languageTag = z
   .string()
-  .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/)
+  .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, "must be a language tag like en or fr-CA")
   .describe("BCP 47 language tag (language[-REGION])");
 
 export const postalAddress = z
@@ -58,7 +58,7 @@ export const postalAddress = z
     line2: z.string().min(1).max(200).optional(),
     city: z.string().min(1).max(100),
     region: z.string().min(1).max(100).optional(),
-    postal_code: z.string().regex(/^[A-Z0-9][A-Z0-9 -]{1,10}$/),
+    postal_code: z.string().regex(/^[A-Z0-9][A-Z0-9 -]{1,10}$/, "must be an upper-case postal code"),
     country: countryCode,
   })
   .describe("Postal address");
@@ -78,8 +78,17 @@ export const contact = z
 /** Staff member id as issued by the HR system (`EMP-000123`). */
 export const employeeId = z
   .string()
-  .regex(/^EMP-\d{6}$/)
+  .regex(/^EMP-\d{6}$/, "must be an employee id like EMP-000123")
   .describe("Employee id (EMP-nnnnnn)");
+
+/**
+ * Who did something: an employee, or `system` for automated actions. One pattern rather than a
+ * union so a bad value gets one clear message.
+ */
+export const actor = z
+  .string()
+  .regex(/^(?:EMP-\d{6}|system)$/, 'must be an employee id like EMP-000123 or "system"')
+  .describe("Employee id (EMP-nnnnnn) or system");
 
 /** Account id of a user (citizen or employee) in the identity service. */
 export const userId = z.uuid().describe("User account id (UUID)");
@@ -87,15 +96,15 @@ export const userId = z.uuid().describe("User account id (UUID)");
 /** An opaque identifier: printable, no whitespace, bounded. */
 export const opaqueId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
   .describe("Opaque identifier");
 
 export const permitApplicationId = z
   .string()
-  .regex(/^PA-\d{4}-\d{6}$/)
+  .regex(/^PA-\d{4}-\d{6}$/, "must be an application id like PA-2026-000123")
   .describe("Permit application id (PA-yyyy-nnnnnn)");
 
 export const paymentId = z
   .string()
-  .regex(/^PAY-\d{4}-\d{8}$/)
+  .regex(/^PAY-\d{4}-\d{8}$/, "must be a payment id like PAY-2026-00000123")
   .describe("Payment id (PAY-yyyy-nnnnnnnn)");

@@ -7,13 +7,14 @@ import { z } from "zod";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import { citizenId, email, languageTag, phone, timestamp } from "./fields.ts";
 
+const snakeCase = /^[a-z][a-z0-9_]{0,63}$/;
 const templateName = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/)
+  .regex(snakeCase, "must be a snake_case template name")
   .describe("Template name (snake_case)");
 /** Flat values only: templates interpolate strings, and nested data hides mistakes. */
 const templateData = z.record(
-  z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
+  z.string().regex(snakeCase, "must be a snake_case key"),
   z.union([z.string().max(2000), z.number(), z.boolean()]),
 );
 const priority = z.enum(["low", "normal", "high"]);
@@ -47,7 +48,7 @@ export const pushQueued = z.strictObject({
   body: z.string().min(1).max(500),
   deep_link: z
     .string()
-    .regex(/^\/[A-Za-z0-9/_.-]{0,255}$/)
+    .regex(/^\/[A-Za-z0-9/_.-]{0,255}$/, "must be an in-app path starting with /")
     .nullable()
     .describe("In-app path to open"),
 });

@@ -20,11 +20,11 @@ import {
 const permitType = z.enum(["building", "renovation", "demolition", "business", "event", "signage", "parking"]);
 const permitNumber = z
   .string()
-  .regex(/^PRM-\d{4}-\d{6}$/)
+  .regex(/^PRM-\d{4}-\d{6}$/, "must be a permit number like PRM-2026-000123")
   .describe("Permit number (PRM-yyyy-nnnnnn)");
 const inspectionId = z
   .string()
-  .regex(/^INS-\d{4}-\d{6}$/)
+  .regex(/^INS-\d{4}-\d{6}$/, "must be an inspection id like INS-2026-000123")
   .describe("Inspection id (INS-yyyy-nnnnnn)");
 const inspectionType = z.enum(["site", "foundation", "framing", "electrical", "plumbing", "fire_safety", "final"]);
 
@@ -95,7 +95,7 @@ export const inspectionCompleted = z.strictObject({
   findings: z
     .array(
       z.strictObject({
-        code: z.string().regex(/^[A-Z]{2,4}-\d{1,4}$/),
+        code: z.string().regex(/^[A-Z]{2,4}-\d{1,4}$/, "must be a finding code like BR-112"),
         description: z.string().min(1).max(1000),
         severity: z.enum(["minor", "major", "critical"]),
       }),

@@ -20,7 +20,7 @@ const paymentPurpose = z.enum(["permit_fee", "license_fee", "property_tax", "fin
 const paymentMethod = z.enum(["card", "bank_transfer", "direct_debit", "cash"]);
 const licenseNumber = z
   .string()
-  .regex(/^LIC-\d{4}-\d{6}$/)
+  .regex(/^LIC-\d{4}-\d{6}$/, "must be a licence number like LIC-2026-000123")
   .describe("Licence number (LIC-yyyy-nnnnnn)");
 
 /** What a payment settles: the permit application, licence, assessment or fine it pays for. */
@@ -50,7 +50,7 @@ export const paymentCompleted = z.strictObject({
   reference: paymentReference,
   method: paymentMethod,
   provider_reference: opaqueId.describe("The payment provider's transaction id"),
-  receipt_number: z.string().regex(/^RCP-\d{4}-\d{8}$/),
+  receipt_number: z.string().regex(/^RCP-\d{4}-\d{8}$/, "must be a receipt number like RCP-2026-00000123"),
   completed_at: timestamp,
   payer: contact.optional(),
 });
@@ -78,7 +78,7 @@ export const paymentFailed = z.strictObject({
 });
 
 export const refundIssued = z.strictObject({
-  refund_id: z.string().regex(/^REF-\d{4}-\d{8}$/),
+  refund_id: z.string().regex(/^REF-\d{4}-\d{8}$/, "must be a refund id like REF-2026-00000123"),
   payment_id: paymentId,
   citizen_id: citizenId,
   amount_minor: amountMinor,
