@@ -1,0 +1,131 @@
+/**
+ * kafka-mirror Worker: sends each batch of the `kafka-mirror` queue to the bridge in one signed
+ * request and settles every message from the bridge's per-event answer: `acked` → ack, a
+ * retryable failure or a missing result → retry with backoff, a permanent failure → DLQ.
+ */
+import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
+import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { createLogger } from "../../../shared/src/consumers/log.ts";
+import {
+  consumed,
+  deadLetter,
+  type Outcome,
+  outcomeFromError,
+  poison,
+  retryLater,
+} from "../../../shared/src/consumers/outcome.ts";
+import { type CloudEventRecord, eventKey } from "../../../shared/src/envelope/cloud-event.ts";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import { kafkaMirrorEnvSchema } from "./config.ts";
+import { postMirrorBatch } from "./mirror-client.ts";
+
+const CONSUMER = "kafka-mirror";
+
+function isCloudEvent(body: unknown): body is CloudEventRecord {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const event = body as Record<string, unknown>;
+  return (
+    event.specversion === "1.0" &&
+    typeof event.id === "string" &&
+    event.id !== "" &&
+    typeof event.source === "string" &&
+    event.source !== "" &&
+    typeof event.type === "string" &&
+    event.type !== ""
+  );
+}
+
+export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetchImpl?: typeof fetch): Promise<void> {
+  const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
+  const parsed = kafkaMirrorEnvSchema.safeParse(rawEnv);
+  if (!parsed.success) {
+    const error = new EdgebusError("internal", "kafka-mirror is misconfigured", { retryable: true });
+    logger.log("error", "invalid configuration", {
+      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    });
+    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
+      queue: batch.queue,
+      consumer: CONSUMER,
+      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
+      deadLetters: {
+        async send() {
+          throw error;
+        },
+      },
+      logger,
+    });
+    return;
+  }
+  const env = parsed.data;
+  const outcomes = new Map<string, Outcome>();
+  // Messages by event key: the same event twice in a batch is sent once and settled alike.
+  const messagesByEvent = new Map<string, string[]>();
+  const events: CloudEventRecord[] = [];
+  for (const message of batch.messages) {
+    if (!isCloudEvent(message.body)) {
+      outcomes.set(message.id, poison("message body is not a CloudEvents 1.0 record"));
+      continue;
+    }
+    const key = eventKey(message.body);
+    const ids = messagesByEvent.get(key);
+    if (ids) ids.push(message.id);
+    else {
+      messagesByEvent.set(key, [message.id]);
+      events.push(message.body);
+    }
+  }
+
+  if (events.length > 0) {
+    try {
+      const { results } = await postMirrorBatch(events, {
+        url: env.BRIDGE_MIRROR_URL,
+        secret: env.BRIDGE_MIRROR_SECRET,
+        timeoutMs: env.MIRROR_TIMEOUT_MS,
+        fetch: fetchImpl,
+      });
+      const byKey = new Map(results.map((result) => [eventKey(result), result]));
+      for (const [key, ids] of messagesByEvent) {
+        const result = byKey.get(key);
+        let outcome: Outcome;
+        if (result?.status === "acked") outcome = consumed();
+        else if (result === undefined)
+          outcome = retryLater(
+            new EdgebusError("upstream_unavailable", "mirror bridge returned no result for the event"),
+          );
+        else {
+          const error = new EdgebusError(
+            result.error?.retryable === false ? "bad_request" : "upstream_unavailable",
+            `mirror bridge could not produce the event: ${result.error?.code ?? "failed"}: ${result.error?.message ?? "no reason given"}`,
+            { retryable: result.error?.retryable ?? true, details: result.error },
+          );
+          outcome = error.retryable ? retryLater(error) : deadLetter(error);
+        }
+        for (const id of ids) outcomes.set(id, outcome);
+      }
+    } catch (thrown) {
+      const outcome = outcomeFromError(thrown);
+      for (const ids of messagesByEvent.values()) for (const id of ids) outcomes.set(id, outcome);
+    }
+  }
+
+  const settlements = await settleBatch(batch, outcomes, {
+    queue: batch.queue,
+    consumer: CONSUMER,
+    retry: { maxRetries: env.MAX_RETRIES },
+    deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
+    logger,
+  });
+  logger.log("info", "batch mirrored", {
+    count: batch.messages.length,
+    note: ["ack", "retry", "dead-letter"]
+      .map((action) => `${action}=${settlements.filter((s) => s.action === action).length}`)
+      .join(" "),
+  });
+}
+
+export default {
+  async queue(batch: MessageBatch, env: unknown): Promise<void> {
+    await handleMirrorBatch(batch, env);
+  },
+} satisfies ExportedHandler;

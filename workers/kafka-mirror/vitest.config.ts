@@ -1,0 +1,15 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        compatibilityFlags: ["service_binding_extra_handlers"],
+        bindings: { BRIDGE_MIRROR_URL: inject("mirrorUrl"), BRIDGE_MIRROR_SECRET: inject("mirrorSecret") },
+      },
+    })),
+  ],
+  test: { name: "kafka-mirror", include: ["src/**/*.test.ts"], globalSetup: ["./mirror-test-server.ts"] },
+});
