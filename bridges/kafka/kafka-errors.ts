@@ -1,0 +1,25 @@
+import { EdgebusError } from "../../shared/src/errors.ts";
+
+/**
+ * Kafka client failures as `EdgebusError`: the broker being unreachable or a request timing out
+ * is `upstream_unavailable` (retryable). The client's message goes into `details` so operators
+ * see it in logs, while the HTTP message stays generic.
+ */
+export function kafkaUnavailable(what: string, cause: unknown): EdgebusError {
+  if (cause instanceof EdgebusError) return cause;
+  return new EdgebusError("upstream_unavailable", `Kafka: ${what}`, {
+    cause,
+    details: { reason: flatten(cause) },
+  });
+}
+
+/** The client's error with its nested causes, one line (aggregate errors list their parts). */
+export function flatten(error: unknown): string {
+  if (error instanceof Error) {
+    const nested = (error as Error & { errors?: unknown[] }).errors ?? [];
+    const parts = [error.message, ...nested.map(flatten)];
+    if (error.cause && nested.length === 0) parts.push(flatten(error.cause));
+    return parts.filter(Boolean).join(" <- ");
+  }
+  return error === undefined ? "" : String(error);
+}
