@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { governmentCatalogue } from "../../../schemas/index.ts";
 import { closeMatches, editDistance, suggestionDistance } from "./close-matches.ts";
 
 const types = [
@@ -55,5 +57,45 @@ describe("closeMatches", () => {
 
   it("never suggests the input itself", () => {
     expect(closeMatches("gov.auth.citizen.created", types, 5)).not.toContain("gov.auth.citizen.created");
+  });
+});
+
+describe("closeMatches over the government catalogue (property)", () => {
+  const all = governmentCatalogue.types();
+
+  it("the catalogue's types are at least 3 edits apart, so one typo is never ambiguous", () => {
+    for (const a of all)
+      for (const b of all) if (a < b) expect(editDistance(a, b), `${a} ~ ${b}`).toBeGreaterThanOrEqual(3);
+  });
+
+  it("puts the intended type first after any single-character typo", () => {
+    const typo = fc
+      .record({
+        type: fc.constantFrom(...all),
+        position: fc.nat(),
+        kind: fc.constantFrom("insert", "delete", "substitute"),
+        char: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz._-0123456789"),
+      })
+      .map(({ type, position, kind, char }) => {
+        const at = position % (type.length + (kind === "insert" ? 1 : 0));
+        if (kind === "insert") return { type, input: type.slice(0, at) + char + type.slice(at) };
+        if (kind === "delete") return { type, input: type.slice(0, at) + type.slice(at + 1) };
+        return { type, input: type.slice(0, at) + char + type.slice(at + 1) };
+      })
+      .filter(({ type, input }) => type !== input);
+    fc.assert(
+      fc.property(typo, ({ type, input }) => {
+        expect(closeMatches(input, all, 3)[0]).toBe(type);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("never throws and respects the limit for arbitrary input", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), fc.nat({ max: 5 }), (input, limit) => {
+        expect(closeMatches(input, all, limit).length).toBeLessThanOrEqual(limit);
+      }),
+    );
   });
 });
