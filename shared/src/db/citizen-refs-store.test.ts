@@ -24,7 +24,7 @@ function change<K extends CitizenChange["kind"]>(
   rest: Omit<Extract<CitizenChange, { kind: K }>, "kind" | "key" | "source" | "id" | "citizenId" | "version">,
   id = `evt-${crypto.randomUUID()}`,
 ): CitizenChange {
-  return { kind, key: `m${++seq}`, source: "/identity", id, citizenId, version, ...rest } as CitizenChange;
+  return { kind, key: `m${++seq}`, source: "/identity", id, citizenId, version, ...rest } as unknown as CitizenChange;
 }
 
 async function row(citizenId: number) {
@@ -126,6 +126,17 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
     const retried = { ...early, key: "retry" };
     expect(await applyCitizenChanges(db, "permits", consumer, [retried])).toEqual(new Map([["retry", "applied"]]));
     expect(await row(id)).toMatchObject({ identity_verified: true, version: 2 });
+  });
+
+  it("writes the revenue read model independently of permits", async () => {
+    const id = randomCitizenId();
+    const created = change("snapshot", id, 1, { snapshot: snapshot("Rev") });
+    expect(await applyCitizenChanges(db, "revenue", `${consumer}-revenue`, [created])).toEqual(
+      new Map([[created.key, "applied"]]),
+    );
+    const [revenue] = await db`select name from revenue.citizen_refs where citizen_id = ${id}`;
+    expect(revenue).toMatchObject({ name: "Rev" });
+    expect(await row(id)).toBeUndefined();
   });
 
   it("treats a duplicate inside one batch as a duplicate", async () => {
