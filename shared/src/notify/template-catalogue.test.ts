@@ -10,7 +10,12 @@ import { TEMPLATES } from "./templates.ts";
 const catalogue = loadTemplateCatalogue();
 const events = new Map(governmentDomains.flatMap((domain) => domain.events.map((event) => [event.type, event])));
 
-function valuesFor(subscription: Subscription, data: unknown, locale: string, name: string | undefined) {
+function valuesFor(
+  subscription: Subscription,
+  data: unknown,
+  locale: string,
+  name: string | undefined,
+): Record<string, string> {
   return {
     ...formatVariables(subscription.variables, data, { locale, timeZone: "Europe/Dublin", catalogue }),
     name: name ?? "",

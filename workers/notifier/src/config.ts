@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/** Vars that hold credentials: set with `wrangler secret put`, never in wrangler.toml. */
+const SECRETS = ["SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "WEBHOOK_SECRET"] as const;
+
+/** wrangler passes an unset optional var as `""`; treat that as absent. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
+const timeZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be an IANA time zone such as Europe/Dublin");
+
+/** Bindings, vars and secrets of the notifier, validated once per invocation (see wrangler.toml). */
+export const notifierEnvSchema = z
+  .object({
+    /** = the consumer's `max_retries` in wrangler.toml. */
+    MAX_RETRIES: z.coerce.number().int().min(0).max(100),
+    HYPERDRIVE: z.custom<{ connectionString: string }>(
+      (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
+      "HYPERDRIVE must be a Hyperdrive binding",
+    ),
+    DEAD_LETTER_QUEUE: z.custom<Queue>(
+      (value) => typeof (value as { send?: unknown } | null)?.send === "function",
+      "DEAD_LETTER_QUEUE must be a queue producer binding for notifications-dlq",
+    ),
+    SENDGRID_API_KEY: z.string().min(1),
+    SENDGRID_BASE_URL: z.url({ protocol: /^https?$/ }),
+    SENDGRID_FROM: z.email(),
+    SENDGRID_FROM_NAME: optional(z.string().min(1).max(100)),
+    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-f]{32}$/, "must be AC followed by 32 hex digits"),
+    TWILIO_AUTH_TOKEN: z.string().min(1),
+    TWILIO_FROM: z.union([z.e164(), z.string().regex(/^MG[0-9a-f]{32}$/)], {
+      error: "must be an E.164 number or a Messaging Service SID (MG…)",
+    }),
+    TWILIO_BASE_URL: z.url({ protocol: /^https?$/ }),
+    WEBHOOK_URL: optional(z.url({ protocol: /^https?$/ })),
+    WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be whsec_<base64>")),
+    NOTIFY_TIME_ZONE: timeZone.default("Europe/Dublin"),
+    /** Deadline of one provider call. */
+    PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  })
+  .refine((env) => env.WEBHOOK_URL === undefined || env.WEBHOOK_SECRET !== undefined, {
+    path: ["WEBHOOK_SECRET"],
+    message: "is required when WEBHOOK_URL is set",
+  });
+
+export type NotifierEnv = z.output<typeof notifierEnvSchema>;
+
+/** One line per problem, telling the operator the exact command for a missing secret. */
+export function describeConfigIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? "");
+      const hint = (SECRETS as readonly string[]).includes(name)
+        ? ` (set it with: npx wrangler secret put ${name} -c workers/notifier/wrangler.toml)`
+        : "";
+      return `${issue.path.join(".")}: ${issue.message}${hint}`;
+    })
+    .join("; ");
+}

@@ -1,0 +1,412 @@
+/**
+ * The notifier inside workerd against the real Postgres (Hyperdrive binding) and the local
+ * notification provider, which checks every request as SendGrid, Twilio and a Standard Webhooks
+ * receiver would. Every test uses fresh citizen ids and addresses, so it reads only its own
+ * rows and inbox entries; failures are injected through the provider's control API.
+ */
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, inject, it } from "vitest";
+import { governmentDomains } from "../../../schemas/index.ts";
+import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
+import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { openDatabase } from "../../../shared/src/db/client.ts";
+import { SUBSCRIPTIONS } from "../../../shared/src/notify/subscriptions.ts";
+import { handleNotificationBatch } from "./index.ts";
+
+const QUEUE = "notifications";
+const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive; PROVIDER_URL: string };
+const available = inject("postgresAvailable");
+const providerUrl = inject("providerUrl");
+
+/** What workerd returns from a service binding's queue() (service_binding_extra_handlers). */
+interface QueueDispatch {
+  queue(
+    queue: string,
+    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
+  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
+}
+const worker = (exports as unknown as { default: QueueDispatch }).default;
+
+const examples = new Map(governmentDomains.flatMap((domain) => domain.events.map((e) => [e.type, e.example])));
+const randomCitizenId = () => 1_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000);
+const randomDigits = (count: number) => Array.from({ length: count }, () => Math.floor(Math.random() * 10)).join("");
+
+interface Contact {
+  name?: string;
+  email?: string;
+  phone?: string;
+}
+
+function freshContact(overrides: Contact = {}): Required<Contact> {
+  return {
+    name: "Amina Haddad",
+    email: `amina.${crypto.randomUUID()}@example.org`,
+    phone: `+3538${randomDigits(8)}`,
+    ...overrides,
+  };
+}
+
+/** Where each subscription's event carries contact details. */
+const CONTACT_FIELD: Record<string, string> = {
+  "gov.permits.application.submitted": "applicant",
+  "gov.permits.application.approved": "applicant",
+  "gov.permits.application.rejected": "applicant",
+  "gov.permits.inspection.scheduled": "applicant",
+  "gov.revenue.payment.completed": "payer",
+  "gov.revenue.payment.failed": "payer",
+  "gov.revenue.refund.issued": "payer",
+  "gov.documents.document.verified": "owner",
+};
+
+/** The catalogue example of `type` for a fresh citizen, with `contact` (or none) in the event. */
+function event(type: string, citizenId: number, contact: Contact | undefined, data: Record<string, unknown> = {}) {
+  const example = { ...(examples.get(type) as Record<string, unknown>) };
+  if (type === "gov.auth.citizen.created") {
+    Object.assign(example, { id: citizenId, phone: null, ...contact });
+  } else {
+    example.citizen_id = citizenId;
+    const field = CONTACT_FIELD[type] as string;
+    if (contact) example[field] = contact;
+    else delete example[field];
+  }
+  return {
+    specversion: "1.0",
+    id: crypto.randomUUID(),
+    source: "/test/notifier",
+    type,
+    time: "2026-11-22T08:00:00Z",
+    partitionkey: String(citizenId),
+    data: { ...example, ...data },
+  };
+}
+
+let messageSeq = 0;
+const message = (body: unknown, attempts = 1) => ({
+  id: `msg-${++messageSeq}-${crypto.randomUUID()}`,
+  timestamp: new Date(),
+  attempts,
+  body,
+});
+
+/** A batch whose messages record what settle() did, including delaySeconds. */
+function recordingBatch(messages: ReturnType<typeof message>[]) {
+  const acked = new Set<string>();
+  const retried = new Map<string, number | undefined>();
+  const batch = {
+    queue: QUEUE,
+    messages: messages.map(
+      (m): QueueMessage => ({
+        ...m,
+        ack: () => acked.add(m.id),
+        retry: (options) => retried.set(m.id, options?.delaySeconds),
+      }),
+    ),
+  };
+  return { batch, acked, retried };
+}
+
+/** The Worker's env with the real DLQ binding, every dead letter recorded. */
+function recordingEnv(overrides: Record<string, unknown> = {}) {
+  const letters: DeadLetterMessage[] = [];
+  const dlq = bindings.DEAD_LETTER_QUEUE;
+  return {
+    letters,
+    env: {
+      ...env,
+      DEAD_LETTER_QUEUE: {
+        async send(body: DeadLetterMessage, options?: QueueSendOptions) {
+          letters.push(body);
+          return dlq.send(body, options);
+        },
+      },
+      ...overrides,
+    },
+  };
+}
+
+async function deliver(body: unknown, attempts = 1, overrides: Record<string, unknown> = {}) {
+  const delivery = recordingBatch([message(body, attempts)]);
+  const recorded = recordingEnv(overrides);
+  await handleNotificationBatch(delivery.batch, recorded.env);
+  const [delaySeconds] = [...delivery.retried.values()];
+  return {
+    acked: delivery.acked.size === 1,
+    retried: delivery.retried.size === 1,
+    delaySeconds,
+    letters: recorded.letters,
+  };
+}
+
+interface InboxEntry {
+  route: "sendgrid" | "twilio" | "webhook";
+  accepted: boolean;
+  duplicate: boolean;
+  to?: string[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  idempotency_key?: string;
+  payload?: { type: string; data: { event_id: string; template: string } };
+}
+
+async function inbox(): Promise<InboxEntry[]> {
+  const response = await fetch(`${providerUrl}/inbox`);
+  return ((await response.json()) as { messages: InboxEntry[] }).messages;
+}
+
+/** Accepted requests addressed to `address`, or webhooks about `eventId`. */
+async function receivedFor(address: string): Promise<InboxEntry[]> {
+  return (await inbox()).filter(
+    (entry) =>
+      entry.accepted &&
+      ((entry.to ?? []).includes(address) || (entry.route === "webhook" && entry.payload?.data.event_id === address)),
+  );
+}
+
+async function failNext(
+  route: InboxEntry["route"],
+  status: number,
+  options: { retry_after?: number; count?: number } = {},
+) {
+  const response = await fetch(`${providerUrl}/_control/failures`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ route, status, ...options }),
+  });
+  expect(response.status).toBe(201);
+}
+
+async function sendRows(eventId: string) {
+  const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+  return sql<
+    {
+      channel: string;
+      status: string;
+      attempts: number;
+      recipient: string;
+      skip_reason: string | null;
+      locale: string | null;
+      provider_message_id: string | null;
+      last_error: string | null;
+    }[]
+  >`
+    select channel, status, attempts, recipient, skip_reason, locale, provider_message_id, last_error
+    from edgebus.notifications where event_id = ${eventId} order by channel`;
+}
+
+async function storeCitizen(
+  directory: "permits" | "revenue",
+  citizenId: number,
+  contact: Contact & { language?: string },
+) {
+  const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+  const table = sql(directory);
+  await sql`
+    insert into ${table}.citizen_refs (citizen_id, name, email, phone, preferred_language, event_version, last_event_id, last_event_source)
+    values (${citizenId}, ${contact.name ?? null}, ${contact.email ?? null}, ${contact.phone ?? null}, ${contact.language ?? null},
+            1, ${crypto.randomUUID()}, '/test/notifier')`;
+}
+
+describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)", () => {
+  beforeEach(async () => {
+    await fetch(`${providerUrl}/_control/failures`, { method: "DELETE" });
+  });
+
+  for (const subscription of SUBSCRIPTIONS) {
+    it(`${subscription.type} → ${subscription.template} over ${subscription.channels.map((c) => c.channel).join(", ")}`, async () => {
+      const contact = freshContact();
+      const body = event(subscription.type, randomCitizenId(), contact);
+      const result = await deliver(body);
+      expect(result).toMatchObject({ acked: true, retried: false, letters: [] });
+
+      const channels = new Set(subscription.channels.map((rule) => rule.channel));
+      const emails = await receivedFor(contact.email);
+      // citizen.created carries no phone in this test (the snapshot's phone is null).
+      const texts = subscription.type === "gov.auth.citizen.created" ? [] : await receivedFor(contact.phone);
+      const webhooks = await receivedFor(body.id);
+      expect(emails.map((e) => e.route)).toEqual(channels.has("email") ? ["sendgrid"] : []);
+      expect(texts.map((e) => e.route)).toEqual(channels.has("sms") ? ["twilio"] : []);
+      expect(webhooks.map((e) => e.route)).toEqual(["webhook"]);
+      if (channels.has("email")) {
+        expect(emails[0]?.subject).toBeTruthy();
+        expect(emails[0]?.text).toContain("Dear Amina Haddad,");
+        expect(emails[0]?.html).toContain("<p>Dear Amina Haddad,</p>");
+      }
+      if (channels.has("sms")) expect(texts[0]?.text).toMatch(/\S/);
+      expect(webhooks[0]?.payload).toMatchObject({
+        type: subscription.type,
+        data: { template: subscription.template },
+      });
+
+      const rows = await sendRows(body.id);
+      expect(rows.map((row) => [row.channel, row.status])).toEqual(
+        [...channels].sort().map((channel) => [channel, "sent"]),
+      );
+      expect(rows.every((row) => row.provider_message_id && row.locale === "en")).toBe(true);
+    });
+  }
+
+  it("a redelivered event sends nothing twice", async () => {
+    const contact = freshContact();
+    const body = event("gov.permits.application.approved", randomCitizenId(), contact);
+    expect((await deliver(body, 1)).acked).toBe(true);
+    expect((await deliver(body, 2)).acked).toBe(true);
+    // Same event in two messages of one batch (a producer-side duplicate) is sent once too.
+    const pair = recordingBatch([message(body), message(body)]);
+    await handleNotificationBatch(pair.batch, recordingEnv().env);
+    expect(pair.acked.size).toBe(2);
+    expect((await receivedFor(contact.email)).length).toBe(1);
+    expect((await receivedFor(contact.phone)).length).toBe(1);
+    expect((await receivedFor(body.id)).length).toBe(1);
+    expect((await sendRows(body.id)).map((row) => row.attempts)).toEqual([1, 1, 1]);
+  });
+
+  it("a provider 429 is retried after its Retry-After, and the redelivery sends only what is missing", async () => {
+    const contact = freshContact();
+    const body = event("gov.permits.application.submitted", randomCitizenId(), contact);
+    await failNext("sendgrid", 429, { retry_after: 120 });
+    const first = await deliver(body, 1);
+    expect(first).toMatchObject({ acked: false, retried: true, letters: [] });
+    expect(first.delaySeconds).toBeGreaterThanOrEqual(120);
+    expect(await receivedFor(contact.email)).toHaveLength(0);
+    expect(await receivedFor(contact.phone)).toHaveLength(1); // SMS went out; it is not sent again
+    const failedRow = (await sendRows(body.id)).find((row) => row.channel === "email");
+    expect(failedRow).toMatchObject({ status: "failed", last_error: expect.stringMatching(/^rate_limited/) });
+
+    const second = await deliver(body, 2);
+    expect(second).toMatchObject({ acked: true, retried: false });
+    expect(await receivedFor(contact.email)).toHaveLength(1);
+    expect(await receivedFor(contact.phone)).toHaveLength(1);
+    expect((await sendRows(body.id)).map((row) => [row.channel, row.status, row.attempts])).toEqual([
+      ["email", "sent", 2],
+      ["sms", "sent", 1],
+      ["webhook", "sent", 1],
+    ]);
+  });
+
+  it("a provider 5xx is retried with exponential backoff", async () => {
+    const contact = freshContact();
+    const body = event("gov.revenue.payment.completed", randomCitizenId(), contact);
+    await failNext("sendgrid", 503);
+    const result = await deliver(body, 3);
+    expect(result).toMatchObject({ acked: false, retried: true, letters: [] });
+    // attempt 3 → full jitter over [1, 4] seconds
+    expect(result.delaySeconds).toBeGreaterThanOrEqual(1);
+    expect(result.delaySeconds).toBeLessThanOrEqual(4);
+    expect(await receivedFor(contact.email)).toHaveLength(0);
+  });
+
+  it("a provider 4xx is permanent: the event is dead-lettered with the provider's answer", async () => {
+    const contact = freshContact();
+    const body = event("gov.revenue.refund.issued", randomCitizenId(), contact);
+    await failNext("sendgrid", 400);
+    const result = await deliver(body, 1);
+    expect(result).toMatchObject({ acked: true, retried: false });
+    expect(result.letters).toHaveLength(1);
+    expect(result.letters[0]).toMatchObject({
+      queue: QUEUE,
+      consumer: "notifier",
+      body,
+      error: { code: "bad_request", reason: "permanent" },
+    });
+    expect(JSON.stringify(result.letters[0]?.error.details)).toContain('"status":400');
+  });
+
+  it("retries exhausted on the last delivery go to the dead-letter queue with reason exhausted", async () => {
+    const contact = freshContact();
+    const body = event("gov.revenue.payment.failed", randomCitizenId(), contact);
+    await failNext("sendgrid", 500);
+    const result = await deliver(body, 6); // MAX_RETRIES = 5: delivery 6 is the last
+    expect(result).toMatchObject({ acked: true, retried: false });
+    expect(result.letters[0]?.error).toMatchObject({ code: "upstream_unavailable", reason: "exhausted" });
+  });
+
+  it("takes the recipient from permits.citizen_refs when the event has no contact, in their language", async () => {
+    const citizenId = randomCitizenId();
+    const contact = freshContact({ name: "Élodie Martin" });
+    await storeCitizen("permits", citizenId, { ...contact, language: "fr" });
+    const body = event("gov.permits.application.approved", citizenId, undefined);
+    expect((await deliver(body)).acked).toBe(true);
+    const [email] = await receivedFor(contact.email);
+    expect(email?.subject).toBe("Votre demande PA-2026-000871 est acceptée");
+    expect(email?.text).toContain("Bonjour Élodie Martin,");
+    expect(await receivedFor(contact.phone)).toHaveLength(1);
+    expect((await sendRows(body.id)).every((row) => row.locale === "fr")).toBe(true);
+  });
+
+  it("revenue events read revenue.citizen_refs", async () => {
+    const citizenId = randomCitizenId();
+    const contact = freshContact();
+    await storeCitizen("revenue", citizenId, contact);
+    const body = event("gov.revenue.payment.completed", citizenId, undefined);
+    expect((await deliver(body)).acked).toBe(true);
+    expect(await receivedFor(contact.email)).toHaveLength(1);
+  });
+
+  it("sends the SMS copy only when the citizen has a phone", async () => {
+    const citizenId = randomCitizenId();
+    const contact = freshContact();
+    await storeCitizen("permits", citizenId, { name: contact.name, email: contact.email });
+    const body = event("gov.permits.application.rejected", citizenId, undefined);
+    expect((await deliver(body)).acked).toBe(true);
+    expect(await receivedFor(contact.email)).toHaveLength(1);
+    expect((await sendRows(body.id)).map((row) => row.channel)).toEqual(["email", "webhook"]);
+  });
+
+  it("an SMS-only reminder without a phone is recorded as skipped with its reason and acked", async () => {
+    const citizenId = randomCitizenId();
+    await storeCitizen("permits", citizenId, { name: "No Phone", email: `np.${crypto.randomUUID()}@example.org` });
+    const body = event("gov.permits.inspection.scheduled", citizenId, undefined);
+    expect(await deliver(body)).toMatchObject({ acked: true, letters: [] });
+    const rows = await sendRows(body.id);
+    expect(rows.map((row) => [row.channel, row.status, row.skip_reason])).toEqual([
+      ["sms", "skipped", "no_phone_number"],
+      ["webhook", "sent", null],
+    ]);
+  });
+
+  it("no recipient anywhere: recorded as skipped (no_recipient) and acked, nothing sent", async () => {
+    const body = event("gov.revenue.refund.issued", randomCitizenId(), undefined);
+    expect(await deliver(body)).toMatchObject({ acked: true, retried: false, letters: [] });
+    const rows = await sendRows(body.id);
+    expect(rows.map((row) => [row.channel, row.status, row.skip_reason, row.recipient])).toEqual([
+      ["email", "skipped", "no_recipient", ""],
+      ["webhook", "sent", null, `${providerUrl}/webhooks/case-system`],
+    ]);
+  });
+
+  it("events without a subscription are acked without sending", async () => {
+    const body = event("gov.permits.inspection.scheduled", randomCitizenId(), freshContact());
+    const unsubscribed = { ...body, type: "gov.auth.user.logged_in" };
+    expect(await deliver(unsubscribed)).toMatchObject({ acked: true, letters: [] });
+    expect(await sendRows(body.id)).toEqual([]);
+  });
+
+  it("a body that is not a CloudEvent is dead-lettered at once", async () => {
+    const result = await deliver({ hello: "world" });
+    expect(result).toMatchObject({ acked: true });
+    expect(result.letters[0]?.error).toMatchObject({ code: "invalid_envelope", reason: "permanent" });
+  });
+
+  it("a missing secret keeps the messages (retry) and sends nothing", async () => {
+    const contact = freshContact();
+    const body = event("gov.revenue.payment.completed", randomCitizenId(), contact);
+    const result = await deliver(body, 1, { SENDGRID_API_KEY: undefined });
+    expect(result).toMatchObject({ acked: false, retried: true, letters: [] });
+    expect(await receivedFor(contact.email)).toHaveLength(0);
+  });
+
+  it("through workerd's real queue dispatch: a 429 is retried with the provider's delay", async () => {
+    const contact = freshContact();
+    const body = event("gov.documents.document.verified", randomCitizenId(), contact);
+    await failNext("sendgrid", 429, { retry_after: 90 });
+    const delivery = message(body);
+    const result = await worker.queue(QUEUE, [delivery]);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(result.retryMessages[0]?.delaySeconds).toBeGreaterThanOrEqual(90);
+    const again = await worker.queue(QUEUE, [{ ...delivery, attempts: 2 }]);
+    expect(again.explicitAcks).toEqual([delivery.id]);
+    expect(await receivedFor(contact.email)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * notifier Worker: drains the `notifications` queue. Each event goes through
+ * `notifyEvent` (subscription → recipient → templates → providers, with every send recorded in
+ * `edgebus.notifications`); failures become outcomes (retry with backoff honouring a provider's
+ * `Retry-After`, or dead letter for permanent ones) and `consumeBatch` settles every message.
+ * `queue()` never throws.
+ *
+ * No `processed_events` dedup here: the send ledger is finer grained (per channel and
+ * recipient), so a redelivery after a partial failure re-sends only what is missing.
+ */
+import { consumeBatch, settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
+import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { compose } from "../../../shared/src/consumers/handler.ts";
+import { createLogger, eventLogFields, type Logger } from "../../../shared/src/consumers/log.ts";
+import { consumed, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import type { Settlement } from "../../../shared/src/consumers/settle.ts";
+import { withDeadLetter } from "../../../shared/src/consumers/with-dead-letter.ts";
+import { withLogging } from "../../../shared/src/consumers/with-logging.ts";
+import { withRetry } from "../../../shared/src/consumers/with-retry.ts";
+import { openDatabase } from "../../../shared/src/db/client.ts";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import { type NotifierDependencies, notifyEvent } from "../../../shared/src/notify/notify-event.ts";
+import { PostgresCitizenDirectory } from "../../../shared/src/notify/postgres-citizen-directory.ts";
+import { PostgresNotificationLog } from "../../../shared/src/notify/postgres-notification-log.ts";
+import { SendGridSender } from "../../../shared/src/notify/sendgrid-sender.ts";
+import { loadTemplateCatalogue, type TemplateCatalogue } from "../../../shared/src/notify/template-catalogue.ts";
+import { TwilioSender } from "../../../shared/src/notify/twilio-sender.ts";
+import { WebhookSender } from "../../../shared/src/notify/webhook-sender.ts";
+import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
+import { asEvent, rejectNonEvent } from "./notification-event.ts";
+
+const CONSUMER = "notifier";
+/**
+ * Messages handled at once. A Worker invocation may hold 6 connections: 2 for Postgres plus one
+ * provider call per message in flight.
+ */
+const CONCURRENCY = 3;
+
+let templates: TemplateCatalogue | undefined;
+/** Templates are static data: checked and compiled once per isolate, on first use. */
+function templateCatalogue(): TemplateCatalogue {
+  templates ??= loadTemplateCatalogue();
+  return templates;
+}
+
+function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): NotifierDependencies {
+  const timeoutMs = env.PROVIDER_TIMEOUT_MS;
+  return {
+    catalogue: templateCatalogue(),
+    directory: new PostgresCitizenDirectory(sql),
+    log: new PostgresNotificationLog(sql),
+    timeZone: env.NOTIFY_TIME_ZONE,
+    senders: {
+      email: new SendGridSender({
+        baseUrl: env.SENDGRID_BASE_URL,
+        apiKey: env.SENDGRID_API_KEY,
+        from: env.SENDGRID_FROM_NAME
+          ? { email: env.SENDGRID_FROM, name: env.SENDGRID_FROM_NAME }
+          : { email: env.SENDGRID_FROM },
+        timeoutMs,
+      }),
+      sms: new TwilioSender({
+        baseUrl: env.TWILIO_BASE_URL,
+        accountSid: env.TWILIO_ACCOUNT_SID,
+        authToken: env.TWILIO_AUTH_TOKEN,
+        from: env.TWILIO_FROM,
+        timeoutMs,
+      }),
+      ...(env.WEBHOOK_URL && env.WEBHOOK_SECRET
+        ? { webhook: { url: env.WEBHOOK_URL, sender: new WebhookSender({ secret: env.WEBHOOK_SECRET, timeoutMs }) } }
+        : {}),
+    },
+  };
+}
+
+/** Misconfigured deployment: nothing can be sent; keep every message and say what is wrong. */
+async function holdBatch(batch: QueueBatch, logger: Logger, problem: string): Promise<Settlement[]> {
+  const error = new EdgebusError("internal", "notifier is misconfigured", { retryable: true });
+  logger.log("error", "invalid configuration", { error_message: problem });
+  const unreachable = {
+    async send() {
+      throw error;
+    },
+  };
+  return settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
+    queue: batch.queue,
+    consumer: CONSUMER,
+    retry: { maxRetries: Number.MAX_SAFE_INTEGER },
+    deadLetters: unreachable,
+    logger,
+  });
+}
+
+export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown): Promise<Settlement[]> {
+  const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
+  const parsed = notifierEnvSchema.safeParse(rawEnv);
+  if (!parsed.success) return holdBatch(batch, logger, describeConfigIssues(parsed.error));
+  const env = parsed.data;
+  // A client per invocation: Workers cannot reuse sockets across invocations.
+  const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: 2 });
+  const deps = dependencies(env, sql);
+  const retry = { maxRetries: env.MAX_RETRIES };
+
+  const handler = compose<unknown>(
+    async function notify(message) {
+      const result = await notifyEvent(asEvent(message.body), deps);
+      if (result.template === undefined) {
+        logger.log("info", "no subscription for this event type", {
+          request_id: message.id,
+          ...eventLogFields(message.body),
+        });
+      }
+      for (const channel of result.channels) {
+        logger.log("info", `notification ${channel.status}`, {
+          request_id: message.id,
+          ...eventLogFields(message.body),
+          note: channel.status === "skipped" ? `${channel.channel}: ${channel.reason}` : channel.channel,
+        });
+      }
+      return consumed();
+    },
+    withLogging(logger),
+    withRetry(retry),
+    withDeadLetter({ reject: rejectNonEvent }),
+  );
+  return consumeBatch(
+    batch,
+    handler,
+    { queue: batch.queue, consumer: CONSUMER, retry, logger, deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE) },
+    { concurrency: CONCURRENCY },
+  );
+}
+
+export default {
+  async queue(batch: MessageBatch, env: unknown): Promise<void> {
+    await handleNotificationBatch(batch, env);
+  },
+} satisfies ExportedHandler;
