@@ -17,7 +17,18 @@ export const timestamp = z.iso.datetime({ offset: true }).describe("RFC 3339 tim
 /** Calendar date (`YYYY-MM-DD`) for validity periods, which are days rather than instants. */
 export const calendarDate = z.iso.date().describe("Calendar date (YYYY-MM-DD)");
 
-export const email = z.email().max(254).describe("Email address");
+/**
+ * zod's default email pattern, except that domain labels may not start or end with a hyphen
+ * (RFC 1035) and are at most 63 characters: the published JSON Schema says `format: email`, and
+ * stock validators reject `a@b-.example`, so the catalogue must reject it too.
+ */
+const EMAIL_PATTERN =
+  /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+
+export const email = z
+  .email({ pattern: EMAIL_PATTERN, error: "must be an email address" })
+  .max(254)
+  .describe("Email address");
 
 /** E.164 phone number, the only format SMS providers accept without guessing a country. */
 export const phone = z.e164().describe("Phone number in E.164 format");

@@ -1,9 +1,12 @@
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../schemas/index.ts";
 import { commerceCatalogue } from "../../../test/fixtures/commerce-catalogue.ts";
+import { corruptionsOf, validDataArbitrary } from "../../../test/support/catalogue-arbitraries.ts";
 import type { Catalogue } from "./catalogue.ts";
+import { toInputJsonSchema } from "./compatibility.ts";
 import { eventJsonSchema, exampleEvent, schemaIdOf } from "./event-json-schema.ts";
 
 /** A stock validator in strict mode (type lists allowed: zod emits them for nullable fields), told about our one annotation keyword. */
@@ -91,5 +94,25 @@ describe("eventJsonSchema", () => {
       partitionkey: "104233",
       data: definition.example,
     });
+  });
+});
+
+describe("published JSON Schema and zod agree (property)", () => {
+  const ajv = strictValidator();
+
+  it.each(governmentCatalogue.types())("%s: same verdict on generated valid and corrupted data", (type) => {
+    const definition = governmentCatalogue.require(type);
+    const validate = ajv.compile(eventJsonSchema(definition));
+    const schema = toInputJsonSchema(definition.data);
+    const base = exampleEvent(definition);
+    fc.assert(
+      fc.property(validDataArbitrary(governmentCatalogue, type), (data) => {
+        expect(validate({ ...base, data }), JSON.stringify(validate.errors)).toBe(true);
+        for (const corruption of corruptionsOf(schema, data)) {
+          expect(validate({ ...base, data: corruption.data }), `${corruption.kind} at ${corruption.path}`).toBe(false);
+        }
+      }),
+      { numRuns: 20 },
+    );
   });
 });
