@@ -5,7 +5,7 @@ export interface RecordToProduce {
   readonly partition?: number;
   readonly key?: string;
   /** Never absent: a null value is a tombstone on compacted topics, so the bridge never writes one. */
-  readonly value: string;
+  readonly value: string | Uint8Array;
   readonly headers?: readonly { readonly key: string; readonly value: string }[];
   /** Milliseconds since the epoch; the broker's time when absent. */
   readonly timestamp?: number;
@@ -27,6 +27,6 @@ export interface ConsumedRecord {
   readonly timestamp: number;
   /** "" when the record has no key (Upstash's convention). */
   readonly key: string;
-  readonly value: string;
+  readonly value: string | Uint8Array;
   readonly headers: { key: string; value: string }[];
 }

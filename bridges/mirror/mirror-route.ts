@@ -1,0 +1,157 @@
+import { randomUUID } from "node:crypto";
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import type { CloudEventRecord } from "../../shared/src/envelope/cloud-event.ts";
+import { EdgebusError, errorBody, toEdgebusError } from "../../shared/src/errors.ts";
+import { MIRROR_MAX_EVENTS, MIRROR_PATH, type MirrorResult } from "../../shared/src/mirror-protocol.ts";
+import { verifyMirrorRequest } from "../../shared/src/mirror-signature.ts";
+import { topicForType } from "../../shared/src/names.ts";
+import type { RecordProducer } from "../kafka/record-producer.ts";
+import { type BindingMode, toKafkaRecord } from "./cloud-event-binding.ts";
+import type { TopicMapping } from "./topic-mapping.ts";
+
+export interface MirrorRouteOptions {
+  readonly producer: RecordProducer;
+  readonly secret: string;
+  readonly mapping: TopicMapping;
+  readonly mode: BindingMode;
+  readonly toleranceSeconds?: number;
+  readonly maxBodyBytes?: number;
+  /** Called with the results of every accepted request (metrics). */
+  readonly onResults?: (results: readonly MirrorResult[]) => void;
+}
+
+const requestSchema = z.object({ events: z.array(z.unknown()).min(1).max(MIRROR_MAX_EVENTS) });
+
+/** The attributes every CloudEvent must carry (envelope validation happened at the edge; this is a sanity check). */
+const eventSchema = z
+  .object({
+    specversion: z.literal("1.0"),
+    id: z.string().min(1),
+    source: z.string().min(1),
+    type: z.string().min(1),
+    time: z.string().min(1),
+  })
+  .passthrough();
+
+/**
+ * `POST /v1/mirror` (wire format in shared/src/mirror-protocol.ts): verifies the HMAC signature
+ * over the raw body, writes each event to Kafka per the CloudEvents Kafka binding and answers one
+ * result per event in request order. An event is `acked` only after Kafka acknowledged it
+ * (`acks=all`). Events are produced per destination topic, so one topic failing does not fail
+ * the others. An event whose topic the mapping excludes is `acked` without a topic: there is
+ * nothing to mirror, and the Worker must not retry it.
+ */
+export function createMirrorRoute(options: MirrorRouteOptions): Hono {
+  const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
+  const app = new Hono();
+  app.onError((error, c) => renderError(c, error));
+
+  app.post(MIRROR_PATH, async (c) => {
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (declared > maxBodyBytes) throw new EdgebusError("payload_too_large", `body larger than ${maxBodyBytes} bytes`);
+    const raw = await c.req.text();
+    if (Buffer.byteLength(raw) > maxBodyBytes)
+      throw new EdgebusError("payload_too_large", `body larger than ${maxBodyBytes} bytes`);
+    const check = await verifyMirrorRequest(options.secret, raw, c.req.raw.headers, {
+      toleranceSeconds: options.toleranceSeconds,
+    });
+    if (!check.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${check.reason}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new EdgebusError("malformed_json", "request body is not valid JSON");
+    }
+    const body = requestSchema.safeParse(parsed);
+    if (!body.success) {
+      throw new EdgebusError("bad_request", `body must be {"events": [1..${MIRROR_MAX_EVENTS} CloudEvents]}`, {
+        details: body.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+    }
+    const results = await mirror(body.data.events, options);
+    options.onResults?.(results);
+    return c.json({ results });
+  });
+  return app;
+}
+
+async function mirror(events: readonly unknown[], options: MirrorRouteOptions): Promise<MirrorResult[]> {
+  const results: MirrorResult[] = new Array(events.length);
+  const byTopic = new Map<string, { index: number; event: CloudEventRecord }[]>();
+  events.forEach((candidate, index) => {
+    const parsed = eventSchema.safeParse(candidate);
+    const ids = identify(candidate);
+    if (!parsed.success) {
+      results[index] = failed(
+        ids,
+        new EdgebusError("invalid_envelope", "not a CloudEvents 1.0 event (specversion, id, source, type, time)"),
+      );
+      return;
+    }
+    const event = parsed.data as CloudEventRecord;
+    let topic: string | null;
+    try {
+      topic = options.mapping.map(topicForType(event.type));
+    } catch (error) {
+      results[index] = failed(ids, new EdgebusError("invalid_envelope", (error as Error).message));
+      return;
+    }
+    if (topic === null) {
+      results[index] = { ...ids, status: "acked" };
+      return;
+    }
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), { index, event }]);
+  });
+
+  await Promise.all(
+    [...byTopic].map(async ([topic, group]) => {
+      try {
+        const receipts = await options.producer.produce(
+          group.map(({ event }) => toKafkaRecord(event, topic, options.mode)),
+        );
+        group.forEach(({ index, event }, i) => {
+          const receipt = receipts[i];
+          results[index] = {
+            id: event.id,
+            source: event.source,
+            status: "acked",
+            topic: receipt?.topic ?? topic,
+            partition: receipt?.partition,
+            offset: receipt?.offset,
+          };
+        });
+      } catch (error) {
+        const failure = toEdgebusError(error);
+        for (const { index, event } of group)
+          results[index] = failed({ id: event.id, source: event.source }, failure, topic);
+      }
+    }),
+  );
+  return results;
+}
+
+function identify(candidate: unknown): { id: string; source: string } {
+  const record = (candidate ?? {}) as Record<string, unknown>;
+  return {
+    id: typeof record.id === "string" ? record.id : "",
+    source: typeof record.source === "string" ? record.source : "",
+  };
+}
+
+function failed(ids: { id: string; source: string }, error: EdgebusError, topic?: string): MirrorResult {
+  return {
+    ...ids,
+    status: "failed",
+    ...(topic === undefined ? {} : { topic }),
+    error: { code: error.code, message: error.message, retryable: error.retryable },
+  };
+}
+
+function renderError(c: Context, error: unknown): Response {
+  const failure = toEdgebusError(error);
+  if (failure.code === "internal") console.error("mirror: internal error", error);
+  const requestId = c.req.header("x-request-id") ?? randomUUID();
+  return c.json(errorBody(failure, requestId), failure.status as ContentfulStatusCode);
+}
