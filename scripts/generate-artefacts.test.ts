@@ -10,7 +10,7 @@ import { governmentCatalogue } from "../schemas/index.ts";
 import { QUEUE_NAMES } from "../shared/src/names.ts";
 import { DEFAULT_ROUTING_RULES } from "../shared/src/routing/default-rules.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
-import { ARTEFACTS, catalogueArtefacts, checkArtefacts, writeArtefacts } from "./generate-artefacts.ts";
+import { ARTEFACTS, catalogueArtefacts, checkArtefacts, runCli, writeArtefacts } from "./generate-artefacts.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -147,5 +147,32 @@ describe("drift check on a scratch directory", () => {
     expect(await checkArtefacts(scratch, artefacts, directories)).toEqual({ changed: [], stale: [] });
     const schema = JSON.parse(await readFile(path.join(scratch, edited), "utf8")) as { $id: string };
     expect(schema.$id).toBe("urn:edgebus:schema:com.example.orders.order.placed:v2");
+  });
+});
+
+describe("command line", () => {
+  let scratch: string | undefined;
+  afterEach(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  function capture() {
+    const lines: { log: string[]; error: string[] } = { log: [], error: [] };
+    return { lines, output: { log: (l: string) => lines.log.push(l), error: (l: string) => lines.error.push(l) } };
+  }
+
+  it("--check exits 0 on the repository and 1 listing every drifted file elsewhere; writing fixes it", async () => {
+    const clean = capture();
+    expect(await runCli(["--check"], root, clean.output)).toBe(0);
+    expect(clean.lines.log).toEqual([`generated artefacts are up to date (${ARTEFACTS.length} files)`]);
+
+    scratch = await mkdtemp(path.join(tmpdir(), "edgebus-cli-"));
+    const drifted = capture();
+    expect(await runCli(["--check"], scratch, drifted.output)).toBe(1);
+    expect(drifted.lines.error).toHaveLength(ARTEFACTS.length + 1);
+    expect(drifted.lines.error).toContain("drifted: schemas/generated/asyncapi.json");
+
+    expect(await runCli([], scratch, capture().output)).toBe(0);
+    expect(await runCli(["--check"], scratch, capture().output)).toBe(0);
   });
 });

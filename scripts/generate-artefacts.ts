@@ -150,28 +150,40 @@ export async function writeArtefacts(
   return report;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The repository root (this file lives in `scripts/`). */
+export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface CliOutput {
+  log(line: string): void;
+  error(line: string): void;
+}
+
+/** The command line: write (default) or `--check`; returns the exit code. */
+export async function runCli(
+  argv: readonly string[],
+  root: string = REPOSITORY_ROOT,
+  output: CliOutput = { log: console.log, error: console.error },
+): Promise<number> {
   if (argv.includes("--check")) {
     const { changed, stale } = await checkArtefacts(root);
     if (changed.length === 0 && stale.length === 0) {
-      console.log(`generated artefacts are up to date (${ARTEFACTS.length} files)`);
+      output.log(`generated artefacts are up to date (${ARTEFACTS.length} files)`);
       return 0;
     }
-    for (const file of changed) console.error(`drifted: ${file}`);
-    for (const file of stale) console.error(`stale:   ${file}`);
-    console.error("run `npm run generate` and commit the result");
+    for (const file of changed) output.error(`drifted: ${file}`);
+    for (const file of stale) output.error(`stale:   ${file}`);
+    output.error("run `npm run generate` and commit the result");
     return 1;
   }
   const { changed, stale } = await writeArtefacts(root);
-  for (const file of changed) console.log(`wrote   ${file}`);
-  for (const file of stale) console.log(`removed ${file}`);
-  console.log(`${changed.length + stale.length} of ${ARTEFACTS.length} artefacts changed`);
+  for (const file of changed) output.log(`wrote   ${file}`);
+  for (const file of stale) output.log(`removed ${file}`);
+  output.log(`${changed.length + stale.length} of ${ARTEFACTS.length} artefacts changed`);
   return 0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
+  runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
