@@ -99,6 +99,8 @@ export interface LocalProviderOptions {
   readonly credentials?: Partial<LocalProviderCredentials>;
   /** Largest request body accepted (SendGrid's own limit is 30 MB; 1 MB is plenty locally). */
   readonly maxBodyBytes?: number;
+  /** Inbox entries kept (oldest dropped first). */
+  readonly maxInbox?: number;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -120,7 +122,7 @@ const failureSchema = z.strictObject({
 });
 
 /** Builds the app; `startLocalProvider` serves it. */
-function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes: number) {
+function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes: number, maxInbox: number) {
   const inbox: ReceivedMessage[] = [];
   const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [] };
   const acceptedKeys = new Set<string>();
@@ -132,6 +134,8 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
     if (entry.accepted && key) acceptedKeys.add(key);
     const message: ReceivedMessage = { seq: ++seq, received_at: new Date().toISOString(), duplicate, ...entry };
     inbox.push(message);
+    // A dev server runs for days: keep the newest entries only.
+    if (inbox.length > maxInbox) inbox.splice(0, inbox.length - maxInbox);
     return message;
   };
 
@@ -512,7 +516,11 @@ pre{white-space:pre-wrap;max-width:70em}</style></head>
 
 export async function startLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
   const credentials = { ...LOCAL_PROVIDER_CREDENTIALS, ...options.credentials };
-  const { app, inbox, failNext, reset } = createLocalProvider(credentials, options.maxBodyBytes ?? 1_000_000);
+  const { app, inbox, failNext, reset } = createLocalProvider(
+    credentials,
+    options.maxBodyBytes ?? 1_000_000,
+    options.maxInbox ?? 5_000,
+  );
   const hostname = options.hostname ?? "127.0.0.1";
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname }, (info: AddressInfo) =>

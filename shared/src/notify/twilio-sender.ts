@@ -18,7 +18,9 @@ export interface TwilioOptions {
  * SMS through Twilio's Programmable Messaging API
  * (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, Basic auth AccountSid:AuthToken,
  * form-encoded `To`/`From`|`MessagingServiceSid`/`Body`; 201 with the message `sid`).
- * The idempotency key goes in `I-Twilio-Idempotency-Token`.
+ * The idempotency key goes in `I-Twilio-Idempotency-Token` (the header Twilio itself uses for
+ * idempotency on its webhooks). Twilio does not promise to deduplicate API requests on it, so
+ * the notifier's send record is what prevents a second SMS; the header lets a duplicate be traced.
  */
 export class TwilioSender implements Sender<"sms"> {
   readonly channel = "sms";
