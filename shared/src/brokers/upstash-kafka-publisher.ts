@@ -88,9 +88,10 @@ export class UpstashKafkaPublisher implements Publisher {
     if (this.#closed) throw publisherClosedError("upstash-kafka");
     if (messages.length === 0) return [];
     const records = messages.map((message) => this.#toRecord(topic, message));
-    const chunks = chunkBySize(records, (record) => record.bytes, {
+    // The body is `[r1,r2,…]`: each record costs its JSON plus a comma, the array two brackets.
+    const chunks = chunkBySize(records, (record) => record.bytes + 1, {
       maxCount: this.#options.maxRequestMessages,
-      maxBytes: this.#options.maxRequestBytes,
+      maxBytes: this.#options.maxRequestBytes - 2,
     });
     const receipts: PublishReceipt[] = [];
     for (const chunk of chunks) {
