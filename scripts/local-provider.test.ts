@@ -68,6 +68,8 @@ describe("local provider: SendGrid v3 Mail Send", () => {
     expect(await errorField(await mailSend({ ...validMail, custom_args: { n: 1 } }))).toBe("custom_args");
     const badTo = { ...validMail, personalizations: [{ to: [{ email: "nobody" }] }] };
     expect(await errorField(await mailSend(badTo))).toBe("personalizations.0.to.0.email");
+    const commaName = { ...validMail, personalizations: [{ to: [{ email: "a@b.ie", name: "Haddad, Amina" }] }] };
+    expect(await errorField(await mailSend(commaName))).toBe("personalizations.0.to.0.name");
     expect(provider.received().every((message) => !message.accepted)).toBe(true);
   });
 });

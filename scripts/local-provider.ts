@@ -416,7 +416,14 @@ function sendgridProblem(body: Record<string, unknown>): { message: string; fiel
       };
     }
     for (const [toIndex, address] of to.entries()) {
-      const email = (address as { email?: unknown })?.email;
+      const { email, name } = (address ?? {}) as { email?: unknown; name?: unknown };
+      // SendGrid accepts such a name and then silently drops the mail; refuse it loudly here.
+      if (typeof name === "string" && /[,;]/.test(name)) {
+        return {
+          field: `personalizations.${index}.to.${toIndex}.name`,
+          message: "Recipient names may not contain commas or semicolons (SendGrid drops such mail).",
+        };
+      }
       if (typeof email !== "string" || !EMAIL.test(email)) {
         return {
           field: `personalizations.${index}.to.${toIndex}.email`,

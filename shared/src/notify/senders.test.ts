@@ -65,6 +65,13 @@ describe("SendGridSender", () => {
     });
   });
 
+  it("removes commas and semicolons from the recipient name, which SendGrid would drop the mail for", async () => {
+    await sendgrid().send({ ...email, to: { email: "amina@haddad.ie", name: "Haddad, Amina; Dr" } });
+    const [received] = provider.received();
+    expect(received?.accepted).toBe(true);
+    expect(received?.payload).toMatchObject({ personalizations: [{ to: [{ name: "Haddad Amina Dr" }] }] });
+  });
+
   it("maps 429 with Retry-After to a retryable rate_limited error carrying the delay", async () => {
     provider.failNext("sendgrid", { status: 429, retryAfter: 7 });
     const error = await rejection(sendgrid().send(email));

@@ -58,10 +58,20 @@ export class SendGridSender implements Sender<"email"> {
   }
 }
 
+/**
+ * SendGrid documents that recipient names may not contain commas or semicolons: it accepts such a
+ * request and then drops the mail (it splits the name as an address list). Replace them.
+ */
+export function recipientForSendGrid(to: EmailNotification["to"]): EmailNotification["to"] {
+  if (to.name === undefined) return { email: to.email };
+  const name = to.name.replace(/[,;]+/g, " ").replace(/\s+/g, " ").trim();
+  return name ? { email: to.email, name } : { email: to.email };
+}
+
 /** The Mail Send JSON body. `text/plain` must precede `text/html` (SendGrid rejects the reverse). */
 export function mailSendBody(notification: EmailNotification, from: SendGridOptions["from"]) {
   return {
-    personalizations: [{ to: [notification.to] }],
+    personalizations: [{ to: [recipientForSendGrid(notification.to)] }],
     from,
     subject: notification.subject,
     content: [
