@@ -97,6 +97,12 @@ describe("HTTP binding", () => {
       "invalid_envelope",
     ],
     [
+      "object-valued extension",
+      { "content-type": "application/cloudevents+json" },
+      JSON.stringify({ ...structured, region: { name: "west" } }),
+      "invalid_envelope",
+    ],
+    [
       "plain JSON without ce headers",
       { "content-type": "application/json" },
       JSON.stringify({ a: 1 }),

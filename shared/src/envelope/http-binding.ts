@@ -46,18 +46,26 @@ export function mediaTypeOf(contentType: string | null): string | undefined {
   return type.trim().toLowerCase();
 }
 
-const coreAttributesSchema = z.looseObject({
-  specversion: z.literal("1.0", { message: 'must be "1.0"' }),
-  id: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
-  source: z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters"),
-  type: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
-  time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }).optional(),
-  datacontenttype: z
-    .string()
-    .refine((value) => isJsonMediaType(value), "edgebus accepts JSON data only (application/json)")
-    .optional(),
-  data_base64: z.never({ message: "binary data (data_base64) is not accepted; send JSON data" }).optional(),
+/** CloudEvents type system: extension values are scalars (String, Integer, Boolean, URI, Timestamp). */
+const extensionValueSchema = z.union([z.string(), z.number().int(), z.boolean()], {
+  message: "extension attributes must be strings, integers or booleans",
 });
+
+const coreAttributesSchema = z
+  .object({
+    specversion: z.literal("1.0", { message: 'must be "1.0"' }),
+    id: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
+    source: z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters"),
+    type: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
+    time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }).optional(),
+    datacontenttype: z
+      .string()
+      .refine((value) => isJsonMediaType(value), "edgebus accepts JSON data only (application/json)")
+      .optional(),
+    data_base64: z.never({ message: "binary data (data_base64) is not accepted; send JSON data" }).optional(),
+    data: z.unknown().optional(),
+  })
+  .catchall(extensionValueSchema);
 
 function isJsonMediaType(value: string): boolean {
   const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
