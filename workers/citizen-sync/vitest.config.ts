@@ -4,7 +4,7 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml", environment: "permits" },
+      wrangler: { configPath: "./wrangler.permits.toml" },
       miniflare: {
         // exports.default.queue() (real dispatch, reports delaySeconds) needs this flag.
         compatibilityFlags: ["service_binding_extra_handlers"],

@@ -191,7 +191,7 @@ describe.skipIf(!available)("citizen-sync (workerd, real Postgres)", () => {
 
   it("dead-letters with reason exhausted when the last delivery still fails", async () => {
     const event = citizenEvent("gov.auth.citizen.created", randomCitizenId(), 1);
-    // MAX_RETRIES = 5 in wrangler.toml: delivery 6 is the last one.
+    // MAX_RETRIES = 5 in wrangler.permits.toml: delivery 6 is the last one.
     const { batch, acked, retried } = recordingBatch([message(event, 6)]);
     const { env: testEnv, letters } = recordingEnv(refusedDatabase);
     await handleCitizenSyncBatch(batch, testEnv);

@@ -1,6 +1,6 @@
 /**
  * citizen-sync Worker: drains `<target>-citizen-sync` into `<target>.citizen_refs`
- * (see wrangler.toml for the two deployments). One transaction per batch; every message is
+ * (wrangler.permits.toml / wrangler.revenue.toml: one deployment per read model). One transaction per batch; every message is
  * settled (ack / retry with backoff / dead letter) by `settleBatch`; `queue()` never throws.
  */
 import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
