@@ -1,16 +1,307 @@
-// `npm test`: type-check, lint, and every Vitest project. Grows with the suites.
-import { spawnSync } from "node:child_process";
+// `npm test`: prepares the servers the suites talk to, then type-check, lint, generated-artefact
+// drift check and every Vitest project. Every step runs even when an earlier one failed, so one
+// run shows every problem; the exit code is non-zero when anything failed.
+//
+//   npm test                       everything
+//   npm test -- --project node     extra arguments go to `vitest run` (checks still run)
+//   npm test -- --tests-only       skip type-check, lint and drift check
+//
+// Servers: Postgres from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgebus_test);
+// the database is created when missing and migrations are applied. Without a reachable server
+// (and DATABASE_URL unset) the embedded Postgres (scripts/embedded-postgres.ts) is started.
+// Redis (REDIS_URL) and Kafka (KAFKA_BROKERS) are probed; locally, suites needing a missing one
+// are skipped and named with how to enable them; with CI=true a missing server fails the run.
+//
+// Plain JavaScript on purpose: it must run before anything is compiled, with nothing but Node.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-const steps = [
-  ["type-check", "npx", ["tsc", "--noEmit"]],
-  ["lint", "npx", ["biome", "check", "."]],
-  ["tests", "npx", ["vitest", "run"]],
-];
-for (const [name, cmd, args] of steps) {
-  console.log(`\n== ${name}: ${cmd} ${args.join(" ")}`);
-  const result = spawnSync(cmd, args, { stdio: "inherit" });
-  if (result.status !== 0) {
-    console.error(`== ${name} failed (exit ${result.status})`);
-    process.exit(result.status ?? 1);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+const isCI = process.env.CI === "true" || process.env.CI === "1";
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgebus_test";
+const EMBEDDED_DATA_DIR = ".cache/embedded-postgres-test";
+const REPORT_FILE = ".cache/test-results/vitest.json";
+
+const args = process.argv.slice(2);
+const testsOnly = args.includes("--tests-only");
+const vitestArgs = args.filter((arg) => arg !== "--tests-only");
+
+/** @type {{name: string, ok: boolean, detail: string}[]} */
+const steps = [];
+/** Servers that are missing: what to do about it. */
+const missing = [];
+/** Child processes to stop on exit (embedded Postgres). */
+const cleanups = [];
+
+function heading(text) {
+  console.log(`\n== ${text}`);
+}
+
+function record(name, ok, detail = "") {
+  steps.push({ name, ok, detail });
+  if (!ok) console.error(`== ${name} FAILED${detail ? `: ${detail}` : ""}`);
+}
+
+/** Runs a command with inherited stdio; resolves with its exit code (signals count as failure). */
+function run(cmd, cmdArgs, env = process.env) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, cmdArgs, { stdio: "inherit", env });
+    child.on("error", (error) => {
+      console.error(`could not start ${cmd}: ${error.message}`);
+      resolve(127);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function step(name, cmd, cmdArgs, env) {
+  heading(`${name}: ${cmd} ${cmdArgs.join(" ")}`);
+  const started = Date.now();
+  const code = await run(cmd, cmdArgs, env);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  record(name, code === 0, code === 0 ? `${seconds}s` : `exit ${code} after ${seconds}s`);
+  return code === 0;
+}
+
+function canConnect(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+function hostPort(url, defaultPort) {
+  const parsed = new URL(url);
+  return { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port || defaultPort) };
+}
+
+/** Starts scripts/embedded-postgres.ts in a child process; resolves with its connection URL. */
+function startEmbeddedPostgres() {
+  return new Promise((resolve, reject) => {
+    // One node process with tsx as a loader (not `npx tsx`, which forks twice): SIGTERM reaches the server itself.
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "scripts/embedded-postgres.ts", "--port", "0", "--data", EMBEDDED_DATA_DIR],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    cleanups.push(
+      () =>
+        new Promise((done) => {
+          if (child.exitCode !== null) return done();
+          child.once("exit", () => done());
+          child.kill("SIGTERM");
+        }),
+    );
+    let buffered = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      const match = buffered.match(/EMBEDDED_POSTGRES_URL=(\S+)/);
+      if (match) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`embedded Postgres exited early (exit ${code})`)));
+    child.once("error", reject);
+  });
+}
+
+/** Creates the test database on a real server when it does not exist yet (safe against a parallel run). */
+async function ensureDatabase(databaseUrl) {
+  const { default: postgres } = await import("postgres");
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.slice(1)) || "postgres";
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${name}`;
+    if (rows.length === 0) {
+      await sql`create database ${sql(name)}`.catch((error) => {
+        if (error.code !== "42P04") throw error; // duplicate_database: another run created it first
+      });
+      console.log(`created database ${name}`);
+    } else {
+      console.log(`database ${name} exists`);
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
   }
 }
+
+async function preparePostgres() {
+  heading("postgres");
+  const explicit = process.env.DATABASE_URL;
+  let databaseUrl = explicit ?? DEFAULT_DATABASE_URL;
+  const { host, port } = hostPort(databaseUrl, 5432);
+  if (await canConnect(host, port)) {
+    try {
+      await ensureDatabase(databaseUrl);
+    } catch (error) {
+      record("postgres", false, `cannot prepare ${redact(databaseUrl)}: ${error.message}`);
+      return undefined;
+    }
+  } else if (explicit) {
+    record("postgres", false, `DATABASE_URL=${redact(explicit)} is not reachable`);
+    return undefined;
+  } else {
+    console.log(`no Postgres on ${host}:${port}: starting the embedded Postgres (PGlite) from ${EMBEDDED_DATA_DIR}`);
+    try {
+      // PGlite has one database; the name in the URL is ignored, kept for readable logs.
+      databaseUrl = (await startEmbeddedPostgres()).replace(/\/[^/]*$/, "/edgebus_test");
+    } catch (error) {
+      record("postgres", false, error.message);
+      return undefined;
+    }
+  }
+  console.log(`DATABASE_URL=${redact(databaseUrl)}`);
+  record("postgres", true, redact(databaseUrl));
+  if (existsSync("scripts/migrate.ts")) {
+    await step("migrations", "npx", ["tsx", "scripts/migrate.ts"], { ...process.env, DATABASE_URL: databaseUrl });
+  } else {
+    console.log("scripts/migrate.ts does not exist yet: no migrations to apply");
+  }
+  return databaseUrl;
+}
+
+function redact(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function probeOtherServers() {
+  heading("redis, kafka");
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redis = hostPort(redisUrl, 6379);
+  if (await canConnect(redis.host, redis.port)) {
+    console.log(`redis: reachable at ${redis.host}:${redis.port}`);
+  } else {
+    missing.push({
+      server: "redis",
+      hint: "start Redis: `redis-server --daemonize yes --port 6379 --save ''` (or set REDIS_URL)",
+    });
+  }
+  const [firstBroker = "127.0.0.1:9092"] = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
+  const kafka = hostPort(`tcp://${firstBroker.trim()}`, 9092);
+  if (await canConnect(kafka.host, kafka.port)) {
+    console.log(`kafka: reachable at ${kafka.host}:${kafka.port}`);
+  } else {
+    const hasJava = await run("sh", ["-c", "command -v java >/dev/null"]).then((code) => code === 0);
+    missing.push({
+      server: "kafka",
+      hint: hasJava
+        ? "run `npm run kafka -- start` (or set KAFKA_BROKERS to an existing cluster)"
+        : "install Java 17+ and run `npm run kafka -- start`, or set KAFKA_BROKERS to an existing cluster",
+    });
+  }
+  for (const { server, hint } of missing) {
+    console.log(`${server}: NOT reachable — ${hint}`);
+  }
+  if (isCI && missing.length > 0) {
+    record("servers", false, `CI=true and missing: ${missing.map((m) => m.server).join(", ")}`);
+  }
+}
+
+/** Reads Vitest's JSON report: counts, failed files without a failed test (load errors), skipped files. */
+function readReport() {
+  if (!existsSync(REPORT_FILE)) return undefined;
+  const report = JSON.parse(readFileSync(REPORT_FILE, "utf8"));
+  let loadErrors = 0;
+  const skippedByFile = new Map();
+  for (const file of report.testResults) {
+    const relative = path.relative(root, file.name);
+    const failedTests = file.assertionResults.filter((a) => a.status === "failed").length;
+    if (file.status === "failed" && failedTests === 0) {
+      loadErrors += 1;
+      console.error(`failed to run ${relative}: ${file.message}`);
+    }
+    const skipped = file.assertionResults.filter(
+      (a) => a.status === "skipped" || a.status === "pending" || a.status === "todo",
+    );
+    if (skipped.length > 0) skippedByFile.set(relative, skipped.length);
+  }
+  return {
+    passed: report.numPassedTests,
+    failed: report.numFailedTests + loadErrors,
+    skipped: report.numPendingTests + report.numTodoTests,
+    skippedByFile,
+  };
+}
+
+async function main() {
+  const databaseUrl = await preparePostgres();
+  await probeOtherServers();
+
+  if (!testsOnly) {
+    await step("type-check", "npx", ["tsc", "--noEmit"]);
+    await step("lint", "npx", ["biome", "check", "."]);
+    if (existsSync("scripts/generate-artefacts.ts")) {
+      await step("generated artefacts", "npx", ["tsx", "scripts/generate-artefacts.ts", "--check"]);
+    } else {
+      console.log("\nscripts/generate-artefacts.ts does not exist yet: no drift check");
+    }
+  }
+
+  rmSync(REPORT_FILE, { force: true });
+  const env = { ...process.env, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
+  await step(
+    "tests",
+    "npx",
+    ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${REPORT_FILE}`, ...vitestArgs],
+    env,
+  );
+  const counts = readReport();
+
+  heading("summary");
+  for (const { name, ok, detail } of steps)
+    console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`);
+  if (counts && counts.skippedByFile.size > 0) {
+    console.log("\nskipped:");
+    for (const [file, n] of counts.skippedByFile) console.log(`  ${file}: ${n} test(s)`);
+    for (const { server, hint } of missing) console.log(`  (${server} missing: ${hint})`);
+    if (isCI) record("no skips under CI", false, `${counts.skipped} test(s) skipped with CI=true`);
+  } else if (missing.length > 0) {
+    for (const { server, hint } of missing) console.log(`${server} missing: ${hint}`);
+  }
+  if (!counts) record("test report", false, `${REPORT_FILE} was not written`);
+
+  const failedSteps = steps.filter((s) => !s.ok);
+  const c = counts ?? { passed: 0, failed: 0, skipped: 0 };
+  const summary = `${c.passed} passed, ${c.failed} failed${c.skipped > 0 ? `, ${c.skipped} skipped` : ""}`;
+  console.log(
+    `\n${summary}${failedSteps.length > 0 ? ` — failed steps: ${failedSteps.map((s) => s.name).join(", ")}` : ""}`,
+  );
+  return failedSteps.length === 0 && c.failed === 0 ? 0 : 1;
+}
+
+// Ctrl-C / CI cancellation: stop the embedded Postgres before leaving so it leaves consistent files.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, async () => {
+    for (const cleanup of cleanups) await cleanup();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  console.error(error);
+} finally {
+  for (const cleanup of cleanups) await cleanup();
+}
+process.exit(exitCode);
