@@ -3,6 +3,7 @@
  * snapshot (event-carried state transfer) so the `citizen_refs` read models never call back.
  */
 import { z } from "zod";
+import { defineEvent } from "../shared/src/catalogue/define-event.ts";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import {
   actor,
@@ -139,7 +140,7 @@ export const authCatalogue: DomainCatalogue = {
     { name: "gov.auth.user", partitions: 6 },
   ],
   events: [
-    {
+    defineEvent({
       type: "gov.auth.citizen.created",
       version: 2,
       description: "A citizen account was registered; carries the full citizen snapshot.",
@@ -147,8 +148,8 @@ export const authCatalogue: DomainCatalogue = {
       previousVersions: [{ version: 1, data: citizenCreatedV1 }],
       entityIdField: "id",
       example: { ...exampleCitizen, preferred_language: "ga" },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.citizen.updated",
       version: 1,
       description: "A citizen's details changed; carries the new snapshot and the changed fields.",
@@ -164,16 +165,16 @@ export const authCatalogue: DomainCatalogue = {
           email_verified: { old: true, new: false },
         },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.citizen.deleted",
       version: 1,
       description: "A citizen account was deleted; read models must drop the citizen.",
       data: citizenDeleted,
       entityIdField: "id",
       example: { id: 104233, deleted_at: "2026-09-30T08:00:00Z", reason: "citizen_request", deleted_by: "system" },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.citizen.verified",
       version: 1,
       description: "A citizen's email, phone, identity or address was verified.",
@@ -187,8 +188,8 @@ export const authCatalogue: DomainCatalogue = {
         document_reference: "DOC-7f3a9c",
         verified_at: "2026-03-15T11:02:44Z",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.employee.assigned",
       version: 1,
       description: "An employee was assigned to a department and position.",
@@ -205,8 +206,8 @@ export const authCatalogue: DomainCatalogue = {
         effective_from: "2026-04-01",
         assigned_at: "2026-03-20T14:00:00Z",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.role.granted",
       version: 1,
       description: "A role was granted to a user account.",
@@ -220,8 +221,8 @@ export const authCatalogue: DomainCatalogue = {
         granted_at: "2026-03-20T14:05:00Z",
         expires_at: null,
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.role.revoked",
       version: 1,
       description: "A role was taken away from a user account.",
@@ -235,8 +236,8 @@ export const authCatalogue: DomainCatalogue = {
         revoked_at: "2026-11-02T10:00:00Z",
         reason: "position_change",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.auth.user.logged_in",
       version: 1,
       description: "A user signed in.",
@@ -252,6 +253,6 @@ export const authCatalogue: DomainCatalogue = {
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
         logged_in_at: "2026-05-02T16:38:12Z",
       },
-    },
+    }),
   ],
 };

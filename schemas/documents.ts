@@ -3,6 +3,7 @@
  * The file itself lives in object storage; events carry its key and digest, never its bytes.
  */
 import { z } from "zod";
+import { defineEvent } from "../shared/src/catalogue/define-event.ts";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import { actor, citizenId, contact, opaqueId, timestamp } from "./fields.ts";
 
@@ -59,7 +60,7 @@ export const documentsCatalogue: DomainCatalogue = {
   domain: "documents",
   topics: [{ name: "gov.documents.document", partitions: 3 }],
   events: [
-    {
+    defineEvent({
       type: "gov.documents.document.uploaded",
       version: 1,
       description: "A citizen uploaded a document.",
@@ -77,8 +78,8 @@ export const documentsCatalogue: DomainCatalogue = {
         related_to: { kind: "permit_application", id: "PA-2026-000871" },
         uploaded_at: "2026-06-03T10:12:55Z",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.documents.document.verified",
       version: 1,
       description: "A clerk or an automated check reviewed an uploaded document.",
@@ -94,6 +95,6 @@ export const documentsCatalogue: DomainCatalogue = {
         verified_at: "2026-06-05T14:20:00Z",
         owner: { email: "amina@haddad.ie" },
       },
-    },
+    }),
   ],
 };

@@ -4,6 +4,7 @@
  * event that caused it.
  */
 import { z } from "zod";
+import { defineEvent } from "../shared/src/catalogue/define-event.ts";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import { citizenId, email, languageTag, phone, timestamp } from "./fields.ts";
 
@@ -61,7 +62,7 @@ export const notificationCatalogue: DomainCatalogue = {
     { name: "gov.notification.push", partitions: 3 },
   ],
   events: [
-    {
+    defineEvent({
       type: "gov.notification.email.queued",
       version: 1,
       description: "An email is waiting to be sent.",
@@ -79,8 +80,8 @@ export const notificationCatalogue: DomainCatalogue = {
         to: "amina@haddad.ie",
         subject: "Your permit PRM-2026-004512 was approved",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.notification.sms.queued",
       version: 1,
       description: "A text message is waiting to be sent.",
@@ -97,8 +98,8 @@ export const notificationCatalogue: DomainCatalogue = {
         queued_at: "2026-08-11T09:30:00+01:00",
         to: "+35312345678",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.notification.push.queued",
       version: 1,
       description: "A push notification is waiting to be sent to the citizen's devices.",
@@ -117,6 +118,6 @@ export const notificationCatalogue: DomainCatalogue = {
         body: "Your property tax payment of 84.50 EUR was declined.",
         deep_link: "/payments/PAY-2026-00031902",
       },
-    },
+    }),
   ],
 };

@@ -4,6 +4,7 @@
  * when the permits service has them at hand.
  */
 import { z } from "zod";
+import { defineEvent } from "../shared/src/catalogue/define-event.ts";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import {
   amountMinor,
@@ -114,7 +115,7 @@ export const permitsCatalogue: DomainCatalogue = {
     { name: "gov.permits.inspection", partitions: 3 },
   ],
   events: [
-    {
+    defineEvent({
       type: "gov.permits.application.submitted",
       version: 1,
       description: "A citizen submitted a permit application.",
@@ -131,8 +132,8 @@ export const permitsCatalogue: DomainCatalogue = {
         submitted_at: "2026-06-03T10:15:00Z",
         applicant: { name: "Amina Haddad", email: "amina@haddad.ie" },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.permits.application.approved",
       version: 1,
       description: "A permit application was approved and a permit issued.",
@@ -150,8 +151,8 @@ export const permitsCatalogue: DomainCatalogue = {
         conditions: ["Works only between 08:00 and 18:00 on weekdays."],
         applicant: { name: "Amina Haddad", email: "amina@haddad.ie", phone: "+35312345678" },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.permits.application.rejected",
       version: 1,
       description: "A permit application was rejected.",
@@ -167,8 +168,8 @@ export const permitsCatalogue: DomainCatalogue = {
         comment: "Illuminated signs are not permitted in the conservation area.",
         appeal_deadline: "2026-07-19",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.permits.inspection.scheduled",
       version: 1,
       description: "A site inspection was scheduled for a permit.",
@@ -185,8 +186,8 @@ export const permitsCatalogue: DomainCatalogue = {
         duration_minutes: 60,
         applicant: { phone: "+35312345678" },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.permits.inspection.completed",
       version: 1,
       description: "An inspector recorded the result of a site inspection.",
@@ -203,6 +204,6 @@ export const permitsCatalogue: DomainCatalogue = {
         findings: [{ code: "BR-112", description: "Fire stopping missing at party wall.", severity: "major" }],
         follow_up_required: true,
       },
-    },
+    }),
   ],
 };

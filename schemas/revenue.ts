@@ -3,6 +3,7 @@
  * ISO 4217 currency; every event names the paying citizen (`citizen_id`).
  */
 import { z } from "zod";
+import { defineEvent } from "../shared/src/catalogue/define-event.ts";
 import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
 import {
   amountMinor,
@@ -110,7 +111,7 @@ export const revenueCatalogue: DomainCatalogue = {
     { name: "gov.revenue.license", partitions: 3 },
   ],
   events: [
-    {
+    defineEvent({
       type: "gov.revenue.payment.initiated",
       version: 1,
       description: "A citizen started a payment.",
@@ -126,8 +127,8 @@ export const revenueCatalogue: DomainCatalogue = {
         method: "card",
         initiated_at: "2026-06-03T10:16:30Z",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.revenue.payment.completed",
       version: 1,
       description: "A payment was settled by the provider.",
@@ -146,8 +147,8 @@ export const revenueCatalogue: DomainCatalogue = {
         completed_at: "2026-06-03T10:16:41Z",
         payer: { name: "Amina Haddad", email: "amina@haddad.ie" },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.revenue.payment.failed",
       version: 1,
       description: "A payment failed.",
@@ -166,8 +167,8 @@ export const revenueCatalogue: DomainCatalogue = {
         failed_at: "2026-06-04T18:02:10Z",
         payer: { email: "s.okafor@example.net" },
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.revenue.refund.issued",
       version: 1,
       description: "Money was refunded to a citizen.",
@@ -183,8 +184,8 @@ export const revenueCatalogue: DomainCatalogue = {
         issued_by: "EMP-000233",
         issued_at: "2026-06-10T12:00:00Z",
       },
-    },
-    {
+    }),
+    defineEvent({
       type: "gov.revenue.license.issued",
       version: 1,
       description: "A licence was issued to a citizen.",
@@ -202,6 +203,6 @@ export const revenueCatalogue: DomainCatalogue = {
         issued_at: "2026-06-25T09:45:00Z",
         holder: { name: "Samuel Okafor", phone: "+353871234567" },
       },
-    },
+    }),
   ],
 };
