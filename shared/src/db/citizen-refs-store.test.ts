@@ -85,6 +85,12 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
     expect(await applyCitizenChanges(db, "permits", consumer, [stale])).toEqual(new Map([[stale.key, "stale"]]));
     expect(await row(id)).toMatchObject({ name: null, email: null, deleted: true, version: 2 });
 
+    const lateVerification = change("verified", id, 5, { verification: "identity" });
+    expect(await applyCitizenChanges(db, "permits", consumer, [lateVerification])).toEqual(
+      new Map([[lateVerification.key, "stale"]]),
+    );
+    expect(await row(id)).toMatchObject({ identity_verified: false, deleted: true, version: 2 });
+
     const never = randomCitizenId();
     await applyCitizenChanges(db, "permits", consumer, [
       change("deleted", never, 7, { deletedAt: "2026-09-30T08:00:00Z" }),

@@ -11,7 +11,8 @@
  *   to the newest, the others report `stale`;
  * - `deleted` leaves a tombstone (personal data cleared, `deleted_at` set, version bumped) that a
  *   stale `created`/`updated` cannot resurrect;
- * - `verified` sets a flag only on a known citizen with a newer version; for a citizen not yet
+ * - `verified` sets a flag only on a known, not deleted citizen with a newer version (on a
+ *   tombstone it is `stale`: a deleted citizen keeps no personal attributes); for a citizen not yet
  *   known it reports `unknown-citizen` and leaves no trace, so the caller can retry it after the
  *   citizen's `created` event arrives.
  */
@@ -174,7 +175,7 @@ export async function applyCitizenChanges(
                  (array_agg(v.id order by v.version desc))[1] as event_id,
                  (array_agg(v.source order by v.version desc))[1] as event_source
           from v join ${table} c on c.citizen_id = v.citizen_id
-          where v.version > c.event_version
+          where v.version > c.event_version and c.deleted_at is null
           group by v.citizen_id
         ),
         updated as (
@@ -192,7 +193,7 @@ export async function applyCitizenChanges(
           returning c.citizen_id
         )
         select v.source, v.id, c.citizen_id is not null as known,
-               v.version > coalesce(c.event_version, 0) as newer
+               v.version > coalesce(c.event_version, 0) and c.deleted_at is null as newer
         from v left join ${table} c on c.citizen_id = v.citizen_id`;
       const unknown: { source: string; id: string }[] = [];
       const verdictByEvent = new Map(verdicts.map((row) => [eventKey(row), row]));
