@@ -1,0 +1,130 @@
+/** `bridges/main.ts` as a real process started from a config file, against real Kafka and Redis. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Kafka } from "@upstash/kafka";
+import { afterAll, describe, expect, it } from "vitest";
+import { MIRROR_PATH, mirrorResponseSchema } from "../shared/src/mirror-protocol.ts";
+import { signMirrorRequest } from "../shared/src/mirror-signature.ts";
+import { requireService, serviceUrls } from "../test/support/services.ts";
+
+const available = (await requireService("kafka", "bridge main")) && (await requireService("redis", "bridge main"));
+const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const secrets = {
+  BRIDGE_KAFKA_REST_PASSWORD: "kafka-rest-password-0001",
+  BRIDGE_REDIS_REST_TOKEN: "redis-rest-token-0000001",
+  BRIDGE_MIRROR_SECRET: "mirror-secret-0000000001",
+};
+
+function startMain(configPath: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configPath], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function output(child: ChildProcess): { text: () => string } {
+  let text = "";
+  child.stdout?.on("data", (chunk) => (text += chunk));
+  child.stderr?.on("data", (chunk) => (text += chunk));
+  return { text: () => text };
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+describe.runIf(available)("bridge main", () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  });
+
+  it("starts from a YAML file plus environment, serves every area, exits 0 on SIGTERM", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
+    const configPath = join(dir, "bridge.yaml");
+    await writeFile(
+      configPath,
+      [
+        "port: 0",
+        "kafka:",
+        `  brokers: [${serviceUrls.kafkaBrokers.map((b) => `"${b}"`).join(", ")}]`,
+        `  clientId: main-test-${run}`,
+        "kafkaRest: { username: edgebus }",
+        `redisRest: { url: "${serviceUrls.redis}" }`,
+        "mirror:",
+        `  rename: [{ from: "gov.*", to: "main-${run}.gov.*" }]`,
+      ].join("\n"),
+    );
+    const child = startMain(configPath, secrets);
+    children.push(child);
+    const log = output(child);
+    const exited = exitCode(child);
+    let url: string | undefined;
+    for (let i = 0; i < 200 && !url; i++) {
+      url = /listening on (http:\/\/\S+)/.exec(log.text())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(url, log.text()).toBeDefined();
+
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.json()).toEqual({ status: "ok", checks: { kafka: "ok", redis: "ok" } });
+
+    const kafka = new Kafka({ url: `${url}/kafka`, username: "edgebus", password: secrets.BRIDGE_KAFKA_REST_PASSWORD });
+    const produced = await kafka.producer().produce(`main-${run}-direct`, "hi");
+    expect(produced.offset).toBe(0);
+
+    const body = JSON.stringify({
+      events: [
+        {
+          specversion: "1.0",
+          id: `e-${run}`,
+          source: "/test",
+          type: "gov.auth.citizen.created",
+          time: "2026-11-22T08:00:00Z",
+          data: { a: 1 },
+        },
+      ],
+    });
+    const mirrored = await fetch(`${url}${MIRROR_PATH}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...(await signMirrorRequest(secrets.BRIDGE_MIRROR_SECRET, body)) },
+    });
+    const { results } = mirrorResponseSchema.parse(await mirrored.json());
+    expect(results[0]).toMatchObject({ status: "acked", topic: `main-${run}.gov.auth.citizen`, offset: 0 });
+    // Partitions from the catalogue (schemas/): gov.auth.citizen has 6; the rename keeps the suffix,
+    // so the renamed topic is unknown to the catalogue and gets the default.
+    expect((await kafka.admin().topics())[`main-${run}.gov.auth.citizen`]).toBe(3);
+
+    const redis = await fetch(`${url}/redis`, {
+      method: "POST",
+      body: JSON.stringify(["PING"]),
+      headers: { authorization: `Bearer ${secrets.BRIDGE_REDIS_REST_TOKEN}`, "content-type": "application/json" },
+    });
+    expect(await redis.json()).toMatchObject({ result: expect.anything() });
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/edgebus_bridge_mirror_events_total\{status="acked"\} 1/);
+    expect(metrics).toMatch(/edgebus_bridge_kafka_rest_produced_total 1/);
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(log.text()).toMatch(/SIGTERM, closing/);
+  }, 60_000);
+
+  it("refuses an invalid config with a clear message and exit code 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
+    const configPath = join(dir, "bridge.yaml");
+    await writeFile(configPath, "port: not-a-port\nkafka: { brokers: [nohostport] }\n");
+    const child = startMain(configPath, { BRIDGE_KAFKA_REST_USERNAME: "", BRIDGE_KAFKA_REST_PASSWORD: "" });
+    children.push(child);
+    const log = output(child);
+    expect(await exitCode(child)).toBe(1);
+    expect(log.text()).toMatch(/invalid bridge config/);
+    expect(log.text()).toMatch(/port/);
+    expect(log.text()).toMatch(/host:port/);
+  }, 30_000);
+});

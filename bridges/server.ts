@@ -1,0 +1,151 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
+import type { Redis } from "ioredis";
+import { governmentCatalogue } from "../schemas/index.ts";
+import type { BridgeConfig } from "./config.ts";
+import type { KafkaConnection } from "./kafka/connection.ts";
+import { createKafkaStack, type KafkaStack } from "./kafka/kafka-stack.ts";
+import { createKafkaRestApp } from "./kafka-rest/app.ts";
+import { BridgeMetrics } from "./metrics.ts";
+import { MirrorPull } from "./mirror/mirror-pull.ts";
+import { createMirrorRoute } from "./mirror/mirror-route.ts";
+import { TopicMapping } from "./mirror/topic-mapping.ts";
+import { createRedisRestApp } from "./redis-rest/app.ts";
+import { connectGatewayRedis } from "./redis-rest/serve.ts";
+
+export interface RunningBridge {
+  /** e.g. `http://127.0.0.1:8788` */
+  readonly url: string;
+  readonly app: Hono;
+  /** Stops accepting requests, stops the mirror pull, flushes the producer, closes every connection. */
+  close(): Promise<void>;
+}
+
+export function kafkaConnectionOf(config: BridgeConfig): KafkaConnection {
+  const tls = config.kafka.tls;
+  return {
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    requestTimeoutMs: config.kafka.requestTimeoutMs,
+    ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ca: tls.caFile ? readFileSync(tls.caFile, "utf8") : undefined,
+            cert: tls.certFile ? readFileSync(tls.certFile, "utf8") : undefined,
+            key: tls.keyFile ? readFileSync(tls.keyFile, "utf8") : undefined,
+            rejectUnauthorized: tls.rejectUnauthorized,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Partition counts from the event catalogue (`schemas/`), for topics the bridge creates. */
+function catalogueTopicPartitions(): (topic: string) => number | undefined {
+  const counts = new Map(governmentCatalogue.topics().map((t) => [t.name, t.partitions]));
+  return (topic) => counts.get(topic);
+}
+
+/**
+ * The bridge's HTTP surface on one port: `/kafka` (Upstash Kafka REST), `/redis` (Upstash Redis
+ * REST), `POST /v1/mirror`, `/healthz`, `/metrics`; plus the mirror pull when configured.
+ * Each part is enabled by its config section; nothing here exits the process.
+ */
+export async function startBridge(config: BridgeConfig): Promise<RunningBridge> {
+  const metrics = new BridgeMetrics();
+  const kafka: KafkaStack = createKafkaStack(
+    kafkaConnectionOf(config),
+    { ...config.kafka.topics, partitionsFor: catalogueTopicPartitions() },
+    { idleTimeoutMs: config.kafkaRest.consumerIdleTimeoutMs, maxInstances: config.kafkaRest.maxConsumerInstances },
+  );
+  const redis: Redis | undefined = config.redisRest.enabled ? connectGatewayRedis(config.redisRest.url) : undefined;
+  const mapping = new TopicMapping(config.mirror);
+
+  const app = new Hono();
+  app.use("*", async (c, next) => {
+    await next();
+    const area = c.req.path.split("/")[1] || "root";
+    metrics.inc("edgebus_bridge_http_requests_total", { area, status: `${Math.floor(c.res.status / 100)}xx` });
+  });
+  app.get("/healthz", async (c) => {
+    const checks: Record<string, string> = {};
+    try {
+      await kafka.topics.admin.metadata({ topics: [], forceUpdate: true });
+      checks.kafka = "ok";
+    } catch (error) {
+      checks.kafka = `unavailable: ${(error as Error).message}`;
+    }
+    if (redis) {
+      try {
+        await redis.ping();
+        checks.redis = "ok";
+      } catch (error) {
+        checks.redis = `unavailable: ${(error as Error).message}`;
+      }
+    }
+    const ok = Object.values(checks).every((v) => v === "ok");
+    return c.json({ status: ok ? "ok" : "degraded", checks }, ok ? 200 : 503);
+  });
+  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+
+  if (config.kafkaRest.enabled) {
+    app.route(
+      "/kafka",
+      createKafkaRestApp({
+        ...kafka,
+        credentials: { username: config.kafkaRest.username as string, password: config.kafkaRest.password as string },
+        limits: { maxBodyBytes: config.kafkaRest.maxBodyBytes },
+        onProduced: (count) => metrics.inc("edgebus_bridge_kafka_rest_produced_total", {}, count),
+      }),
+    );
+  }
+  if (redis) app.route("/redis", createRedisRestApp({ redis, token: config.redisRest.token as string }));
+  if (config.mirror.secret) {
+    app.route(
+      "/",
+      createMirrorRoute({
+        producer: kafka.producer,
+        secret: config.mirror.secret,
+        mapping,
+        mode: config.mirror.mode,
+        toleranceSeconds: config.mirror.toleranceSeconds,
+        onResults: (results) => {
+          for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
+        },
+      }),
+    );
+  }
+
+  const pull = config.mirror.pull
+    ? new MirrorPull({
+        source: config.mirror.pull,
+        producer: kafka.producer,
+        mapping,
+        onForwarded: (count) => metrics.inc("edgebus_bridge_mirror_pull_forwarded_total", {}, count),
+      })
+    : undefined;
+
+  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.hostname });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", () => resolve());
+    server.once("error", reject);
+  });
+  pull?.start();
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${config.hostname}:${address.port}`,
+    app,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections (the Upstash clients use them) would hold close() open forever.
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      await closed;
+      await pull?.stop();
+      await kafka.close();
+      await redis?.quit().catch(() => undefined);
+    },
+  };
+}
