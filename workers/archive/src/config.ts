@@ -6,6 +6,11 @@ export const archiveEnvSchema = z.object({
   /** Rows archived longer ago than this are pruned by the scheduled handler. */
   ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
   ARCHIVE_PRUNE_CHUNK: z.coerce.number().int().min(100).max(50_000).default(5000),
+  /**
+   * The same daily job prunes `edgebus.processed_events` rows older than this; at least 15 days,
+   * beyond the 14-day maximum retention of a queue message, so no redelivery can outlive it.
+   */
+  PROCESSED_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(15).max(3650).default(30),
   HYPERDRIVE: z.custom<{ connectionString: string }>(
     (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
     "HYPERDRIVE must be a Hyperdrive binding",

@@ -87,17 +87,28 @@ describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
     );
   });
 
-  it("prunes rows older than the retention and keeps recent ones", async () => {
+  it("prunes archive and ledger rows older than their retention and keeps recent ones", async () => {
     const old = event();
     const recent = event();
     await worker.queue("archive", [message(old), message(recent)]);
     await sql()`update edgebus.event_archive set archived_at = now() - interval '1000 days'
                 where source = ${source} and id = ${old.id}`;
-    const result = await pruneExpiredEvents({ ...env, ARCHIVE_RETENTION_DAYS: "900", ARCHIVE_PRUNE_CHUNK: "100" });
-    expect(result.done).toBe(true);
-    expect(result.deleted).toBeGreaterThanOrEqual(1);
+    const consumer = `archive-test-${crypto.randomUUID()}`;
+    await sql()`insert into edgebus.processed_events (consumer, source, id, processed_at)
+                values (${consumer}, '/s', 'old', now() - interval '400 days'), (${consumer}, '/s', 'new', now())`;
+    const result = await pruneExpiredEvents({
+      ...env,
+      ARCHIVE_RETENTION_DAYS: "900",
+      ARCHIVE_PRUNE_CHUNK: "100",
+      PROCESSED_EVENTS_RETENTION_DAYS: "365",
+    });
+    expect(result.archive.done).toBe(true);
+    expect(result.archive.deleted).toBeGreaterThanOrEqual(1);
+    expect(result.ledger.deleted).toBeGreaterThanOrEqual(1);
     const left =
       await sql()`select id from edgebus.event_archive where source = ${source} and id in (${old.id}, ${recent.id})`;
     expect(left.map((r) => r.id)).toEqual([recent.id]);
+    const ledger = await sql()`select id from edgebus.processed_events where consumer = ${consumer}`;
+    expect(ledger.map((r) => r.id)).toEqual(["new"]);
   });
 });

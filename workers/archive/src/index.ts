@@ -10,6 +10,7 @@ import { createLogger } from "../../../shared/src/consumers/log.ts";
 import { consumed, deadLetter, type Outcome, poison, retryLater } from "../../../shared/src/consumers/outcome.ts";
 import { databaseError, openDatabase } from "../../../shared/src/db/client.ts";
 import { archiveEvents, pruneArchive } from "../../../shared/src/db/event-archive-store.ts";
+import { pruneProcessedEvents } from "../../../shared/src/db/processed-events.ts";
 import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
 import { EdgebusError } from "../../../shared/src/errors.ts";
 import { unarchivableReason } from "./archivable-event.ts";
@@ -80,19 +81,34 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
   });
 }
 
-/** The retention job: deletes rows archived more than ARCHIVE_RETENTION_DAYS ago, in chunks. */
-export async function pruneExpiredEvents(rawEnv: unknown): Promise<{ deleted: number; done: boolean }> {
+/**
+ * The daily retention job: deletes events archived more than ARCHIVE_RETENTION_DAYS ago and
+ * dedup-ledger rows older than PROCESSED_EVENTS_RETENTION_DAYS, each in bounded chunks (a run
+ * that hits the bound leaves the rest to the next run).
+ */
+export async function pruneExpiredEvents(
+  rawEnv: unknown,
+): Promise<{ archive: { deleted: number; done: boolean }; ledger: { deleted: number; done: boolean } }> {
   const logger = createLogger({ consumer: CONSUMER });
   const env = archiveEnvSchema.parse(rawEnv);
-  const result = await pruneArchive(openDatabase(env.HYPERDRIVE.connectionString), {
+  const sql = openDatabase(env.HYPERDRIVE.connectionString);
+  const archive = await pruneArchive(sql, {
     retentionDays: env.ARCHIVE_RETENTION_DAYS,
     chunkSize: env.ARCHIVE_PRUNE_CHUNK,
   });
-  logger.log("info", "archive pruned", {
-    count: result.deleted,
-    note: result.done ? "complete" : "more left for the next run",
+  const ledger = await pruneProcessedEvents(sql, {
+    retentionDays: env.PROCESSED_EVENTS_RETENTION_DAYS,
+    chunkSize: env.ARCHIVE_PRUNE_CHUNK,
   });
-  return result;
+  for (const [name, result] of [
+    ["event_archive", archive],
+    ["processed_events", ledger],
+  ] as const)
+    logger.log("info", `${name} pruned`, {
+      count: result.deleted,
+      note: result.done ? "complete" : "more left for the next run",
+    });
+  return { archive, ledger };
 }
 
 export default {
