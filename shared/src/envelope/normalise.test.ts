@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { governmentCatalogue } from "../../../schemas/index.ts";
+import { EdgebusError } from "../errors.ts";
+import { normaliseEvent } from "./normalise.ts";
+
+const example = governmentCatalogue.require("gov.auth.citizen.created").example as Record<string, unknown>;
+const base = {
+  specversion: "1.0",
+  id: "e-1",
+  source: "/services/identity",
+  type: "gov.auth.citizen.created",
+  data: example,
+};
+const now = () => new Date("2026-11-01T12:00:00.000Z");
+
+function failure(run: () => unknown): EdgebusError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof EdgebusError) return error;
+    throw error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("normaliseEvent", () => {
+  it("defaults time and partitionkey (the catalogue's entity id) and marks the data JSON", () => {
+    const record = normaliseEvent({ ...base }, governmentCatalogue, { now });
+    expect(record).toMatchObject({
+      specversion: "1.0",
+      id: "e-1",
+      time: "2026-11-01T12:00:00.000Z",
+      datacontenttype: "application/json",
+      partitionkey: String(example.id),
+    });
+    expect(record.data).toEqual(example);
+  });
+
+  it("keeps what the producer set", () => {
+    const record = normaliseEvent(
+      { ...base, time: "2026-10-01T00:00:00Z", partitionkey: "p-1", eventversion: "3", causationid: "c-0" },
+      governmentCatalogue,
+      { now },
+    );
+    expect(record).toMatchObject({
+      time: "2026-10-01T00:00:00Z",
+      partitionkey: "p-1",
+      eventversion: 3,
+      causationid: "c-0",
+    });
+  });
+
+  it("rejects invalid extensions with their paths", () => {
+    const error = failure(() =>
+      normaliseEvent({ ...base, eventversion: 1.5, traceparent: "00-abc" }, governmentCatalogue),
+    );
+    expect(error.code).toBe("invalid_envelope");
+    expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).toEqual([
+      "eventversion",
+      "traceparent",
+    ]);
+  });
+
+  it("rejects an all-zero trace id (W3C: invalid)", () => {
+    const traceparent = `00-${"0".repeat(32)}-00f067aa0ba902b7-01`;
+    expect(failure(() => normaliseEvent({ ...base, traceparent }, governmentCatalogue)).code).toBe("invalid_envelope");
+  });
+
+  it("422 for unknown types and schema failures", () => {
+    expect(failure(() => normaliseEvent({ ...base, type: "gov.auth.citizen.creatd" }, governmentCatalogue)).code).toBe(
+      "unknown_event_type",
+    );
+    const schema = failure(() => normaliseEvent({ ...base, data: { ...example, email: "nope" } }, governmentCatalogue));
+    expect(schema.code).toBe("schema_validation_failed");
+    expect(schema.status).toBe(422);
+    expect(schema.details).toMatchObject({ type: "gov.auth.citizen.created", issues: [{ path: "data.email" }] });
+  });
+
+  it("enforces the 128 KB limit on the normalised event", () => {
+    const error = failure(() => normaliseEvent({ ...base, note: "x".repeat(128_000) }, governmentCatalogue));
+    expect(error.code).toBe("payload_too_large");
+    expect(error.status).toBe(413);
+  });
+});
