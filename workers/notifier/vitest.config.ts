@@ -20,7 +20,6 @@ export default defineProject({
           TWILIO_FROM: credentials.twilioFrom,
           WEBHOOK_URL: `${inject("providerUrl")}/webhooks/case-system`,
           WEBHOOK_SECRET: credentials.webhookSecret,
-          PROVIDER_URL: inject("providerUrl"),
         },
       },
     })),

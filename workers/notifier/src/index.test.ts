@@ -14,7 +14,7 @@ import { SUBSCRIPTIONS } from "../../../shared/src/notify/subscriptions.ts";
 import { handleNotificationBatch } from "./index.ts";
 
 const QUEUE = "notifications";
-const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive; PROVIDER_URL: string };
+const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive };
 const available = inject("postgresAvailable");
 const providerUrl = inject("providerUrl");
 
@@ -281,6 +281,21 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
       ["email", "sent", 2],
       ["sms", "sent", 1],
       ["webhook", "sent", 1],
+    ]);
+  });
+
+  it("when channels fail differently, any transient failure means retry (after the longest Retry-After)", async () => {
+    const contact = freshContact();
+    const body = event("gov.permits.application.rejected", randomCitizenId(), contact);
+    await failNext("sendgrid", 400);
+    await failNext("twilio", 429, { retry_after: 45 });
+    const result = await deliver(body, 1);
+    expect(result).toMatchObject({ acked: false, retried: true, letters: [] });
+    expect(result.delaySeconds).toBeGreaterThanOrEqual(45);
+    expect((await sendRows(body.id)).map((row) => [row.channel, row.status])).toEqual([
+      ["email", "failed"],
+      ["sms", "failed"],
+      ["webhook", "sent"],
     ]);
   });
 
