@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireService, serviceUrls } from "../../test/support/services.ts";
 import { createRedisRestApp } from "./app.ts";
 
@@ -9,8 +9,13 @@ const token = randomBytes(24).toString("hex");
 const prefix = `t:brokers:${randomUUID()}:`;
 
 describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
-  const redis = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
-  const app = createRedisRestApp({ redis, token, maxRequestBytes: 64 * 1024 });
+  // Connected in beforeAll: a skipped suite's body still runs at collection time.
+  let redis: Redis;
+  let app: ReturnType<typeof createRedisRestApp>;
+  beforeAll(() => {
+    redis = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    app = createRedisRestApp({ redis, token, maxRequestBytes: 64 * 1024 });
+  });
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
