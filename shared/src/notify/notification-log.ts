@@ -1,5 +1,11 @@
 import type { Channel } from "./notification.ts";
 
+/**
+ * How long a `sending` reservation protects a send in progress. Longer than any provider call
+ * (senders time out after 10 s), so only a crashed attempt's reservation ever expires.
+ */
+export const SEND_LEASE_SECONDS = 60;
+
 /** The identity and context of one send, as recorded in `edgebus.notifications`. */
 export interface SendRecord {
   readonly idempotencyKey: string;

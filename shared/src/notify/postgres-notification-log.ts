@@ -1,11 +1,5 @@
 import { type Database, databaseError } from "../db/client.ts";
-import type { NotificationLog, Reservation, SendRecord } from "./notification-log.ts";
-
-/**
- * How long a `sending` reservation protects a send in progress. Longer than any provider call
- * (senders time out after 10 s), so only a crashed attempt's reservation ever expires.
- */
-export const SEND_LEASE_SECONDS = 60;
+import { type NotificationLog, type Reservation, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
 
 async function guarded<T>(action: string, work: () => Promise<T>): Promise<T> {
   try {
