@@ -95,6 +95,19 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
       expect(await redis.exists(`${prefix}big`)).toBe(0);
     });
 
+    it("enforces the commands-per-request limit with 413, running none of them", async () => {
+      const small = createRedisRestApp({ redis, token, maxCommands: 3 });
+      const commands = Array.from({ length: 4 }, (_, i) => ["set", `${prefix}many${i}`, "1"]);
+      const res = await small.request("/pipeline", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(commands),
+      });
+      expect(res.status).toBe(413);
+      expect((await json(res)).error).toContain("too many commands: 4 (limit 3");
+      expect(await redis.exists(`${prefix}many0`)).toBe(0);
+    });
+
     it("answers other methods with 405 and unknown paths with 404", async () => {
       const get = await app.request("/", { headers: { authorization: `Bearer ${token}` } });
       expect(get.status).toBe(405);

@@ -17,8 +17,12 @@ const optionsSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
-  /** Largest number of commands in one pipeline or transaction. */
-  maxCommands: z.number().int().positive().default(1000),
+  /**
+   * Largest number of commands in one pipeline or transaction. Generous on purpose: the client
+   * auto-pipelines everything issued in one tick into one request, so a burst of concurrent calls
+   * arrives as one big pipeline; the byte limit above already bounds the work.
+   */
+  maxCommands: z.number().int().positive().default(10_000),
 });
 
 export interface RedisRestAppOptions {
