@@ -25,6 +25,17 @@ describe("editDistance", () => {
   });
 });
 
+describe("editDistance with a limit", () => {
+  it("is exact up to the limit and limit + 1 beyond it", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 }), fc.nat({ max: 10 }), (a, b, limit) => {
+        const exact = editDistance(a, b);
+        expect(editDistance(a, b, limit)).toBe(exact <= limit ? exact : limit + 1);
+      }),
+    );
+  });
+});
+
 describe("closeMatches", () => {
   it("suggests the type one typo away first", () => {
     expect(closeMatches("gov.auth.citizen.create", types, 3)[0]).toBe("gov.auth.citizen.created");
