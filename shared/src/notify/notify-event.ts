@@ -15,7 +15,7 @@ import { type NotificationLog, SEND_LEASE_SECONDS, type SendRecord } from "./not
 import { type CitizenDirectory, type Recipient, resolveRecipient } from "./recipient.ts";
 import type { Sender } from "./sender.ts";
 import type { ChannelRule, Subscription } from "./subscription.ts";
-import { SUBSCRIPTIONS } from "./subscriptions.ts";
+import { subscriptionFor } from "./subscriptions.ts";
 import type { TemplateCatalogue } from "./template-catalogue.ts";
 
 export interface NotifierSenders {
@@ -32,7 +32,6 @@ export interface NotifierDependencies {
   readonly senders: NotifierSenders;
   /** IANA time zone for times in messages. */
   readonly timeZone: string;
-  readonly subscriptions?: readonly Subscription[];
 }
 
 export type ChannelResult =
@@ -65,7 +64,7 @@ type Planned =
  * `retryAfterSeconds` asked for) if any failure may pass, otherwise permanent.
  */
 export async function notifyEvent(event: CloudEventRecord, deps: NotifierDependencies): Promise<NotifyResult> {
-  const subscription = (deps.subscriptions ?? SUBSCRIPTIONS).find((candidate) => candidate.type === event.type);
+  const subscription = subscriptionFor(event.type);
   if (!subscription) return { template: undefined, locale: undefined, channels: [] };
 
   const recipient = await resolveRecipient(subscription, event.data, deps.directory);
