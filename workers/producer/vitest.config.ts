@@ -9,6 +9,8 @@ export default defineProject({
   test: {
     name: "producer",
     include: ["src/**/*.test.ts"],
+    // Property tests make hundreds of requests; a loaded CI machine must not turn them into timeouts.
+    testTimeout: 30_000,
     globalSetup: [fileURLToPath(new URL("./vitest.global-setup.ts", import.meta.url))],
   },
 });

@@ -76,6 +76,15 @@ describe("normaliseEvent", () => {
     expect(schema.details).toMatchObject({ type: "gov.auth.citizen.created", issues: [{ path: "data.email" }] });
   });
 
+  it("leaves room for the queue's ~100 B of metadata within 128 KB", () => {
+    const sized = (bytes: number) => {
+      const probe = JSON.stringify(normaliseEvent({ ...base, note: "" }, governmentCatalogue, { now }));
+      return { ...base, note: "x".repeat(bytes - probe.length) };
+    };
+    expect(() => normaliseEvent(sized(127_900), governmentCatalogue, { now })).not.toThrow();
+    expect(failure(() => normaliseEvent(sized(127_901), governmentCatalogue, { now })).code).toBe("payload_too_large");
+  });
+
   it("enforces the 128 KB limit on the normalised event", () => {
     const error = failure(() => normaliseEvent({ ...base, note: "x".repeat(128_000) }, governmentCatalogue));
     expect(error.code).toBe("payload_too_large");

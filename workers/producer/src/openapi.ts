@@ -109,7 +109,7 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
         post: {
           operationId: "publishEvent",
           summary: "Publish one event",
-          description: `Structured mode (\`application/cloudevents+json\`), binary mode (\`ce-*\` headers, percent-encoded, with an \`application/json\` body holding \`data\`) or the legacy envelope (\`application/json\` with \`event_id\`, \`event_type\`…). At most ${ENVELOPE_LIMITS.maxEventBytes} bytes. A retry with the same source + id answers \`duplicate\` and publishes only destinations a previous attempt missed.`,
+          description: `Structured mode (\`application/cloudevents+json\`), binary mode (\`ce-*\` headers, percent-encoded, with an \`application/json\` body holding \`data\`) or the legacy envelope (\`application/json\` with \`event_id\`, \`event_type\`…). A request body may be ${ENVELOPE_LIMITS.maxRequestBytes} bytes and the normalised event ${ENVELOPE_LIMITS.maxEventBytes} bytes (the queue message limit minus its metadata). A retry with the same source + id answers \`duplicate\` and publishes only destinations a previous attempt missed.`,
           security: bearer,
           parameters: [
             "ce-specversion",

@@ -14,7 +14,7 @@ export function registerV1EventsPublish(app: ProducerApp): void {
   app.post("/v1/events", async (c) => {
     const caps = c.get("caps");
     const principal = await authenticateRequest(c);
-    const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxEventBytes, "an event");
+    const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxRequestBytes, "an event");
     await enforceRateLimit(caps, principal, 1);
     const incoming = parseSingleEvent(c.req.raw.headers, body);
     const receipt = await publishEvent(caps, principal, incoming);
