@@ -1,4 +1,4 @@
-import { type BackoffOptions, backoffDelaySeconds } from "./backoff.ts";
+import { type BackoffOptions, backoffDelaySeconds, QUEUES_MAX_DELAY_SECONDS } from "./backoff.ts";
 import { deadLetter, type Outcome } from "./outcome.ts";
 
 /**
@@ -24,7 +24,11 @@ export function isLastDelivery(attempts: number, policy: RetryPolicy): boolean {
 export function applyRetryPolicy(outcome: Outcome, attempts: number, policy: RetryPolicy): Outcome {
   if (outcome.kind !== "retry-later") return outcome;
   if (isLastDelivery(attempts, policy)) return deadLetter(outcome.error, "exhausted");
-  if (outcome.delaySeconds !== undefined) return outcome;
+  if (outcome.delaySeconds !== undefined) {
+    // A handler's own delay still has to be a whole number of seconds Queues accepts.
+    const delaySeconds = Math.min(QUEUES_MAX_DELAY_SECONDS, Math.max(0, Math.ceil(outcome.delaySeconds)));
+    return delaySeconds === outcome.delaySeconds ? outcome : { ...outcome, delaySeconds };
+  }
   return {
     kind: "retry-later",
     error: outcome.error,

@@ -118,6 +118,35 @@ describe("settle", () => {
     expect(calls).toEqual({ ack: 0, retries: [{ delaySeconds: 1 }] });
   });
 
+  it("drops the error details when the dead-letter queue refuses the full letter", async () => {
+    const { message, calls } = recordingMessage(1);
+    const sent: DeadLetterMessage[] = [];
+    const { ctx } = context({
+      deadLetters: {
+        async send(letter) {
+          if (letter.error.details !== undefined) throw new Error("message too large");
+          sent.push(letter);
+        },
+      },
+    });
+    const error = new EdgebusError("schema_validation_failed", "bad", { details: { issues: ["x".repeat(10)] } });
+    expect(await settle(message, deadLetter(error), ctx)).toEqual({ action: "dead-letter" });
+    expect(calls.ack).toBe(1);
+    expect(sent[0]?.error).toEqual({
+      code: "schema_validation_failed",
+      message: "bad",
+      reason: "permanent",
+      type: "EdgebusError",
+    });
+    expect(sent[0]?.body).toEqual(message.body);
+  });
+
+  it("clamps a handler's own delay to what Queues accepts", async () => {
+    const { message, calls } = recordingMessage(1);
+    await settle(message, retryLater(new EdgebusError("rate_limited", "later"), 10 ** 7), context().ctx);
+    expect(calls.retries).toEqual([{ delaySeconds: 86_400 }]);
+  });
+
   it("never logs the event data", async () => {
     const body = { id: "e9", source: "/s", type: "gov.auth.citizen.created", data: { email: "amina@example.org" } };
     const { message } = recordingMessage(1, body);

@@ -66,7 +66,15 @@ export async function settle(message: QueueMessage, outcome: Outcome, context: S
     body: message.body,
   };
   try {
-    await context.deadLetters.send(letter);
+    try {
+      await context.deadLetters.send(letter);
+    } catch (firstFailure) {
+      // The likeliest permanent refusal is size (128 KB per message): the body must survive,
+      // the error details need not, so try once more without them.
+      if (letter.error.details === undefined) throw firstFailure;
+      const { details: _dropped, ...withoutDetails } = letter.error;
+      await context.deadLetters.send({ ...letter, error: withoutDetails });
+    }
     message.ack();
     context.logger.log("error", "message dead-lettered", {
       request_id: message.id,
