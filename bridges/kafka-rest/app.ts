@@ -70,7 +70,6 @@ export function createKafkaRestApp(deps: KafkaRestDeps): Hono {
   };
   const app = new Hono();
   app.onError((error, c) => upstashErrorResponse(c, error));
-  app.notFound((c) => upstashErrorResponse(c, new EdgebusError("not_found", `no route ${c.req.method} ${c.req.path}`)));
   app.use("*", basicAuth(deps.credentials));
 
   const produce = async (messages: readonly ProduceMessage[]) => {
@@ -123,8 +122,8 @@ export function createKafkaRestApp(deps: KafkaRestDeps): Hono {
     const body = await readJson(c, consumeRequest, { maxBytes: limits.maxBodyBytes });
     if (!body) throw badRequest("request body is required");
     const topics = body.topics ?? [body.topic as string];
-    await deps.topics.require(topics);
     const settings = instanceSettings(c, consumerDefaults);
+    await deps.topics.require(topics);
     const consumer = deps.consumers.obtain(group, instance, settings);
     if (!consumer) throw new EdgebusError("rate_limited", "too many consumer instances on this bridge");
     const records: ConsumedRecord[] = await consumer.poll(
@@ -226,6 +225,11 @@ export function createKafkaRestApp(deps: KafkaRestDeps): Hono {
         return { ...p, offset: offset >= 0 ? offset : (latest.get(key) ?? 0) };
       }),
     );
+  });
+
+  // A mounted sub-app's notFound() is not consulted by the parent; a catch-all route is.
+  app.all("*", () => {
+    throw new EdgebusError("not_found", "no such Kafka REST route");
   });
 
   return app;
