@@ -32,13 +32,21 @@ describe("normaliseEvent", () => {
       time: "2026-11-01T12:00:00.000Z",
       datacontenttype: "application/json",
       partitionkey: String(example.id),
+      subject: String(example.id),
     });
     expect(record.data).toEqual(example);
   });
 
   it("keeps what the producer set", () => {
     const record = normaliseEvent(
-      { ...base, time: "2026-10-01T00:00:00Z", partitionkey: "p-1", eventversion: "3", causationid: "c-0" },
+      {
+        ...base,
+        time: "2026-10-01T00:00:00Z",
+        partitionkey: "p-1",
+        subject: "s-1",
+        eventversion: "3",
+        causationid: "c-0",
+      },
       governmentCatalogue,
       { now },
     );

@@ -1,8 +1,8 @@
 /**
  * Turns parsed CloudEvent attributes into the `CloudEventRecord` that travels through edgebus:
  * extensions validated, `type` looked up in the catalogue, `data` validated (and parsed, so
- * defaults/transforms of the schema apply), `partitionkey` defaulted to the catalogue's entity
- * id, `time` defaulted, and the 128 KB queue limit enforced on the final JSON.
+ * defaults/transforms of the schema apply), `partitionkey` and `subject` defaulted to the
+ * catalogue's entity id, `time` defaulted, and the 128 KB queue limit enforced on the final JSON.
  */
 import type { Catalogue } from "../catalogue/catalogue.ts";
 import { EdgebusError } from "../errors.ts";
@@ -61,9 +61,12 @@ export function normaliseEvent(
     if (value === undefined) delete record[name];
     else record[name] = value;
   }
-  if (record.partitionkey === undefined) {
-    const entityId = catalogue.entityIdOf(type, validation.data);
-    if (entityId !== undefined) record.partitionkey = entityId;
+  // The entity id keys the Kafka record (one entity's events stay in one partition, in order)
+  // and names the event's subject, unless the producer chose otherwise.
+  const entityId = catalogue.entityIdOf(type, validation.data);
+  if (entityId !== undefined) {
+    if (record.partitionkey === undefined) record.partitionkey = entityId;
+    if (record.subject === undefined) record.subject = entityId;
   }
 
   const size = utf8Length(JSON.stringify(record));

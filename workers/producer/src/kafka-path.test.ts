@@ -74,6 +74,7 @@ describe("Kafka path (Upstash Kafka REST)", () => {
       ce_eventversion: "1",
       ce_correlationid: "corr-7",
       ce_partitionkey: entityId,
+      ce_subject: entityId,
       ce_traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
       "content-type": "application/json",
     });
