@@ -3,10 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../test/support/services.ts";
+import { isCI, requireService, serviceUrls } from "../test/support/services.ts";
 import { MIGRATIONS_DIRECTORY, migrate, readMigrations } from "./migrate.ts";
-
-const available = await requireService("postgres", "scripts/migrate");
 
 /** A throwaway database per run, so migrations start from nothing and nobody else is touched. */
 const databaseName = `edgebus_migrate_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
@@ -17,7 +15,33 @@ const testUrl = (() => {
   return url.toString();
 })();
 
-describe.skipIf(!available)("migrate (real Postgres, throwaway database)", () => {
+/**
+ * Creates the throwaway database and checks a connection to it really lands there: the embedded
+ * PGlite server (scripts/embedded-postgres.ts) has one database for every name, and these tests
+ * must not write test migrations into a database other suites use.
+ */
+async function throwawayDatabase(): Promise<boolean> {
+  if (!(await requireService("postgres", "scripts/migrate"))) return false;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const probe = postgres(testUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${databaseName}`);
+    const [row] = await probe<{ name: string }[]>`select current_database() as name`;
+    if (row?.name === databaseName) return true;
+    const message =
+      "scripts/migrate: the server has a single database (embedded PGlite?); migration tests need a real server";
+    if (isCI) throw new Error(message);
+    console.warn(`SKIPPED ${message}`);
+    return false;
+  } finally {
+    await probe.end({ timeout: 5 });
+    await admin.end({ timeout: 5 });
+  }
+}
+
+const isolated = await throwawayDatabase();
+
+describe.skipIf(!isolated)("migrate (real Postgres, throwaway database)", () => {
   let admin: postgres.Sql;
   const clients: postgres.Sql[] = [];
   const connect = () => {
@@ -26,9 +50,8 @@ describe.skipIf(!available)("migrate (real Postgres, throwaway database)", () =>
     return sql;
   };
 
-  beforeAll(async () => {
+  beforeAll(() => {
     admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${databaseName}`);
   });
 
   afterAll(async () => {
