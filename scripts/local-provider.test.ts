@@ -155,6 +155,8 @@ describe("local provider: failure injection and inbox", () => {
     const first = await mailSend(validMail);
     expect(first.status).toBe(429);
     expect(first.headers.get("retry-after")).toBe("9");
+    expect(first.headers.get("x-ratelimit-remaining")).toBe("0");
+    expect(Number(first.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
     expect((await mailSend(validMail)).status).toBe(429);
     expect((await sendSms({ To: "+35312345678", From: credentials.twilioFrom, Body: "x" })).status).toBe(201);
     expect((await mailSend(validMail)).status).toBe(202);

@@ -194,7 +194,19 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       return sendgridError(c, 401, "The provided authorization grant is invalid, expired, or revoked");
     }
     const failure = takeFailure("sendgrid");
-    if (failure) return sendgridError(c, failure.status, "injected failure", null, failureHeaders(failure));
+    if (failure) {
+      // SendGrid announces its rate-limit window in X-RateLimit-* headers (Reset = unix seconds).
+      const rateLimit =
+        failure.status === 429
+          ? {
+              "x-ratelimit-limit": "600",
+              "x-ratelimit-remaining": "0",
+              "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + (failure.retryAfter ?? 1)),
+            }
+          : {};
+      const message = failure.status === 429 ? "too many requests" : "injected failure";
+      return sendgridError(c, failure.status, message, null, { ...rateLimit, ...failureHeaders(failure) });
+    }
     if (!c.req.header("content-type")?.toLowerCase().startsWith("application/json")) {
       return sendgridError(c, 415, "Content-Type should be application/json.");
     }
