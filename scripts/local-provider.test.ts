@@ -163,11 +163,11 @@ describe("local provider: failure injection and inbox", () => {
   });
 
   it("fails every request during a time window", async () => {
-    await injectFailure({ route: "twilio", status: 503, for_seconds: 0.3 });
+    await injectFailure({ route: "twilio", status: 503, for_seconds: 1 });
     const params = { To: "+35312345678", From: credentials.twilioFrom, Body: "x" };
     expect((await sendSms(params)).status).toBe(503);
     expect((await sendSms(params)).status).toBe(503);
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await sendSms(params)).status).toBe(201);
   });
 
