@@ -3,7 +3,13 @@
  * implementation's test file runs this suite against a fresh store.
  */
 import { describe, expect, it } from "vitest";
+import type { PublishReceipt } from "../brokers/publisher.ts";
 import type { DedupStore } from "./dedup-store.ts";
+
+const queueReceipt: PublishReceipt = { destination: "archive", partition: null, offset: null };
+const kafkaReceipt: PublishReceipt = { destination: "gov.auth.citizen", partition: 2, offset: 7 };
+const plan = ["queue:archive", "kafka:gov.auth.citizen"];
+const options = { plan, firstSeenAt: "2026-11-01T00:00:00.000Z", leaseMs: 10_000 };
 
 export function runDedupStoreContract(name: string, newStore: () => DedupStore | Promise<DedupStore>): void {
   const uniqueKey = () => `/contract\u0000${crypto.randomUUID()}`;
@@ -13,57 +19,88 @@ export function runDedupStoreContract(name: string, newStore: () => DedupStore |
       expect(await (await newStore()).get(uniqueKey())).toBeNull();
     });
 
-    it("creates a record once and keeps per-destination progress", async () => {
+    it("records a new key before publishing and hands its holder the lease", async () => {
       const store = await newStore();
       const key = uniqueKey();
-      expect(await store.create(key, ["queue:archive", "kafka:gov.auth.citizen"], "2026-11-01T00:00:00.000Z")).toBe(
-        true,
-      );
-      expect(await store.create(key, ["queue:other"], "2026-11-02T00:00:00.000Z")).toBe(false);
-      await store.markDelivered(key, "kafka:gov.auth.citizen", {
-        destination: "gov.auth.citizen",
-        partition: 2,
-        offset: 7,
+      expect(await store.begin(key, "a", options)).toEqual({
+        kind: "owned",
+        created: true,
+        record: { destinations: plan, delivered: {}, complete: false, firstSeenAt: options.firstSeenAt },
       });
       expect(await store.get(key)).toEqual({
-        destinations: ["queue:archive", "kafka:gov.auth.citizen"],
-        delivered: { "kafka:gov.auth.citizen": { destination: "gov.auth.citizen", partition: 2, offset: 7 } },
+        destinations: plan,
+        delivered: {},
         complete: false,
-        firstSeenAt: "2026-11-01T00:00:00.000Z",
+        firstSeenAt: options.firstSeenAt,
       });
-      await store.markDelivered(key, "queue:archive", { destination: "archive", partition: null, offset: null });
-      await store.markComplete(key);
-      const record = await store.get(key);
-      expect(record?.complete).toBe(true);
-      expect(Object.keys(record?.delivered ?? {}).sort()).toEqual(["kafka:gov.auth.citizen", "queue:archive"]);
+      expect(await store.begin(key, "b", options)).toEqual({ kind: "busy" });
     });
 
-    it("does not resurrect a record that does not exist", async () => {
+    it("keeps per-destination progress and resumes it with the original plan", async () => {
       const store = await newStore();
       const key = uniqueKey();
-      await store.markDelivered(key, "queue:archive", { destination: "archive", partition: null, offset: null });
-      await store.markComplete(key);
-      expect(await store.get(key)).toBeNull();
+      await store.begin(key, "a", options);
+      await store.finish(key, "a", { "kafka:gov.auth.citizen": kafkaReceipt }, false);
+      const resumed = await store.begin(key, "b", {
+        ...options,
+        plan: ["queue:other"],
+        firstSeenAt: "2026-12-01T00:00:00Z",
+      });
+      expect(resumed).toEqual({
+        kind: "owned",
+        created: false,
+        record: {
+          destinations: plan,
+          delivered: { "kafka:gov.auth.citizen": kafkaReceipt },
+          complete: false,
+          firstSeenAt: options.firstSeenAt,
+        },
+      });
+      await store.finish(key, "b", { "queue:archive": queueReceipt }, true);
+      const done = await store.begin(key, "c", options);
+      expect(done).toEqual({
+        kind: "complete",
+        record: {
+          destinations: plan,
+          delivered: { "kafka:gov.auth.citizen": kafkaReceipt, "queue:archive": queueReceipt },
+          complete: true,
+          firstSeenAt: options.firstSeenAt,
+        },
+      });
     });
 
-    it("grants a lease to one holder at a time", async () => {
+    it("grants the lease to exactly one of many concurrent callers", async () => {
       const store = await newStore();
       const key = uniqueKey();
-      const results = await Promise.all(["a", "b", "c"].map((holder) => store.acquireLease(key, holder, 10_000)));
-      expect(results.filter(Boolean)).toHaveLength(1);
-      const winner = ["a", "b", "c"][results.indexOf(true)] as string;
-      await store.releaseLease(key, "not-the-holder");
-      expect(await store.acquireLease(key, "d", 10_000)).toBe(false);
-      await store.releaseLease(key, winner);
-      expect(await store.acquireLease(key, "d", 10_000)).toBe(true);
+      const results = await Promise.all(["a", "b", "c", "d"].map((holder) => store.begin(key, holder, options)));
+      expect(results.filter((r) => r.kind === "owned")).toHaveLength(1);
+      expect(results.filter((r) => r.kind === "owned" && r.created)).toHaveLength(1);
+      expect(results.filter((r) => r.kind === "busy")).toHaveLength(3);
+    });
+
+    it("releases the lease only for its holder", async () => {
+      const store = await newStore();
+      const key = uniqueKey();
+      await store.begin(key, "a", options);
+      await store.finish(key, "not-the-holder", {}, false);
+      expect((await store.begin(key, "b", options)).kind).toBe("busy");
+      await store.finish(key, "a", {}, false);
+      expect((await store.begin(key, "b", options)).kind).toBe("owned");
     });
 
     it("lets a lease expire", async () => {
       const store = await newStore();
       const key = uniqueKey();
-      expect(await store.acquireLease(key, "a", 50)).toBe(true);
+      expect((await store.begin(key, "a", { ...options, leaseMs: 50 })).kind).toBe("owned");
       await new Promise((resolve) => setTimeout(resolve, 120));
-      expect(await store.acquireLease(key, "b", 10_000)).toBe(true);
+      expect(await store.begin(key, "b", options)).toMatchObject({ kind: "owned", created: false });
+    });
+
+    it("does not recreate a record that does not exist", async () => {
+      const store = await newStore();
+      const key = uniqueKey();
+      await store.finish(key, "a", { "queue:archive": queueReceipt }, true);
+      expect(await store.get(key)).toBeNull();
     });
   });
 }

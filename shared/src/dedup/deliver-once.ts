@@ -27,72 +27,57 @@ export interface DeliverOnceInput {
 }
 
 /**
- * Effectively-once delivery on the producer side: the event is recorded BEFORE publishing,
- * each acknowledged destination is recorded as it acknowledges, and the record is marked
- * complete when all have. A retry after a partial failure publishes only the missing
- * destinations and answers `duplicate` with the original receipts; a retry after success
- * publishes nothing. A lease (SET NX) keeps two concurrent requests from both publishing: the
- * loser gets 409 `conflict` (retryable) and, on retry, sees the winner's outcome.
+ * Effectively-once delivery on the producer side: the event is recorded BEFORE publishing
+ * (`begin`), the receipts of the destinations that acknowledged are recorded afterwards and the
+ * record is marked complete when all have (`finish`). A retry after a partial failure publishes
+ * only the missing destinations and answers `duplicate` with the original receipts; a retry
+ * after success publishes nothing. A lease (SET NX) keeps two concurrent requests from both
+ * publishing: the loser gets 409 `conflict` (retryable) and, on retry, sees the winner's outcome.
+ *
+ * If the process dies between publishing and `finish`, the progress of that attempt is lost and
+ * a retry publishes those destinations again (after the lease expires): at-least-once, never
+ * lost; consumers deduplicate on `source` + `id`.
  */
 export async function deliverOnce(input: DeliverOnceInput): Promise<DeliveryOutcome> {
   const { store, key } = input;
-  const seen = await store.get(key);
-  if (seen?.complete) {
-    return { status: "duplicate", destinations: seen.destinations, receipts: seen.delivered, publishedNow: [] };
-  }
-
   const holder = crypto.randomUUID();
-  if (!(await store.acquireLease(key, holder, input.leaseMs ?? 30_000))) {
+  const begun = await store.begin(key, holder, {
+    plan: input.plan,
+    firstSeenAt: (input.now?.() ?? new Date()).toISOString(),
+    leaseMs: input.leaseMs ?? 30_000,
+  });
+  if (begun.kind === "complete") {
+    const { record } = begun;
+    return { status: "duplicate", destinations: record.destinations, receipts: record.delivered, publishedNow: [] };
+  }
+  if (begun.kind === "busy") {
     throw new EdgebusError("conflict", "an event with this source and id is being published by another request", {
       retryable: true,
       retryAfterSeconds: 1,
     });
   }
-  try {
-    let record = await store.get(key);
-    let status: DeliveryOutcome["status"] = "duplicate";
-    if (record === null) {
-      const firstSeenAt = (input.now?.() ?? new Date()).toISOString();
-      if (!(await store.create(key, input.plan, firstSeenAt))) {
-        throw new EdgebusError("conflict", "the event was recorded concurrently; retry", {
-          retryable: true,
-          retryAfterSeconds: 1,
-        });
-      }
-      record = { destinations: input.plan, delivered: {}, complete: false, firstSeenAt };
-      status = "accepted";
-    }
-    if (record.complete) {
-      return { status, destinations: record.destinations, receipts: record.delivered, publishedNow: [] };
-    }
 
-    const receipts: Record<string, PublishReceipt> = { ...record.delivered };
-    const missing = record.destinations.filter((destination) => receipts[destination] === undefined);
-    const results = await Promise.allSettled(
-      missing.map(async (destination) => {
-        const receipt = await input.publish(destination);
-        await store.markDelivered(key, destination, receipt);
-        receipts[destination] = receipt;
-        return destination;
-      }),
+  const { record, created } = begun;
+  const status: DeliveryOutcome["status"] = created ? "accepted" : "duplicate";
+  const missing = record.destinations.filter((destination) => record.delivered[destination] === undefined);
+  const results = await Promise.allSettled(missing.map((destination) => input.publish(destination)));
+  const deliveredNow: Record<string, PublishReceipt> = {};
+  const failed: string[] = [];
+  results.forEach((result, index) => {
+    const destination = missing[index] as string;
+    if (result.status === "fulfilled") deliveredNow[destination] = result.value;
+    else failed.push(destination);
+  });
+  await store.finish(key, holder, deliveredNow, failed.length === 0);
+
+  const receipts = { ...record.delivered, ...deliveredNow };
+  if (failed.length > 0) {
+    const firstFailure = results.find((result) => result.status === "rejected") as PromiseRejectedResult;
+    throw new EdgebusError(
+      "upstream_unavailable",
+      `publishing failed for ${failed.join(", ")}; retry the same request to complete it`,
+      { cause: firstFailure.reason, retryAfterSeconds: 2, details: { failed, delivered: Object.keys(receipts) } },
     );
-    const failed = missing.filter((_, index) => results[index]?.status === "rejected");
-    if (failed.length > 0) {
-      const firstFailure = results.find((result) => result.status === "rejected") as PromiseRejectedResult;
-      throw new EdgebusError(
-        "upstream_unavailable",
-        `publishing failed for ${failed.join(", ")}; retry the same request to complete it`,
-        {
-          cause: firstFailure.reason,
-          retryAfterSeconds: 2,
-          details: { failed, delivered: Object.keys(receipts) },
-        },
-      );
-    }
-    await store.markComplete(key);
-    return { status, destinations: record.destinations, receipts, publishedNow: missing };
-  } finally {
-    // A lost release is harmless: the lease expires by itself.
-    await store.releaseLease(key, holder).catch(() => undefined);
   }
+  return { status, destinations: record.destinations, receipts, publishedNow: missing };
 }

@@ -1,5 +1,11 @@
 import type { PublishReceipt } from "../brokers/publisher.ts";
-import { DEDUP_WINDOW_SECONDS, type DedupStore, type DeliveryRecord } from "./dedup-store.ts";
+import {
+  type BeginOptions,
+  type BeginResult,
+  DEDUP_WINDOW_SECONDS,
+  type DedupStore,
+  type DeliveryRecord,
+} from "./dedup-store.ts";
 
 interface Entry {
   destinations: string[];
@@ -30,9 +36,7 @@ export class MemoryDedupStore implements DedupStore {
     return entry;
   }
 
-  async get(key: string): Promise<DeliveryRecord | null> {
-    const entry = this.#live(key);
-    if (entry === undefined) return null;
+  #snapshot(entry: Entry): DeliveryRecord {
     return {
       destinations: [...entry.destinations],
       delivered: { ...entry.delivered },
@@ -41,36 +45,42 @@ export class MemoryDedupStore implements DedupStore {
     };
   }
 
-  async create(key: string, destinations: readonly string[], firstSeenAt: string): Promise<boolean> {
-    if (this.#live(key) !== undefined) return false;
-    this.#entries.set(key, {
-      destinations: [...destinations],
-      delivered: {},
-      complete: false,
-      firstSeenAt,
-      expiresAt: this.now() + DEDUP_WINDOW_SECONDS * 1000,
-    });
-    return true;
-  }
-
-  async markDelivered(key: string, destination: string, receipt: PublishReceipt): Promise<void> {
+  async get(key: string): Promise<DeliveryRecord | null> {
     const entry = this.#live(key);
-    if (entry !== undefined) entry.delivered[destination] = receipt;
+    return entry === undefined ? null : this.#snapshot(entry);
   }
 
-  async markComplete(key: string): Promise<void> {
-    const entry = this.#live(key);
-    if (entry !== undefined) entry.complete = true;
-  }
-
-  async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+  async begin(key: string, holder: string, options: BeginOptions): Promise<BeginResult> {
+    let entry = this.#live(key);
+    if (entry?.complete) return { kind: "complete", record: this.#snapshot(entry) };
     const lease = this.#leases.get(key);
-    if (lease !== undefined && lease.expiresAt > this.now()) return false;
-    this.#leases.set(key, { holder, expiresAt: this.now() + ttlMs });
-    return true;
+    if (lease !== undefined && lease.expiresAt > this.now()) return { kind: "busy" };
+    this.#leases.set(key, { holder, expiresAt: this.now() + options.leaseMs });
+    const created = entry === undefined;
+    if (entry === undefined) {
+      entry = {
+        destinations: [...options.plan],
+        delivered: {},
+        complete: false,
+        firstSeenAt: options.firstSeenAt,
+        expiresAt: this.now() + DEDUP_WINDOW_SECONDS * 1000,
+      };
+      this.#entries.set(key, entry);
+    }
+    return { kind: "owned", record: this.#snapshot(entry), created };
   }
 
-  async releaseLease(key: string, holder: string): Promise<void> {
+  async finish(
+    key: string,
+    holder: string,
+    delivered: Readonly<Record<string, PublishReceipt>>,
+    complete: boolean,
+  ): Promise<void> {
+    const entry = this.#live(key);
+    if (entry !== undefined) {
+      Object.assign(entry.delivered, delivered);
+      if (complete) entry.complete = true;
+    }
     if (this.#leases.get(key)?.holder === holder) this.#leases.delete(key);
   }
 }

@@ -31,7 +31,11 @@ describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", ()
 
   it("stores records with the 24 h expiry and hashed keys", async () => {
     const store = new RedisDedupStore(client(), prefix);
-    await store.create("/svc\u0000id-1", ["queue:archive"], "2026-11-01T00:00:00.000Z");
+    await store.begin("/svc\u0000id-1", "a", {
+      plan: ["queue:archive"],
+      firstSeenAt: "2026-11-01T00:00:00.000Z",
+      leaseMs: 1000,
+    });
     const keys = await gateway?.redis.keys(`${prefix}:event:*`);
     expect(keys?.every((key) => /:event:[0-9a-f]{64}$/.test(key))).toBe(true);
     const ttls = await Promise.all((keys ?? []).map((key) => gateway?.redis.ttl(key)));
