@@ -1,0 +1,373 @@
+/**
+ * `npm run dev`: the whole edgebus stack on one machine, with embedded defaults.
+ *
+ * - Postgres: `DATABASE_URL`, or the embedded Postgres (PGlite, `.dev-data/postgres`) when unset;
+ *   migrations are applied either way. Every Worker's Hyperdrive binding points at it.
+ * - Notifications: the local provider (SendGrid / Twilio / webhook look-alike) on :8790, and the
+ *   notifier's provider base URLs and credentials pointed at it.
+ * - Kafka: `KAFKA_BROKERS`, or `--with-kafka` to start `scripts/kafka.sh` (needs Java 17+).
+ *   With Kafka the bridge serves the Kafka REST gateway and the mirror ingest, the producer
+ *   publishes through it and the kafka-mirror Worker runs.
+ * - Redis: `REDIS_URL` → the bridge's Redis REST gateway backs the producer's dedup and rate
+ *   limits; unset → the producer's isolate-local store (fine for one `wrangler dev` process).
+ * - Workers: ONE `wrangler dev` with every config (producer first, so it serves :8787), local
+ *   queues, state under `.dev-data/wrangler`.
+ * - A development API key (all scopes, `EDGEBUS_DEV_API_KEY` or random); only its hash reaches
+ *   the producer.
+ *
+ * Ctrl-C stops everything this script started (and only that).
+ *
+ * Values reach the Workers as environment: wrangler passes only `--var` to the first config,
+ * so the child gets `CLOUDFLARE_INCLUDE_PROCESS_ENV=true` and a curated environment, which
+ * wrangler loads for every Worker whose folder has no `.dev.vars` (a `.dev.vars` wins).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
+import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
+import { LOCAL_PROVIDER_CREDENTIALS, type LocalProvider, startLocalProvider } from "./local-provider.ts";
+import { migrate } from "./migrate.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DEV_DATA = path.join(root, ".dev-data");
+// Defaults from DESIGN.md; `--port`, `--bridge-port`, `--provider-port` move them (e.g. a second stack).
+let PRODUCER_PORT = 8787;
+let BRIDGE_PORT = 8788;
+let PROVIDER_PORT = 8790;
+const READY_TIMEOUT_MS = 180_000;
+
+/** Stops, last started first. */
+const stoppers: Array<{ name: string; stop: () => Promise<void> }> = [];
+
+function log(message: string): void {
+  console.log(`dev: ${message}`);
+}
+
+function randomSecret(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** Spawns a long-running child in its own process group so stopping it reaches its children too. */
+function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"], detached: true });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", (code, signal) => {
+    if (!shuttingDown) {
+      console.error(`dev: ${name} exited (${signal ?? `exit ${code}`}); stopping the stack`);
+      void shutdown(1);
+    }
+  });
+  stoppers.push({
+    name,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      process.kill(-child.pid, "SIGTERM");
+      const killer = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  });
+  return child;
+}
+
+async function waitForHttp(url: string, what: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (shuttingDown) throw new Error("stopped while waiting");
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${what} did not answer ${url} within ${READY_TIMEOUT_MS / 1000}s`);
+}
+
+async function preparePostgres(): Promise<string> {
+  let url = process.env.DATABASE_URL;
+  if (url === undefined) {
+    const embedded: EmbeddedPostgres = await startEmbeddedPostgres({
+      dataDir: path.join(DEV_DATA, "postgres"),
+      port: EMBEDDED_POSTGRES_DEFAULT_PORT,
+    });
+    stoppers.push({ name: "embedded Postgres", stop: () => embedded.stop() });
+    url = embedded.url;
+    log(`embedded Postgres (PGlite) on ${url}, data in .dev-data/postgres`);
+  }
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const result = await migrate(sql, { log: (line) => log(`migrate: ${line}`) });
+    log(`migrations: ${result.applied.length} applied now`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return url;
+}
+
+function hasJava(): boolean {
+  return spawnSync("sh", ["-c", "command -v java"], { stdio: "ignore" }).status === 0;
+}
+
+async function startKafka(): Promise<string> {
+  if (!hasJava()) throw new Error("--with-kafka needs Java 17+ on PATH (or set KAFKA_BROKERS to an existing cluster)");
+  const result = spawnSync("bash", ["scripts/kafka.sh", "start"], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) throw new Error("scripts/kafka.sh start failed");
+  stoppers.push({
+    name: "Kafka",
+    stop: async () => {
+      spawnSync("bash", ["scripts/kafka.sh", "stop"], { cwd: root, stdio: "inherit" });
+    },
+  });
+  return "127.0.0.1:9092";
+}
+
+interface BridgeSettings {
+  url: string;
+  kafkaRest?: { username: string; password: string };
+  redisRest?: { token: string };
+  mirrorSecret?: string;
+}
+
+async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | undefined): Promise<BridgeSettings> {
+  const settings: BridgeSettings = { url: `http://127.0.0.1:${BRIDGE_PORT}` };
+  if (kafkaBrokers) {
+    settings.kafkaRest = { username: "edgebus", password: randomSecret() };
+    settings.mirrorSecret = randomSecret();
+  }
+  if (redisUrl) settings.redisRest = { token: randomSecret() };
+  // The file only switches the gateways on or off; every value comes from the environment.
+  const configFile = path.join(DEV_DATA, "bridge.dev.json");
+  await writeFile(
+    configFile,
+    JSON.stringify({ kafkaRest: { enabled: Boolean(kafkaBrokers) }, redisRest: { enabled: Boolean(redisUrl) } }),
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BRIDGE_PORT: String(BRIDGE_PORT),
+    ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...(settings.kafkaRest
+      ? {
+          BRIDGE_KAFKA_REST_USERNAME: settings.kafkaRest.username,
+          BRIDGE_KAFKA_REST_PASSWORD: settings.kafkaRest.password,
+        }
+      : {}),
+    ...(settings.redisRest ? { BRIDGE_REDIS_REST_TOKEN: settings.redisRest.token } : {}),
+    ...(settings.mirrorSecret ? { BRIDGE_MIRROR_SECRET: settings.mirrorSecret } : {}),
+  };
+  startChild("bridge", process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], env);
+  await waitForHttp(`${settings.url}/healthz`, "the bridge");
+  return settings;
+}
+
+/** Producer first (it serves HTTP), then every consumer Worker; kafka-mirror only when the bridge mirrors. */
+function workerConfigs(withMirror: boolean): string[] {
+  const configs = ["wrangler.toml"];
+  for (const worker of readdirSync(path.join(root, "workers")).sort()) {
+    if (worker === "producer" || (worker === "kafka-mirror" && !withMirror)) continue;
+    const folder = path.join("workers", worker);
+    for (const file of readdirSync(path.join(root, folder)).sort()) {
+      if (/^wrangler(\.[\w-]+)?\.toml$/.test(file)) configs.push(path.join(folder, file));
+    }
+  }
+  return configs;
+}
+
+/**
+ * Wrangler rejects a Hyperdrive connection string without a password. Trust-auth servers and the
+ * embedded Postgres ignore it, so a placeholder is added only when the URL has none.
+ */
+function withPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (!url.password) url.password = "postgres";
+  return url.toString();
+}
+
+/** The few variables wrangler itself needs, so the Workers' env is not flooded with the shell's. */
+function baseEnvironment(): NodeJS.ProcessEnv {
+  const keep = /^(PATH|HOME|TMPDIR|TERM|LANG|LC_\w+|NODE_EXTRA_CA_CERTS|SSL_CERT_\w+|CLOUDFLARE_\w+|WRANGLER_\w+)$/;
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => keep.test(key)));
+}
+
+function startWorkers(options: {
+  configs: string[];
+  databaseUrl: string;
+  apiKeysJson: string;
+  provider: LocalProvider;
+  bridge: BridgeSettings | undefined;
+}): void {
+  const { bridge, provider } = options;
+  const credentials = provider.credentials;
+  const vars: Record<string, string> = {
+    CLOUDFLARE_INCLUDE_PROCESS_ENV: "true",
+    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPassword(options.databaseUrl),
+    // producer
+    EDGEBUS_API_KEYS: options.apiKeysJson,
+    // notifier → local provider
+    SENDGRID_BASE_URL: provider.url,
+    SENDGRID_API_KEY: credentials.sendgridApiKey,
+    TWILIO_BASE_URL: provider.url,
+    TWILIO_ACCOUNT_SID: credentials.twilioAccountSid,
+    TWILIO_AUTH_TOKEN: credentials.twilioAuthToken,
+    TWILIO_FROM: credentials.twilioFrom,
+    WEBHOOK_URL: `${provider.url}/webhooks/case-management`,
+    WEBHOOK_SECRET: credentials.webhookSecret,
+  };
+  if (bridge?.kafkaRest) {
+    vars.UPSTASH_KAFKA_REST_URL = `${bridge.url}/kafka`;
+    vars.UPSTASH_KAFKA_REST_USERNAME = bridge.kafkaRest.username;
+    vars.UPSTASH_KAFKA_REST_PASSWORD = bridge.kafkaRest.password;
+  }
+  if (bridge?.redisRest) {
+    vars.UPSTASH_REDIS_REST_URL = `${bridge.url}/redis`;
+    vars.UPSTASH_REDIS_REST_TOKEN = bridge.redisRest.token;
+  }
+  if (bridge?.mirrorSecret) {
+    vars.BRIDGE_MIRROR_URL = `${bridge.url}/v1/mirror`;
+    vars.BRIDGE_MIRROR_SECRET = bridge.mirrorSecret;
+  }
+  for (const config of options.configs) {
+    const devVars = path.join(root, path.dirname(config), ".dev.vars");
+    if (existsSync(devVars))
+      log(`note: ${path.relative(root, devVars)} exists and overrides the values npm run dev sets`);
+  }
+  const args = [
+    path.join(root, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    ...options.configs.flatMap((config) => ["-c", config]),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PRODUCER_PORT),
+    "--persist-to",
+    path.join(DEV_DATA, "wrangler"),
+    "--show-interactive-dev-session=false",
+  ];
+  startChild("wrangler dev", process.execPath, args, { ...baseEnvironment(), ...vars });
+}
+
+function printTable(rows: Array<[string, string]>): void {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  console.log(`\n${"─".repeat(72)}`);
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(width)}  ${value}`);
+  console.log("─".repeat(72));
+}
+
+function exampleCurl(apiKey: string): string {
+  const citizenId = 100000 + Math.floor(Math.random() * 900000);
+  const event = {
+    specversion: "1.0",
+    id: crypto.randomUUID(),
+    source: "/services/identity",
+    type: "gov.auth.citizen.created",
+    eventversion: 1,
+    data: {
+      id: citizenId,
+      name: "Amina Haddad",
+      email: "amina.haddad@example.org",
+      phone: "+35312345678",
+      address: { line1: "12 Harbour Road", city: "Dublin", postal_code: "D02 X285", country: "IE" },
+      email_verified: true,
+      identity_verified: false,
+      created_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      preferred_language: "en",
+    },
+  };
+  return [
+    `curl -sS http://127.0.0.1:${PRODUCER_PORT}/v1/events \\`,
+    `  -H 'Authorization: Bearer ${apiKey}' \\`,
+    "  -H 'Content-Type: application/cloudevents+json' \\",
+    `  -d '${JSON.stringify(event)}'`,
+  ].join("\n");
+}
+
+function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${flag} must be a port number (got '${text}')`);
+  return port;
+}
+
+let shuttingDown = false;
+async function shutdown(code: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    log("stopping…");
+    for (const { name, stop } of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        console.error(`dev: stopping ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "with-kafka": { type: "boolean", default: false },
+      port: { type: "string", default: String(PRODUCER_PORT) },
+      "bridge-port": { type: "string", default: String(BRIDGE_PORT) },
+      "provider-port": { type: "string", default: String(PROVIDER_PORT) },
+    },
+  });
+  PRODUCER_PORT = parsePort(values.port, "--port");
+  BRIDGE_PORT = parsePort(values["bridge-port"], "--bridge-port");
+  PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
+  process.once("SIGINT", () => void shutdown(0));
+  process.once("SIGTERM", () => void shutdown(0));
+  await mkdir(DEV_DATA, { recursive: true });
+
+  const databaseUrl = await preparePostgres();
+  const provider = await startLocalProvider({ port: PROVIDER_PORT, credentials: LOCAL_PROVIDER_CREDENTIALS });
+  stoppers.push({ name: "local provider", stop: () => provider.close() });
+  log(`local notification provider on ${provider.url}`);
+
+  let kafkaBrokers = process.env.KAFKA_BROKERS || undefined;
+  if (!kafkaBrokers && values["with-kafka"]) kafkaBrokers = await startKafka();
+  const redisUrl = process.env.REDIS_URL || undefined;
+  const bridge = kafkaBrokers || redisUrl ? await startBridge(kafkaBrokers, redisUrl) : undefined;
+
+  const apiKey = process.env.EDGEBUS_DEV_API_KEY || generateApiKey();
+  const apiKeysJson = JSON.stringify([
+    { id: "dev", hash: await hashApiKey(apiKey), sources: ["*"], types: ["*"], admin: true },
+  ]);
+  const configs = workerConfigs(Boolean(bridge?.mirrorSecret));
+  log(`starting wrangler dev with ${configs.join(", ")}`);
+  startWorkers({ configs, databaseUrl, apiKeysJson, provider, bridge });
+  await waitForHttp(`http://127.0.0.1:${PRODUCER_PORT}/healthz`, "the producer");
+
+  const producer = `http://127.0.0.1:${PRODUCER_PORT}`;
+  printTable([
+    ["API", `${producer}/v1/events`],
+    ["API docs", `${producer}/docs`],
+    ["health / metrics", `${producer}/healthz  ${producer}/metrics`],
+    ["bridge", bridge ? `${bridge.url}/healthz` : "off (set KAFKA_BROKERS / REDIS_URL, or --with-kafka)"],
+    ["Kafka", kafkaBrokers ?? "off (KAFKA_BROKERS or --with-kafka)"],
+    ["Redis", redisUrl ? `${redisUrl} via ${bridge?.url}/redis` : "off: producer's isolate-local store (REDIS_URL)"],
+    ["provider inbox", `${provider.url}/  (JSON: ${provider.url}/inbox)`],
+    ["Postgres", databaseUrl],
+    ["dev API key", `${apiKey}  (all scopes, local only)`],
+  ]);
+  console.log(`\nTry it:\n\n${exampleCurl(apiKey)}\n\nThen: npm run demo   ·   Ctrl-C stops everything.\n`);
+  // The demo reads the key and URLs from here; the file lives in the git-ignored .dev-data.
+  await writeFile(
+    path.join(DEV_DATA, "dev-stack.json"),
+    JSON.stringify({ producer, apiKey, providerUrl: provider.url, databaseUrl, bridge: bridge ?? null, kafkaBrokers }),
+  );
+}
+
+main().catch(async (error: unknown) => {
+  console.error(`dev: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+});
