@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PublishReceipt } from "../brokers/publisher.ts";
 import { EdgebusError } from "../errors.ts";
-import { deliverOnce } from "./deliver-once.ts";
+import { deliverMany, deliverOnce } from "./deliver-once.ts";
 import { MemoryDedupStore } from "./memory-dedup-store.ts";
 
 /** Records publishes; destinations listed in `failing` reject until removed. */
@@ -75,5 +75,94 @@ describe("deliverOnce", () => {
     release();
     await expect(first).resolves.toMatchObject({ status: "accepted" });
     expect(published).toHaveLength(3);
+  });
+});
+
+describe("deliverMany", () => {
+  it("publishes a batch with one call per destination and records each event", async () => {
+    const store = new MemoryDedupStore();
+    const calls: [string, number[]][] = [];
+    const requests = [
+      { key: "a", plan: ["queue:archive", "kafka:t"] },
+      { key: "b", plan: ["queue:archive"] },
+      { key: "c", plan: ["queue:archive", "kafka:t"] },
+    ];
+    const results = await deliverMany({
+      store,
+      requests,
+      publish: async (destination, indices) => {
+        calls.push([destination, [...indices]]);
+        return indices.map((i) => ({ destination, partition: 0, offset: i }));
+      },
+    });
+    expect(calls.sort()).toEqual([
+      ["kafka:t", [0, 2]],
+      ["queue:archive", [0, 1, 2]],
+    ]);
+    expect(results.map((r) => r.ok && r.outcome.status)).toEqual(["accepted", "accepted", "accepted"]);
+    expect(results[2]).toMatchObject({ ok: true, outcome: { receipts: { "kafka:t": { offset: 2 } } } });
+    for (const key of ["a", "b", "c"]) expect((await store.get(key))?.complete).toBe(true);
+  });
+
+  it("delivers a repeated key once; the copy answers duplicate with the same receipts", async () => {
+    const store = new MemoryDedupStore();
+    let published = 0;
+    const results = await deliverMany({
+      store,
+      requests: [
+        { key: "x", plan: ["queue:archive"] },
+        { key: "x", plan: ["queue:archive"] },
+      ],
+      publish: async (destination, indices) => {
+        published += indices.length;
+        return indices.map(() => ({ destination, partition: null, offset: null }));
+      },
+    });
+    expect(published).toBe(1);
+    expect(results.map((r) => r.ok && r.outcome.status)).toEqual(["accepted", "duplicate"]);
+  });
+
+  it("fails only the events of a failing destination, and a retry completes just that", async () => {
+    const store = new MemoryDedupStore();
+    const requests = [
+      { key: "p", plan: ["queue:archive", "kafka:t"] },
+      { key: "q", plan: ["queue:archive"] },
+    ];
+    let kafkaDown = true;
+    const calls: string[] = [];
+    const publish = async (destination: string, indices: readonly number[]) => {
+      calls.push(destination);
+      if (destination === "kafka:t" && kafkaDown) throw new EdgebusError("upstream_unavailable", "down");
+      return indices.map(() => ({ destination, partition: 1, offset: 9 }));
+    };
+    const first = await deliverMany({ store, requests, publish });
+    expect(first[0]).toMatchObject({
+      ok: false,
+      error: { code: "upstream_unavailable", details: { failed: ["kafka:t"] } },
+    });
+    expect(first[1]).toMatchObject({ ok: true, outcome: { status: "accepted" } });
+    kafkaDown = false;
+    calls.length = 0;
+    const retry = await deliverMany({ store, requests, publish });
+    expect(calls).toEqual(["kafka:t"]);
+    expect(retry.map((r) => r.ok && r.outcome.status)).toEqual(["duplicate", "duplicate"]);
+  });
+
+  it("reports a store failure per event as upstream_unavailable without publishing", async () => {
+    const store = new MemoryDedupStore();
+    store.begin = async () => {
+      throw new EdgebusError("upstream_unavailable", "redis down");
+    };
+    let published = false;
+    const [result] = await deliverMany({
+      store,
+      requests: [{ key: "z", plan: ["queue:archive"] }],
+      publish: async () => {
+        published = true;
+        return [];
+      },
+    });
+    expect(result).toMatchObject({ ok: false, error: { code: "upstream_unavailable" } });
+    expect(published).toBe(false);
   });
 });

@@ -1,16 +1,17 @@
 /**
- * The producer's core step for one parsed event: scope check, normalisation against the
- * catalogue, routing, and effectively-once delivery to every destination.
+ * The producer's core step for parsed events: scope check, normalisation against the catalogue
+ * and routing per event, then effectively-once delivery of all of them together (one publish
+ * call per destination, two Redis round trips per event, pipelined by the Redis client).
  */
 import { assertMayPublish, type Principal } from "../../../shared/src/auth/authenticate.ts";
-import type { PublishReceipt } from "../../../shared/src/brokers/publisher.ts";
-import { deliverOnce } from "../../../shared/src/dedup/deliver-once.ts";
+import type { OutgoingMessage, PublishReceipt } from "../../../shared/src/brokers/publisher.ts";
+import { deliverMany } from "../../../shared/src/dedup/deliver-once.ts";
 import { type CloudEventRecord, eventKey } from "../../../shared/src/envelope/cloud-event.ts";
 import type { IncomingEvent } from "../../../shared/src/envelope/http-binding.ts";
 import { toKafkaBinaryMessage } from "../../../shared/src/envelope/kafka-binding.ts";
 import { normaliseEvent } from "../../../shared/src/envelope/normalise.ts";
 import { toQueueMessage } from "../../../shared/src/envelope/queue-message.ts";
-import { EdgebusError, isEdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError, isEdgebusError, toEdgebusError } from "../../../shared/src/errors.ts";
 import type { QueueName } from "../../../shared/src/names.ts";
 import { routeEvent } from "../../../shared/src/routing/router.ts";
 import type { Receipt } from "./api-schemas.ts";
@@ -19,7 +20,37 @@ import type { Capabilities } from "./capabilities.ts";
 const QUEUE_PREFIX = "queue:";
 const KAFKA_PREFIX = "kafka:";
 
-async function publishTo(caps: Capabilities, event: CloudEventRecord, destination: string): Promise<PublishReceipt> {
+export type PublishResult = { ok: true; receipt: Receipt } | { ok: false; error: EdgebusError };
+
+interface Prepared {
+  event: CloudEventRecord;
+  plan: string[];
+}
+
+/** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
+export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted" | "duplicate" | "rejected"): void {
+  const known = typeof type === "string" && caps.catalogue.get(type) !== undefined;
+  caps.metrics.events.inc({ type: known ? (type as string) : "unknown", outcome });
+}
+
+function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEvent): Prepared {
+  const { attributes } = incoming;
+  assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
+  const event = normaliseEvent(attributes, caps.catalogue);
+  const route = routeEvent(caps.rules, event, { kafkaEnabled: caps.kafka !== null });
+  const plan = [
+    ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
+    ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),
+  ];
+  return { event, plan };
+}
+
+/** Publishes `events` to one destination in one call (the publishers chunk within broker limits). */
+async function publishTo(
+  caps: Capabilities,
+  destination: string,
+  events: readonly CloudEventRecord[],
+): Promise<readonly PublishReceipt[]> {
   const started = performance.now();
   const kind = destination.startsWith(KAFKA_PREFIX) ? "kafka" : "queue";
   try {
@@ -29,14 +60,13 @@ async function publishTo(caps: Capabilities, event: CloudEventRecord, destinatio
         // The event was first routed while Kafka was configured; it must not be silently dropped.
         throw new EdgebusError("upstream_unavailable", "Kafka is not configured but this event was routed to it");
       }
-      receipts = await caps.kafka.publish(destination.slice(KAFKA_PREFIX.length), [toKafkaBinaryMessage(event)]);
+      const messages: OutgoingMessage[] = events.map(toKafkaBinaryMessage);
+      receipts = await caps.kafka.publish(destination.slice(KAFKA_PREFIX.length), messages);
     } else {
-      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), [toQueueMessage(event)]);
+      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), events.map(toQueueMessage));
     }
-    const receipt = receipts[0];
-    if (receipt === undefined) throw new EdgebusError("upstream_unavailable", `${destination} returned no receipt`);
     caps.metrics.publishSeconds.observe({ destination: kind, result: "ok" }, (performance.now() - started) / 1000);
-    return receipt;
+    return receipts;
   } catch (error) {
     caps.metrics.publishSeconds.observe({ destination: kind, result: "error" }, (performance.now() - started) / 1000);
     console.error(
@@ -44,15 +74,15 @@ async function publishTo(caps: Capabilities, event: CloudEventRecord, destinatio
         level: "error",
         msg: "publish failed",
         destination,
-        event_id: event.id,
-        source: event.source,
+        events: events.length,
+        first_event: { id: events[0]?.id, source: events[0]?.source },
         error: error instanceof Error ? error.message : String(error),
       }),
     );
-    // A destination that refuses the message for good (too large, misconfigured) is still a
-    // publishing failure for the client: 503 says "the event is recorded, retry completes it".
+    // Whatever the destination said, the client's recourse is the same: the events are
+    // recorded, and retrying the same request completes the missing destinations.
     if (isEdgebusError(error) && error.code === "upstream_unavailable") throw error;
-    throw new EdgebusError("upstream_unavailable", `${destination} did not accept the event`, { cause: error });
+    throw new EdgebusError("upstream_unavailable", `${destination} did not accept the events`, { cause: error });
   }
 }
 
@@ -82,37 +112,62 @@ function toReceipt(
   };
 }
 
-/** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
-export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted" | "duplicate" | "rejected"): void {
-  const known = typeof type === "string" && caps.catalogue.get(type) !== undefined;
-  caps.metrics.events.inc({ type: known ? (type as string) : "unknown", outcome });
+/**
+ * Scope → normalise → route each event, then deliver all that passed. One result per input, in
+ * order; nothing throws for a single event's problem.
+ */
+export async function publishEvents(
+  caps: Capabilities,
+  principal: Principal,
+  incoming: readonly IncomingEvent[],
+): Promise<PublishResult[]> {
+  const results: (PublishResult | undefined)[] = new Array(incoming.length);
+  const prepared: { index: number; item: Prepared }[] = [];
+  incoming.forEach((event, index) => {
+    try {
+      prepared.push({ index, item: prepare(caps, principal, event) });
+    } catch (error) {
+      countEvent(caps, event.attributes.type, "rejected");
+      results[index] = { ok: false, error: toEdgebusError(error) };
+    }
+  });
+
+  const deliveries = await deliverMany({
+    store: caps.dedup,
+    requests: prepared.map(({ item }) => ({ key: eventKey(item.event), plan: item.plan })),
+    publish: (destination, indices) =>
+      publishTo(
+        caps,
+        destination,
+        indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
+      ),
+  });
+
+  deliveries.forEach((delivery, position) => {
+    const { index, item } = prepared[position] as { index: number; item: Prepared };
+    if (delivery.ok) {
+      const { outcome } = delivery;
+      countEvent(caps, item.event.type, outcome.status);
+      results[index] = {
+        ok: true,
+        receipt: toReceipt(item.event, outcome.status, outcome.destinations, outcome.receipts),
+      };
+    } else {
+      countEvent(caps, item.event.type, "rejected");
+      results[index] = { ok: false, error: delivery.error };
+    }
+  });
+  return results as PublishResult[];
 }
 
-/** Scope → normalise → route → deliver; throws `EdgebusError` for anything the client must fix or retry. */
+/** One event; throws its `EdgebusError`. */
 export async function publishEvent(
   caps: Capabilities,
   principal: Principal,
   incoming: IncomingEvent,
 ): Promise<Receipt> {
-  const { attributes } = incoming;
-  try {
-    assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
-    const event = normaliseEvent(attributes, caps.catalogue);
-    const route = routeEvent(caps.rules, event, { kafkaEnabled: caps.kafka !== null });
-    const plan = [
-      ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
-      ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),
-    ];
-    const outcome = await deliverOnce({
-      store: caps.dedup,
-      key: eventKey(event),
-      plan,
-      publish: (destination) => publishTo(caps, event, destination),
-    });
-    countEvent(caps, event.type, outcome.status);
-    return toReceipt(event, outcome.status, outcome.destinations, outcome.receipts);
-  } catch (error) {
-    countEvent(caps, attributes.type, "rejected");
-    throw error;
-  }
+  const [result] = await publishEvents(caps, principal, [incoming]);
+  if (result === undefined) throw new EdgebusError("internal", "no publish result");
+  if (!result.ok) throw result.error;
+  return result.receipt;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MemoryPublisher } from "../../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "../app.ts";
 import { bearer, CE_BATCH, mintKey, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
@@ -43,6 +44,26 @@ describe("POST /v1/events/batch", () => {
     // The same event twice in one batch: the later one waits for the first and is a duplicate.
     expect(json.results[6].receipt).toEqual({ ...json.results[0].receipt, status: "duplicate" });
     expect(json).toMatchObject({ accepted: 2, duplicate: 1, rejected: 4 });
+  });
+
+  it("publishes a batch with one call per destination, not per event", async () => {
+    const queues = new MemoryPublisher();
+    const kafka = new MemoryPublisher();
+    const grouped = createProducerApp({ capabilities: () => ({ queues, kafka }) });
+    const events = Array.from({ length: 100 }, () => structuredEvent("gov.auth.citizen.created"));
+    const response = await grouped.request(
+      "/v1/events/batch",
+      { method: "POST", body: JSON.stringify(events), headers: { ...CE_BATCH, ...bearer(key) } },
+      env,
+    );
+    const json = (await response.json()) as Record<string, any>;
+    expect(json.accepted).toBe(100);
+    expect(queues.calls).toBe(5);
+    expect(kafka.calls).toBe(1);
+    expect(queues.messages("archive").map((m) => JSON.parse(m.value).id)).toEqual(events.map((e) => e.id));
+    expect(json.results.map((r: { receipt: { kafka: { offset: number } } }) => r.receipt.kafka.offset)).toEqual(
+      events.map((_, i) => i),
+    );
   });
 
   it("refuses more than 100 events", async () => {

@@ -1,38 +1,19 @@
-import { eventKey } from "../../../../shared/src/envelope/cloud-event.ts";
+import type { IncomingEvent } from "../../../../shared/src/envelope/http-binding.ts";
 import { parseBatch } from "../../../../shared/src/envelope/http-binding.ts";
 import { ENVELOPE_LIMITS } from "../../../../shared/src/envelope/limits.ts";
-import { errorBody, toEdgebusError } from "../../../../shared/src/errors.ts";
+import { errorBody } from "../../../../shared/src/errors.ts";
 import type { BatchItemResult } from "../api-schemas.ts";
 import { authenticateRequest } from "../authenticate-request.ts";
 import type { ProducerApp } from "../hono-env.ts";
-import { countEvent, publishEvent } from "../publish-event.ts";
+import { countEvent, publishEvents } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
-
-/** Items published at once: enough to overlap broker round trips, few enough for Workers' 6 connections. */
-const CONCURRENCY = 5;
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T, index: number) => Promise<R>,
-) {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index] as T, index);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 /**
  * `POST /v1/events/batch` — up to 100 structured events (1 MB). The request as a whole fails only
  * for auth, size, content type, malformed JSON or the rate limit; otherwise 200 with one result
- * per event in request order, each with its own status (202 or the error's 4xx/503).
+ * per event in request order, each with its own status (202 or the error's 4xx/503). The events
+ * are published together: one call per destination, not one per event.
  */
 export function registerV1EventsBatch(app: ProducerApp): void {
   app.post("/v1/events/batch", async (c) => {
@@ -43,28 +24,27 @@ export function registerV1EventsBatch(app: ProducerApp): void {
     const items = parseBatch(c.req.raw.headers, body);
     await enforceRateLimit(caps, principal, items.length);
 
-    // The same source + id twice in one batch: the later item waits for the earlier one and then
-    // answers `duplicate`, instead of racing it for the publishing lease (409).
-    const previousWithKey = new Map<string, Promise<unknown>>();
-    const results = await mapWithConcurrency(items, CONCURRENCY, async (item, index): Promise<BatchItemResult> => {
-      if (!item.ok) {
+    const parsed: { index: number; event: IncomingEvent }[] = [];
+    const results: BatchItemResult[] = new Array(items.length);
+    items.forEach((item, index) => {
+      if (item.ok) parsed.push({ index, event: item.event });
+      else {
         countEvent(caps, undefined, "rejected");
-        return { index, status: item.error.status, error: errorBody(item.error, requestId).error };
-      }
-      const key = eventKey({ source: String(item.event.attributes.source), id: String(item.event.attributes.id) });
-      const earlier = previousWithKey.get(key);
-      const attempt = (async () => {
-        await earlier?.catch(() => undefined);
-        return publishEvent(caps, principal, item.event);
-      })();
-      previousWithKey.set(key, attempt);
-      try {
-        return { index, status: 202, receipt: await attempt };
-      } catch (error) {
-        const failure = toEdgebusError(error);
-        return { index, status: failure.status, error: errorBody(failure, requestId).error };
+        results[index] = { index, status: item.error.status, error: errorBody(item.error, requestId).error };
       }
     });
+    const published = await publishEvents(
+      caps,
+      principal,
+      parsed.map(({ event }) => event),
+    );
+    published.forEach((result, position) => {
+      const { index } = parsed[position] as { index: number };
+      results[index] = result.ok
+        ? { index, status: 202, receipt: result.receipt }
+        : { index, status: result.error.status, error: errorBody(result.error, requestId).error };
+    });
+
     const count = (predicate: (result: BatchItemResult) => boolean) => results.filter(predicate).length;
     return c.json(
       {
