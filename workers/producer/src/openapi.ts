@@ -137,7 +137,7 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
                 ...(structuredExample === undefined ? {} : { example: structuredExample }),
               },
               "application/json": {
-                schema: { oneOf: [ref("LegacyEnvelope"), { description: "Binary mode: the event's data" }] },
+                schema: { anyOf: [ref("LegacyEnvelope"), { description: "Binary mode: the event's data (any JSON)" }] },
               },
             },
           },
