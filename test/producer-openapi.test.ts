@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { renderOpenApi } from "../workers/producer/src/openapi.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: the document is walked by path; ajv checks the shapes
 type Json = Record<string, any>;
 const document = renderOpenApi(governmentCatalogue) as Json;
 

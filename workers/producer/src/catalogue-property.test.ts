@@ -9,7 +9,7 @@ import { governmentCatalogue } from "../../../schemas/index.ts";
 import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { corruptedDataArbitrary, validDataArbitrary } from "../../../test/support/catalogue-arbitraries.ts";
 import { createProducerApp } from "./app.ts";
-import { bearer, CE_JSON, mintKey, testEnv } from "./producer-test-harness.ts";
+import { bearer, CE_JSON, mintKey, type ResponseJson, testEnv } from "./producer-test-harness.ts";
 
 const key = await mintKey();
 const env = testEnv([key]);
@@ -23,7 +23,7 @@ async function publish(event: Record<string, unknown>) {
     { method: "POST", body: JSON.stringify(event), headers: { ...CE_JSON, ...bearer(key) } },
     env,
   );
-  return { status: response.status, json: (await response.json()) as Record<string, any> };
+  return { status: response.status, json: (await response.json()) as ResponseJson };
 }
 
 function envelope(type: string, data: unknown): Record<string, unknown> {

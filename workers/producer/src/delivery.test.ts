@@ -7,7 +7,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
-import { bearer, CE_JSON, mintKey, structuredEvent, testEnv } from "./producer-test-harness.ts";
+import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 const key = await mintKey();
 const redisUrl = inject("redisRestUrl");
@@ -36,7 +36,7 @@ describe.each(stores)("delivery with dedup on $name", ({ extra }) => {
         { method: "POST", body: JSON.stringify(event), headers: { ...CE_JSON, ...bearer(key) } },
         env,
       );
-      return { response, json: (await response.json()) as Record<string, any> };
+      return { response, json: (await response.json()) as ResponseJson };
     };
     return { queues, kafka, publish, app, env };
   }

@@ -6,7 +6,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
-import { bearer, CE_JSON, mintKey, structuredEvent, testEnv } from "./producer-test-harness.ts";
+import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 interface Recorded {
   requests: { method: string; path: string; headers: Record<string, string>; rawBody: string }[];
@@ -36,7 +36,7 @@ describe("Kafka path (Upstash Kafka REST)", () => {
       { method: "POST", body: JSON.stringify(event), headers: { ...CE_JSON, ...bearer(key) } },
       env,
     );
-    const receipt = (await response.json()) as Record<string, any>;
+    const receipt = (await response.json()) as ResponseJson;
     expect(response.status).toBe(202);
     expect(receipt.kafka).toEqual({
       topic: "gov.auth.citizen",

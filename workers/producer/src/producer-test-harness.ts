@@ -56,3 +56,7 @@ export function bearer(minted: MintedKey): Record<string, string> {
 
 export const CE_JSON = { "Content-Type": "application/cloudevents+json" };
 export const CE_BATCH = { "Content-Type": "application/cloudevents-batch+json" };
+
+/** A parsed JSON response body in assertions; the assertions themselves check the shape. */
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into nested fields and assert on them
+export type ResponseJson = Record<string, any>;

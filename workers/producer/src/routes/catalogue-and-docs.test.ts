@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { createProducerApp } from "../app.ts";
 import { renderOpenApi } from "../openapi.ts";
-import { bearer, CE_JSON, mintKey, structuredEvent, testEnv } from "../producer-test-harness.ts";
+import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
 const key = await mintKey();
 const env = testEnv([key]);
@@ -20,7 +20,7 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
     const response = await app.request("/v1/schemas/gov.auth.citizen.created", {}, env);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("application/schema+json");
-    const schema = (await response.json()) as Record<string, any>;
+    const schema = (await response.json()) as ResponseJson;
     expect(schema).toMatchObject({
       type: "object",
       title: "gov.auth.citizen.created",
@@ -32,14 +32,14 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
   it("GET /v1/schemas/{unknown} is 404 with close matches", async () => {
     const response = await app.request("/v1/schemas/gov.auth.citizen.creatd", {}, env);
     expect(response.status).toBe(404);
-    const body = (await response.json()) as Record<string, any>;
+    const body = (await response.json()) as ResponseJson;
     expect(body.error.code).toBe("not_found");
     expect(body.error.details.did_you_mean).toContain("gov.auth.citizen.created");
   });
 
   it("GET /openapi.json is the rendered document and documents every route", async () => {
     const response = await app.request("/openapi.json", {}, env);
-    const document = (await response.json()) as Record<string, any>;
+    const document = (await response.json()) as ResponseJson;
     expect(document).toEqual(JSON.parse(JSON.stringify(renderOpenApi(governmentCatalogue))));
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
@@ -61,7 +61,7 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
   });
 
   it("every $ref in the OpenAPI document resolves", async () => {
-    const document = renderOpenApi(governmentCatalogue) as Record<string, any>;
+    const document = renderOpenApi(governmentCatalogue) as ResponseJson;
     const refs = JSON.stringify(document).match(/"\$ref":"[^"]+"/g) ?? [];
     expect(refs.length).toBeGreaterThan(10);
     for (const ref of new Set(refs)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryPublisher } from "../../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "../app.ts";
-import { bearer, CE_BATCH, mintKey, structuredEvent, testEnv } from "../producer-test-harness.ts";
+import { bearer, CE_BATCH, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
 const key = await mintKey({ sources: ["/services/*"], types: ["gov.auth.*", "gov.permits.*"] });
 const env = testEnv([key]);
@@ -9,7 +9,7 @@ const app = createProducerApp();
 
 async function postBatch(body: string, headers: Record<string, string> = { ...CE_BATCH, ...bearer(key) }) {
   const response = await app.request("/v1/events/batch", { method: "POST", body, headers }, env);
-  return { response, json: (await response.json()) as Record<string, any> };
+  return { response, json: (await response.json()) as ResponseJson };
 }
 
 describe("POST /v1/events/batch", () => {
@@ -56,7 +56,7 @@ describe("POST /v1/events/batch", () => {
       { method: "POST", body: JSON.stringify(events), headers: { ...CE_BATCH, ...bearer(key) } },
       env,
     );
-    const json = (await response.json()) as Record<string, any>;
+    const json = (await response.json()) as ResponseJson;
     expect(json.accepted).toBe(100);
     expect(queues.calls).toBe(5);
     expect(kafka.calls).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { createProducerApp } from "../app.ts";
-import { bearer, CE_JSON, mintKey, structuredEvent, testEnv } from "../producer-test-harness.ts";
+import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
 const publisher = await mintKey({ sources: ["/services/*", "identity*"], types: ["gov.auth.*", "gov.permits.*"] });
 const narrow = await mintKey({ sources: ["/services/permits"], types: ["gov.permits.*"] });
@@ -10,7 +10,7 @@ const app = createProducerApp();
 
 async function post(body: string, headers: Record<string, string>) {
   const response = await app.request("/v1/events", { method: "POST", body, headers }, env);
-  return { response, json: (await response.json()) as Record<string, any> };
+  return { response, json: (await response.json()) as ResponseJson };
 }
 
 describe("POST /v1/events", () => {
