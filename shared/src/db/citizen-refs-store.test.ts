@@ -85,9 +85,14 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
     expect(await applyCitizenChanges(db, "permits", consumer, [stale])).toEqual(new Map([[stale.key, "stale"]]));
     expect(await row(id)).toMatchObject({ name: null, email: null, deleted: true, version: 2 });
 
+    // Newer than the tombstone: a re-creation may be in flight, so it is retried, not dropped.
     const lateVerification = change("verified", id, 5, { verification: "identity" });
     expect(await applyCitizenChanges(db, "permits", consumer, [lateVerification])).toEqual(
-      new Map([[lateVerification.key, "stale"]]),
+      new Map([[lateVerification.key, "unknown-citizen"]]),
+    );
+    const oldVerification = change("verified", id, 2, { verification: "identity" });
+    expect(await applyCitizenChanges(db, "permits", consumer, [oldVerification])).toEqual(
+      new Map([[oldVerification.key, "stale"]]),
     );
     expect(await row(id)).toMatchObject({ identity_verified: false, deleted: true, version: 2 });
 
@@ -120,6 +125,30 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
       version: 4,
       last_event_id: phone.id,
     });
+  });
+
+  it("applies an older update that arrives after a newer verification, keeping the flag", async () => {
+    const id = randomCitizenId();
+    await applyCitizenChanges(db, "permits", consumer, [change("snapshot", id, 1, { snapshot: snapshot("Old") })]);
+    await applyCitizenChanges(db, "permits", consumer, [change("verified", id, 3, { verification: "identity" })]);
+    const update = change("snapshot", id, 2, { snapshot: snapshot("Renamed", { identity_verified: false }) });
+    expect(await applyCitizenChanges(db, "permits", consumer, [update])).toEqual(new Map([[update.key, "applied"]]));
+    expect(await row(id)).toMatchObject({ name: "Renamed", identity_verified: true, version: 3 });
+    const newer = change("snapshot", id, 4, { snapshot: snapshot("Newest", { identity_verified: false }) });
+    await applyCitizenChanges(db, "permits", consumer, [newer]);
+    // A snapshot newer than the verification carries the truth as of its version.
+    expect(await row(id)).toMatchObject({ name: "Newest", identity_verified: false, version: 4 });
+  });
+
+  it("guards rows written without snapshot_version (before 0008, fixtures) by their event_version", async () => {
+    const id = randomCitizenId();
+    await db`insert into permits.citizen_refs (citizen_id, name, email, event_version, last_event_id, last_event_source)
+             values (${id}, 'Legacy', 'legacy@example.org', 5, 'legacy', '/legacy')`;
+    const older = change("snapshot", id, 4, { snapshot: snapshot("Older") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [older])).toEqual(new Map([[older.key, "stale"]]));
+    const newer = change("snapshot", id, 6, { snapshot: snapshot("Newer") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [newer])).toEqual(new Map([[newer.key, "applied"]]));
+    expect(await row(id)).toMatchObject({ name: "Newer", version: 6 });
   });
 
   it("reports a verification of an unknown citizen without recording it, so a retry applies it", async () => {

@@ -6,15 +6,18 @@
  * Guarantees:
  * - effect and `edgebus.processed_events` are written in the same transaction: a redelivered
  *   event (same `source` + `id`) changes nothing and reports `duplicate`;
- * - a row changes only for a strictly newer `eventversion` (reordering within and across
- *   batches is harmless); within a batch several snapshot/delete events of one citizen collapse
- *   to the newest, the others report `stale`;
+ * - snapshots and tombstones apply only when strictly newer than the row's `snapshot_version`;
+ *   a verification only when newer than the snapshot, and its flag then survives an older
+ *   snapshot arriving later (per-flag versions); so reordering within and across batches is
+ *   harmless. Within a batch several snapshot/delete events of one citizen collapse to the
+ *   newest, the others report `stale`;
  * - `deleted` leaves a tombstone (personal data cleared, `deleted_at` set, version bumped) that a
  *   stale `created`/`updated` cannot resurrect;
- * - `verified` sets a flag only on a known, not deleted citizen with a newer version (on a
- *   tombstone it is `stale`: a deleted citizen keeps no personal attributes); for a citizen not yet
- *   known it reports `unknown-citizen` and leaves no trace, so the caller can retry it after the
- *   citizen's `created` event arrives.
+ * - `verified` sets a flag only on a live citizen with a newer version. For a citizen not known
+ *   yet, or deleted with an older version (a re-creation may still be in flight), it reports
+ *   `unknown-citizen` and leaves no trace, so the caller retries it later; a tombstone itself
+ *   never gets flags. Any arrival order, batching and redelivery yields the state of applying
+ *   the events one by one in version order (property-tested in citizen-refs-reordering.test.ts).
  */
 import type { Database } from "./client.ts";
 
@@ -111,13 +114,16 @@ export async function applyCitizenChanges(
               deleted_at: change.deletedAt,
             }),
       }));
+      // Flags a newer verification set survive an older snapshot (x.version < flag version);
+      // phone/address verification is not in snapshots, so it also survives an unchanged contact.
       const written = await tx<{ citizen_id: string }[]>`
         insert into ${table} as c (
           citizen_id, name, email, phone, address, preferred_language, email_verified, identity_verified,
-          phone_verified, address_verified, event_version, last_event_id, last_event_source, deleted_at, last_synced_at
+          phone_verified, address_verified, event_version, snapshot_version, last_event_id, last_event_source,
+          deleted_at, last_synced_at
         )
         select x.citizen_id, x.name, x.email, x.phone, x.address, x.preferred_language, x.email_verified,
-               x.identity_verified, false, false, x.version, x.event_id, x.event_source, x.deleted_at, now()
+               x.identity_verified, false, false, x.version, x.version, x.event_id, x.event_source, x.deleted_at, now()
         from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(
           citizen_id bigint, name text, email text, phone text, address jsonb, preferred_language text,
           email_verified boolean, identity_verified boolean, version bigint, event_id text, event_source text,
@@ -129,17 +135,23 @@ export async function applyCitizenChanges(
           phone = excluded.phone,
           address = excluded.address,
           preferred_language = excluded.preferred_language,
-          email_verified = excluded.email_verified,
-          identity_verified = excluded.identity_verified,
-          -- a new snapshot carries no phone/address verification; keep it unless the contact changed
-          phone_verified = c.phone_verified and c.phone is not distinct from excluded.phone and excluded.deleted_at is null,
-          address_verified = c.address_verified and c.address is not distinct from excluded.address and excluded.deleted_at is null,
-          event_version = excluded.event_version,
+          email_verified = excluded.deleted_at is null
+            and (excluded.email_verified or c.email_verified_version > excluded.snapshot_version),
+          identity_verified = excluded.deleted_at is null
+            and (excluded.identity_verified or c.identity_verified_version > excluded.snapshot_version),
+          phone_verified = excluded.deleted_at is null
+            and (c.phone_verified_version > excluded.snapshot_version
+                 or (c.phone_verified and c.phone is not distinct from excluded.phone)),
+          address_verified = excluded.deleted_at is null
+            and (c.address_verified_version > excluded.snapshot_version
+                 or (c.address_verified and c.address is not distinct from excluded.address)),
+          snapshot_version = excluded.snapshot_version,
+          event_version = greatest(c.event_version, excluded.event_version),
           last_event_id = excluded.last_event_id,
           last_event_source = excluded.last_event_source,
           deleted_at = excluded.deleted_at,
           last_synced_at = now()
-        where c.event_version < excluded.event_version
+        where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version
         returning citizen_id`;
       const applied = new Set(written.map((row) => Number(row.citizen_id)));
       for (const change of newest.values())
@@ -167,24 +179,28 @@ export async function applyCitizenChanges(
         ),
         merged as (
           select v.citizen_id,
-                 bool_or(v.verification = 'email') as email,
-                 bool_or(v.verification = 'identity') as identity,
-                 bool_or(v.verification = 'phone') as phone,
-                 bool_or(v.verification = 'address') as address,
+                 max(v.version) filter (where v.verification = 'email') as email,
+                 max(v.version) filter (where v.verification = 'identity') as identity,
+                 max(v.version) filter (where v.verification = 'phone') as phone,
+                 max(v.version) filter (where v.verification = 'address') as address,
                  max(v.version) as version,
                  (array_agg(v.id order by v.version desc))[1] as event_id,
                  (array_agg(v.source order by v.version desc))[1] as event_source
           from v join ${table} c on c.citizen_id = v.citizen_id
-          where v.version > c.event_version and c.deleted_at is null
+          where v.version > coalesce(c.snapshot_version, c.event_version) and c.deleted_at is null
           group by v.citizen_id
         ),
         updated as (
           update ${table} c set
-            email_verified = c.email_verified or m.email,
-            identity_verified = c.identity_verified or m.identity,
-            phone_verified = c.phone_verified or m.phone,
-            address_verified = c.address_verified or m.address,
-            event_version = m.version,
+            email_verified = c.email_verified or m.email is not null,
+            identity_verified = c.identity_verified or m.identity is not null,
+            phone_verified = c.phone_verified or m.phone is not null,
+            address_verified = c.address_verified or m.address is not null,
+            email_verified_version = greatest(c.email_verified_version, coalesce(m.email, 0)),
+            identity_verified_version = greatest(c.identity_verified_version, coalesce(m.identity, 0)),
+            phone_verified_version = greatest(c.phone_verified_version, coalesce(m.phone, 0)),
+            address_verified_version = greatest(c.address_verified_version, coalesce(m.address, 0)),
+            event_version = greatest(c.event_version, m.version),
             last_event_id = m.event_id,
             last_event_source = m.event_source,
             last_synced_at = now()
@@ -192,8 +208,9 @@ export async function applyCitizenChanges(
           where c.citizen_id = m.citizen_id
           returning c.citizen_id
         )
-        select v.source, v.id, c.citizen_id is not null as known,
-               v.version > coalesce(c.event_version, 0) and c.deleted_at is null as newer
+        select v.source, v.id,
+               c.citizen_id is not null and (c.deleted_at is null or v.version <= coalesce(c.snapshot_version, c.event_version)) as known,
+               v.version > coalesce(c.snapshot_version, c.event_version, 0) and c.deleted_at is null as newer
         from v left join ${table} c on c.citizen_id = v.citizen_id`;
       const unknown: { source: string; id: string }[] = [];
       const verdictByEvent = new Map(verdicts.map((row) => [eventKey(row), row]));
