@@ -119,7 +119,11 @@ describe.runIf(available)("bridge main", () => {
     const dir = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
     const configPath = join(dir, "bridge.yaml");
     await writeFile(configPath, "port: not-a-port\nkafka: { brokers: [nohostport] }\n");
-    const child = startMain(configPath, { BRIDGE_KAFKA_REST_USERNAME: "", BRIDGE_KAFKA_REST_PASSWORD: "" });
+    const child = startMain(configPath, {
+      KAFKA_BROKERS: "",
+      BRIDGE_KAFKA_REST_USERNAME: "",
+      BRIDGE_KAFKA_REST_PASSWORD: "",
+    });
     children.push(child);
     const log = output(child);
     expect(await exitCode(child)).toBe(1);

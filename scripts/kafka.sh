@@ -10,10 +10,11 @@
 # The broker jars come from Maven Central (org.apache.kafka:kafka_2.13 and its transitive jars,
 # plus a log4j SLF4J binding) into ~/.cache/edgebus/kafka-<version>/libs, resolved once and reused.
 # Every broker is a combined broker+controller: broker N listens on 127.0.0.1:(9091+N) and its
-# controller on 127.0.0.1:(29091+N). With three brokers topics get replication factor 3 and
+# controller on 127.0.0.1:(29091+N) (shifted by EDGEBUS_KAFKA_PORT, default 9092). With three brokers topics get replication factor 3 and
 # min.insync.replicas=2, so `acks=all` survives one broker down.
 #
 # Environment: EDGEBUS_KAFKA_VERSION (default below), EDGEBUS_KAFKA_STATE (default <repo>/.cache/kafka),
+# EDGEBUS_KAFKA_PORT (first broker port, default 9092),
 # EDGEBUS_KAFKA_HEAP (default -Xms256m -Xmx512m; sized for a 2-core / 24 GiB machine).
 set -euo pipefail
 
@@ -27,6 +28,9 @@ LIBS_DIR="${CACHE_DIR}/libs"
 STATE_DIR="${EDGEBUS_KAFKA_STATE:-${REPO_ROOT}/.cache/kafka}"
 HEAP_OPTS="${EDGEBUS_KAFKA_HEAP:--Xms256m -Xmx512m}"
 READY_TIMEOUT_SECONDS="${EDGEBUS_KAFKA_READY_TIMEOUT:-90}"
+# A second cluster (e.g. a three-broker one for chaos tests next to the dev broker) needs its own
+# ports and state: EDGEBUS_KAFKA_PORT=19092 EDGEBUS_KAFKA_STATE=/tmp/kafka-3 scripts/kafka.sh start --brokers 3
+BASE_PORT="${EDGEBUS_KAFKA_PORT:-9092}"
 STOP_TIMEOUT_SECONDS=45
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
@@ -35,8 +39,8 @@ die() {
   exit 1
 }
 
-broker_port() { echo $((9091 + $1)); }
-controller_port() { echo $((29091 + $1)); }
+broker_port() { echo $((BASE_PORT + $1 - 1)); }
+controller_port() { echo $((BASE_PORT + 20000 + $1 - 1)); }
 broker_dir() { echo "${STATE_DIR}/broker-$1"; }
 pid_file() { echo "$(broker_dir "$1")/kafka.pid"; }
 

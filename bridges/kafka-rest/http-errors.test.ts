@@ -109,6 +109,7 @@ describe.runIf(available)("Kafka REST gateway over raw HTTP", () => {
   it("400 for an offset past the end of the log", async () => {
     const topic = `raw-${run}-exists`;
     await stack.topics.admin.createTopics({ topics: [topic], partitions: 1, replicas: -1 });
+    await stack.topics.awaitReady(topic);
     await expectError(
       await call("POST", "/fetch", JSON.stringify({ topic, partition: 0, offset: 5 })),
       400,

@@ -23,3 +23,15 @@ export function flatten(error: unknown): string {
   }
   return error === undefined ? "" : String(error);
 }
+
+/** The first Kafka protocol error code in a client error (they nest: retries wrap responses wrap codes). */
+export function kafkaErrorCode(error: unknown, depth = 0): number | undefined {
+  if (!error || typeof error !== "object" || depth > 5) return undefined;
+  const { apiCode, errors, cause } = error as { apiCode?: unknown; errors?: unknown[]; cause?: unknown };
+  if (typeof apiCode === "number") return apiCode;
+  for (const nested of errors ?? []) {
+    const code = kafkaErrorCode(nested, depth + 1);
+    if (code !== undefined) return code;
+  }
+  return kafkaErrorCode(cause, depth + 1);
+}

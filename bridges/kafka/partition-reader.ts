@@ -1,7 +1,7 @@
 import { Consumer } from "@platformatic/kafka";
 import { EdgebusError } from "../../shared/src/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
-import { kafkaUnavailable } from "./kafka-errors.ts";
+import { kafkaErrorCode, kafkaUnavailable } from "./kafka-errors.ts";
 import type { ConsumedRecord } from "./record.ts";
 import { decodeRecord } from "./record-decoding.ts";
 
@@ -10,6 +10,16 @@ const CONTROL_BATCH = 0b10_0000;
 /** Kafka error codes a reader can cause with its input. */
 const OFFSET_OUT_OF_RANGE = 1;
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
+/** Leadership and metadata races that a metadata refresh fixes (Kafka protocol error codes). */
+const TRANSIENT = new Set([
+  UNKNOWN_TOPIC_OR_PARTITION,
+  5, // LEADER_NOT_AVAILABLE
+  6, // NOT_LEADER_OR_FOLLOWER
+  9, // REPLICA_NOT_AVAILABLE
+  74, // FENCED_LEADER_EPOCH
+  75, // UNKNOWN_LEADER_EPOCH
+  100, // UNKNOWN_TOPIC_ID
+]);
 
 export interface PartitionRead {
   readonly topic: string;
@@ -37,8 +47,22 @@ export class PartitionReader {
   }
 
   async read(request: PartitionRead): Promise<ConsumedRecord[]> {
+    // Leadership moves (a broker restarting, a topic just created): refresh metadata and retry a
+    // few times before answering 503, as the Java consumer does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#readOnce(request, attempt > 1);
+      } catch (error) {
+        const code = (error as { kafkaCode?: number }).kafkaCode;
+        if (code === undefined || !TRANSIENT.has(code) || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  async #readOnce(request: PartitionRead, refresh: boolean): Promise<ConsumedRecord[]> {
     const metadata = await this.#consumer
-      .metadata({ topics: [request.topic], forceUpdate: false })
+      .metadata({ topics: [request.topic], forceUpdate: refresh })
       .catch((error: unknown) => {
         if (/unknown topic|UNKNOWN_TOPIC/i.test(String((error as Error)?.message ?? error))) {
           throw new EdgebusError("not_found", `unknown topic: ${request.topic}`);
@@ -76,8 +100,7 @@ export class PartitionReader {
         ],
       });
     } catch (error) {
-      const code = (error as { errors?: { apiCode?: number }[] }).errors?.[0]?.apiCode ?? undefined;
-      throw readError(request, code, error);
+      throw readError(request, kafkaErrorCode(error), error);
     }
     const records: ConsumedRecord[] = [];
     for (const topicResponse of response.responses) {
@@ -110,6 +133,13 @@ export class PartitionReader {
 }
 
 function readError(request: PartitionRead, code: number | undefined, cause: unknown): EdgebusError {
+  const error = classify(request, code, cause);
+  // The Kafka code travels along so read() can tell a leadership race from a final answer.
+  Object.defineProperty(error, "kafkaCode", { value: code, enumerable: false });
+  return error;
+}
+
+function classify(request: PartitionRead, code: number | undefined, cause: unknown): EdgebusError {
   if (code === OFFSET_OUT_OF_RANGE) {
     return new EdgebusError(
       "bad_request",

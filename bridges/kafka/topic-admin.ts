@@ -129,11 +129,36 @@ export class TopicAdmin {
       // Another bridge instance (or a parallel request) created it first: that is success.
       if (!/already exists/i.test(flatten(error))) throw kafkaUnavailable(`creating topic ${topic} failed`, error);
     }
-    const existing = await this.#existing([topic]);
-    const count = existing.get(topic);
-    if (count === undefined) throw kafkaUnavailable(`topic ${topic} not visible after creation`, undefined);
+    const count = await this.awaitReady(topic);
     this.#known.set(topic, count);
     return count;
+  }
+
+  /**
+   * A new topic reaches the other brokers' metadata a moment after CreateTopics answers; producing
+   * before every partition has a leader fails. Resolves with the partition count once every
+   * partition has a leader (15 s at most, then `upstream_unavailable`).
+   */
+  async awaitReady(topic: string): Promise<number> {
+    const deadline = Date.now() + 15_000;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        const metadata = await this.#admin.metadata({ topics: [topic], forceUpdate: true });
+        const found = metadata.topics.get(topic);
+        if (
+          found &&
+          found.partitions.length === found.partitionsCount &&
+          found.partitions.every((p) => p.leader >= 0)
+        ) {
+          return found.partitionsCount;
+        }
+      } catch {
+        // Not visible yet on the broker that answered: try again below.
+      }
+      if (Date.now() > deadline)
+        throw kafkaUnavailable(`topic ${topic} has no leader for every partition after creation`, undefined);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   async close(): Promise<void> {
