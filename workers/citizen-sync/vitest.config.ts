@@ -12,5 +12,9 @@ export default defineProject({
       },
     })),
   ],
-  test: { name: "citizen-sync", include: ["src/**/*.test.ts"], globalSetup: ["../../test/support/postgres-global-setup.ts"] },
+  test: {
+    name: "citizen-sync",
+    include: ["src/**/*.test.ts"],
+    globalSetup: ["../../test/support/postgres-global-setup.ts"],
+  },
 });
