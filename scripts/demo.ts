@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     for (const row of deadLetter ?? []) {
       console.log(`  ${row.queue} (${row.consumer}): ${row.error_code} — ${row.error_message}`);
     }
-    console.log(`  list them: curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.producer}/v1/dead-letters`);
+    console.log("  (the dead-letter Worker drains every <queue>-dlq into edgebus.dead_letters)");
 
     if (receipts.some((receipt) => receipt.kafka)) {
       console.log("\nKafka (from the receipts):");
