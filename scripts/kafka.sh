@@ -296,8 +296,10 @@ cmd_stop() {
   local count id
   count="$(configured_brokers)"
   ((count > 0)) || count=3
-  # Highest id first, so broker 1 (the first controller voter) goes last.
-  for ((id = count; id >= 1; id--)); do stop_broker "$id"; done
+  # All brokers at once: stopped one by one, the last ones lose their controller quorum and then
+  # wait for a controlled shutdown that can never be acknowledged.
+  for ((id = count; id >= 1; id--)); do stop_broker "$id" & done
+  wait
 }
 
 cmd_status() {
