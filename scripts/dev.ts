@@ -25,6 +25,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -76,6 +77,21 @@ function startChild(name: string, command: string, args: string[], env: NodeJS.P
   return child;
 }
 
+/** Refuses a taken port up front: otherwise the readiness checks could be answered by another stack. */
+function assertPortFree(port: number, flag: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      reject(new Error(`127.0.0.1:${port} is already in use (another dev stack?); stop it or choose another ${flag}`));
+    });
+    socket.once("error", () => {
+      socket.destroy();
+      resolve();
+    });
+  });
+}
+
 async function waitForHttp(url: string, what: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -118,8 +134,11 @@ function hasJava(): boolean {
 
 async function startKafka(): Promise<string> {
   if (!hasJava()) throw new Error("--with-kafka needs Java 17+ on PATH (or set KAFKA_BROKERS to an existing cluster)");
+  // A broker that was already serving belongs to someone else's session: use it, never stop it.
+  const alreadyServing = spawnSync("bash", ["scripts/kafka.sh", "status"], { cwd: root, stdio: "ignore" }).status === 0;
   const result = spawnSync("bash", ["scripts/kafka.sh", "start"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) throw new Error("scripts/kafka.sh start failed");
+  if (alreadyServing) return "127.0.0.1:9092";
   stoppers.push({
     name: "Kafka",
     stop: async () => {
@@ -326,6 +345,11 @@ async function main(): Promise<void> {
   PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
   process.once("SIGINT", () => void shutdown(0));
   process.once("SIGTERM", () => void shutdown(0));
+  await assertPortFree(PRODUCER_PORT, "--port");
+  await assertPortFree(PROVIDER_PORT, "--provider-port");
+  if (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"]) {
+    await assertPortFree(BRIDGE_PORT, "--bridge-port");
+  }
   await mkdir(DEV_DATA, { recursive: true });
 
   const databaseUrl = await preparePostgres();
