@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { governmentCatalogue } from "../schemas/index.ts";
 import type { BridgeConfig } from "./config.ts";
+import { checkHealth } from "./health.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka/kafka-stack.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
@@ -14,6 +15,8 @@ import { createMirrorRoute } from "./mirror/mirror-route.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
 import { createRedisRestApp } from "./redis-rest/app.ts";
 import { connectGatewayRedis } from "./redis-rest/serve.ts";
+
+const KNOWN_AREAS = new Set(["kafka", "redis", "v1", "healthz", "metrics"]);
 
 export interface RunningBridge {
   /** e.g. `http://127.0.0.1:8788` */
@@ -67,27 +70,17 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   const app = new Hono();
   app.use("*", async (c, next) => {
     await next();
-    const area = c.req.path.split("/")[1] || "root";
+    // A fixed label set: arbitrary request paths must not create unbounded metric series.
+    const first = c.req.path.split("/")[1] ?? "";
+    const area = KNOWN_AREAS.has(first) ? first : "other";
     metrics.inc("edgebus_bridge_http_requests_total", { area, status: `${Math.floor(c.res.status / 100)}xx` });
   });
   app.get("/healthz", async (c) => {
-    const checks: Record<string, string> = {};
-    try {
-      await kafka.topics.admin.metadata({ topics: [], forceUpdate: true });
-      checks.kafka = "ok";
-    } catch (error) {
-      checks.kafka = `unavailable: ${(error as Error).message}`;
-    }
-    if (redis) {
-      try {
-        await redis.ping();
-        checks.redis = "ok";
-      } catch (error) {
-        checks.redis = `unavailable: ${(error as Error).message}`;
-      }
-    }
-    const ok = Object.values(checks).every((v) => v === "ok");
-    return c.json({ status: ok ? "ok" : "degraded", checks }, ok ? 200 : 503);
+    const report = await checkHealth({
+      kafka: () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }),
+      ...(redis ? { redis: () => redis.ping() } : {}),
+    });
+    return c.json(report, report.status === "ok" ? 200 : 503);
   });
   app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
