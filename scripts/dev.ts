@@ -25,12 +25,12 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
+import { canConnect } from "../test/support/services.ts";
 import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, type LocalProvider, startLocalProvider } from "./local-provider.ts";
 import { migrate } from "./migrate.ts";
@@ -78,18 +78,10 @@ function startChild(name: string, command: string, args: string[], env: NodeJS.P
 }
 
 /** Refuses a taken port up front: otherwise the readiness checks could be answered by another stack. */
-function assertPortFree(port: number, flag: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      reject(new Error(`127.0.0.1:${port} is already in use (another dev stack?); stop it or choose another ${flag}`));
-    });
-    socket.once("error", () => {
-      socket.destroy();
-      resolve();
-    });
-  });
+async function assertPortFree(port: number, flag: string): Promise<void> {
+  if (await canConnect("127.0.0.1", port)) {
+    throw new Error(`127.0.0.1:${port} is already in use (another dev stack?); stop it or choose another ${flag}`);
+  }
 }
 
 async function waitForHttp(url: string, what: string): Promise<void> {

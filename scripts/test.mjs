@@ -15,15 +15,15 @@
 // Plain JavaScript on purpose: it must run before anything is compiled, with nothing but Node.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+// The same server locations, probes and hints the suites use (Node strips the types on import).
+import { serviceAvailable, serviceHints, serviceUrls } from "../test/support/services.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
 const isCI = process.env.CI === "true" || process.env.CI === "1";
-const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgebus_test";
 const EMBEDDED_DATA_DIR = ".cache/embedded-postgres-test";
 const REPORT_FILE = ".cache/test-results/vitest.json";
 
@@ -66,24 +66,6 @@ async function step(name, cmd, cmdArgs, env) {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   record(name, code === 0, code === 0 ? `${seconds}s` : `exit ${code} after ${seconds}s`);
   return code === 0;
-}
-
-function canConnect(host, port, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-function hostPort(url, defaultPort) {
-  const parsed = new URL(url);
-  return { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port || defaultPort) };
 }
 
 /** Starts scripts/embedded-postgres.ts in a child process; resolves with its connection URL. */
@@ -141,9 +123,8 @@ async function ensureDatabase(databaseUrl) {
 async function preparePostgres() {
   heading("postgres");
   const explicit = process.env.DATABASE_URL;
-  let databaseUrl = explicit ?? DEFAULT_DATABASE_URL;
-  const { host, port } = hostPort(databaseUrl, 5432);
-  if (await canConnect(host, port)) {
+  let databaseUrl = serviceUrls.postgres;
+  if (await serviceAvailable("postgres")) {
     try {
       await ensureDatabase(databaseUrl);
     } catch (error) {
@@ -154,7 +135,9 @@ async function preparePostgres() {
     record("postgres", false, `DATABASE_URL=${redact(explicit)} is not reachable`);
     return undefined;
   } else {
-    console.log(`no Postgres on ${host}:${port}: starting the embedded Postgres (PGlite) from ${EMBEDDED_DATA_DIR}`);
+    console.log(
+      `no Postgres at ${redact(databaseUrl)}: starting the embedded Postgres (PGlite) from ${EMBEDDED_DATA_DIR}`,
+    );
     try {
       // PGlite has one database; the name in the URL is ignored, kept for readable logs.
       databaseUrl = (await startEmbeddedPostgres()).replace(/\/[^/]*$/, "/edgebus_test");
@@ -185,27 +168,18 @@ function redact(url) {
 
 async function probeOtherServers() {
   heading("redis, kafka");
-  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const redis = hostPort(redisUrl, 6379);
-  if (await canConnect(redis.host, redis.port)) {
-    console.log(`redis: reachable at ${redis.host}:${redis.port}`);
+  if (await serviceAvailable("redis")) {
+    console.log(`redis: reachable at ${serviceUrls.redis}`);
   } else {
-    missing.push({
-      server: "redis",
-      hint: "start Redis: `redis-server --daemonize yes --port 6379 --save ''` (or set REDIS_URL)",
-    });
+    missing.push({ server: "redis", hint: serviceHints.redis });
   }
-  const [firstBroker = "127.0.0.1:9092"] = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
-  const kafka = hostPort(`tcp://${firstBroker.trim()}`, 9092);
-  if (await canConnect(kafka.host, kafka.port)) {
-    console.log(`kafka: reachable at ${kafka.host}:${kafka.port}`);
+  if (await serviceAvailable("kafka")) {
+    console.log(`kafka: reachable at ${serviceUrls.kafkaBrokers.join(",")}`);
   } else {
-    const hasJava = await run("sh", ["-c", "command -v java >/dev/null"]).then((code) => code === 0);
+    const hasJava = (await run("sh", ["-c", "command -v java >/dev/null"])) === 0;
     missing.push({
       server: "kafka",
-      hint: hasJava
-        ? "run `npm run kafka -- start` (or set KAFKA_BROKERS to an existing cluster)"
-        : "install Java 17+ and run `npm run kafka -- start`, or set KAFKA_BROKERS to an existing cluster",
+      hint: hasJava ? serviceHints.kafka : `install Java 17+, then ${serviceHints.kafka}`,
     });
   }
   for (const { server, hint } of missing) {
