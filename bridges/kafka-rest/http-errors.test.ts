@@ -125,4 +125,20 @@ describe.runIf(available)("Kafka REST gateway over raw HTTP", () => {
     const many = await call("POST", `/produce/${topic}`, JSON.stringify([{ value: "a" }, { value: "b", key: "k" }]));
     expect(((await many.json()) as { offset: number }[]).map((r) => r.offset)).toEqual([1, 2]);
   });
+
+  it("413 when the broker refuses records as too large", async () => {
+    const topic = `raw-${run}-small`;
+    await stack.topics.admin.createTopics({
+      topics: [topic],
+      partitions: 1,
+      replicas: -1,
+      configs: [{ name: "max.message.bytes", value: "1024" }],
+    });
+    await stack.topics.awaitReady(topic);
+    await expectError(
+      await call("POST", "/produce", JSON.stringify({ topic, value: "x".repeat(1500) })),
+      413,
+      /too large/,
+    );
+  });
 });

@@ -1,9 +1,13 @@
 import { murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
 import { EdgebusError } from "../../shared/src/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
-import { kafkaUnavailable } from "./kafka-errors.ts";
+import { kafkaErrorCode, kafkaUnavailable } from "./kafka-errors.ts";
 import type { RecordReceipt, RecordToProduce } from "./record.ts";
 import type { TopicAdmin } from "./topic-admin.ts";
+
+/** Kafka protocol error codes for records over the broker's size limits. */
+const MESSAGE_TOO_LARGE = 10;
+const RECORD_LIST_TOO_LARGE = 18;
 
 /**
  * Writes records to Kafka with `acks=all` and the idempotent producer (no duplicates from the
@@ -64,6 +68,17 @@ export class RecordProducer {
         })),
       });
     } catch (error) {
+      const code = kafkaErrorCode(error);
+      if (code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) {
+        // The same input can never succeed: the broker's message.max.bytes is the limit.
+        throw new EdgebusError(
+          "payload_too_large",
+          "Kafka refused the records as too large (broker message.max.bytes)",
+          {
+            cause: error,
+          },
+        );
+      }
       throw kafkaUnavailable("produce failed", error);
     }
     const baseOffsets = new Map<string, bigint>();
