@@ -140,7 +140,7 @@ listeners=PLAINTEXT://127.0.0.1:$(broker_port "$id"),CONTROLLER://127.0.0.1:$(co
 advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$id"),SASL_PLAINTEXT://127.0.0.1:$(sasl_port "$id")
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
 # A SASL listener with a dev-only user, so the bridge's SASL settings are tested against a real
-# broker: PLAIN from the JAAS line below, SCRAM credentials written at format time.
+# broker: PLAIN from the JAAS line below, SCRAM credentials written after start (ensure_scram_users).
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SASL_USER}="${SASL_PASSWORD}";
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -178,8 +178,6 @@ format_storage() {
   for ((id = 1; id <= count; id++)); do
     java -Dlog4j2.configurationFile="${STATE_DIR}/log4j2.properties" -cp "${LIBS_DIR}/*" kafka.tools.StorageTool \
       format -t "$cluster_id" -c "$(broker_dir "$id")/server.properties" --ignore-formatted \
-      --add-scram "SCRAM-SHA-256=[name=${SASL_USER},password=${SASL_PASSWORD}]" \
-      --add-scram "SCRAM-SHA-512=[name=${SASL_USER},password=${SASL_PASSWORD}]" \
       >"$(broker_dir "$id")/format.log" 2>&1 || die "formatting broker ${id} failed; see $(broker_dir "$id")/format.log"
   done
 }
@@ -236,6 +234,21 @@ $(tail -n 20 "$(broker_dir "$id")/server.log" 2>/dev/null)"
   die "Kafka not ready after ${READY_TIMEOUT_SECONDS}s; see ${STATE_DIR}/broker-*/server.log"
 }
 
+# SCRAM credentials live in the cluster metadata; writing them through the admin API (instead of
+# at format time) also equips a cluster formatted by an older kafka.sh. Idempotent; done once.
+ensure_scram_users() {
+  [[ -f "${STATE_DIR}/.scram-users" ]] && return 0
+  local mechanism
+  # One mechanism per request: Kafka refuses two alterations of one user in the same request.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    java -Dlog4j2.configurationFile="${STATE_DIR}/log4j2.properties" -cp "${LIBS_DIR}/*" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$(broker_port 1)" --alter --entity-type users --entity-name "${SASL_USER}" \
+      --add-config "${mechanism}=[password=${SASL_PASSWORD}]" >>"${STATE_DIR}/scram-users.log" 2>&1 ||
+      die "creating the ${mechanism} user failed; see ${STATE_DIR}/scram-users.log"
+  done
+  touch "${STATE_DIR}/.scram-users"
+}
+
 stop_broker() {
   local id=$1 pid
   pid="$(broker_pid "$id")" || {
@@ -281,7 +294,7 @@ cmd_start() {
   if [[ "$existing" != 0 && "$existing" != "$count" ]]; then
     if any_running; then die "a ${existing}-broker cluster is running; run '$0 stop' (or reset) first"; fi
     log "switching from ${existing} to ${count} broker(s): deleting the old cluster's data"
-    rm -rf "${STATE_DIR:?}"/broker-* "${STATE_DIR}/cluster-id"
+    rm -rf "${STATE_DIR:?}"/broker-* "${STATE_DIR}/cluster-id" "${STATE_DIR}/.scram-users"
   fi
   write_log_config
   local id
@@ -291,6 +304,7 @@ cmd_start() {
 
   for ((id = 1; id <= count; id++)); do launch_broker "$id"; done
   wait_ready "$count"
+  ensure_scram_users
   log "Kafka ${KAFKA_VERSION} ready: KAFKA_BROKERS=$(bootstrap_list "$count")"
 }
 
@@ -352,7 +366,7 @@ cmd_restart_broker() {
 
 cmd_reset() {
   cmd_stop
-  rm -rf "${STATE_DIR:?}"/broker-* "${STATE_DIR}/cluster-id" "${STATE_DIR}/brokers"
+  rm -rf "${STATE_DIR:?}"/broker-* "${STATE_DIR}/cluster-id" "${STATE_DIR}/brokers" "${STATE_DIR}/.scram-users"
   log "deleted Kafka data under ${STATE_DIR}"
 }
 
