@@ -64,6 +64,7 @@ describe.runIf(available)("Kafka over SASL", () => {
     try {
       await expect(stack.producer.produce([{ topic: `sasl-${run}-refused`, value: "x" }])).rejects.toMatchObject({
         code: "upstream_unavailable",
+        details: { reason: expect.stringMatching(/SASL authentication failed/) },
       });
     } finally {
       await stack.close().catch(() => undefined);
