@@ -1,0 +1,51 @@
+import type { Hono } from "hono";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import type { RecordToProduce } from "../../kafka/record.ts";
+import type { GatewayContext } from "../gateway-context.ts";
+import { readJson } from "../read-json.ts";
+import { badRequest } from "../upstash-errors.ts";
+import { oneOrMany, type ProduceMessage, produceMessage, topicProduceMessage } from "../wire.ts";
+
+/** `POST /produce`, `POST /produce/{topic}`, `GET /produce/{topic}/{message}`. */
+export function registerProduce(app: Hono, ctx: GatewayContext): void {
+  const { limits } = ctx;
+  const produce = async (messages: readonly ProduceMessage[]) => {
+    if (messages.length === 0) throw badRequest("no messages to produce");
+    if (messages.length > limits.maxMessagesPerProduce) {
+      throw new EdgebusError("payload_too_large", `at most ${limits.maxMessagesPerProduce} messages per request`);
+    }
+    const receipts = await ctx.producer.produce(messages.map(toRecord));
+    ctx.onProduced?.(receipts.length);
+    return receipts.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp }));
+  };
+
+  // The client sends a single object for produce() and still expects an array back.
+  app.post("/produce", async (c) => {
+    const body = await readJson(c, oneOrMany(produceMessage), { maxBytes: limits.maxBodyBytes });
+    return c.json(await produce(body ?? []));
+  });
+  // Documented forms the JS client does not use: a topic in the path, one message or many.
+  app.post("/produce/:topic", async (c) => {
+    const topic = c.req.param("topic");
+    const body = await readJson(c, oneOrMany(topicProduceMessage), { maxBytes: limits.maxBodyBytes });
+    return c.json(await produce((body ?? []).map((m) => ({ ...m, topic }))));
+  });
+  app.get("/produce/:topic/:message", async (c) => {
+    const key = c.req.query("key");
+    const [receipt] = await produce([
+      { topic: c.req.param("topic"), value: c.req.param("message"), ...(key === undefined ? {} : { key }) },
+    ]);
+    return c.json(receipt);
+  });
+}
+
+function toRecord(message: ProduceMessage): RecordToProduce {
+  return {
+    topic: message.topic,
+    value: message.value,
+    ...(message.key === undefined ? {} : { key: message.key }),
+    ...(message.partition === undefined ? {} : { partition: message.partition }),
+    ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
+    ...(message.headers === undefined ? {} : { headers: message.headers }),
+  };
+}

@@ -1,0 +1,56 @@
+import type { Hono } from "hono";
+import { EdgebusError } from "../../../shared/src/errors.ts";
+import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
+import type { GatewayContext } from "../gateway-context.ts";
+import { readJson } from "../read-json.ts";
+import { badRequest } from "../upstash-errors.ts";
+import { oneOrMany, topicPartition } from "../wire.ts";
+
+/** `GET /topics` (partition counts) and `POST /offsets/{timestamp|earliest|latest}`. */
+export function registerTopicMetadata(app: Hono, ctx: GatewayContext): void {
+  app.get("/topics", async (c) => c.json(await ctx.topics.partitionCounts()));
+
+  app.post("/offsets/:timestamp", async (c) => {
+    const raw = c.req.param("timestamp");
+    const timestamp = raw === "earliest" ? -2n : raw === "latest" ? -1n : /^\d{1,16}$/.test(raw) ? BigInt(raw) : null;
+    if (timestamp === null)
+      throw badRequest(`offsets timestamp must be earliest, latest or milliseconds, got "${raw}"`);
+    const body = await readJson(c, oneOrMany(topicPartition), { maxBytes: ctx.limits.maxBodyBytes });
+    const partitions = body ?? [];
+    const counts = await ctx.topics.require(partitions.map((p) => p.topic));
+    for (const p of partitions) {
+      if (p.partition >= (counts.get(p.topic) ?? 0))
+        throw new EdgebusError("not_found", `topic ${p.topic} has no partition ${p.partition}`);
+    }
+    const lookup = async (ts: bigint) => {
+      const byTopic = new Map<string, number[]>();
+      for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      try {
+        const listed = await ctx.topics.admin.listOffsets({
+          topics: [...byTopic].map(([name, ps]) => ({
+            name,
+            partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp: ts })),
+          })),
+        });
+        const found = new Map<string, number>();
+        for (const t of listed)
+          for (const p of t.partitions) found.set(`${t.name}\u0000${p.partitionIndex}`, Number(p.offset));
+        return found;
+      } catch (error) {
+        throw kafkaUnavailable("listing offsets failed", error);
+      }
+    };
+    const found = await lookup(timestamp);
+    // No record at or after the time: answer the log-end offset (where a reader would start),
+    // never Kafka's -1, which no client could seek to.
+    const missing = partitions.some((p) => (found.get(`${p.topic}\u0000${p.partition}`) ?? -1) < 0);
+    const latest = missing ? await lookup(-1n) : found;
+    return c.json(
+      partitions.map((p) => {
+        const key = `${p.topic}\u0000${p.partition}`;
+        const offset = found.get(key) ?? -1;
+        return { ...p, offset: offset >= 0 ? offset : (latest.get(key) ?? 0) };
+      }),
+    );
+  });
+}
