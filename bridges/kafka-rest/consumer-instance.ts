@@ -218,7 +218,7 @@ async function readAvailable(
   const deadline = Date.now() + timeoutMs;
   while (records.length === 0 && Date.now() < deadline) {
     const error = failure();
-    if (error) throw kafkaUnavailable("consuming failed", error);
+    if (error) throw consumeFailure(error);
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -233,4 +233,18 @@ async function readAvailable(
     records = take();
   }
   return records;
+}
+
+/**
+ * With `Kafka-Auto-Offset-Reset: none` a group without a committed offset cannot start: that is
+ * the caller's choice (409), not Kafka being down (503).
+ */
+function consumeFailure(error: Error): EdgebusError {
+  if (/has no committed offset/.test(error.message)) {
+    return new EdgebusError(
+      "conflict",
+      `${error.message} Kafka-Auto-Offset-Reset is none: commit an offset first or use earliest/latest`,
+    );
+  }
+  return kafkaUnavailable("consuming failed", error);
 }

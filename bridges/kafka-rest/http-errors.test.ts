@@ -141,4 +141,18 @@ describe.runIf(available)("Kafka REST gateway over raw HTTP", () => {
       /too large/,
     );
   });
+
+  it("409 when Kafka-Auto-Offset-Reset is none and the group has no committed offset", async () => {
+    const topic = `raw-${run}-reset-none`;
+    await stack.topics.admin.createTopics({ topics: [topic], partitions: 1, replicas: -1 });
+    await stack.topics.awaitReady(topic);
+    await expectError(
+      await call("POST", `/consume/none-${run}/i1`, JSON.stringify({ topic, timeout: 2000 }), {
+        "kafka-auto-offset-reset": "none",
+      }),
+      409,
+      /no committed offset/,
+    );
+    await call("POST", `/delete-consumer/none-${run}/i1`);
+  });
 });
