@@ -57,10 +57,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await new Promise<void>((resolve) => inspector.close(() => resolve()));
     await recorder.stop();
-    if (gateway !== undefined) {
-      const keys = await gateway.redis.keys("edgebus-test:*");
-      if (keys.length > 0) await gateway.redis.del(...keys);
-      await gateway.close();
-    }
+    // Test events use random ids, so their dedup records and rate-limit counters never collide
+    // with other suites; they expire on their own (24 h, and twice the rate-limit window).
+    await gateway?.close();
   };
 }
