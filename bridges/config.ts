@@ -74,6 +74,12 @@ export const bridgeConfigSchema = z
         secret: secret.optional(),
         mode: z.enum(["binary", "structured"]).default("binary"),
         toleranceSeconds: z.number().int().min(1).max(3600).default(300),
+        /** 100 events of the producer's largest size (~128 kB) must fit. */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1_048_576),
         include: z.array(z.string()).default([]),
         exclude: z.array(z.string()).default([]),
         rename: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) })).default([]),

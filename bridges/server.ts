@@ -105,6 +105,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         mapping,
         mode: config.mirror.mode,
         toleranceSeconds: config.mirror.toleranceSeconds,
+        maxBodyBytes: config.mirror.maxBodyBytes,
         onResults: (results) => {
           for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
         },

@@ -21,10 +21,16 @@ const RECORD_LIST_TOO_LARGE = 18;
 export class RecordProducer {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #topics: TopicAdmin;
+  readonly #maxRequestBytes: number;
   #roundRobin = 0;
   #closed = false;
 
-  constructor(connection: KafkaConnection, topics: TopicAdmin) {
+  /**
+   * @param maxRequestBytes records per produce request, by approximate size; below the broker's
+   * `message.max.bytes` (1 MiB by default), which bounds one partition's batch.
+   */
+  constructor(connection: KafkaConnection, topics: TopicAdmin, maxRequestBytes = 900_000) {
+    this.#maxRequestBytes = maxRequestBytes;
     this.#producer = new Producer({
       ...clientOptions(connection, "producer"),
       idempotent: true,
@@ -38,29 +44,42 @@ export class RecordProducer {
     if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
     if (records.length === 0) return [];
     const partitionCounts = await this.#topics.ensure(records.map((r) => r.topic));
-
-    // The partition of every record is decided here, so the receipts can name each record's
-    // offset: within one send, the records of one partition form one batch with consecutive
-    // offsets starting at the batch's base offset.
     const partitions = records.map((record) => this.#partitionOf(record, partitionCounts.get(record.topic) ?? 1));
-    const indexInPartition: number[] = [];
-    const seen = new Map<string, number>();
-    records.forEach((record, i) => {
-      const slot = `${record.topic}\u0000${partitions[i]}`;
-      const n = seen.get(slot) ?? 0;
-      indexInPartition.push(n);
-      seen.set(slot, n + 1);
-    });
-
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).
     const now = Date.now();
+    const receipts: RecordReceipt[] = [];
+    // Sequential chunks keep per-partition order; each stays under the broker's batch size limit.
+    for (const chunk of chunksOf(records, this.#maxRequestBytes)) {
+      receipts.push(
+        ...(await this.#send(
+          chunk.map((i) => ({ record: records[i] as RecordToProduce, partition: partitions[i] as number })),
+          now,
+        )),
+      );
+    }
+    return receipts;
+  }
+
+  /**
+   * One produce request. Within it the records of one partition form one batch with consecutive
+   * offsets from the batch's base offset, which is how each receipt names its record's offset.
+   */
+  async #send(items: readonly { record: RecordToProduce; partition: number }[], now: number): Promise<RecordReceipt[]> {
+    const indexInPartition: number[] = [];
+    const seen = new Map<string, number>();
+    for (const { record, partition } of items) {
+      const slot = `${record.topic}\u0000${partition}`;
+      const n = seen.get(slot) ?? 0;
+      indexInPartition.push(n);
+      seen.set(slot, n + 1);
+    }
     let result: Awaited<ReturnType<Producer["send"]>>;
     try {
       result = await this.#producer.send({
-        messages: records.map((record, i) => ({
+        messages: items.map(({ record, partition }) => ({
           topic: record.topic,
-          partition: partitions[i],
+          partition,
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: Buffer.from(record.value),
           headers: new Map((record.headers ?? []).map((h) => [Buffer.from(h.key), Buffer.from(h.value)])),
@@ -84,13 +103,12 @@ export class RecordProducer {
     const baseOffsets = new Map<string, bigint>();
     for (const { topic, partition, offset } of result.offsets ?? [])
       baseOffsets.set(`${topic}\u0000${partition}`, offset);
-    return records.map((record, i) => {
-      const base = baseOffsets.get(`${record.topic}\u0000${partitions[i]}`);
-      if (base === undefined)
-        throw kafkaUnavailable(`no acknowledgement for ${record.topic}/${partitions[i]}`, undefined);
+    return items.map(({ record, partition }, i) => {
+      const base = baseOffsets.get(`${record.topic}\u0000${partition}`);
+      if (base === undefined) throw kafkaUnavailable(`no acknowledgement for ${record.topic}/${partition}`, undefined);
       return {
         topic: record.topic,
-        partition: partitions[i] as number,
+        partition,
         offset: Number(base) + (indexInPartition[i] as number),
         timestamp: record.timestamp ?? now,
       };
@@ -119,4 +137,32 @@ export class RecordProducer {
     this.#closed = true;
     await this.#producer.close();
   }
+}
+
+/** Indexes of `records` in order, cut where the running size would pass `maxBytes` (a larger record goes alone). */
+function chunksOf(records: readonly RecordToProduce[], maxBytes: number): number[][] {
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  let size = 0;
+  records.forEach((record, i) => {
+    const bytes = approximateSize(record);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(i);
+    size += bytes;
+  });
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Bytes a record takes in a batch, give or take the varint framing (~70 B of overhead allowed). */
+function approximateSize(record: RecordToProduce): number {
+  const text = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s));
+  const value = typeof record.value === "string" ? Buffer.byteLength(record.value) : record.value.byteLength;
+  let headers = 0;
+  for (const h of record.headers ?? []) headers += text(h.key) + text(h.value) + 4;
+  return 70 + text(record.key) + value + headers;
 }

@@ -164,4 +164,23 @@ describe.runIf(available)("mirror push", () => {
     const headers = [...(record?.headers ?? [])].map(([k, v]) => [k.toString(), v.toString()]);
     expect(headers).toEqual([["content-type", "application/cloudevents+json"]]);
   }, 30_000);
+
+  it("accepts a batch of large events bigger than one Kafka request and keeps their order", async () => {
+    const events = Array.from({ length: 25 }, (_, i) =>
+      event({
+        type: `gov.${domain}.large.created`,
+        partitionkey: "same-entity",
+        data: { i, blob: "x".repeat(100_000) },
+      }),
+    );
+    const body = JSON.stringify({ events });
+    expect(body.length).toBeGreaterThan(2_000_000);
+    const response = await post(body, await signMirrorRequest(secret, body));
+    expect(response.status).toBe(200);
+    const { results } = mirrorResponseSchema.parse(await response.json());
+    expect(results.every((r) => r.status === "acked")).toBe(true);
+    const offsets = results.map((r) => Number(r.offset));
+    expect(new Set(results.map((r) => r.partition)).size).toBe(1);
+    expect(offsets).toEqual(offsets.map((_, i) => (offsets[0] as number) + i));
+  }, 60_000);
 });

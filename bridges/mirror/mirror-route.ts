@@ -22,6 +22,12 @@ export interface MirrorRouteOptions {
   readonly onResults?: (results: readonly MirrorResult[]) => void;
 }
 
+/**
+ * A full batch of the largest events the producer accepts (100 × ~128 kB) must fit, or the
+ * Worker would dead-letter a legitimate batch on a 413.
+ */
+export const DEFAULT_MIRROR_MAX_BODY_BYTES = 16 * 1_048_576;
+
 const requestSchema = z.object({ events: z.array(z.unknown()).min(1).max(MIRROR_MAX_EVENTS) });
 
 /** The attributes every CloudEvent must carry (envelope validation happened at the edge; this is a sanity check). */
@@ -44,7 +50,7 @@ const eventSchema = z
  * nothing to mirror, and the Worker must not retry it.
  */
 export function createMirrorRoute(options: MirrorRouteOptions): Hono {
-  const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MIRROR_MAX_BODY_BYTES;
   const app = new Hono();
   app.onError((error, c) => renderError(c, error));
 
