@@ -17,7 +17,12 @@ export async function enforceRateLimit(caps: Capabilities, principal: Principal,
     });
   }
   if (!decision.allowed) {
-    const retryAfterSeconds = Math.max(1, Math.ceil((decision.resetAt - Date.now()) / 1000));
+    // `resetAt` ends the current fixed window, but a sliding window still counts that window's
+    // events, fading linearly over the next one; `cost` units free up after about
+    // window × cost / limit of it. Telling the client only "until reset" makes it retry too early.
+    const untilReset = (decision.resetAt - Date.now()) / 1000;
+    const fading = (limit.window_seconds * cost) / limit.requests;
+    const retryAfterSeconds = Math.max(1, Math.ceil(untilReset + fading));
     throw new EdgebusError(
       "rate_limited",
       `API key ${principal.id} exceeded ${limit.requests} events per ${limit.window_seconds} s`,
