@@ -155,4 +155,23 @@ describe.runIf(available)("Kafka REST gateway over raw HTTP", () => {
     );
     await call("POST", `/delete-consumer/none-${run}/i1`);
   });
+
+  it("serves the documented GET consume and DELETE delete-consumer forms", async () => {
+    const topic = `raw-${run}-get-consume`;
+    await stack.topics.admin.createTopics({ topics: [topic], partitions: 1, replicas: -1 });
+    await stack.topics.awaitReady(topic);
+    await call("GET", `/produce/${topic}/hello`);
+    let values: string[] = [];
+    for (let i = 0; i < 20 && values.length === 0; i++) {
+      const response = await call("GET", `/consume/get-${run}/i1/${topic}?timeout=500`, undefined, {
+        "kafka-auto-offset-reset": "earliest",
+      });
+      expect(response.status).toBe(200);
+      values = ((await response.json()) as { value: string }[]).map((m) => m.value);
+    }
+    expect(values).toEqual(["hello"]);
+    await expectError(await call("GET", `/consume/get-${run}/i1/${topic}?timeout=soon`), 400, /milliseconds/);
+    expect((await call("DELETE", `/delete-consumer/get-${run}/i1`)).status).toBe(200);
+    await expectError(await call("DELETE", `/delete-consumer/get-${run}/i1`), 404, /no consumer instance/);
+  });
 });

@@ -21,21 +21,31 @@ import {
  * `GET /consumers`, `POST /delete-consumer/{g}/{i}`.
  */
 export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
-  app.post("/consume/:group/:instance", async (c) => {
-    const { group, instance } = consumerPath(c);
-    const body = await readJson(c, consumeRequest, { maxBytes: ctx.limits.maxBodyBytes });
-    if (!body) throw badRequest("request body is required");
-    const topics = body.topics ?? [body.topic as string];
+  const consume = async (c: Context, group: string, instance: string, topics: string[], timeout?: number) => {
     const settings = instanceSettings(c, ctx.consumerDefaults);
     await ctx.topics.require(topics);
     const consumer = ctx.consumers.obtain(group, instance, settings);
     if (!consumer) throw new EdgebusError("rate_limited", "too many consumer instances on this bridge");
     const records: ConsumedRecord[] = await consumer.poll(
       topics,
-      Math.min(body.timeout ?? 1000, ctx.limits.maxWaitMs),
+      Math.min(timeout ?? 1000, ctx.limits.maxWaitMs),
       ctx.limits.maxRecordsPerConsume,
     );
     return c.json(records);
+  };
+
+  app.post("/consume/:group/:instance", async (c) => {
+    const { group, instance } = consumerPath(c);
+    const body = await readJson(c, consumeRequest, { maxBytes: ctx.limits.maxBodyBytes });
+    if (!body) throw badRequest("request body is required");
+    return consume(c, group, instance, body.topics ?? [body.topic as string], body.timeout);
+  });
+  // Documented form the JS client does not use: `GET /consume/{g}/{i}/{topic}?timeout=ms`.
+  app.get("/consume/:group/:instance/:topic", async (c) => {
+    const { group, instance } = consumerPath(c);
+    const raw = c.req.query("timeout");
+    if (raw !== undefined && !/^\d{1,7}$/.test(raw)) throw badRequest("timeout must be milliseconds");
+    return consume(c, group, instance, [c.req.param("topic")], raw === undefined ? undefined : Number(raw));
   });
 
   app.post("/commit/:group/:instance", async (c) => {
@@ -80,13 +90,16 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
     return c.json([...groups].map(([name, instances]) => ({ name, instances })));
   });
 
-  app.post("/delete-consumer/:group/:instance", async (c) => {
+  const deleteConsumer = async (c: Context) => {
     const { group, instance } = consumerPath(c);
     if (!(await ctx.consumers.remove(group, instance))) {
       throw new EdgebusError("not_found", `no consumer instance ${group}/${instance}`);
     }
     return c.json({ result: "Success", status: 200 });
-  });
+  };
+  app.post("/delete-consumer/:group/:instance", deleteConsumer);
+  // The docs also allow DELETE.
+  app.delete("/delete-consumer/:group/:instance", deleteConsumer);
 }
 
 function consumerPath(c: Context): { group: string; instance: string } {
