@@ -25,6 +25,7 @@ process.chdir(root);
 
 const isCI = process.env.CI === "true" || process.env.CI === "1";
 const EMBEDDED_DATA_DIR = ".cache/embedded-postgres-test";
+const BIOME_VCS_FLAGS = ["--vcs-enabled=true", "--vcs-client-kind=git", "--vcs-use-ignore-file=true"];
 const REPORT_FILE = ".cache/test-results/vitest.json";
 
 const args = process.argv.slice(2);
@@ -226,7 +227,8 @@ async function main() {
 
   if (!testsOnly) {
     await step("type-check", "npx", ["tsc", "--noEmit"]);
-    await step("lint", "npx", ["biome", "check", "."]);
+    // Git's ignore rules apply, so scratch files under git-ignored folders (.cache/, .dev-data/) are not linted.
+    await step("lint", "npx", ["biome", "check", ...BIOME_VCS_FLAGS, "."]);
     if (existsSync("scripts/generate-artefacts.ts")) {
       await step("generated artefacts", "npx", ["tsx", "scripts/generate-artefacts.ts", "--check"]);
     } else {
