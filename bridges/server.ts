@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { governmentCatalogue } from "../schemas/index.ts";
+import { EdgebusError } from "../shared/src/errors.ts";
 import type { BridgeConfig } from "./config.ts";
 import { checkHealth } from "./health.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
@@ -36,14 +37,23 @@ export function kafkaConnectionOf(config: BridgeConfig): KafkaConnection {
     ...(tls
       ? {
           tls: {
-            ca: tls.caFile ? readFileSync(tls.caFile, "utf8") : undefined,
-            cert: tls.certFile ? readFileSync(tls.certFile, "utf8") : undefined,
-            key: tls.keyFile ? readFileSync(tls.keyFile, "utf8") : undefined,
+            ca: readPem("kafka.tls.caFile", tls.caFile),
+            cert: readPem("kafka.tls.certFile", tls.certFile),
+            key: readPem("kafka.tls.keyFile", tls.keyFile),
             rejectUnauthorized: tls.rejectUnauthorized,
           },
         }
       : {}),
   };
+}
+
+function readPem(field: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new EdgebusError("bad_request", `cannot read ${field} ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** Partition counts from the event catalogue (`schemas/`), for topics the bridge creates. */

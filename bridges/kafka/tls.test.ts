@@ -75,4 +75,10 @@ describe.runIf(available)("Kafka over TLS", () => {
       await stack.close().catch(() => undefined);
     }
   }, 60_000);
+
+  it("names an unreadable CA file at startup", () => {
+    expect(() => stackFor({ caFile: "/nonexistent/ca.pem" })).toThrow(
+      /cannot read kafka.tls.caFile \/nonexistent\/ca.pem/,
+    );
+  });
 });
