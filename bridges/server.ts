@@ -69,11 +69,15 @@ function catalogueTopicPartitions(): (topic: string) => number | undefined {
  */
 export async function startBridge(config: BridgeConfig): Promise<RunningBridge> {
   const metrics = new BridgeMetrics();
-  const kafka: KafkaStack = createKafkaStack(
-    kafkaConnectionOf(config),
-    { ...config.kafka.topics, partitionsFor: catalogueTopicPartitions() },
-    { idleTimeoutMs: config.kafkaRest.consumerIdleTimeoutMs, maxInstances: config.kafkaRest.maxConsumerInstances },
-  );
+  // No Kafka clients (and no Kafka health probe) when nothing uses Kafka, e.g. a Redis-only bridge.
+  const usesKafka = config.kafkaRest.enabled || config.mirror.secret !== undefined || config.mirror.pull !== undefined;
+  const kafka: KafkaStack | undefined = usesKafka
+    ? createKafkaStack(
+        kafkaConnectionOf(config),
+        { ...config.kafka.topics, partitionsFor: catalogueTopicPartitions() },
+        { idleTimeoutMs: config.kafkaRest.consumerIdleTimeoutMs, maxInstances: config.kafkaRest.maxConsumerInstances },
+      )
+    : undefined;
   const redis: Redis | undefined = config.redisRest.enabled ? connectGatewayRedis(config.redisRest.url) : undefined;
   const mapping = new TopicMapping(config.mirror);
 
@@ -87,14 +91,14 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   });
   app.get("/healthz", async (c) => {
     const report = await checkHealth({
-      kafka: () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }),
+      ...(kafka ? { kafka: () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }) } : {}),
       ...(redis ? { redis: () => redis.ping() } : {}),
     });
     return c.json(report, report.status === "ok" ? 200 : 503);
   });
   app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
-  if (config.kafkaRest.enabled) {
+  if (kafka && config.kafkaRest.enabled) {
     app.route(
       "/kafka",
       createKafkaRestApp({
@@ -106,7 +110,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     );
   }
   if (redis) app.route("/redis", createRedisRestApp({ redis, token: config.redisRest.token as string }));
-  if (config.mirror.secret) {
+  if (kafka && config.mirror.secret) {
     app.route(
       "/",
       createMirrorRoute({
@@ -123,14 +127,15 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     );
   }
 
-  const pull = config.mirror.pull
-    ? new MirrorPull({
-        source: config.mirror.pull,
-        producer: kafka.producer,
-        mapping,
-        onForwarded: (count) => metrics.inc("edgebus_bridge_mirror_pull_forwarded_total", {}, count),
-      })
-    : undefined;
+  const pull =
+    kafka && config.mirror.pull
+      ? new MirrorPull({
+          source: config.mirror.pull,
+          producer: kafka.producer,
+          mapping,
+          onForwarded: (count) => metrics.inc("edgebus_bridge_mirror_pull_forwarded_total", {}, count),
+        })
+      : undefined;
 
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.hostname });
   await new Promise<void>((resolve, reject) => {
@@ -148,7 +153,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       await closed;
       await pull?.stop();
-      await kafka.close();
+      await kafka?.close();
       await redis?.quit().catch(() => undefined);
     },
   };
