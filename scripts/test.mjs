@@ -12,7 +12,8 @@
 // Redis (REDIS_URL) and Kafka (KAFKA_BROKERS) are probed; locally, suites needing a missing one
 // are skipped and named with how to enable them; with CI=true a missing server fails the run.
 //
-// Plain JavaScript on purpose: it must run before anything is compiled, with nothing but Node.
+// Plain JavaScript run by plain Node (no tsx): it must work before anything is built. Node >= 22.18
+// strips the types of the one TypeScript module it imports (test/support/services.ts).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
