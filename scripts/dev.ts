@@ -64,6 +64,16 @@ function startChild(name: string, command: string, args: string[], env: NodeJS.P
       void shutdown(1);
     }
   });
+  // Last resort when this process exits without a clean shutdown: never leave a child running.
+  process.on("exit", () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  });
   stoppers.push({
     name,
     stop: async () => {
@@ -308,9 +318,15 @@ function parsePort(text: string, flag: string): number {
 }
 
 let shuttingDown = false;
-async function shutdown(code: number): Promise<never> {
-  if (!shuttingDown) {
-    shuttingDown = true;
+let stopping: Promise<never> | undefined;
+/**
+ * Stops everything, last started first. A second signal while stopping (Ctrl-C reaches npm, tsx
+ * and this process, and they relay it) joins the shutdown in progress instead of exiting early,
+ * which would orphan the children.
+ */
+function shutdown(code: number): Promise<never> {
+  shuttingDown = true;
+  stopping ??= (async () => {
     log("stopping…");
     for (const { name, stop } of stoppers.reverse()) {
       try {
@@ -319,8 +335,9 @@ async function shutdown(code: number): Promise<never> {
         console.error(`dev: stopping ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 
 async function main(): Promise<void> {
@@ -335,8 +352,7 @@ async function main(): Promise<void> {
   PRODUCER_PORT = parsePort(values.port, "--port");
   BRIDGE_PORT = parsePort(values["bridge-port"], "--bridge-port");
   PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
-  process.once("SIGINT", () => void shutdown(0));
-  process.once("SIGTERM", () => void shutdown(0));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
   await assertPortFree(PRODUCER_PORT, "--port");
   await assertPortFree(PROVIDER_PORT, "--provider-port");
   if (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"]) {
