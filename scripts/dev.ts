@@ -36,7 +36,8 @@ import { LOCAL_PROVIDER_CREDENTIALS, type LocalProvider, startLocalProvider } fr
 import { migrate } from "./migrate.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const DEV_DATA = path.join(root, ".dev-data");
+// `--data-dir` moves it (a second stack, a test harness); default `.dev-data` in the checkout.
+let DEV_DATA = path.join(root, ".dev-data");
 // Defaults from DESIGN.md; `--port`, `--bridge-port`, `--provider-port` move them (e.g. a second stack).
 let PRODUCER_PORT = 8787;
 let BRIDGE_PORT = 8788;
@@ -118,7 +119,7 @@ async function preparePostgres(): Promise<string> {
     });
     stoppers.push({ name: "embedded Postgres", stop: () => embedded.stop() });
     url = embedded.url;
-    log(`embedded Postgres (PGlite) on ${url}, data in .dev-data/postgres`);
+    log(`embedded Postgres (PGlite) on ${url}, data in ${path.relative(root, path.join(DEV_DATA, "postgres")) || "."}`);
   }
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -347,8 +348,10 @@ async function main(): Promise<void> {
       port: { type: "string", default: String(PRODUCER_PORT) },
       "bridge-port": { type: "string", default: String(BRIDGE_PORT) },
       "provider-port": { type: "string", default: String(PROVIDER_PORT) },
+      "data-dir": { type: "string", default: DEV_DATA },
     },
   });
+  DEV_DATA = path.resolve(values["data-dir"]);
   PRODUCER_PORT = parsePort(values.port, "--port");
   BRIDGE_PORT = parsePort(values["bridge-port"], "--bridge-port");
   PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
