@@ -65,6 +65,9 @@ describe("legacy envelope", () => {
   it("converts epoch-millisecond timestamps", () => {
     const parsed = legacyEnvelopeSchema.parse({ ...legacy, timestamp: Date.UTC(2026, 0, 2) });
     expect(parsed.timestamp).toBe("2026-01-02T00:00:00.000Z");
+    expect(legacyEnvelopeSchema.parse({ ...legacy, timestamp: 253_402_300_799_999 }).timestamp).toBe(
+      "9999-12-31T23:59:59.999Z",
+    );
   });
 
   it.each([
@@ -72,6 +75,8 @@ describe("legacy envelope", () => {
     ["empty event_id", { ...legacy, event_id: "" }],
     ["fractional event_version", { ...legacy, event_version: 1.5 }],
     ["bad timestamp", { ...legacy, timestamp: "yesterday" }],
+    ["epoch milliseconds past year 9999", { ...legacy, timestamp: 253_402_300_800_000 }],
+    ["epoch milliseconds no Date can hold", { ...legacy, timestamp: Number.MAX_SAFE_INTEGER }],
     ["source without service", { ...legacy, source: { instance: "x" } }],
   ])("rejects %s", (_, input) => {
     expect(legacyEnvelopeSchema.safeParse(input).success).toBe(false);

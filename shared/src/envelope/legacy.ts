@@ -30,12 +30,18 @@ const legacySourceSchema = z.union([
   z.strictObject({ service: nonEmpty, instance: nonEmpty.optional(), version: nonEmpty.optional() }),
 ]);
 
+/** 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write. */
+const LATEST_RFC3339_MS = 253_402_300_799_999;
+
 const legacyTimestampSchema = z.union([
   z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }),
   z
     .number()
     .int()
     .positive()
+    // Beyond year 9999 there is no RFC 3339 form (and past ±8.64e15 ms no Date at all:
+    // toISOString would throw), so such a value is bad input, not a server error.
+    .max(LATEST_RFC3339_MS, "must be epoch milliseconds before the year 10000")
     .transform((ms) => new Date(ms).toISOString()),
 ]);
 
