@@ -13,7 +13,11 @@
  * - Workers: ONE `wrangler dev` with every config (producer first, so it serves :8787), local
  *   queues, state under `.dev-data/wrangler`.
  * - A development API key (all scopes, `EDGEBUS_DEV_API_KEY` or random); only its hash reaches
- *   the producer.
+ *   the producer. `--rate-limit <events>/<seconds>` replaces the producer's default limit for it.
+ * - `--bridge-url <url>`: use a bridge someone else runs (a test harness that kills and restarts
+ *   it) instead of starting one; its credentials come from the bridge's own variables
+ *   (`BRIDGE_KAFKA_REST_USERNAME`/`_PASSWORD` turn on Kafka, `BRIDGE_REDIS_REST_TOKEN` Redis,
+ *   `BRIDGE_MIRROR_SECRET` the mirror). The stack keeps running when that bridge goes away.
  *
  * Ctrl-C stops everything this script started (and only that).
  *
@@ -156,6 +160,35 @@ interface BridgeSettings {
   kafkaRest?: { username: string; password: string };
   redisRest?: { token: string };
   mirrorSecret?: string;
+}
+
+/** A bridge this script does not own: settings from the variables the bridge itself reads. */
+async function externalBridge(url: string): Promise<BridgeSettings> {
+  const env = process.env;
+  const settings: BridgeSettings = { url: url.replace(/\/+$/, "") };
+  if (env.BRIDGE_KAFKA_REST_USERNAME && env.BRIDGE_KAFKA_REST_PASSWORD) {
+    settings.kafkaRest = { username: env.BRIDGE_KAFKA_REST_USERNAME, password: env.BRIDGE_KAFKA_REST_PASSWORD };
+  }
+  if (env.BRIDGE_REDIS_REST_TOKEN) settings.redisRest = { token: env.BRIDGE_REDIS_REST_TOKEN };
+  if (env.BRIDGE_MIRROR_SECRET) settings.mirrorSecret = env.BRIDGE_MIRROR_SECRET;
+  if (!settings.kafkaRest && !settings.redisRest && !settings.mirrorSecret) {
+    throw new Error(
+      "--bridge-url needs the bridge's credentials in the environment (BRIDGE_KAFKA_REST_USERNAME/PASSWORD, BRIDGE_REDIS_REST_TOKEN, BRIDGE_MIRROR_SECRET)",
+    );
+  }
+  await waitForHttp(`${settings.url}/healthz`, "the bridge at --bridge-url");
+  return settings;
+}
+
+/** `<events>/<seconds>`, e.g. `100000/60`. */
+function parseRateLimit(text: string): { requests: number; window_seconds: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const requests = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2]);
+  if (!match || requests < 1 || windowSeconds < 1 || windowSeconds > 86_400) {
+    throw new Error(`--rate-limit must be <events>/<seconds>, e.g. 100000/60 (got '${text}')`);
+  }
+  return { requests, window_seconds: windowSeconds };
 }
 
 async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | undefined): Promise<BridgeSettings> {
@@ -349,6 +382,8 @@ async function main(): Promise<void> {
       "bridge-port": { type: "string", default: String(BRIDGE_PORT) },
       "provider-port": { type: "string", default: String(PROVIDER_PORT) },
       "data-dir": { type: "string", default: DEV_DATA },
+      "bridge-url": { type: "string" },
+      "rate-limit": { type: "string" },
     },
   });
   DEV_DATA = path.resolve(values["data-dir"]);
@@ -358,7 +393,9 @@ async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
   await assertPortFree(PRODUCER_PORT, "--port");
   await assertPortFree(PROVIDER_PORT, "--provider-port");
-  if (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"]) {
+  const rateLimit = values["rate-limit"] === undefined ? undefined : parseRateLimit(values["rate-limit"]);
+  const bridgeUrl = values["bridge-url"];
+  if (bridgeUrl === undefined && (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"])) {
     await assertPortFree(BRIDGE_PORT, "--bridge-port");
   }
   await mkdir(DEV_DATA, { recursive: true });
@@ -369,13 +406,22 @@ async function main(): Promise<void> {
   log(`local notification provider on ${provider.url}`);
 
   let kafkaBrokers = process.env.KAFKA_BROKERS || undefined;
-  if (!kafkaBrokers && values["with-kafka"]) kafkaBrokers = await startKafka();
+  if (!kafkaBrokers && values["with-kafka"] && bridgeUrl === undefined) kafkaBrokers = await startKafka();
   const redisUrl = process.env.REDIS_URL || undefined;
-  const bridge = kafkaBrokers || redisUrl ? await startBridge(kafkaBrokers, redisUrl) : undefined;
+  let bridge: BridgeSettings | undefined;
+  if (bridgeUrl !== undefined) bridge = await externalBridge(bridgeUrl);
+  else if (kafkaBrokers || redisUrl) bridge = await startBridge(kafkaBrokers, redisUrl);
 
   const apiKey = process.env.EDGEBUS_DEV_API_KEY || generateApiKey();
   const apiKeysJson = JSON.stringify([
-    { id: "dev", hash: await hashApiKey(apiKey), sources: ["*"], types: ["*"], admin: true },
+    {
+      id: "dev",
+      hash: await hashApiKey(apiKey),
+      sources: ["*"],
+      types: ["*"],
+      admin: true,
+      ...(rateLimit ? { rate_limit: rateLimit } : {}),
+    },
   ]);
   const configs = workerConfigs(Boolean(bridge?.mirrorSecret));
   log(`starting wrangler dev with ${configs.join(", ")}`);
@@ -389,7 +435,12 @@ async function main(): Promise<void> {
     ["health / metrics", `${producer}/healthz  ${producer}/metrics`],
     ["bridge", bridge ? `${bridge.url}/healthz` : "off (set KAFKA_BROKERS / REDIS_URL, or --with-kafka)"],
     ["Kafka", kafkaBrokers ?? "off (KAFKA_BROKERS or --with-kafka)"],
-    ["Redis", redisUrl ? `${redisUrl} via ${bridge?.url}/redis` : "off: producer's isolate-local store (REDIS_URL)"],
+    [
+      "Redis",
+      bridge?.redisRest
+        ? `${redisUrl ?? "the bridge's"} via ${bridge.url}/redis`
+        : "off: producer's isolate-local store (REDIS_URL)",
+    ],
     ["provider inbox", `${provider.url}/  (JSON: ${provider.url}/inbox)`],
     ["Postgres", databaseUrl],
     ["dev API key", `${apiKey}  (all scopes, local only)`],

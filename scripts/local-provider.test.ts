@@ -116,6 +116,35 @@ describe("local provider: Twilio Messages", () => {
     await sendSms(params, { "i-twilio-idempotency-token": "k1" });
     expect(provider.received().map((message) => message.duplicate)).toEqual([false, true]);
   });
+
+  it("counts accepted, refused and duplicate sends per route in /_control/stats, beyond the inbox size", async () => {
+    const small = await startLocalProvider({ port: 0, maxInbox: 2 });
+    try {
+      const send = (token: string, to = "+35312345678") =>
+        fetch(`${small.url}${twilioPath}`, {
+          method: "POST",
+          headers: {
+            authorization: twilioAuth,
+            "content-type": "application/x-www-form-urlencoded",
+            "i-twilio-idempotency-token": token,
+          },
+          body: new URLSearchParams({ To: to, From: credentials.twilioFrom, Body: "Hi" }).toString(),
+        });
+      await send("a");
+      await send("b");
+      await send("a");
+      await send("c", "not-a-number");
+      await send("a");
+      const stats = (await (await fetch(`${small.url}/_control/stats`)).json()) as Record<string, unknown>;
+      expect(stats.twilio).toEqual({ accepted: 4, refused: 1, duplicates: 2, duplicate_keys: ["a", "a"] });
+      expect(stats.sendgrid).toEqual({ accepted: 0, refused: 0, duplicates: 0, duplicate_keys: [] });
+      expect(small.received()).toHaveLength(2);
+      small.reset();
+      expect(small.stats().twilio.accepted).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
 });
 
 describe("local provider: Standard Webhooks receiver", () => {

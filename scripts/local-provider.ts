@@ -11,6 +11,9 @@
  * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook", status, count?, for_seconds?, retry_after?}`
  * - `DELETE /_control/failures` — drop all injected failures
  * - `POST /_control/reset` — empty the inbox and drop failures
+ * - `GET /_control/stats` — counts per route since start (or reset), independent of the inbox
+ *   size: accepted, refused, duplicates (accepted again under an accepted idempotency key) and
+ *   the first duplicated keys; a long test run checks "nothing sent twice" with it
  *
  * Run: `tsx scripts/local-provider.ts` (port `LOCAL_PROVIDER_PORT`, default 8790; credentials from
  * `SENDGRID_API_KEY`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM`, `WEBHOOK_SECRET`,
@@ -72,6 +75,16 @@ export interface ReceivedMessage {
   readonly payload?: unknown;
 }
 
+/** What one route received since start or reset (`GET /_control/stats`). */
+export interface RouteStats {
+  accepted: number;
+  refused: number;
+  /** Accepted requests whose idempotency key had been accepted before. */
+  duplicates: number;
+  /** The first duplicated idempotency keys (at most 100). */
+  duplicate_keys: string[];
+}
+
 export interface FailureRule {
   /** HTTP status to answer (400–599). */
   readonly status: number;
@@ -88,6 +101,7 @@ export interface LocalProvider {
   readonly credentials: LocalProviderCredentials;
   close(): Promise<void>;
   received(): ReceivedMessage[];
+  stats(): Record<ProviderRoute, RouteStats>;
   failNext(route: ProviderRoute, rule: FailureRule): void;
   reset(): void;
 }
@@ -126,12 +140,25 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
   const inbox: ReceivedMessage[] = [];
   const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [] };
   const acceptedKeys = new Set<string>();
+  const emptyStats = (): RouteStats => ({ accepted: 0, refused: 0, duplicates: 0, duplicate_keys: [] });
+  let stats: Record<ProviderRoute, RouteStats> = {
+    sendgrid: emptyStats(),
+    twilio: emptyStats(),
+    webhook: emptyStats(),
+  };
   let seq = 0;
 
   const record = (entry: Omit<ReceivedMessage, "seq" | "received_at" | "duplicate">): ReceivedMessage => {
     const key = entry.idempotency_key ? `${entry.route}:${entry.idempotency_key}` : undefined;
     const duplicate = entry.accepted && key !== undefined && acceptedKeys.has(key);
     if (entry.accepted && key) acceptedKeys.add(key);
+    const counts = stats[entry.route];
+    if (entry.accepted) counts.accepted += 1;
+    else counts.refused += 1;
+    if (duplicate) {
+      counts.duplicates += 1;
+      if (counts.duplicate_keys.length < 100) counts.duplicate_keys.push(entry.idempotency_key as string);
+    }
     const message: ReceivedMessage = { seq: ++seq, received_at: new Date().toISOString(), duplicate, ...entry };
     inbox.push(message);
     // A dev server runs for days: keep the newest entries only.
@@ -167,6 +194,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
   const reset = () => {
     inbox.length = 0;
     acceptedKeys.clear();
+    stats = { sendgrid: emptyStats(), twilio: emptyStats(), webhook: emptyStats() };
     for (const route of Object.keys(failures) as ProviderRoute[]) failures[route] = [];
   };
 
@@ -395,6 +423,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
     reset();
     return c.body(null, 204);
   });
+  app.get("/_control/stats", (c) => c.json(stats));
   app.get("/inbox", (c) => {
     const route = c.req.query("route");
     const to = c.req.query("to");
@@ -406,7 +435,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
   app.get("/", (c) => c.html(inboxPage(inbox)));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  return { app, inbox, failNext, reset };
+  return { app, inbox, failNext, reset, stats: () => structuredClone(stats) };
 }
 
 /** What SendGrid's validator would say about a Mail Send body, or undefined when it is valid. */
@@ -535,7 +564,7 @@ pre{white-space:pre-wrap;max-width:70em}</style></head>
 
 export async function startLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
   const credentials = { ...LOCAL_PROVIDER_CREDENTIALS, ...options.credentials };
-  const { app, inbox, failNext, reset } = createLocalProvider(
+  const { app, inbox, failNext, reset, stats } = createLocalProvider(
     credentials,
     options.maxBodyBytes ?? 1_000_000,
     options.maxInbox ?? 5_000,
@@ -551,6 +580,7 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
     url: `http://${hostname}:${port}`,
     credentials,
     received: () => inbox.map((message) => ({ ...message })),
+    stats,
     failNext,
     reset,
     close: () =>
