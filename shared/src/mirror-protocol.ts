@@ -3,7 +3,13 @@
  * client, `bridges/mirror` the server). Signed with `mirror-signature.ts` over the raw body.
  *
  * Request (`content-type: application/json`): `{ "events": CloudEventRecord[] }`, 1–100 events.
- * Each event goes to topic `topicForType(type)`, key `partitionkey`, value = the event's JSON.
+ * Each event goes to topic `topicForType(type)` after the bridge's topic mapping (`mirror.include`
+ * / `exclude` / `rename`; an excluded event is `acked` without a topic), record key `partitionkey`.
+ * The record follows the CloudEvents Kafka binding in the bridge's `mirror.mode`
+ * (`bridges/mirror/cloud-event-binding.ts`): `binary` by default — the value is the event's `data`
+ * as JSON, every other attribute a `ce_<name>` header, `datacontenttype` the `content-type`
+ * header; `structured` — the value is the whole event's JSON with
+ * `content-type: application/cloudevents+json`.
  *
  * Response 200, one result per event in request order: an event is `acked` only once Kafka
  * acknowledged it (`acks=all`); `failed` carries whether a retry can help. The client acks only
