@@ -1,6 +1,8 @@
 /**
  * Identity domain: citizens, employees, roles and sign-ins. Citizen events carry the full
- * snapshot (event-carried state transfer) so the `citizen_refs` read models never call back.
+ * snapshot (event-carried state transfer) so the `citizen_refs` read models never call back, and
+ * must carry the citizen's `eventversion` (`requiresEventVersion`): the read models keep the newest
+ * version whatever order the events arrive in.
  */
 import { z } from "zod";
 import { defineEvent } from "../shared/src/catalogue/define-event.ts";
@@ -147,6 +149,7 @@ export const authCatalogue: DomainCatalogue = {
       data: citizenCreated,
       previousVersions: [{ version: 1, data: citizenCreatedV1 }],
       entityIdField: "id",
+      requiresEventVersion: true,
       example: { ...exampleCitizen, preferred_language: "ga" },
     }),
     defineEvent({
@@ -155,6 +158,7 @@ export const authCatalogue: DomainCatalogue = {
       description: "A citizen's details changed; carries the new snapshot and the changed fields.",
       data: citizenUpdated,
       entityIdField: "id",
+      requiresEventVersion: true,
       example: {
         ...exampleCitizen,
         email: "amina@haddad.ie",
@@ -172,6 +176,7 @@ export const authCatalogue: DomainCatalogue = {
       description: "A citizen account was deleted; read models must drop the citizen.",
       data: citizenDeleted,
       entityIdField: "id",
+      requiresEventVersion: true,
       example: { id: 104233, deleted_at: "2026-09-30T08:00:00Z", reason: "citizen_request", deleted_by: "system" },
     }),
     defineEvent({
@@ -180,6 +185,7 @@ export const authCatalogue: DomainCatalogue = {
       description: "A citizen's email, phone, identity or address was verified.",
       data: citizenVerified,
       entityIdField: "id",
+      requiresEventVersion: true,
       example: {
         id: 104233,
         verification_type: "identity",

@@ -6,8 +6,10 @@
  *    published BEFORE the earlier one (2) — the read models must end on version 3;
  * 2. a permit application is submitted and approved;
  * 3. one payment completes, another fails;
- * 4. a poison event: a citizen verification without `eventversion` — valid for the API, refused
- *    by citizen-sync (it cannot order it), so it lands in `edgebus.dead_letters`.
+ * 4. a poison event: a verification of a citizen who never registered — valid for the API, but
+ *    citizen-sync cannot apply it to a citizen it does not know; it retries with backoff (the
+ *    registration might still be in flight), then dead-letters it into `edgebus.dead_letters`.
+ *    (A citizen event without `eventversion`, the earlier poison, is now refused by the API.)
  *
  * Then it prints the rows in `permits.citizen_refs` and `revenue.citizen_refs`, the
  * notifications sent (and the local provider's inbox), the dead letter, and Kafka offsets from
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
   try {
     const amina = 700000 + Math.floor(Math.random() * 99999);
     const sean = amina + 100000;
+    const ghost = amina + 200000;
     const suffix = String(amina);
     const citizen = await example(stack, "gov.auth.citizen.created");
     const updated = await example(stack, "gov.auth.citizen.updated");
@@ -195,11 +198,12 @@ async function main(): Promise<void> {
           payer: { email: `sean.obriain.${suffix}@example.ie` },
         },
       },
-      // Poison: a valid event the API accepts, but without the eventversion citizen-sync needs to order it.
+      // Poison: a valid event the API accepts, for a citizen no read model will ever know.
       {
-        label: `POISON: verification of ${sean} without eventversion`,
+        label: `POISON: verification of ${ghost}, who never registered`,
         type: "gov.auth.citizen.verified",
-        data: { ...verified, id: sean },
+        eventversion: 2,
+        data: { ...verified, id: ghost },
       },
     ];
 
@@ -247,13 +251,14 @@ async function main(): Promise<void> {
     const byRoute = [...perRoute].map(([route, count]) => `${count} ${route}`).join(", ");
     console.log(`  local provider inbox: ${accepted.length} accepted (${byRoute}) — ${stack.providerUrl}/`);
 
-    const deadLetter = await waitFor("the dead letter", async () => {
+    // Both citizen-sync consumers retry it with backoff first (up to MAX_RETRIES), so this takes ~30 s.
+    const deadLetter = await waitFor("the dead letters", async () => {
       const rows = await sql<{ queue: string; consumer: string; error_code: string; error_message: string }[]>`
         select queue, consumer, error_code, error_message from edgebus.dead_letters
-        where event_id = ${poison?.id ?? ""} order by id`;
-      return rows.length > 0 ? rows : undefined;
+        where event_id = ${poison?.id ?? ""} order by queue`;
+      return rows.length >= 2 ? rows : undefined;
     });
-    console.log("\ndead letters for the poison event (edgebus.dead_letters):");
+    console.log("\ndead letters for the poison event, after its retries (edgebus.dead_letters):");
     for (const row of deadLetter ?? []) {
       console.log(`  ${row.queue} (${row.consumer}): ${row.error_code} — ${row.error_message}`);
     }

@@ -35,12 +35,14 @@ const errorBody = validatorFor({ $ref: "#/components/schemas/Error" });
 const batchResponse = validatorFor({ $ref: "#/components/schemas/BatchResponse" });
 
 function event(type: string, overrides: Json = {}): Json {
+  const definition = governmentCatalogue.require(type);
   return {
     specversion: "1.0",
     id: "e-1",
     source: "/services/test",
     type,
-    data: governmentCatalogue.require(type).example,
+    ...(definition.requiresEventVersion ? { eventversion: 1 } : {}),
+    data: definition.example,
     ...overrides,
   };
 }
@@ -56,6 +58,8 @@ describe("producer OpenAPI document under a JSON Schema 2020-12 validator", () =
   it("rejects what the producer rejects", () => {
     expect(structured(event("gov.auth.citizen.created", { specversion: "0.3" }))).toBe(false);
     expect(structured(event("gov.auth.citizen.created", { eventversion: 0 }))).toBe(false);
+    expect(structured(event("gov.auth.citizen.created", { eventversion: undefined }))).toBe(false);
+    expect(structured(event("gov.auth.role.granted", { eventversion: undefined }))).toBe(true);
     expect(structured(event("gov.auth.citizen.created", { traceparent: "nope" }))).toBe(false);
     expect(structured(event("gov.auth.citizen.created", { type: "gov.auth.citizen.creatd" }))).toBe(false);
     expect(structured(event("gov.auth.citizen.created", { data: { id: "not-a-number" } }))).toBe(false);

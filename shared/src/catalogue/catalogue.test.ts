@@ -99,6 +99,16 @@ describe("Catalogue construction", () => {
     ]);
     expect(problems.join("\n")).toMatch(/previous version 2 is not older than version 2/);
   });
+
+  it("requires the types of one entity to agree on requiresEventVersion", () => {
+    const widgetDeleted = { ...widgetCreated, type: "acme.shop.widget.deleted" };
+    const problems = problemsOf([shop({ events: [{ ...widgetCreated, requiresEventVersion: true }, widgetDeleted] })]);
+    expect(problems).toContain(
+      'topic "acme.shop.widget": acme.shop.widget.created require eventversion but acme.shop.widget.deleted do not; the types of one entity must agree',
+    );
+    const agreeing = [widgetCreated, widgetDeleted].map((event) => ({ ...event, requiresEventVersion: true }));
+    expect(new Catalogue([shop({ events: agreeing })], { namespace: "acme" }).types()).toHaveLength(2);
+  });
 });
 
 describe("governmentCatalogue", () => {
@@ -198,6 +208,18 @@ describe("governmentCatalogue", () => {
     expect(() => governmentCatalogue.require("completely.unrelated")).toThrow(
       /^unknown event type "completely.unrelated"$/,
     );
+  });
+
+  it("requires eventversion for citizen events (the citizen_refs read models order by it), and only for them", () => {
+    const requiring = governmentCatalogue
+      .types()
+      .filter((type) => governmentCatalogue.require(type).requiresEventVersion);
+    expect(requiring).toEqual([
+      "gov.auth.citizen.created",
+      "gov.auth.citizen.deleted",
+      "gov.auth.citizen.updated",
+      "gov.auth.citizen.verified",
+    ]);
   });
 
   it("extracts the entity id for partition keys", () => {

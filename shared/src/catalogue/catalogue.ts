@@ -186,6 +186,7 @@ export class Catalogue {
       for (const topic of domain.topics) {
         if (!usedTopics.has(topic.name)) problems.push(`topic "${topic.name}" has no event types`);
       }
+      problems.push(...checkEventVersionAgreement(domain.events));
     }
     return problems;
   }
@@ -202,6 +203,29 @@ function checkVersions(event: EventTypeDefinition): string[] {
     last = previous.version;
   }
   if (last >= event.version) problems.push(`previous version ${last} is not older than version ${event.version}`);
+  return problems;
+}
+
+/**
+ * Ordering by `eventversion` is per entity: a versionless event among versioned ones of the same
+ * entity could not be placed, so the types of one topic either all require it or none does.
+ */
+function checkEventVersionAgreement(events: readonly EventTypeDefinition[]): string[] {
+  const byTopic = new Map<string, EventTypeDefinition[]>();
+  for (const event of events) {
+    const topic = topicForType(event.type);
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), event]);
+  }
+  const problems: string[] = [];
+  for (const [topic, definitions] of byTopic) {
+    const requiring = definitions.filter((d) => d.requiresEventVersion === true).map((d) => d.type);
+    if (requiring.length > 0 && requiring.length < definitions.length) {
+      const others = definitions.filter((d) => d.requiresEventVersion !== true).map((d) => d.type);
+      problems.push(
+        `topic "${topic}": ${requiring.join(", ")} require eventversion but ${others.join(", ")} do not; the types of one entity must agree`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -111,7 +111,14 @@ export function eventJsonSchema(
       ...extensionProperties,
       data: dataJsonSchema(definition, target),
     },
-    required: ["specversion", "id", "source", "type", "data"],
+    required: [
+      "specversion",
+      "id",
+      "source",
+      "type",
+      ...(definition.requiresEventVersion ? ["eventversion"] : []),
+      "data",
+    ],
     // Further extension attributes are allowed by CloudEvents: lowercase alphanumeric names.
     propertyNames: { pattern: "^[a-z0-9]{1,20}$" },
     additionalProperties: { type: ["string", "integer", "boolean"] },
@@ -138,6 +145,7 @@ export function exampleEvent(definition: EventTypeDefinition): Record<string, un
     event.subject = entityId;
     event.partitionkey = entityId;
   }
+  if (definition.requiresEventVersion) event.eventversion = 1;
   event.data = definition.example;
   return event;
 }

@@ -18,6 +18,13 @@ export interface EventTypeDefinition<Data extends z.ZodType = z.ZodType> {
   readonly previousVersions?: readonly { version: number; data: z.ZodType }[];
   /** Path in `data` of the entity id used as `partitionkey`/`subject` when the producer omits it. */
   readonly entityIdField?: string;
+  /**
+   * Consumers order this entity's events by the `eventversion` extension (a read model keeps the
+   * newest version whatever the arrival order), so an event of this type without one could never
+   * be applied: the producer rejects it (422 `schema_validation_failed`, issue at `eventversion`).
+   * All types of one entity (Kafka topic) must agree. Default false: `eventversion` optional.
+   */
+  readonly requiresEventVersion?: boolean;
   /** One realistic valid `data` example (used in docs, OpenAPI and tests). */
   readonly example: z.input<Data>;
 }

@@ -9,6 +9,7 @@ const base = {
   id: "e-1",
   source: "/services/identity",
   type: "gov.auth.citizen.created",
+  eventversion: 1,
   data: example,
 };
 const now = () => new Date("2026-11-01T12:00:00.000Z");
@@ -82,6 +83,38 @@ describe("normaliseEvent", () => {
     expect(schema.code).toBe("schema_validation_failed");
     expect(schema.status).toBe(422);
     expect(schema.details).toMatchObject({ type: "gov.auth.citizen.created", issues: [{ path: "data.email" }] });
+  });
+
+  it("requires eventversion where the catalogue says consumers order by it, naming the field the client wrote", () => {
+    const { eventversion: _, ...versionless } = base;
+    const missing = failure(() => normaliseEvent(versionless, governmentCatalogue));
+    expect(missing.code).toBe("schema_validation_failed");
+    expect(missing.status).toBe(422);
+    expect(missing.message).toContain("gov.auth.citizen.created events need eventversion");
+    expect(missing.details).toMatchObject({ type: "gov.auth.citizen.created", issues: [{ path: "eventversion" }] });
+
+    const legacy = failure(() => normaliseEvent(versionless, governmentCatalogue, { mode: "legacy" }));
+    expect(legacy.details).toMatchObject({ issues: [{ path: "event_version" }] });
+    expect(failure(() => normaliseEvent(versionless, governmentCatalogue, { mode: "binary" })).message).toContain(
+      "ce-eventversion",
+    );
+
+    // Missing version and bad data: one 422 listing both.
+    const both = failure(() =>
+      normaliseEvent({ ...versionless, data: { ...example, email: "nope" } }, governmentCatalogue),
+    );
+    expect((both.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([
+      "eventversion",
+      "data.email",
+    ]);
+
+    // Types that do not require it still accept an event without one.
+    const granted = governmentCatalogue.require("gov.auth.role.granted");
+    expect(granted.requiresEventVersion).toBeFalsy();
+    const record = normaliseEvent({ ...versionless, type: granted.type, data: granted.example }, governmentCatalogue, {
+      now,
+    });
+    expect(record.eventversion).toBeUndefined();
   });
 
   it("leaves room for the queue's ~100 B of metadata within 128 KB", () => {

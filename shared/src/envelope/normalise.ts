@@ -1,6 +1,7 @@
 /**
  * Turns parsed CloudEvent attributes into the `CloudEventRecord` that travels through edgebus:
- * extensions validated, `type` looked up in the catalogue, `data` validated (and parsed, so
+ * extensions validated, `type` looked up in the catalogue, `eventversion` required when the type
+ * says consumers order by it (`requiresEventVersion`), `data` validated (and parsed, so
  * defaults/transforms of the schema apply), `partitionkey` and `subject` defaulted to the
  * catalogue's entity id, `time` defaulted, and the 128 KB queue limit enforced on the final JSON.
  */
@@ -8,6 +9,7 @@ import type { Catalogue } from "../catalogue/catalogue.ts";
 import { EdgebusError } from "../errors.ts";
 import type { CloudEventRecord } from "./cloud-event.ts";
 import { extensionsSchema } from "./extensions.ts";
+import type { EnvelopeMode } from "./http-binding.ts";
 import { ENVELOPE_LIMITS, utf8Length } from "./limits.ts";
 import { toValidationIssues } from "./validation-issues.ts";
 
@@ -17,6 +19,13 @@ export type CatalogueLookup = Pick<Catalogue, "require" | "validateData" | "enti
 export interface NormaliseOptions {
   /** Clock for the default `time` (tests pin it). */
   now?: () => Date;
+  /** How the client sent the event, so an issue names the field it wrote (`event_version` in the legacy envelope). */
+  mode?: EnvelopeMode;
+}
+
+/** Where the client put the entity version, per envelope mode. */
+function versionFieldOf(mode: EnvelopeMode | undefined): string {
+  return mode === "legacy" ? "event_version" : "eventversion";
 }
 
 export function normaliseEvent(
@@ -40,10 +49,27 @@ export function normaliseEvent(
   const type = String(attributes.type);
   // 422 unknown_event_type with the closest known types in details.did_you_mean.
   const definition = catalogue.require(type);
+  const versionMissing = definition.requiresEventVersion === true && extensions.data.eventversion === undefined;
+  const versionIssues = versionMissing
+    ? [
+        {
+          path: versionFieldOf(options.mode),
+          message: `required for ${type}: a positive integer, the entity's version, by which consumers order its events`,
+        },
+      ]
+    : [];
   const validation = catalogue.validateData(type, attributes.data);
-  if (!validation.ok) {
-    throw new EdgebusError("schema_validation_failed", `data does not match the schema of ${type}`, {
-      details: { type, version: definition.version, issues: validation.issues },
+  if (!validation.ok || versionMissing) {
+    const binaryHint = options.mode === "binary" ? " (header ce-eventversion)" : "";
+    const message = validation.ok
+      ? `${type} events need ${versionFieldOf(options.mode)}${binaryHint}, a positive integer: consumers order the entity's events by it`
+      : `data does not match the schema of ${type}`;
+    throw new EdgebusError("schema_validation_failed", message, {
+      details: {
+        type,
+        version: definition.version,
+        issues: [...versionIssues, ...(validation.ok ? [] : validation.issues)],
+      },
     });
   }
 

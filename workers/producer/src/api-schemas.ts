@@ -50,6 +50,9 @@ export const schemaSummarySchema = z.object({
   description: z.string(),
   topic: z.string(),
   entity_id_field: z.string().nullable(),
+  requires_eventversion: z
+    .boolean()
+    .describe("Events of this type must carry eventversion (consumers order the entity's events by it)"),
   href: z.string(),
 });
 

@@ -26,8 +26,10 @@ async function publish(event: Record<string, unknown>) {
   return { status: response.status, json: (await response.json()) as ResponseJson };
 }
 
+/** A valid envelope; `eventversion` only where the type requires it, so both cases stay covered. */
 function envelope(type: string, data: unknown): Record<string, unknown> {
-  return { specversion: "1.0", id: crypto.randomUUID(), source: "/services/property", type, data };
+  const versioned = governmentCatalogue.require(type).requiresEventVersion ? { eventversion: 1 } : {};
+  return { specversion: "1.0", id: crypto.randomUUID(), source: "/services/property", type, ...versioned, data };
 }
 
 /** Envelope-level single-field corruptions and the code each must produce. */
@@ -41,6 +43,17 @@ const ENVELOPE_CORRUPTIONS: [string, (event: Record<string, unknown>) => void, s
   ["type with a typo", (e) => (e.type = `${String(e.type)}x`), "unknown_event_type"],
   ["non-JSON datacontenttype", (e) => (e.datacontenttype = "text/xml"), "invalid_envelope"],
 ];
+
+/** Corruptions that only types with `requiresEventVersion` refuse. */
+const VERSION_CORRUPTIONS: typeof ENVELOPE_CORRUPTIONS = [
+  ["no eventversion", (e) => delete e.eventversion, "schema_validation_failed"],
+];
+
+function envelopeCorruptions(type: string): typeof ENVELOPE_CORRUPTIONS {
+  return governmentCatalogue.require(type).requiresEventVersion
+    ? [...ENVELOPE_CORRUPTIONS, ...VERSION_CORRUPTIONS]
+    : ENVELOPE_CORRUPTIONS;
+}
 
 describe.each(governmentCatalogue.types())("%s", (type) => {
   it("accepts any valid generated data", async () => {
@@ -70,7 +83,7 @@ describe.each(governmentCatalogue.types())("%s", (type) => {
     await fc.assert(
       fc.asyncProperty(
         validDataArbitrary(governmentCatalogue, type),
-        fc.constantFrom(...ENVELOPE_CORRUPTIONS),
+        fc.constantFrom(...envelopeCorruptions(type)),
         async (data, [name, corrupt, code]) => {
           const event = envelope(type, data);
           corrupt(event);

@@ -67,10 +67,11 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
   for (const type of catalogue.types()) {
     const { $schema: _, $id: __, ...data } = dataJsonSchema(catalogue, type);
     schemas[`data.${type}`] = data;
+    const required = catalogue.require(type).requiresEventVersion ? ["eventversion", "data"] : ["data"];
     schemas[`event.${type}`] = {
       allOf: [
         ref("CloudEvent"),
-        { type: "object", properties: { type: { const: type }, data: ref(`data.${type}`) }, required: ["data"] },
+        { type: "object", properties: { type: { const: type }, data: ref(`data.${type}`) }, required },
       ],
     };
     eventRefs.push(ref(`event.${type}`));

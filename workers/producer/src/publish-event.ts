@@ -36,7 +36,7 @@ export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted
 function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEvent): Prepared {
   const { attributes } = incoming;
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
-  const event = normaliseEvent(attributes, caps.catalogue);
+  const event = normaliseEvent(attributes, caps.catalogue, { mode: incoming.mode });
   const route = routeEvent(caps.rules, event, { kafkaEnabled: caps.kafka !== null });
   const plan = [
     ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),

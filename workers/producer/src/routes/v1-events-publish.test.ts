@@ -84,6 +84,67 @@ describe("POST /v1/events", () => {
     expect(json).toMatchObject({ id, type: "gov.auth.citizen.created", status: "accepted" });
   });
 
+  describe("citizen events without eventversion (read models order by it): 422 in every envelope mode", () => {
+    const citizen = () => structuredClone(governmentCatalogue.require("gov.auth.citizen.verified").example);
+    const expectVersionRequired = (status: number, error: ResponseJson, field: string) => {
+      expect(status).toBe(422);
+      expect(error.code).toBe("schema_validation_failed");
+      expect(error.message).toContain("gov.auth.citizen.verified events need");
+      expect(error.details.issues).toEqual([{ path: field, message: expect.stringContaining("positive integer") }]);
+    };
+
+    it("structured", async () => {
+      const event = structuredEvent("gov.auth.citizen.verified", { eventversion: undefined });
+      const { response, json } = await post(JSON.stringify(event), { ...CE_JSON, ...bearer(publisher) });
+      expectVersionRequired(response.status, json.error, "eventversion");
+    });
+
+    it("binary (no ce-eventversion header)", async () => {
+      const { response, json } = await post(JSON.stringify(citizen()), {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": crypto.randomUUID(),
+        "ce-source": "/services/identity",
+        "ce-type": "gov.auth.citizen.verified",
+        ...bearer(publisher),
+      });
+      expectVersionRequired(response.status, json.error, "eventversion");
+      expect(json.error.message).toContain("ce-eventversion");
+    });
+
+    it("legacy envelope (no event_version)", async () => {
+      const { response, json } = await post(
+        JSON.stringify({
+          event_id: crypto.randomUUID(),
+          event_type: "gov.auth.citizen.verified",
+          source: "identity-service",
+          data: citizen(),
+        }),
+        { "Content-Type": "application/json", ...bearer(publisher) },
+      );
+      expectVersionRequired(response.status, json.error, "event_version");
+    });
+
+    it("batch: only the versionless item fails", async () => {
+      const versioned = structuredEvent("gov.auth.citizen.verified", { eventversion: 2 });
+      const versionless = structuredEvent("gov.auth.citizen.verified", { eventversion: undefined });
+      const response = await app.request(
+        "/v1/events/batch",
+        {
+          method: "POST",
+          body: JSON.stringify([versioned, versionless]),
+          headers: { "Content-Type": "application/cloudevents-batch+json", ...bearer(publisher) },
+        },
+        env,
+      );
+      const json = (await response.json()) as ResponseJson;
+      expect(response.status).toBe(200);
+      expect(json.results[0]).toMatchObject({ index: 0, status: 202 });
+      expect(json.results[1]).toMatchObject({ index: 1, status: 422 });
+      expectVersionRequired(json.results[1].status, json.results[1].error, "eventversion");
+    });
+  });
+
   describe("rejections", () => {
     const auth = () => bearer(publisher);
     it.each<[string, () => [string, Record<string, string>], number, string]>([

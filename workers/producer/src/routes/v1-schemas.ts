@@ -15,6 +15,7 @@ export function schemaSummaries(catalogue: Catalogue): z.infer<typeof schemaSumm
       description: definition.description,
       topic: topicForType(type),
       entity_id_field: definition.entityIdField ?? null,
+      requires_eventversion: definition.requiresEventVersion === true,
       href: `/v1/schemas/${type}`,
     };
   });
@@ -31,6 +32,7 @@ export function dataJsonSchema(catalogue: Catalogue, type: string): Record<strin
     "x-edgebus-version": definition.version,
     "x-edgebus-topic": topicForType(type),
     ...(definition.entityIdField === undefined ? {} : { "x-edgebus-entity-id-field": definition.entityIdField }),
+    "x-edgebus-requires-eventversion": definition.requiresEventVersion === true,
     examples: [definition.example],
   };
 }
