@@ -1,0 +1,84 @@
+/**
+ * The four faults of the chaos run, each injected once at a planned point of the load and timed:
+ * the email provider failing for 30 s (15 s of 503, then 15 s of 429 with `Retry-After: 5`),
+ * Postgres restarted (immediate stop — a crash — then start), one Kafka broker of three restarted,
+ * and the bridge SIGKILLed and started again on the same port.
+ */
+import type { ChaosStack } from "./stack.ts";
+
+export type FaultName = "email-provider-down-30s" | "postgres-restart" | "kafka-broker-restart" | "bridge-sigkill";
+
+export interface FaultTiming {
+  name: FaultName;
+  /** Seconds since the load started. */
+  startedAt: number;
+  endedAt: number;
+  note: string;
+}
+
+export interface PlannedFault {
+  name: FaultName;
+  /** When to inject it, as a fraction of the planned load duration. */
+  at: number;
+}
+
+export const FAULT_PLAN: readonly PlannedFault[] = [
+  { name: "email-provider-down-30s", at: 0.1 },
+  { name: "postgres-restart", at: 0.3 },
+  { name: "kafka-broker-restart", at: 0.5 },
+  { name: "bridge-sigkill", at: 0.7 },
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function failEmail(providerUrl: string, rule: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${providerUrl}/_control/failures`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ route: "sendgrid", ...rule }),
+  });
+  if (response.status !== 201) throw new Error(`local provider refused the failure rule: ${response.status}`);
+}
+
+async function inject(stack: ChaosStack, name: FaultName): Promise<string> {
+  switch (name) {
+    case "email-provider-down-30s":
+      // Rules apply in turn: the 503 window first, then the 429 one (both timed from now).
+      await failEmail(stack.info.providerUrl, { status: 503, for_seconds: 15 });
+      await failEmail(stack.info.providerUrl, { status: 429, for_seconds: 30, retry_after: 5 });
+      await sleep(30_000);
+      return "SendGrid route: 503 for 15 s, then 429 Retry-After 5 for 15 s";
+    case "postgres-restart":
+      await stack.postgres.restart();
+      return "pg_ctl stop -m immediate, start";
+    case "kafka-broker-restart":
+      await stack.kafka.script("restart-broker", "2");
+      return "broker 2 of 3 stopped (SIGTERM) and started";
+    case "bridge-sigkill":
+      await stack.bridge.kill();
+      await sleep(2000);
+      await stack.bridge.start();
+      return "SIGKILL, 2 s down, started again on the same port";
+  }
+}
+
+/** Injects each planned fault when its time comes; resolves with the timings when all are done. */
+export async function runFaults(
+  stack: ChaosStack,
+  plan: readonly PlannedFault[],
+  loadStartedAt: number,
+  durationMs: number,
+): Promise<FaultTiming[]> {
+  const timings: FaultTiming[] = [];
+  const seconds = () => Number(((Date.now() - loadStartedAt) / 1000).toFixed(1));
+  for (const fault of plan) {
+    const due = loadStartedAt + fault.at * durationMs;
+    if (Date.now() < due) await sleep(due - Date.now());
+    const startedAt = seconds();
+    console.log(`chaos: ${startedAt}s fault ${fault.name}`);
+    const note = await inject(stack, fault.name);
+    timings.push({ name: fault.name, startedAt, endedAt: seconds(), note });
+    console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
+  }
+  return timings;
+}

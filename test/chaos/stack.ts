@@ -1,0 +1,404 @@
+/**
+ * The chaos suite's own copy of every server, isolated from the machine's shared ones so that
+ * restarting them hurts nobody else:
+ *
+ * - Postgres: a temporary cluster (`initdb` from /usr/lib/postgresql/<v>/bin) on 55432, run as
+ *   the `postgres` user when this process is root (Postgres refuses root);
+ * - Kafka: a three-broker cluster from `scripts/kafka.sh` on 19092–19094 with its own state folder;
+ * - the bridge: its own process (Kafka REST, mirror ingest with `gov.*` → `onprem.gov.*` so the
+ *   mirrored copy is told apart from the producer's direct publish, Redis REST on a Redis db of
+ *   its own), so it can be SIGKILLed and started again on the same port;
+ * - everything else from `npm run dev --bridge-url`: every Worker in one `wrangler dev`, the
+ *   local notification provider, migrations.
+ *
+ * The Workers, the bridge and `npm run dev` run from a snapshot of the code taken at start
+ * (the working tree by default, `EDGEBUS_CHAOS_SOURCE=head` for the last commit): `wrangler dev`
+ * reloads on every file change, and a reload drops the local queues' in-memory messages, so
+ * edits in the checkout during a run would show up as losses that no deployment has.
+ *
+ * `start()` brings it all up, `stop()` takes down exactly what it started.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { canConnect } from "../support/services.ts";
+
+const run = promisify(execFile);
+const checkout = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** What the stack runs: the snapshot's folder once `snapshotCode` ran. */
+let root = checkout;
+
+/** Folders and files the Workers, the bridge and scripts/dev.ts need. */
+const SNAPSHOT_PATHS = [
+  "workers",
+  "shared",
+  "schemas",
+  "bridges",
+  "scripts",
+  "test/support",
+  "wrangler.toml",
+  "package.json",
+  "tsconfig.json",
+];
+
+/** Copies the code into `target` (node_modules linked) and runs everything from there. */
+async function snapshotCode(target: string, source: "worktree" | "head"): Promise<void> {
+  await mkdir(target, { recursive: true });
+  if (source === "head") {
+    const { stdout } = await run("git", ["-C", checkout, "rev-parse", "HEAD"]);
+    await run("sh", ["-c", `git -C '${checkout}' archive HEAD ${SNAPSHOT_PATHS.join(" ")} | tar -x -C '${target}'`]);
+    log(`code: commit ${stdout.trim().slice(0, 10)} (snapshot in ${target})`);
+  } else {
+    const skip = /(^|\/)(node_modules|\.wrangler|\.dev-data|\.cache)(\/|$)/;
+    for (const item of SNAPSHOT_PATHS) {
+      await cp(path.join(checkout, item), path.join(target, item), {
+        recursive: true,
+        filter: (from) => !skip.test(path.relative(checkout, from)),
+      });
+    }
+    log(`code: working tree as of now (snapshot in ${target})`);
+  }
+  await symlink(path.join(checkout, "node_modules"), path.join(target, "node_modules"));
+  root = target;
+}
+
+export const CHAOS_PORTS = {
+  postgres: 55432,
+  kafka: 19092,
+  producer: 38710,
+  bridge: 38711,
+  provider: 38712,
+} as const;
+
+/** The chaos bridge's Redis database: dedup and rate-limit keys stay away from everyone else's. */
+const REDIS_DB = 13;
+
+export interface ChaosStackInfo {
+  producer: string;
+  apiKey: string;
+  providerUrl: string;
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  bridgeUrl: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function log(message: string): void {
+  console.log(`chaos: ${message}`);
+}
+
+/** The newest Postgres server binaries on this machine, or undefined. */
+export function postgresBinDir(): string | undefined {
+  const base = "/usr/lib/postgresql";
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(path.join(base, v, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : path.join(base, versions[0], "bin");
+}
+
+export async function hasJava(): Promise<boolean> {
+  try {
+    await run("sh", ["-c", "command -v java"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await response.body?.cancel();
+  return response.status < 500;
+}
+
+/** A temporary Postgres cluster; `restart()` is an immediate (crash-like) stop and a start. */
+class TempPostgres {
+  readonly #bin: string;
+  readonly #dir: string;
+  readonly #asPostgresUser = process.getuid?.() === 0;
+
+  constructor(bin: string, dir: string) {
+    this.#bin = bin;
+    this.#dir = dir;
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${CHAOS_PORTS.postgres}/edgebus`;
+  }
+
+  async #pg(tool: string, args: string[]): Promise<void> {
+    const command = path.join(this.#bin, tool);
+    if (this.#asPostgresUser) await run("runuser", ["-u", "postgres", "--", command, ...args], { cwd: "/" });
+    else await run(command, args);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    if (this.#asPostgresUser) {
+      const { stdout } = await run("id", ["-u", "postgres"]);
+      const { stdout: gid } = await run("id", ["-g", "postgres"]);
+      await chown(this.#dir, Number(stdout.trim()), Number(gid.trim()));
+    }
+    await chmod(this.#dir, 0o700);
+    await this.#pg("initdb", ["-D", this.#dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"]);
+    // Durability against a process crash needs no fsync (the OS keeps the pages); it saves the disk.
+    await writeFile(
+      path.join(this.#dir, "postgresql.auto.conf"),
+      [
+        `port = ${CHAOS_PORTS.postgres}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${this.#dir}'`,
+        "fsync = off",
+        "max_connections = 200",
+        "shared_buffers = 128MB",
+        "",
+      ].join("\n"),
+      { flag: "a" },
+    );
+    await this.start();
+    await this.#pg("createdb", ["-h", "127.0.0.1", "-p", String(CHAOS_PORTS.postgres), "-U", "postgres", "edgebus"]);
+  }
+
+  async start(): Promise<void> {
+    await this.#pg("pg_ctl", ["-D", this.#dir, "-l", path.join(this.#dir, "server.log"), "-w", "-t", "60", "start"]);
+  }
+
+  async stop(mode: "fast" | "immediate" = "fast"): Promise<void> {
+    await this.#pg("pg_ctl", ["-D", this.#dir, "-m", mode, "-w", "-t", "60", "stop"]);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop("immediate");
+    await this.start();
+  }
+}
+
+/** `scripts/kafka.sh` against the chaos cluster's port range and state folder. */
+class ChaosKafka {
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(state: string) {
+    this.#env = { ...process.env, EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka), EDGEBUS_KAFKA_STATE: state };
+  }
+
+  get brokers(): string[] {
+    return [0, 1, 2].map((n) => `127.0.0.1:${CHAOS_PORTS.kafka + n}`);
+  }
+
+  async script(...args: string[]): Promise<void> {
+    await run("bash", [path.join(root, "scripts/kafka.sh"), ...args], {
+      env: this.#env,
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  }
+}
+
+/** The bridge as a child process that the suite can SIGKILL and start again. */
+class BridgeProcess {
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #configFile: string;
+  readonly #logFile: string;
+  #child: ChildProcess | undefined;
+
+  constructor(env: NodeJS.ProcessEnv, configFile: string, logFile: string) {
+    this.#env = env;
+    this.#configFile = configFile;
+    this.#logFile = logFile;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${CHAOS_PORTS.bridge}`;
+  }
+
+  async start(): Promise<void> {
+    const { openSync } = await import("node:fs");
+    const out = openSync(this.#logFile, "a");
+    this.#child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", this.#configFile], {
+      cwd: root,
+      env: this.#env,
+      stdio: ["ignore", out, out],
+    });
+    await waitFor("the bridge", () => httpOk(`${this.url}/healthz`), 60_000);
+  }
+
+  /** SIGKILL: no flush, no goodbye; resolves when the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+const secret = () => randomBytes(24).toString("base64url");
+
+export class ChaosStack {
+  readonly workDir: string;
+  readonly postgres: TempPostgres;
+  readonly kafka: ChaosKafka;
+  bridge!: BridgeProcess;
+  info!: ChaosStackInfo;
+  #dev: ChildProcess | undefined;
+  #kafkaStarted = false;
+  #postgresStarted = false;
+
+  private constructor(workDir: string, pgBin: string) {
+    this.workDir = workDir;
+    this.postgres = new TempPostgres(pgBin, path.join(workDir, "postgres"));
+    this.kafka = new ChaosKafka(path.join(workDir, "kafka"));
+  }
+
+  static async create(pgBin: string): Promise<ChaosStack> {
+    const workDir = await mkdtemp(path.join(tmpdir(), "edgebus-chaos-"));
+    // The postgres user (when this runs as root) must reach its data folder inside.
+    await chmod(workDir, 0o755);
+    return new ChaosStack(workDir, pgBin);
+  }
+
+  async start(): Promise<ChaosStackInfo> {
+    for (const [name, port] of Object.entries(CHAOS_PORTS)) {
+      if (await canConnect("127.0.0.1", port)) throw new Error(`chaos port ${port} (${name}) is already in use`);
+    }
+    log(`work folder ${this.workDir}`);
+    const started = Date.now();
+    await snapshotCode(
+      path.join(this.workDir, "code"),
+      process.env.EDGEBUS_CHAOS_SOURCE === "head" ? "head" : "worktree",
+    );
+    // Postgres and the three brokers boot in parallel; Kafka is the slow one.
+    await Promise.all([
+      (async () => {
+        this.#postgresStarted = true;
+        await this.postgres.init();
+        log(`Postgres on ${CHAOS_PORTS.postgres} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      })(),
+      (async () => {
+        this.#kafkaStarted = true;
+        await this.kafka.script("start", "--brokers", "3");
+        log(`Kafka brokers ${this.kafka.brokers.join(",")} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      })(),
+    ]);
+
+    const credentials = {
+      BRIDGE_KAFKA_REST_USERNAME: "edgebus",
+      BRIDGE_KAFKA_REST_PASSWORD: secret(),
+      BRIDGE_REDIS_REST_TOKEN: secret(),
+      BRIDGE_MIRROR_SECRET: secret(),
+    };
+    const bridgeConfig = path.join(this.workDir, "bridge.json");
+    await writeFile(
+      bridgeConfig,
+      JSON.stringify({
+        port: CHAOS_PORTS.bridge,
+        kafka: { brokers: this.kafka.brokers, clientId: "edgebus-chaos-bridge", requestTimeoutMs: 15_000 },
+        redisRest: { url: `redis://127.0.0.1:6379/${REDIS_DB}` },
+        mirror: { rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
+      }),
+    );
+    const bridgeEnv: NodeJS.ProcessEnv = { ...process.env, ...credentials };
+    delete bridgeEnv.KAFKA_BROKERS;
+    delete bridgeEnv.REDIS_URL;
+    delete bridgeEnv.BRIDGE_PORT;
+    this.bridge = new BridgeProcess(bridgeEnv, bridgeConfig, path.join(this.workDir, "bridge.log"));
+    await this.bridge.start();
+    log(`bridge on ${this.bridge.url}`);
+
+    const apiKey = `ebk_${secret()}`;
+    const dataDir = path.join(this.workDir, "dev");
+    await mkdir(dataDir, { recursive: true });
+    const { openSync } = await import("node:fs");
+    const devLog = openSync(path.join(this.workDir, "dev.log"), "a");
+    const devEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...credentials,
+      DATABASE_URL: this.postgres.url,
+      EDGEBUS_DEV_API_KEY: apiKey,
+      KAFKA_BROKERS: this.kafka.brokers.join(","),
+    };
+    delete devEnv.REDIS_URL;
+    this.#dev = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/dev.ts",
+        "--port",
+        String(CHAOS_PORTS.producer),
+        "--provider-port",
+        String(CHAOS_PORTS.provider),
+        "--bridge-url",
+        this.bridge.url,
+        "--data-dir",
+        dataDir,
+        "--rate-limit",
+        "10000000/60",
+      ],
+      { cwd: root, env: devEnv, stdio: ["ignore", devLog, devLog], detached: true },
+    );
+    const stackFile = path.join(dataDir, "dev-stack.json");
+    await waitFor(
+      "npm run dev (wrangler dev with every Worker)",
+      async () => {
+        if (this.#dev?.exitCode !== null) throw new Error("npm run dev exited; see dev.log");
+        return existsSync(stackFile);
+      },
+      240_000,
+    );
+    const stack = JSON.parse(await readFile(stackFile, "utf8")) as { producer: string; providerUrl: string };
+    this.info = {
+      producer: stack.producer,
+      apiKey,
+      providerUrl: stack.providerUrl,
+      databaseUrl: this.postgres.url,
+      kafkaBrokers: this.kafka.brokers,
+      bridgeUrl: this.bridge.url,
+    };
+    log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s: producer ${stack.producer}`);
+    return this.info;
+  }
+
+  /** Stops what `start()` started, last first; keeps the work folder when `keep` (for a failed run). */
+  async stop(keep: boolean): Promise<void> {
+    const dev = this.#dev;
+    if (dev?.pid !== undefined && dev.exitCode === null && dev.signalCode === null) {
+      const exited = new Promise((resolve) => dev.once("exit", resolve));
+      process.kill(-dev.pid, "SIGTERM");
+      const timer = setTimeout(() => dev.pid && process.kill(-dev.pid, "SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await this.bridge?.stop().catch((error) => log(`stopping the bridge: ${error}`));
+    if (this.#kafkaStarted) await this.kafka.script("reset").catch((error) => log(`stopping Kafka: ${error}`));
+    if (this.#postgresStarted) await this.postgres.stop("fast").catch((error) => log(`stopping Postgres: ${error}`));
+    if (keep) log(`kept ${this.workDir} (logs: dev.log, bridge.log, kafka/broker-*/server.log, postgres/server.log)`);
+    else await rm(this.workDir, { recursive: true, force: true });
+  }
+}
