@@ -6,6 +6,11 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    projects: ["workers/*/vitest.config.ts", "test/contract/workerd/vitest.config.ts", "vitest.node.config.ts"],
+    projects: [
+      "workers/*/vitest.config.ts",
+      "test/contract/workerd/vitest.config.ts",
+      "test/fuzz/workerd/vitest.config.ts",
+      "vitest.node.config.ts",
+    ],
   },
 });
