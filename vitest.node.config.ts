@@ -10,6 +10,7 @@ export default defineProject({
       "bridges/**/*.test.ts",
       "scripts/**/*.test.ts",
       "test/**/*.test.ts",
+      "bench/**/*.test.ts",
     ],
   },
 });

@@ -12,16 +12,10 @@
  * Each way sends `--messages` records in batches of `--batch` with `--concurrency` batches in
  * flight, to its own fresh topic (6 partitions, keyed records). Best of `--runs` per way, runs interleaved.
  *
- * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx tsx bench/bridge-produce.ts [--messages 20000] [--batch 100]
- *        [--concurrency 8] [--runs 5]
- * Writes bench/results/bridge-produce.json. Creates topics `bench-bridge-*`; deletes nothing.
+ * Run: `npm run bench -- bridge-produce [--quick]` (KAFKA_BROKERS, default 127.0.0.1:9092).
+ * Creates topics `bench-bridge-*`; deletes nothing.
  */
-import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { Kafka } from "@upstash/kafka";
 import { Hono } from "hono";
@@ -34,20 +28,14 @@ import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
 import type { CloudEventRecord } from "../shared/src/envelope/cloud-event.ts";
 import { MIRROR_PATH, mirrorResponseSchema } from "../shared/src/mirror-protocol.ts";
 import { signMirrorRequest } from "../shared/src/mirror-signature.ts";
+import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
+import { packageVersion } from "./lib/environment.ts";
+import type { BenchmarkReport } from "./lib/result-file.ts";
+import { percentile, round } from "./lib/stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: "string", default: "20000" },
-    batch: { type: "string", default: "100" },
-    concurrency: { type: "string", default: "8" },
-    runs: { type: "string", default: "5" },
-  },
-});
-const MESSAGES = Number(values.messages);
-const BATCH = Number(values.batch);
-const CONCURRENCY = Number(values.concurrency);
-const RUNS = Number(values.runs);
-const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((s) => s.trim());
+const FULL = { messages: 20_000, batch: 100, concurrency: 8, runs: 5 };
+const QUICK = { messages: 2000, batch: 100, concurrency: 8, runs: 1 };
+type Size = typeof FULL;
 const stamp = Date.now().toString(36);
 const credentials = { username: "bench", password: "bench-password-0001" };
 const mirrorSecret = "bench-mirror-secret-0001";
@@ -85,34 +73,34 @@ interface Figures {
   batch_latency_ms: { p50: number; p99: number };
 }
 
-/** Runs `send` over every batch with CONCURRENCY in flight; returns throughput and batch latencies. */
-async function measure(send: (batch: number[]) => Promise<void>): Promise<Figures> {
+/** Runs `send` over every batch with `size.concurrency` in flight; returns throughput and batch latencies. */
+async function measure(size: Size, send: (batch: number[]) => Promise<void>): Promise<Figures> {
+  const { messages, batch, concurrency } = size;
   const batches: number[][] = [];
-  for (let start = 0; start < MESSAGES; start += BATCH) {
-    batches.push(Array.from({ length: Math.min(BATCH, MESSAGES - start) }, (_, k) => start + k));
+  for (let start = 0; start < messages; start += batch) {
+    batches.push(Array.from({ length: Math.min(batch, messages - start) }, (_, k) => start + k));
   }
   const latencies: number[] = [];
   let next = 0;
   const began = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
-        const batch = batches[next++] as number[];
+        const records = batches[next++] as number[];
         const t0 = performance.now();
-        await send(batch);
+        await send(records);
         latencies.push(performance.now() - t0);
       }
     }),
   );
   const seconds = (performance.now() - began) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 10) / 10;
+  const pct = (p: number) => round(percentile(latencies, p), 1);
   return {
-    messages: MESSAGES,
+    messages,
     seconds: Math.round(seconds * 1000) / 1000,
-    messages_per_second: Math.round(MESSAGES / seconds),
-    batch_latency_ms: { p50: pct(0.5), p99: pct(0.99) },
+    messages_per_second: Math.round(messages / seconds),
+    batch_latency_ms: { p50: pct(50), p99: pct(99) },
   };
 }
 
@@ -121,18 +109,9 @@ function best(runs: Figures[]): Figures & { runs: number[] } {
   return { ...top, runs: runs.map((r) => r.messages_per_second) };
 }
 
-function packageVersion(name: string): string {
-  const path = fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url));
-  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
-}
-
-function kafkaVersion(): string {
-  if (process.env.EDGEBUS_KAFKA_VERSION) return process.env.EDGEBUS_KAFKA_VERSION;
-  const script = readFileSync(fileURLToPath(new URL("../scripts/kafka.sh", import.meta.url)), "utf8");
-  return /EDGEBUS_KAFKA_VERSION:-([0-9.]+)/.exec(script)?.[1] ?? "unknown";
-}
-
-async function main(): Promise<void> {
+async function run(context: BenchContext): Promise<BenchmarkReport> {
+  const size = context.quick ? QUICK : FULL;
+  const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
   const stack = createKafkaStack(
     { brokers, clientId: `bench-${stamp}`, requestTimeoutMs: 30_000 },
     { autoCreate: true, partitionsFor: () => 6, defaultPartitions: 6, replicationFactor: -1 },
@@ -158,13 +137,13 @@ async function main(): Promise<void> {
   await new Promise((resolve) => server.once("listening", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const kafka = new Kafka({ url: `${url}/kafka`, ...credentials });
-  const events = Array.from({ length: MESSAGES }, (_, i) => citizenEvent(i));
+  const events = Array.from({ length: size.messages }, (_, i) => citizenEvent(i));
 
   const ways: Record<string, () => Promise<Figures>> = {
     direct: async () => {
       const topic = topicOf("direct");
       await stack.topics.ensure([topic]);
-      return measure(async (batch) => {
+      return measure(size, async (batch) => {
         const records: RecordToProduce[] = batch.map((i) =>
           toKafkaRecord(events[i] as CloudEventRecord, topic, "binary"),
         );
@@ -174,7 +153,7 @@ async function main(): Promise<void> {
     gateway: async () => {
       const topic = topicOf("gateway");
       await stack.topics.ensure([topic]);
-      return measure(async (batch) => {
+      return measure(size, async (batch) => {
         await kafka.producer().produceMany(
           batch.map((i) => {
             const record = toKafkaRecord(events[i] as CloudEventRecord, topic, "binary");
@@ -185,7 +164,7 @@ async function main(): Promise<void> {
     },
     mirror: async () => {
       await stack.topics.ensure([mirrorTopic]);
-      return measure(async (batch) => {
+      return measure(size, async (batch) => {
         const body = JSON.stringify({ events: batch.map((i) => events[i]) });
         const response = await fetch(`${url}${MIRROR_PATH}`, {
           method: "POST",
@@ -200,62 +179,109 @@ async function main(): Promise<void> {
   };
 
   // Runs are interleaved (direct, gateway, mirror, direct, ...) so a burst of load from other
-  // processes hits every way alike; best of RUNS, since the first run also pays for warm-up.
+  // processes hits every way alike; best of the runs, since the first run also pays for warm-up.
   const runsOf: Record<string, Figures[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
-  for (let run = 0; run < RUNS; run++) {
-    for (const [name, way] of Object.entries(ways)) runsOf[name]?.push(await way());
+  for (let run = 0; run < size.runs; run++) {
+    for (const [name, way] of Object.entries(ways)) {
+      context.log(`${name}: run ${run + 1} of ${size.runs}, ${size.messages} messages`);
+      runsOf[name]?.push(await way());
+    }
   }
   const results: Record<string, Figures & { runs: number[] }> = {};
   for (const [name, runs] of Object.entries(runsOf)) {
     results[name] = best(runs);
-    console.log(
+    context.log(
       `${name.padEnd(8)} ${results[name].messages_per_second} msg/s (runs: ${results[name].runs.join(", ")})`,
     );
   }
 
-  const direct = results.direct?.messages_per_second ?? 1;
-  const report = {
-    benchmark: "bridge produce throughput: direct Kafka producer vs Kafka REST gateway vs mirror ingest",
-    date: new Date().toISOString(),
-    machine: {
-      platform: `${os.type().toLowerCase()} ${os.release()} ${os.arch()}`,
-      cpu: os.cpus()[0]?.model.trim() ?? "unknown",
-      cpus: os.cpus().length,
-      memory_gb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    },
-    versions: {
-      node: process.version,
-      kafka: kafkaVersion(),
-      kafka_client: `@platformatic/kafka ${packageVersion("@platformatic/kafka")}`,
-      rest_client: `@upstash/kafka ${packageVersion("@upstash/kafka")}`,
-      hono: packageVersion("hono"),
-    },
-    setup: {
+  const rate = (name: string) => results[name]?.messages_per_second ?? Number.NaN;
+  const [direct, gateway, mirror] = [rate("direct"), rate("gateway"), rate("mirror")];
+  const report: BenchmarkReport = {
+    parameters: {
       brokers: brokers.length,
-      messages_per_run: MESSAGES,
-      batch: BATCH,
-      concurrency: CONCURRENCY,
-      runs: RUNS,
+      messages_per_run: size.messages,
+      batch: size.batch,
+      concurrency: size.concurrency,
+      runs: size.runs,
       partitions: 6,
       record: "binary-mode CloudEvent, ~600 B JSON value, 8 ce_ headers, keyed by partitionkey",
       acks: "all (idempotent producer)",
-      note: "everything on one machine: broker, bridge and clients share the same 2 cores; other test suites may run at the same time, so compare ratios within one run, not figures across runs",
+      kafka_client: `@platformatic/kafka ${packageVersion("@platformatic/kafka")}`,
+      rest_client: `@upstash/kafka ${packageVersion("@upstash/kafka")}`,
     },
     results,
-    ratios: {
-      gateway_vs_direct: Math.round(((results.gateway?.messages_per_second ?? 0) / direct) * 100) / 100,
-      mirror_vs_direct: Math.round(((results.mirror?.messages_per_second ?? 0) / direct) * 100) / 100,
+    ratios: { gateway_vs_direct: round(gateway / direct, 2), mirror_vs_direct: round(mirror / direct, 2) },
+    table: [
+      {
+        figure: "Kafka REST gateway produce rate (@upstash/kafka produceMany) vs direct Kafka client (msg/s)",
+        ours: gateway.toLocaleString("en-US"),
+        baseline: `${direct.toLocaleString("en-US")} (direct)`,
+        ratio: `${round(gateway / direct, 2)}×`,
+        headline: true,
+      },
+      {
+        figure: "mirror ingest produce rate (signed POST /v1/mirror) vs direct Kafka client (msg/s)",
+        ours: mirror.toLocaleString("en-US"),
+        baseline: `${direct.toLocaleString("en-US")} (direct)`,
+        ratio: `${round(mirror / direct, 2)}×`,
+        headline: true,
+      },
+    ],
+    chart: {
+      title: "Bridge produce rate: mirror and Kafka REST gateway vs the same Kafka client directly",
+      subtitle: `${size.messages} records of ~600 B in batches of ${size.batch}, ${size.concurrency} in flight, acks=all; best of ${size.runs}`,
+      panels: [
+        {
+          title: "produce rate, best run",
+          unit: "messages/s",
+          groups: [
+            {
+              label: "Kafka",
+              bars: [
+                { label: "mirror ingest", value: mirror, role: "ours" },
+                { label: "REST gateway", value: gateway, role: "ours" },
+                { label: "direct producer", value: direct, role: "baseline" },
+              ],
+            },
+          ],
+        },
+        {
+          title: "batch latency of the best run",
+          unit: "ms",
+          groups: (["mirror", "gateway", "direct"] as const).map((name) => ({
+            label: name,
+            bars: [
+              {
+                label: "p50",
+                value: results[name]?.batch_latency_ms.p50 ?? Number.NaN,
+                role: name === "direct" ? "baseline" : "ours",
+              },
+              {
+                label: "p99",
+                value: results[name]?.batch_latency_ms.p99 ?? Number.NaN,
+                role: name === "direct" ? "baseline" : "ours",
+              },
+            ],
+          })),
+        },
+      ],
     },
+    notes: [
+      "everything on one machine: broker, bridge and clients share the same 2 cores; other test suites ran at the same time, so compare ratios within one run, not figures across runs",
+      "runs are interleaved (direct, gateway, mirror, direct, …) so a burst of load from other processes hits every way alike; best of the runs, since the first also pays for warm-up",
+    ],
   };
-  const out = fileURLToPath(new URL("./results/bridge-produce.json", import.meta.url));
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
-
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
   await stack.close();
+  return report;
 }
 
-await main();
+export const bridgeProduceBenchmark: Benchmark = {
+  name: "bridge-produce",
+  title: "Bridge produce rate: mirror ingest and Kafka REST gateway vs producing directly",
+  run,
+};

@@ -9,32 +9,18 @@
  * 3. naive     — one connection per event, single-row upsert + ledger row: what a consumer
  *                without batching or pooling does.
  *
- * Usage: DATABASE_URL=postgres://... npx tsx bench/citizen-sync.ts [--events 20000] [--citizens 4000]
- * Writes bench/results/citizen-sync.json. Uses fresh random citizen ids; never deletes data.
+ * Run: `npm run bench -- citizen-sync [--quick]`. Uses fresh random citizen ids; never deletes data.
  */
-import { writeFile } from "node:fs/promises";
-import os from "node:os";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { migrate } from "../scripts/migrate.ts";
 import { toConsumerMessage } from "../shared/src/consumers/consumer-message.ts";
 import { syncCitizenBatch } from "../workers/citizen-sync/src/sync-batch.ts";
+import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
+import type { BenchmarkReport } from "./lib/result-file.ts";
+import { median, round } from "./lib/stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    events: { type: "string", default: "20000" },
-    citizens: { type: "string", default: "4000" },
-    "naive-events": { type: "string", default: "1000" },
-    runs: { type: "string", default: "3" },
-  },
-});
-const EVENTS = Number(values.events);
-const CITIZENS = Number(values.citizens);
-const NAIVE_EVENTS = Number(values["naive-events"]);
-const RUNS = Number(values.runs);
 const BATCH = 100;
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/edgebus_test";
+const FULL = { events: 20_000, citizens: 4000, naiveEvents: 1000, runs: 3 };
+const QUICK = { events: 2000, citizens: 400, naiveEvents: 200, runs: 1 };
 
 type Event = ReturnType<typeof makeEvents>[number];
 
@@ -94,8 +80,8 @@ async function timed(run: () => Promise<void>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function handlerRun(events: readonly Event[]): Promise<number> {
-  const sql = postgres(DATABASE_URL, { max: 5, fetch_types: false, onnotice: () => {} });
+async function handlerRun(databaseUrl: string, events: readonly Event[]): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 5, fetch_types: false, onnotice: () => {} });
   try {
     return await timed(async () => {
       for (const batch of batches(events, BATCH)) {
@@ -150,8 +136,8 @@ const RAW_UPSERT = `
     last_event_id = excluded.last_event_id, last_event_source = excluded.last_event_source, last_synced_at = now()
   where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version`;
 
-async function rawRun(events: readonly Event[]): Promise<number> {
-  const sql = postgres(DATABASE_URL, { max: 5, fetch_types: false, onnotice: () => {} });
+async function rawRun(databaseUrl: string, events: readonly Event[]): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 5, fetch_types: false, onnotice: () => {} });
   // Pre-built payloads, newest per citizen per batch (a multi-row upsert cannot touch a row twice).
   const payloads = batches(events, BATCH).map((batch) => {
     const newest = new Map<number, Event>();
@@ -167,10 +153,10 @@ async function rawRun(events: readonly Event[]): Promise<number> {
   }
 }
 
-async function naiveRun(events: readonly Event[]): Promise<number> {
+async function naiveRun(databaseUrl: string, events: readonly Event[]): Promise<number> {
   return timed(async () => {
     for (const event of events) {
-      const sql = postgres(DATABASE_URL, { max: 1, fetch_types: false, onnotice: () => {} });
+      const sql = postgres(databaseUrl, { max: 1, fetch_types: false, onnotice: () => {} });
       await sql.begin(async (tx) => {
         await tx`insert into edgebus.processed_events (consumer, source, id) values ('bench:naive', ${event.source}, ${event.id})
                  on conflict do nothing`;
@@ -181,53 +167,77 @@ async function naiveRun(events: readonly Event[]): Promise<number> {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-async function main(): Promise<void> {
-  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
-  await migrate(admin);
-  const [{ server_version } = { server_version: "?" }] = await admin<{ server_version: string }[]>`show server_version`;
-  await admin.end({ timeout: 5 });
-
-  const results = [];
-  for (const [name, run, count, runs] of [
-    ["handler", handlerRun, EVENTS, RUNS],
-    ["raw", rawRun, EVENTS, RUNS],
-    ["naive", naiveRun, NAIVE_EVENTS, 1],
+async function run(context: BenchContext): Promise<BenchmarkReport> {
+  const size = context.quick ? QUICK : FULL;
+  const results: { name: string; events: number; runs: number; median_seconds: number; events_per_second: number }[] =
+    [];
+  for (const [name, measure, count, runs] of [
+    ["handler", handlerRun, size.events, size.runs],
+    ["raw", rawRun, size.events, size.runs],
+    ["naive", naiveRun, size.naiveEvents, 1],
   ] as const) {
     const seconds: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const events = makeEvents(count, Math.min(CITIZENS, count));
-      seconds.push(await run(events));
+      context.log(`${name}: run ${r + 1} of ${runs}, ${count} events`);
+      const events = makeEvents(count, Math.min(size.citizens, count));
+      seconds.push(await measure(context.databaseUrl, events));
     }
     const s = median(seconds);
     const rate = Math.round(count / s);
-    results.push({ name, events: count, runs, median_seconds: Number(s.toFixed(3)), events_per_second: rate });
-    console.log(`${name.padEnd(8)} ${count} events, median of ${runs}: ${s.toFixed(2)} s → ${rate} events/s`);
+    results.push({ name, events: count, runs, median_seconds: round(s, 3), events_per_second: rate });
+    context.log(`${name.padEnd(8)} ${count} events, median of ${runs}: ${s.toFixed(2)} s → ${rate} events/s`);
   }
-
-  const cpus = os.cpus();
-  const report = {
-    benchmark: "citizen-sync drain rate into permits.citizen_refs",
-    date: new Date().toISOString(),
-    machine: {
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpu: cpus[0]?.model ?? "unknown",
-      cpus: cpus.length,
-      memory_gb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    },
-    versions: { node: process.version, postgres_server: server_version, postgres_js: "3.4.9" },
-    setup: {
+  const rate = (name: string) => results.find((r) => r.name === name)?.events_per_second ?? Number.NaN;
+  const [handler, raw, naive] = [rate("handler"), rate("raw"), rate("naive")];
+  return {
+    parameters: {
       database: "local PostgreSQL over TCP (127.0.0.1), same process for all three",
       batch_size: BATCH,
-      citizens: CITIZENS,
+      events: size.events,
+      naive_events: size.naiveEvents,
+      citizens: size.citizens,
+      runs: size.runs,
       events_note: "each citizen created then updated repeatedly; versions increase; events shuffled",
       handler_pool: 5,
+      postgres_js: "3.4.9",
     },
     results,
+    ratios: { handler_vs_raw: round(handler / raw, 2), handler_vs_naive: round(handler / naive, 1) },
+    table: [
+      {
+        figure: "citizen-sync drain rate vs raw batched SQL (events/s)",
+        ours: handler.toLocaleString("en-US"),
+        baseline: `${raw.toLocaleString("en-US")} (raw upsert)`,
+        ratio: `${round(handler / raw, 2)}×`,
+        headline: true,
+      },
+      {
+        figure: "citizen-sync drain rate vs naive per-event consumer (events/s)",
+        ours: handler.toLocaleString("en-US"),
+        baseline: `${naive.toLocaleString("en-US")} (naive)`,
+        ratio: `${round(handler / naive, 1)}×`,
+      },
+    ],
+    chart: {
+      title: "citizen-sync drain rate into permits.citizen_refs",
+      subtitle: `${size.events} events in batches of ${BATCH}; naive: ${size.naiveEvents} events, one connection each`,
+      panels: [
+        {
+          title: "drain rate, median of runs",
+          unit: "events/s",
+          groups: [
+            {
+              label: "citizen_refs",
+              bars: [
+                { label: "handler (Worker batch path)", value: handler, role: "ours" },
+                { label: "raw batched upsert", value: raw, role: "baseline" },
+                { label: "naive per event", value: naive, role: "reference" },
+              ],
+            },
+          ],
+        },
+      ],
+    },
     notes: [
       "handler includes CloudEvent checks, zod catalogue validation, the processed_events ledger and the verification pass, so it does more work per event than raw",
       "naive opens and closes one connection per event (as a consumer without pooling would); it runs fewer events because it is slow",
@@ -235,9 +245,10 @@ async function main(): Promise<void> {
       "the machine was shared with other test runs while measuring; compare the three rows of one run, not runs with each other",
     ],
   };
-  const out = fileURLToPath(new URL("./results/citizen-sync.json", import.meta.url));
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${out}`);
 }
 
-await main();
+export const citizenSyncBenchmark: Benchmark = {
+  name: "citizen-sync",
+  title: "citizen-sync drain rate into permits.citizen_refs",
+  run,
+};

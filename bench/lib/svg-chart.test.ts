@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { type ChartSpec, escapeXml, formatValue, renderChart } from "./svg-chart.ts";
+
+const spec: ChartSpec = {
+  title: "Producer <vs> empty & Hono",
+  subtitle: "closed loop",
+  panels: [
+    {
+      title: "throughput",
+      unit: "events/s",
+      groups: [
+        {
+          label: "single",
+          bars: [
+            { label: "producer", value: 500, role: "ours" },
+            { label: "empty Hono", value: 1000, role: "baseline" },
+          ],
+        },
+      ],
+    },
+    {
+      title: "latency",
+      unit: "ms",
+      groups: [{ label: "p99", bars: [{ label: "producer", value: 12.345, role: "ours" }] }],
+    },
+  ],
+};
+
+/** Bar widths in document order (the <rect>s with a <title>, i.e. the bars, not legend or background). */
+function barWidths(svg: string): number[] {
+  return [...svg.matchAll(/<rect x="\d+" y="[\d.]+" width="([\d.]+)" height="16" fill="[^"]+"><title>/g)].map((m) =>
+    Number(m[1]),
+  );
+}
+
+describe("renderChart", () => {
+  it("renders a well-formed standalone SVG with escaped text", () => {
+    const svg = renderChart(spec);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg).toContain("Producer &#60;vs&#62; empty &#38; Hono");
+    expect(svg).not.toContain("<vs>");
+    expect(svg).not.toMatch(/<script|href=/);
+    // every element opened is closed
+    const opened = (svg.match(/<(text|title)[ >]/g) ?? []).length;
+    const closed = (svg.match(/<\/(text|title)>/g) ?? []).length;
+    expect(opened).toBe(closed);
+  });
+
+  it("scales bars within a panel to the panel's largest value", () => {
+    const [producer, baseline, latency] = barWidths(renderChart(spec));
+    expect(baseline).toBeGreaterThan(0);
+    expect(producer).toBeCloseTo((baseline as number) / 2, 0);
+    // the latency panel has its own scale: its only bar is full width
+    expect(latency).toBeCloseTo(baseline as number, 0);
+  });
+
+  it("labels each bar with its value and each panel with its unit", () => {
+    const svg = renderChart(spec);
+    expect(svg).toContain(">500</text>");
+    expect(svg).toContain(">1,000</text>");
+    expect(svg).toContain(">12.3</text>");
+    expect(svg).toContain("throughput (events/s)");
+    expect(svg).toContain("latency (ms)");
+  });
+
+  it("draws a missing or negative value as an empty bar instead of breaking the layout", () => {
+    const svg = renderChart({
+      title: "t",
+      panels: [
+        {
+          title: "p",
+          unit: "u",
+          groups: [
+            {
+              label: "g",
+              bars: [
+                { label: "nan", value: Number.NaN, role: "ours" },
+                { label: "neg", value: -5, role: "baseline" },
+                { label: "ok", value: 2, role: "reference" },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(barWidths(svg).slice(0, 2)).toEqual([0, 0]);
+    expect(svg).toContain(">NaN</text>");
+    expect(svg).not.toContain('width="NaN"');
+  });
+});
+
+describe("formatValue and escapeXml", () => {
+  it("formats large numbers with separators and small ones to three significant figures", () => {
+    expect(formatValue(12345.6)).toBe("12,346");
+    expect(formatValue(3.456)).toBe("3.46");
+    expect(formatValue(0.01234)).toBe("0.0123");
+    expect(formatValue(0)).toBe("0");
+  });
+
+  it("escapes the XML special characters", () => {
+    expect(escapeXml(`a<b>&"c'`)).toBe("a&#60;b&#62;&#38;&#34;c&#39;");
+  });
+});

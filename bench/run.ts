@@ -1,0 +1,113 @@
+/**
+ * `npm run bench [-- <name>…] [--quick]`: runs the benchmarks (all, or those named), writes
+ * `bench/results/<name>.json` + `.svg` for each, then regenerates the tables in bench/README.md
+ * and the top README from every result file.
+ *
+ * Services: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgebus_bench, created and
+ * migrated when missing), KAFKA_BROKERS (default 127.0.0.1:9092), REDIS_URL (default
+ * redis://127.0.0.1:6379). Benchmarks never delete data; they use fresh ids and topics.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { migrate } from "../scripts/migrate.ts";
+import { bridgeProduceBenchmark } from "./bridge-produce.ts";
+import { citizenSyncBenchmark } from "./citizen-sync.ts";
+import { endToEndBenchmark } from "./end-to-end.ts";
+import type { Benchmark } from "./lib/benchmark.ts";
+import { collectVersions, describeMachine } from "./lib/environment.ts";
+import { updateReadmeTable } from "./lib/readme-table.ts";
+import { readResults, writeResult } from "./lib/result-file.ts";
+import { producerBenchmark } from "./producer.ts";
+
+const BENCHMARKS: readonly Benchmark[] = [
+  producerBenchmark,
+  endToEndBenchmark,
+  citizenSyncBenchmark,
+  bridgeProduceBenchmark,
+];
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS_DIR = path.join(here, "results");
+
+/** Creates the database named in `url` if it does not exist, then applies the migrations. */
+async function prepareDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const adminUrl = new URL(url);
+  adminUrl.pathname = "/postgres";
+  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
+    if (!exists) await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await migrate(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { quick: { type: "boolean", default: false }, list: { type: "boolean", default: false } },
+  });
+  if (values.list) {
+    for (const benchmark of BENCHMARKS) console.log(`${benchmark.name.padEnd(16)} ${benchmark.title}`);
+    return 0;
+  }
+  const unknown = positionals.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+    return 2;
+  }
+  const selected = positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.includes(b.name));
+  const services = {
+    databaseUrl: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/edgebus_bench",
+    kafkaBrokers: process.env.KAFKA_BROKERS || "127.0.0.1:9092",
+    redisUrl: process.env.REDIS_URL || "redis://127.0.0.1:6379",
+  };
+  const started = performance.now();
+  const clock = () => `${Math.round((performance.now() - started) / 1000)}s`.padStart(5);
+  console.log(`bench: ${selected.map((b) => b.name).join(", ")}${values.quick ? " (quick)" : ""}`);
+  await prepareDatabase(services.databaseUrl);
+  const versions = await collectVersions(services);
+  console.log(`bench: ${JSON.stringify(versions)}`);
+
+  let failed = 0;
+  for (const benchmark of selected) {
+    const machine = describeMachine();
+    const began = performance.now();
+    const log = (message: string) => console.log(`[${clock()} ${benchmark.name}] ${message}`);
+    log(`${benchmark.title} — load average ${machine.load_average_1m} on ${machine.cores} cores`);
+    try {
+      const report = await benchmark.run({ quick: values.quick, log, ...services });
+      const files = await writeResult(RESULTS_DIR, {
+        name: benchmark.name,
+        title: benchmark.title,
+        date: new Date().toISOString(),
+        quick: values.quick,
+        duration_seconds: Math.round((performance.now() - began) / 1000),
+        machine,
+        versions,
+        ...report,
+      });
+      for (const row of report.table) log(`${row.figure}: ${row.ours} vs ${row.baseline} → ${row.ratio}`);
+      log(`wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.svg)}`);
+    } catch (error) {
+      failed++;
+      log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+
+  const results = await readResults(RESULTS_DIR);
+  await updateReadmeTable(path.join(here, "README.md"), results);
+  await updateReadmeTable(path.join(here, "..", "README.md"), results, { headlineOnly: true });
+  console.log(`bench: tables in bench/README.md and README.md regenerated from ${results.length} result files`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(await main());
