@@ -7,6 +7,7 @@ import { governmentCatalogue } from "../schemas/index.ts";
 import { EdgebusError } from "../shared/src/errors.ts";
 import type { BridgeConfig } from "./config.ts";
 import { checkHealth } from "./health.ts";
+import { answerClientError, notFoundResponse } from "./http-rejections.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka/kafka-stack.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
@@ -137,7 +138,10 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         })
       : undefined;
 
+  app.notFound(notFoundResponse);
+
   const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.hostname });
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
     server.once("error", reject);
