@@ -4,13 +4,20 @@ import { defineProject } from "vitest/config";
 
 export default defineProject({
   plugins: [
-    cloudflareTest({ wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) } }),
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
+      // The admin routes and the replay job runner talk to the migrated test database.
+      miniflare: { hyperdrives: { HYPERDRIVE: inject("databaseUrl") } },
+    })),
   ],
   test: {
     name: "producer",
     include: ["src/**/*.test.ts"],
     // Property tests make hundreds of requests; a loaded CI machine must not turn them into timeouts.
     testTimeout: 30_000,
-    globalSetup: [fileURLToPath(new URL("./vitest.global-setup.ts", import.meta.url))],
+    globalSetup: [
+      fileURLToPath(new URL("./vitest.global-setup.ts", import.meta.url)),
+      fileURLToPath(new URL("../../test/support/postgres-global-setup.ts", import.meta.url)),
+    ],
   },
 });

@@ -18,6 +18,8 @@ import { parseProducerEnv } from "./env.ts";
 import { errorResponse } from "./error-response.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
 import { ProducerMetrics } from "./metrics.ts";
+import { registerAdminDeadLetters } from "./routes/admin-dead-letters.ts";
+import { registerAdminReplay } from "./routes/admin-replay.ts";
 import { registerDocsPage } from "./routes/docs-page.ts";
 import { registerHealthz } from "./routes/healthz.ts";
 import { registerMetrics } from "./routes/metrics.ts";
@@ -41,6 +43,12 @@ const ROUTE_METHODS: Record<string, string[]> = {
   "/docs": ["GET", "HEAD"],
   "/healthz": ["GET", "HEAD"],
   "/metrics": ["GET", "HEAD"],
+  "/v1/dead-letters": ["GET", "HEAD"],
+  "/v1/dead-letters/replay": ["POST"],
+  "/v1/dead-letters/:id": ["GET", "HEAD", "DELETE"],
+  "/v1/dead-letters/:id/replay": ["POST"],
+  "/v1/replay": ["POST"],
+  "/v1/replay/:id": ["GET", "HEAD", "DELETE"],
 };
 
 /** A request id from the caller is kept if it is short and printable, so logs can be joined. */
@@ -86,6 +94,8 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
   registerDocsPage(app);
   registerHealthz(app);
   registerMetrics(app);
+  registerAdminDeadLetters(app);
+  registerAdminReplay(app);
 
   for (const [path, allow] of Object.entries(ROUTE_METHODS)) {
     app.all(path, (c) => {

@@ -18,6 +18,19 @@ const queueBinding = z.custom<Queue>(
   "must be a Queue producer binding (see [[queues.producers]] in wrangler.toml)",
 );
 
+/** `[[hyperdrive]]` binding: only its connection string is used. */
+const hyperdriveBinding = z.custom<{ connectionString: string }>(
+  (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
+  "must be a Hyperdrive binding (see [[hyperdrive]] in wrangler.toml)",
+);
+const durableObjectNamespace = z.custom<DurableObjectNamespace>(
+  (value) => typeof (value as { idFromName?: unknown } | null)?.idFromName === "function",
+  "must be a Durable Object namespace binding (see [durable_objects] in wrangler.toml)",
+);
+
+/** Highest replay rate a deployment may configure: well under a queue's 5000 messages/s. */
+export const MAX_REPLAY_RATE_PER_SECOND = 1000;
+
 const envSchema = z
   .object({
     ENVIRONMENT: z.string().default("production"),
@@ -32,6 +45,12 @@ const envSchema = z
     Q_NOTIFICATIONS: queueBinding,
     Q_KAFKA_MIRROR: queueBinding,
     Q_ARCHIVE: queueBinding,
+    // Admin API (dead letters, replay). Optional so a deployment without Postgres still publishes;
+    // the admin routes then answer 503 naming the missing binding.
+    HYPERDRIVE: hyperdriveBinding.optional(),
+    REPLAY_JOBS: durableObjectNamespace.optional(),
+    /** Messages per second a replay job sends: the default and the cap of a request's `rate_per_second`. */
+    REPLAY_RATE_PER_SECOND: z.coerce.number().int().min(1).max(MAX_REPLAY_RATE_PER_SECOND).default(100),
   })
   .superRefine((env, ctx) => {
     if (env.UPSTASH_REDIS_REST_URL !== undefined && env.UPSTASH_REDIS_REST_TOKEN === undefined) {
@@ -62,6 +81,13 @@ export interface ProducerConfig {
   redis: { url: string; token: string } | null;
   kafka: { url: string; username: string; password: string } | null;
   queues: Record<QueueName, Queue>;
+  admin: {
+    /** Postgres (through Hyperdrive); null without the HYPERDRIVE binding. */
+    databaseUrl: string | null;
+    /** The ReplayJobRunner Durable Object namespace; null without the REPLAY_JOBS binding. */
+    replayJobs: DurableObjectNamespace | null;
+    ratePerSecond: number;
+  };
 }
 
 /** Parses the Worker env; a misconfiguration is an operator error and names the setting. */
@@ -96,6 +122,11 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
       notifications: e.Q_NOTIFICATIONS,
       "kafka-mirror": e.Q_KAFKA_MIRROR,
       archive: e.Q_ARCHIVE,
+    },
+    admin: {
+      databaseUrl: e.HYPERDRIVE?.connectionString ?? null,
+      replayJobs: e.REPLAY_JOBS ?? null,
+      ratePerSecond: e.REPLAY_RATE_PER_SECOND,
     },
   };
 }

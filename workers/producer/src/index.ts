@@ -4,6 +4,9 @@
  */
 import { createProducerApp } from "./app.ts";
 
+/** Durable Object class of the REPLAY_JOBS binding (wrangler.toml); one instance per replay job. */
+export { ReplayJobRunner } from "./replay-job-runner.ts";
+
 const app = createProducerApp();
 
 export default {

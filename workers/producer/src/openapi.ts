@@ -19,6 +19,7 @@ import {
   schemaListSchema,
   schemaSummarySchema,
 } from "./api-schemas.ts";
+import { ADMIN_COMPONENTS, adminOpenApiPaths } from "./routes/admin-openapi.ts";
 import { dataJsonSchema } from "./routes/v1-schemas.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -37,6 +38,7 @@ function apiComponents(): Record<string, JsonObject> {
   registry.add(healthSchema, { id: "Health" });
   registry.add(cloudEventInputSchema, { id: "CloudEvent" });
   registry.add(legacyEnvelopeSchema, { id: "LegacyEnvelope" });
+  for (const [schema, id] of ADMIN_COMPONENTS) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, {
     target: "draft-2020-12",
     io: "input",
@@ -239,6 +241,7 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
           },
         },
       },
+      ...adminOpenApiPaths({ ref, errorResponses }),
     },
   };
 }

@@ -52,6 +52,12 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
         "/v1/events/batch",
         "/v1/schemas",
         "/v1/schemas/{type}",
+        "/v1/dead-letters",
+        "/v1/dead-letters/replay",
+        "/v1/dead-letters/{id}",
+        "/v1/dead-letters/{id}/replay",
+        "/v1/replay",
+        "/v1/replay/{id}",
       ].sort(),
     );
     for (const type of governmentCatalogue.types()) {

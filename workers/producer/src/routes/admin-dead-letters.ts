@@ -1,0 +1,149 @@
+/**
+ * Admin routes over `edgebus.dead_letters` (scope `admin`):
+ * - `GET /v1/dead-letters` — filtered list, newest failure first, cursor pagination;
+ * - `GET /v1/dead-letters/{id}` — one entry with the original message body;
+ * - `POST /v1/dead-letters/{id}/replay` — send it back to its queue now, mark it replayed;
+ * - `DELETE /v1/dead-letters/{id}` — discard with a reason;
+ * - `POST /v1/dead-letters/replay` — bulk redrive by filter as a rate-limited job (`dry_run`
+ *   answers counts and a sample).
+ */
+import {
+  countPendingDeadLetters,
+  type DeadLetterCursor,
+  discardDeadLetter,
+  getDeadLetter,
+  listDeadLetters,
+  replayDeadLetters,
+} from "../../../../shared/src/db/dead-letter-admin-store.ts";
+import { EdgebusError } from "../../../../shared/src/errors.ts";
+import { QUEUE_NAMES, type QueueName } from "../../../../shared/src/names.ts";
+import { createDeadLetterRedriveJob } from "../../../../shared/src/replay/replay-jobs.ts";
+import { sendRedrives } from "../../../../shared/src/replay/replay-tick.ts";
+import type { ProducerApp } from "../hono-env.ts";
+import { requireReplayJobs, startReplayJob } from "../replay-job-client.ts";
+import { deadLetterId, parseInput, readJsonBody, requireAdmin, withAdminDatabase } from "./admin-access.ts";
+import { resolveRate } from "./admin-rate.ts";
+import { deadLetterListQuerySchema, deadLetterRedriveSchema, discardSchema } from "./admin-schemas.ts";
+
+const SAMPLE_SIZE = 10;
+
+function encodeCursor(cursor: DeadLetterCursor): string {
+  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): DeadLetterCursor {
+  try {
+    const json = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/"))) as Partial<DeadLetterCursor>;
+    if (
+      typeof json.last_failed_at === "string" &&
+      !Number.isNaN(Date.parse(json.last_failed_at)) &&
+      Number.isSafeInteger(json.id)
+    ) {
+      return { last_failed_at: json.last_failed_at, id: json.id as number };
+    }
+  } catch {
+    // reported below
+  }
+  throw new EdgebusError("bad_request", "invalid cursor: pass the next_cursor of the previous page unchanged");
+}
+
+export function registerAdminDeadLetters(app: ProducerApp): void {
+  app.get("/v1/dead-letters", async (c) => {
+    await requireAdmin(c);
+    const query = parseInput(deadLetterListQuerySchema, c.req.query(), "query");
+    const { limit, cursor, ...filter } = query;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const page = await withAdminDatabase(c, "listing dead letters", (sql) =>
+      listDeadLetters(sql, filter, { limit, ...(after ? { after } : {}) }),
+    );
+    return c.json({
+      dead_letters: page.entries,
+      next_cursor: page.next === undefined ? null : encodeCursor(page.next),
+    });
+  });
+
+  app.post("/v1/dead-letters/replay", async (c) => {
+    const principal = await requireAdmin(c);
+    const body = parseInput(deadLetterRedriveSchema, await readJsonBody(c), "redrive request");
+    const { rate_per_second, dry_run, ...filter } = body;
+    const rate = resolveRate(c, rate_per_second);
+    if (dry_run) {
+      return withAdminDatabase(c, "counting dead letters", async (sql) => {
+        const counts = await countPendingDeadLetters(sql, filter);
+        const sample = await listDeadLetters(sql, { ...filter, status: "pending" }, { limit: SAMPLE_SIZE });
+        return c.json({
+          dry_run: true as const,
+          matched: counts.total,
+          by_queue: counts.byQueue,
+          sample: sample.entries,
+        });
+      });
+    }
+    const namespace = requireReplayJobs(c.get("caps").config.admin.replayJobs);
+    return withAdminDatabase(c, "creating a redrive job", async (sql) => {
+      const { job, byQueue } = await createDeadLetterRedriveJob(sql, {
+        filter,
+        ratePerSecond: rate,
+        requestedBy: principal.id,
+      });
+      await startReplayJob(namespace, sql, job.id);
+      return c.json({ job, by_queue: byQueue }, 202, { Location: `/v1/replay/${job.id}` });
+    });
+  });
+
+  app.get("/v1/dead-letters/:id", async (c) => {
+    await requireAdmin(c);
+    const id = deadLetterId(c.req.param("id"));
+    const entry = await withAdminDatabase(c, "reading a dead letter", (sql) => getDeadLetter(sql, id));
+    if (entry === undefined) throw new EdgebusError("not_found", `no dead letter ${id}`);
+    return c.json(entry);
+  });
+
+  app.post("/v1/dead-letters/:id/replay", async (c) => {
+    const principal = await requireAdmin(c);
+    const id = deadLetterId(c.req.param("id"));
+    const caps = c.get("caps");
+    const entry = await withAdminDatabase(c, "replaying a dead letter", async (sql) => {
+      const current = await getDeadLetter(sql, id);
+      if (current === undefined) throw new EdgebusError("not_found", `no dead letter ${id}`);
+      if (!QUEUE_NAMES.includes(current.queue as QueueName)) {
+        throw new EdgebusError(
+          "conflict",
+          `dead letter ${id} failed on queue "${current.queue}", which has no binding`,
+          {
+            details: { queue: current.queue, known_queues: QUEUE_NAMES },
+          },
+        );
+      }
+      const sent = await replayDeadLetters(sql, { ids: [id] }, principal.id, (redrives) =>
+        sendRedrives(caps.queues, redrives),
+      );
+      if (sent.length === 0) {
+        const now = await getDeadLetter(sql, id);
+        throw new EdgebusError("conflict", `dead letter ${id} is ${now?.status ?? current.status}, not pending`, {
+          details: { status: now?.status ?? current.status },
+        });
+      }
+      return getDeadLetter(sql, id);
+    });
+    return c.json(entry);
+  });
+
+  app.delete("/v1/dead-letters/:id", async (c) => {
+    const principal = await requireAdmin(c);
+    const id = deadLetterId(c.req.param("id"));
+    const fromQuery = c.req.query("reason");
+    const input = fromQuery === undefined ? await readJsonBody(c) : { reason: fromQuery };
+    const { reason } = parseInput(discardSchema, input, "discard request");
+    const result = await withAdminDatabase(c, "discarding a dead letter", (sql) =>
+      discardDeadLetter(sql, id, principal.id, reason),
+    );
+    if (result.kind === "not-found") throw new EdgebusError("not_found", `no dead letter ${id}`);
+    if (result.kind === "not-pending") {
+      throw new EdgebusError("conflict", `dead letter ${id} is ${result.status}, not pending`, {
+        details: { status: result.status },
+      });
+    }
+    return c.json(result.entry);
+  });
+}
