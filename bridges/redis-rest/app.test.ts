@@ -42,7 +42,7 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
         headers: { "content-type": "application/json" },
       });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("Unauthorized") });
+      expect(await res.json()).toEqual({ error: expect.stringContaining("Unauthorized"), code: "unauthorized" });
     });
 
     it("rejects a wrong token with 401 JSON", async () => {
@@ -60,13 +60,16 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
     it("answers a non-JSON content type with 415", async () => {
       const res = await post("/", '["ping"]', { "content-type": "text/plain" });
       expect(res.status).toBe(415);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("application/json") });
+      expect(await res.json()).toEqual({
+        error: expect.stringContaining("application/json"),
+        code: "unsupported_media_type",
+      });
     });
 
     it("answers broken JSON with 400", async () => {
       const res = await post("/", '["set", "k"');
       expect(res.status).toBe(400);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("not valid JSON") });
+      expect(await res.json()).toEqual({ error: expect.stringContaining("not valid JSON"), code: "malformed_json" });
     });
 
     it.each([
@@ -91,7 +94,7 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
     it("enforces the request size limit with 413", async () => {
       const res = await post("/", ["set", `${prefix}big`, "x".repeat(70 * 1024)]);
       expect(res.status).toBe(413);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("exceeds") });
+      expect(await res.json()).toEqual({ error: expect.stringContaining("exceeds"), code: "payload_too_large" });
       expect(await redis.exists(`${prefix}big`)).toBe(0);
     });
 
@@ -217,7 +220,10 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
           body,
         });
         expect(res.status, path).toBe(503);
-        expect(await res.json()).toEqual({ error: expect.stringContaining("unavailable") });
+        expect(await res.json()).toEqual({
+          error: expect.stringContaining("unavailable"),
+          code: "upstream_unavailable",
+        });
       }
       down.disconnect();
     });
@@ -310,7 +316,7 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
       headers: { "content-type": "application/json" },
     });
     expect(unauthorized.status).toBe(401);
-    expect(await unauthorized.json()).toEqual({ error: expect.stringContaining("Unauthorized") });
+    expect(await unauthorized.json()).toEqual({ error: expect.stringContaining("Unauthorized"), code: "unauthorized" });
     const failed = await bridge.request("/redis", init(["incr", `${prefix}mounted-text`, "x"]));
     expect(failed.status).toBe(400);
     expect(await failed.json()).toEqual({ error: expect.stringMatching(/^ERR /) });

@@ -130,10 +130,14 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-/** Upstash's error shape: `{error: string}`; the status comes from the edgebus error code. */
+/**
+ * Upstash's error shape `{error: string}` (the client reads `body.error` as the message), plus
+ * edgebus's closed error `code` for machines, as the Kafka REST gateway does; the status comes
+ * from the code. Errors Redis itself returns for a command are not rendered here.
+ */
 function renderError(c: Context, error: EdgebusError): Response {
   const message = error.code === "internal" ? "ERR internal error" : error.message;
-  return c.json({ error: message }, error.status as ContentfulStatusCode);
+  return c.json({ error: message, code: error.code }, error.status as ContentfulStatusCode);
 }
 
 /** Compares tokens in constant time (hashing first makes the lengths equal). */
