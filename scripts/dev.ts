@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: the whole edgebus stack on one machine, with embedded defaults.
  *
- * - Postgres: `DATABASE_URL`, or the embedded Postgres (PGlite, `.dev-data/postgres`) when unset;
- *   migrations are applied either way. Every Worker's Hyperdrive binding points at it.
+ * - Postgres: `DATABASE_URL`, or the embedded Postgres (PGlite, `.dev-data/postgres`, port 54329
+ *   or `--postgres-port`) when unset; migrations are applied either way. Every Worker's
+ *   Hyperdrive binding points at it.
  * - Notifications: the local provider (SendGrid / Twilio / webhook look-alike) on :8790, and the
  *   notifier's provider base URLs and credentials pointed at it.
  * - Kafka: `KAFKA_BROKERS`, or `--with-kafka` to start `scripts/kafka.sh` (needs Java 17+).
@@ -33,6 +34,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { governmentCatalogue } from "../schemas/index.ts";
 import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
 import { canConnect } from "../test/support/services.ts";
 import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
@@ -46,6 +48,8 @@ let DEV_DATA = path.join(root, ".dev-data");
 let PRODUCER_PORT = 8787;
 let BRIDGE_PORT = 8788;
 let PROVIDER_PORT = 8790;
+/** Embedded Postgres (only without DATABASE_URL); `--postgres-port` moves it. */
+let POSTGRES_PORT = EMBEDDED_POSTGRES_DEFAULT_PORT;
 const READY_TIMEOUT_MS = 180_000;
 
 /** Stops, last started first. */
@@ -119,7 +123,7 @@ async function preparePostgres(): Promise<string> {
   if (url === undefined) {
     const embedded: EmbeddedPostgres = await startEmbeddedPostgres({
       dataDir: path.join(DEV_DATA, "postgres"),
-      port: EMBEDDED_POSTGRES_DEFAULT_PORT,
+      port: POSTGRES_PORT,
     });
     stoppers.push({ name: "embedded Postgres", stop: () => embedded.stop() });
     url = embedded.url;
@@ -316,32 +320,32 @@ function printTable(rows: Array<[string, string]>): void {
   console.log("─".repeat(72));
 }
 
-function exampleCurl(apiKey: string): string {
-  const citizenId = 100000 + Math.floor(Math.random() * 900000);
+/**
+ * The request README.md's quick start shows, for this stack's port: the catalogue's example
+ * citizen registration (fixed event id, citizen 104233), the key taken from `$EDGEBUS_API_KEY`.
+ * It must stay the README's text (test/e2e/producer-readme-quickstart.test.ts compares them).
+ */
+function exampleCurl(): string {
+  const type = "gov.auth.citizen.created";
   const event = {
     specversion: "1.0",
-    id: crypto.randomUUID(),
+    id: "d53b357e-23be-4f16-87d7-f7db7fb69f15",
     source: "/services/identity",
-    type: "gov.auth.citizen.created",
+    type,
     eventversion: 1,
-    data: {
-      id: citizenId,
-      name: "Amina Haddad",
-      email: "amina.haddad@example.org",
-      phone: "+35312345678",
-      address: { line1: "12 Harbour Road", city: "Dublin", postal_code: "D02 X285", country: "IE" },
-      email_verified: true,
-      identity_verified: false,
-      created_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      preferred_language: "en",
-    },
+    data: governmentCatalogue.require(type).example,
   };
   return [
     `curl -sS http://127.0.0.1:${PRODUCER_PORT}/v1/events \\`,
-    `  -H 'Authorization: Bearer ${apiKey}' \\`,
+    '  -H "Authorization: Bearer $EDGEBUS_API_KEY" \\',
     "  -H 'Content-Type: application/cloudevents+json' \\",
     `  -d '${JSON.stringify(event)}'`,
   ].join("\n");
+}
+
+/** A single-quoted shell word. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function parsePort(text: string, flag: string): number {
@@ -382,6 +386,7 @@ async function main(): Promise<void> {
       "bridge-port": { type: "string", default: String(BRIDGE_PORT) },
       "provider-port": { type: "string", default: String(PROVIDER_PORT) },
       "data-dir": { type: "string", default: DEV_DATA },
+      "postgres-port": { type: "string", default: String(POSTGRES_PORT) },
       "bridge-url": { type: "string" },
       "rate-limit": { type: "string" },
     },
@@ -390,9 +395,11 @@ async function main(): Promise<void> {
   PRODUCER_PORT = parsePort(values.port, "--port");
   BRIDGE_PORT = parsePort(values["bridge-port"], "--bridge-port");
   PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
+  POSTGRES_PORT = parsePort(values["postgres-port"], "--postgres-port");
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
   await assertPortFree(PRODUCER_PORT, "--port");
   await assertPortFree(PROVIDER_PORT, "--provider-port");
+  if (process.env.DATABASE_URL === undefined) await assertPortFree(POSTGRES_PORT, "--postgres-port");
   const rateLimit = values["rate-limit"] === undefined ? undefined : parseRateLimit(values["rate-limit"]);
   const bridgeUrl = values["bridge-url"];
   if (bridgeUrl === undefined && (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"])) {
@@ -445,7 +452,9 @@ async function main(): Promise<void> {
     ["Postgres", databaseUrl],
     ["dev API key", `${apiKey}  (all scopes, local only)`],
   ]);
-  console.log(`\nTry it:\n\n${exampleCurl(apiKey)}\n\nThen: npm run demo   ·   Ctrl-C stops everything.\n`);
+  console.log(
+    `\nTry it (README.md's quick start):\n\nexport EDGEBUS_API_KEY=${shellQuote(apiKey)}\n${exampleCurl()}\n\nThen: npm run demo   ·   Ctrl-C stops everything.\n`,
+  );
   // The demo reads the key and URLs from here; the file lives in the git-ignored .dev-data.
   await writeFile(
     path.join(DEV_DATA, "dev-stack.json"),

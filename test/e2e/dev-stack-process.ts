@@ -1,0 +1,152 @@
+/**
+ * `npm run dev` (scripts/dev.ts) as a child process, for end-to-end suites: the suite's own ports
+ * and a temporary `--data-dir`, an environment in which only the caller's settings select servers
+ * (DATABASE_URL, KAFKA_BROKERS, REDIS_URL and EDGEBUS_DEV_API_KEY are not inherited), ready once
+ * `<data-dir>/dev-stack.json` exists, stopped by signalling its process group (dev.ts then stops
+ * everything it started: wrangler dev, bridge, provider, embedded Postgres).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** wrangler dev bundles seven Workers; on a loaded two-core machine that takes over a minute. */
+const READY_TIMEOUT_MS = 240_000;
+const STOP_TIMEOUT_MS = 45_000;
+const OUTPUT_LIMIT = 200_000;
+
+/** What dev.ts writes to `dev-stack.json` once the stack answers. */
+export const devStackInfoSchema = z.object({
+  producer: z.string().url(),
+  apiKey: z.string().min(1),
+  providerUrl: z.string().url(),
+  databaseUrl: z.string().min(1),
+  bridge: z
+    .object({
+      url: z.string().url(),
+      kafkaRest: z.object({ username: z.string(), password: z.string() }).optional(),
+      redisRest: z.object({ token: z.string() }).optional(),
+      mirrorSecret: z.string().optional(),
+    })
+    .nullable(),
+  kafkaBrokers: z.string().optional(),
+});
+export type DevStackInfo = z.infer<typeof devStackInfoSchema>;
+
+export interface DevStackOptions {
+  readonly port: number;
+  readonly bridgePort: number;
+  readonly providerPort: number;
+  /** The embedded Postgres' port (used only without DATABASE_URL). */
+  readonly postgresPort?: number;
+  /** DATABASE_URL, KAFKA_BROKERS, REDIS_URL, EDGEBUS_DEV_API_KEY…; unset ones stay unset. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RunningDevStack {
+  readonly info: DevStackInfo;
+  readonly dataDir: string;
+  /** Everything dev.ts and its children printed so far (stdout and stderr, the last 200 kB). */
+  output(): string;
+  /** Stops the stack and removes the data directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const SERVER_SELECTING = ["DATABASE_URL", "KAFKA_BROKERS", "REDIS_URL", "EDGEBUS_DEV_API_KEY"];
+
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<RunningDevStack> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "edgebus-e2e-"));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of SERVER_SELECTING) delete env[name];
+  for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value;
+  const args = [
+    "--import",
+    "tsx",
+    "scripts/dev.ts",
+    "--port",
+    String(options.port),
+    "--bridge-port",
+    String(options.bridgePort),
+    "--provider-port",
+    String(options.providerPort),
+    ...(options.postgresPort === undefined ? [] : ["--postgres-port", String(options.postgresPort)]),
+    "--data-dir",
+    dataDir,
+  ];
+  // Its own process group, so stopping reaches dev.ts however it was started.
+  const child = spawn(process.execPath, args, { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-OUTPUT_LIMIT);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = exitOf(child);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      signalGroup(child, "SIGTERM");
+      const killer = setTimeout(() => signalGroup(child, "SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(killer);
+      await rm(dataDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const stackFile = path.join(dataDir, "dev-stack.json");
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`npm run dev exited before it was ready:\n${output.slice(-4000)}`);
+    }
+    const text = await readFile(stackFile, "utf8").catch(() => undefined);
+    if (text !== undefined) {
+      const info = devStackInfoSchema.parse(JSON.parse(text));
+      return { info, dataDir, output: () => output, stop };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await stop();
+  throw new Error(`npm run dev was not ready within ${READY_TIMEOUT_MS / 1000}s:\n${output.slice(-4000)}`);
+}
+
+/** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes; then throws with `what`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 60_000, intervalMs = 500 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  const reason = last instanceof Error ? ` (last error: ${last.message})` : "";
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000}s${reason}`);
+}
