@@ -5,6 +5,11 @@
 //   npm test                       everything
 //   npm test -- --project node     extra arguments go to `vitest run` (checks still run)
 //   npm test -- --tests-only       skip type-check, lint and drift check
+//   npm test -- --no-chaos         skip the chaos suite's short form (ignored under CI=true)
+//
+// After the Vitest projects, and alone (it needs the CPU), the chaos suite's short form runs when
+// no Vitest arguments were given: `npm run chaos -- --quick` (test/chaos/, its own Postgres,
+// Kafka cluster, bridge and wrangler dev); its tests count in the summary.
 //
 // Servers: Postgres from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgebus_test);
 // the database is created when missing and migrations are applied. Without a reachable server
@@ -28,10 +33,13 @@ const isCI = process.env.CI === "true" || process.env.CI === "1";
 const EMBEDDED_DATA_DIR = ".cache/embedded-postgres-test";
 const BIOME_VCS_FLAGS = ["--vcs-enabled=true", "--vcs-client-kind=git", "--vcs-use-ignore-file=true"];
 const REPORT_FILE = ".cache/test-results/vitest.json";
+const CHAOS_REPORT_FILE = ".cache/test-results/chaos.json";
 
 const args = process.argv.slice(2);
 const testsOnly = args.includes("--tests-only");
-const vitestArgs = args.filter((arg) => arg !== "--tests-only");
+const noChaos = args.includes("--no-chaos") && !isCI;
+const vitestArgs = args.filter((arg) => arg !== "--tests-only" && arg !== "--no-chaos");
+const runChaos = vitestArgs.length === 0 && !noChaos;
 
 /** @type {{name: string, ok: boolean, detail: string}[]} */
 const steps = [];
@@ -193,9 +201,9 @@ async function probeOtherServers() {
 }
 
 /** Reads Vitest's JSON report: counts, failed files without a failed test (load errors), skipped files. */
-function readReport() {
-  if (!existsSync(REPORT_FILE)) return undefined;
-  const report = JSON.parse(readFileSync(REPORT_FILE, "utf8"));
+function readReport(reportFile = REPORT_FILE) {
+  if (!existsSync(reportFile)) return undefined;
+  const report = JSON.parse(readFileSync(reportFile, "utf8"));
   let loadErrors = 0;
   const skippedByFile = new Map();
   for (const file of report.testResults) {
@@ -245,7 +253,33 @@ async function main() {
     ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${REPORT_FILE}`, ...vitestArgs],
     env,
   );
-  const counts = readReport();
+  let counts = readReport();
+
+  if (runChaos) {
+    rmSync(CHAOS_REPORT_FILE, { force: true });
+    await step(
+      "chaos (short form)",
+      "node",
+      [
+        "test/chaos/run.mjs",
+        "--quick",
+        "--reporter=default",
+        "--reporter=json",
+        `--outputFile.json=${CHAOS_REPORT_FILE}`,
+      ],
+      env,
+    );
+    const chaos = readReport(CHAOS_REPORT_FILE);
+    if (!chaos) record("chaos report", false, `${CHAOS_REPORT_FILE} was not written`);
+    else if (counts) {
+      counts = {
+        passed: counts.passed + chaos.passed,
+        failed: counts.failed + chaos.failed,
+        skipped: counts.skipped + chaos.skipped,
+        skippedByFile: new Map([...counts.skippedByFile, ...chaos.skippedByFile]),
+      };
+    } else counts = chaos;
+  }
 
   heading("summary");
   for (const { name, ok, detail } of steps)

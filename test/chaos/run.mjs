@@ -1,7 +1,9 @@
 // `npm run chaos [-- --quick] [other vitest arguments]`: the chaos suite with its own Vitest config.
 // --quick is the CI form (EDGEBUS_CHAOS_EVENTS=2500 unless set); without it, 20,000 events.
 // Plain Node so it starts before anything is built; vitest runs as a child with inherited stdio.
-import { spawn } from "node:child_process";
+// Runs hold /tmp/edgebus-chaos.lock (flock) for their whole length: two runs on one machine would
+// fight over the chaos ports (Postgres 55432, Kafka 19092-19094, 38710-38712), so the second waits.
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,10 +13,16 @@ const quick = args.includes("--quick");
 const env = { ...process.env };
 if (quick) env.EDGEBUS_CHAOS_EVENTS ??= "2500";
 const vitest = path.join(root, "node_modules/vitest/vitest.mjs");
-const child = spawn(
+const command = [
   process.execPath,
-  [vitest, "run", "--config", "vitest.chaos.config.ts", ...args.filter((arg) => arg !== "--quick")],
-  { cwd: root, env, stdio: "inherit" },
-);
+  vitest,
+  "run",
+  "--config",
+  "vitest.chaos.config.ts",
+  ...args.filter((arg) => arg !== "--quick"),
+];
+const hasFlock = spawnSync("sh", ["-c", "command -v flock"], { stdio: "ignore" }).status === 0;
+const [program, ...programArgs] = hasFlock ? ["flock", "-w", "1800", "/tmp/edgebus-chaos.lock", ...command] : command;
+const child = spawn(program, programArgs, { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -112,10 +112,18 @@ export async function hasJava(): Promise<boolean> {
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `check` (errors count as "not yet"); `gaveUp` names a reason to stop waiting at once. */
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  gaveUp: () => string | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
+    const reason = gaveUp();
+    if (reason) throw new Error(`${what}: ${reason}`);
     await sleep(250);
   }
   throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
@@ -235,7 +243,13 @@ class BridgeProcess {
       env: this.#env,
       stdio: ["ignore", out, out],
     });
-    await waitFor("the bridge", () => httpOk(`${this.url}/healthz`), 60_000);
+    const child = this.#child;
+    await waitFor(
+      "the bridge",
+      () => httpOk(`${this.url}/healthz`),
+      90_000,
+      () => (child.exitCode === null ? undefined : `exited with ${child.exitCode}; see ${this.#logFile}`),
+    );
   }
 
   /** SIGKILL: no flush, no goodbye; resolves when the process is gone. */
@@ -366,11 +380,10 @@ export class ChaosStack {
     const stackFile = path.join(dataDir, "dev-stack.json");
     await waitFor(
       "npm run dev (wrangler dev with every Worker)",
-      async () => {
-        if (this.#dev?.exitCode !== null) throw new Error("npm run dev exited; see dev.log");
-        return existsSync(stackFile);
-      },
+      async () => existsSync(stackFile),
       240_000,
+      () =>
+        this.#dev?.exitCode === null ? undefined : `exited with ${this.#dev?.exitCode}; see ${this.workDir}/dev.log`,
     );
     const stack = JSON.parse(await readFile(stackFile, "utf8")) as { producer: string; providerUrl: string };
     this.info = {
