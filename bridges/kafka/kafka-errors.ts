@@ -35,3 +35,23 @@ export function kafkaErrorCode(error: unknown, depth = 0): number | undefined {
   }
   return kafkaErrorCode(cause, depth + 1);
 }
+
+/**
+ * Error codes of a produce response's partitions inside a client error. The client reports the
+ * request as failed with an API code of -1 (unknown server error) even when every partition
+ * named a precise code, such as INVALID_TIMESTAMP.
+ */
+export function kafkaPartitionErrorCodes(error: unknown, depth = 0): number[] {
+  if (!error || typeof error !== "object" || depth > 5) return [];
+  const { response, errors, cause } = error as { response?: unknown; errors?: unknown[]; cause?: unknown };
+  const codes: number[] = [];
+  const responses = (response as { responses?: { partitionResponses?: { errorCode?: unknown }[] }[] } | undefined)
+    ?.responses;
+  for (const topic of Array.isArray(responses) ? responses : []) {
+    for (const partition of topic.partitionResponses ?? []) {
+      if (typeof partition.errorCode === "number" && partition.errorCode !== 0) codes.push(partition.errorCode);
+    }
+  }
+  for (const nested of errors ?? []) codes.push(...kafkaPartitionErrorCodes(nested, depth + 1));
+  return [...codes, ...kafkaPartitionErrorCodes(cause, depth + 1)];
+}

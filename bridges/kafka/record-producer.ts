@@ -1,13 +1,15 @@
 import { murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
 import { EdgebusError } from "../../shared/src/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
-import { kafkaErrorCode, kafkaUnavailable } from "./kafka-errors.ts";
+import { kafkaErrorCode, kafkaPartitionErrorCodes, kafkaUnavailable } from "./kafka-errors.ts";
 import type { RecordReceipt, RecordToProduce } from "./record.ts";
 import type { TopicAdmin } from "./topic-admin.ts";
 
 /** Kafka protocol error codes for records over the broker's size limits. */
 const MESSAGE_TOO_LARGE = 10;
 const RECORD_LIST_TOO_LARGE = 18;
+/** A record timestamp outside the broker's `log.message.timestamp.{before,after}.max.ms`. */
+const INVALID_TIMESTAMP = 32;
 
 /**
  * Writes records to Kafka with `acks=all` and the idempotent producer (no duplicates from the
@@ -96,6 +98,14 @@ export class RecordProducer {
           {
             cause: error,
           },
+        );
+      }
+      if (code === INVALID_TIMESTAMP || kafkaPartitionErrorCodes(error).includes(INVALID_TIMESTAMP)) {
+        // Also permanent: the broker refuses timestamps too far from its clock, however often asked.
+        throw new EdgebusError(
+          "bad_request",
+          "Kafka refused a record timestamp as too far from the broker's clock (log.message.timestamp.*.max.ms)",
+          { cause: error },
         );
       }
       throw kafkaUnavailable("produce failed", error);
