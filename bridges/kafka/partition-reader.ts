@@ -4,6 +4,7 @@ import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { kafkaErrorCode, kafkaUnavailable } from "./kafka-errors.ts";
 import type { ConsumedRecord } from "./record.ts";
 import { decodeRecord } from "./record-decoding.ts";
+import { assertTopicName } from "./topic-admin.ts";
 
 /** Record-batch attribute bit of transaction markers, which are not messages. */
 const CONTROL_BATCH = 0b10_0000;
@@ -35,8 +36,8 @@ export interface PartitionRead {
  *
  * Guarantees: the result starts with the record at exactly `offset` when it exists (records
  * before it in the same batch are dropped), is ordered by offset, and is `[]` when nothing
- * arrives within `timeoutMs`. An offset before the log start or past the log end is
- * `bad_request`; an unknown topic or partition is `not_found`.
+ * arrives within `timeoutMs`. An invalid topic name, or an offset before the log start or past
+ * the log end, is `bad_request`; an unknown topic or partition is `not_found`.
  */
 export class PartitionReader {
   readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -47,6 +48,8 @@ export class PartitionReader {
   }
 
   async read(request: PartitionRead): Promise<ConsumedRecord[]> {
+    // A name Kafka cannot hold is the caller's mistake (400), not a metadata failure (503).
+    assertTopicName(request.topic);
     // Leadership moves (a broker restarting, a topic just created): refresh metadata and retry a
     // few times before answering 503, as the Java consumer does.
     for (let attempt = 1; ; attempt++) {
