@@ -15,6 +15,7 @@
  *   queues, state under `.dev-data/wrangler`.
  * - A development API key (all scopes, `EDGEBUS_DEV_API_KEY` or random); only its hash reaches
  *   the producer. `--rate-limit <events>/<seconds>` replaces the producer's default limit for it.
+ *   `EDGEBUS_DEV_EXTRA_API_KEYS` (entries as in `EDGEBUS_API_KEYS`) adds more keys.
  * - `--bridge-url <url>`: use a bridge someone else runs (a test harness that kills and restarts
  *   it) instead of starting one; its credentials come from the bridge's own variables
  *   (`BRIDGE_KAFKA_REST_USERNAME`/`_PASSWORD` turn on Kafka, `BRIDGE_REDIS_REST_TOKEN` Redis,
@@ -35,6 +36,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { governmentCatalogue } from "../schemas/index.ts";
+import { parseApiKeys } from "../shared/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
 import { canConnect } from "../test/support/services.ts";
 import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
@@ -429,6 +431,9 @@ async function main(): Promise<void> {
       admin: true,
       ...(rateLimit ? { rate_limit: rateLimit } : {}),
     },
+    // More keys beside the dev key (a test harness needs a key without the admin scope): entries
+    // as in EDGEBUS_API_KEYS, checked here so a mistake fails at start.
+    ...parseApiKeys(process.env.EDGEBUS_DEV_EXTRA_API_KEYS),
   ]);
   const configs = workerConfigs(Boolean(bridge?.mirrorSecret));
   log(`starting wrangler dev with ${configs.join(", ")}`);
