@@ -38,6 +38,11 @@ export function fuzzParameters<T>(settings: FuzzSettings, shortRuns: number): fc
   };
 }
 
+/** Per-test timeout for a suite of properties: generous for the full form, still bounded. */
+export function fuzzTimeoutMs(settings: FuzzSettings): number {
+  return settings.runs === undefined ? 120_000 : 60_000 + settings.runs * 500;
+}
+
 /**
  * Counts what each property saw (runs and HTTP statuses) and prints one line per property, so a
  * run shows that the hostile inputs reached every kind of answer (a fuzz that only ever hit 401

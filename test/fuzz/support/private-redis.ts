@@ -22,13 +22,14 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port in engineer D's range (48700–48799), starting at a random place in it. */
+export async function freePort(): Promise<number> {
   const offset = Math.floor(Math.random() * (PORT_RANGE.last - PORT_RANGE.first + 1));
   for (let i = 0; i <= PORT_RANGE.last - PORT_RANGE.first; i++) {
     const port = PORT_RANGE.first + ((offset + i) % (PORT_RANGE.last - PORT_RANGE.first + 1));
     if (await portIsFree(port)) return port;
   }
-  throw new Error(`no free port in ${PORT_RANGE.first}–${PORT_RANGE.last} for a private redis-server`);
+  throw new Error(`no free port in ${PORT_RANGE.first}–${PORT_RANGE.last}`);
 }
 
 /** Starts `redis-server`; rejects when the binary is missing or the server does not come up in 10 s. */

@@ -1,0 +1,133 @@
+/**
+ * A real bridge process for the hostile-input suites: `node --import tsx bridges/main.ts` with
+ * every part enabled (Kafka REST on the real Kafka, Redis REST on a private redis-server, mirror
+ * ingest), configured through the environment as an operator would, with its stdout and stderr
+ * captured so the suites can check what it logs. Node only.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { serviceUrls } from "../../support/services.ts";
+import { type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
+import { redisKeyCounter } from "./redis-key-counter.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+export interface BridgeSecrets {
+  readonly kafkaUsername: string;
+  readonly kafkaPassword: string;
+  readonly redisToken: string;
+  readonly mirrorSecret: string;
+}
+
+/** Counters that grow only when something reached Kafka or Redis. */
+export interface BridgeBackendState {
+  /** Records Kafka acknowledged through `/kafka`. */
+  readonly kafkaProduced: number;
+  /** Mirror events acknowledged by Kafka through `POST /v1/mirror`. */
+  readonly mirrorAcked: number;
+  /** Keys in the bridge's private Redis. */
+  readonly redisKeys: number;
+}
+
+export interface BridgeProcess {
+  readonly url: string;
+  readonly secrets: BridgeSecrets;
+  readonly redisUrl: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** True while the process has not exited. */
+  alive(): boolean;
+  state(): Promise<BridgeBackendState>;
+  stop(): Promise<void>;
+}
+
+/** The caller's environment minus bridge settings it may carry (a config file path, other secrets). */
+function withoutBridgeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("BRIDGE_")));
+}
+
+function metric(text: string, name: string, labels = ""): number {
+  const prefix = `${name}${labels}`;
+  const line = text.split("\n").find((l) => l.startsWith(`${prefix} `));
+  return line === undefined ? 0 : Number(line.slice(prefix.length + 1));
+}
+
+/** Starts the bridge on `port` (engineer D's range) and resolves once it logged that it listens. */
+export async function startBridgeProcess(port: number): Promise<BridgeProcess> {
+  const redis: PrivateRedis = await startPrivateRedis();
+  const secrets: BridgeSecrets = {
+    kafkaUsername: "fuzz-user",
+    kafkaPassword: `kafka-pass-${randomBytes(12).toString("hex")}`,
+    redisToken: `redis-token-${randomBytes(12).toString("hex")}`,
+    mirrorSecret: `mirror-secret-${randomBytes(12).toString("hex")}`,
+  };
+  let output = "";
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts"], {
+    cwd: REPO_ROOT,
+    env: {
+      ...withoutBridgeSettings(process.env),
+      BRIDGE_PORT: String(port),
+      KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(","),
+      REDIS_URL: redis.url,
+      BRIDGE_KAFKA_REST_USERNAME: secrets.kafkaUsername,
+      BRIDGE_KAFKA_REST_PASSWORD: secrets.kafkaPassword,
+      BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
+      BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    output += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bridge did not start in 60 s:\n${output}`)), 60_000);
+      const onData = () => {
+        if (output.includes("edgebus bridge listening on")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`bridge exited during startup (code ${code}):\n${output}`));
+      });
+    });
+  } catch (error) {
+    child.kill("SIGKILL");
+    await redis.stop();
+    throw error;
+  }
+  const keys = redisKeyCounter(redis.url);
+  return {
+    url,
+    secrets,
+    redisUrl: redis.url,
+    output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async state() {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      return {
+        kafkaProduced: metric(metrics, "edgebus_bridge_kafka_rest_produced_total"),
+        mirrorAcked: metric(metrics, "edgebus_bridge_mirror_events_total", '{status="acked"}'),
+        redisKeys: await keys.count("*"),
+      };
+    },
+    async stop() {
+      await keys.close();
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+        });
+      }
+      await redis.stop();
+    },
+  };
+}
