@@ -38,6 +38,9 @@ const settings = parseFuzzSettings(process.env);
 const tally = new FuzzTally("bridge");
 const available = await requireService("kafka", "bridge hostile-input fuzz");
 
+/** With the u flag a valid surrogate pair is one code point, so only a lone surrogate matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** A topic of the suite's own, so produced records are easy to tell apart from other suites'. */
 const TOPIC = "edgebus.fuzz.bridge";
 
@@ -281,7 +284,7 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
             }
             expect(ex.status, ex.text).toBe(200);
             // JSON carries lone surrogates; Redis stores bytes, so only well-formed text survives as is.
-            if (fullKey.isWellFormed() && value.isWellFormed()) expect(await redis.get(fullKey)).toBe(value);
+            if (!LONE_SURROGATE.test(fullKey) && !LONE_SURROGATE.test(value)) expect(await redis.get(fullKey)).toBe(value);
           },
         ),
         fuzzParameters(settings, 80),
