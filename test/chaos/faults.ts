@@ -62,23 +62,28 @@ async function inject(stack: ChaosStack, name: FaultName): Promise<string> {
   }
 }
 
-/** Injects each planned fault when its time comes; resolves with the timings when all are done. */
+/**
+ * Injects each planned fault when its time comes, independently of the others (a slow one — a
+ * broker restart under load — does not push the next one past the end of the load); resolves with
+ * the timings, in start order, when all are done.
+ */
 export async function runFaults(
   stack: ChaosStack,
   plan: readonly PlannedFault[],
   loadStartedAt: number,
   durationMs: number,
 ): Promise<FaultTiming[]> {
-  const timings: FaultTiming[] = [];
   const seconds = () => Number(((Date.now() - loadStartedAt) / 1000).toFixed(1));
-  for (const fault of plan) {
-    const due = loadStartedAt + fault.at * durationMs;
-    if (Date.now() < due) await sleep(due - Date.now());
-    const startedAt = seconds();
-    console.log(`chaos: ${startedAt}s fault ${fault.name}`);
-    const note = await inject(stack, fault.name);
-    timings.push({ name: fault.name, startedAt, endedAt: seconds(), note });
-    console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
-  }
-  return timings;
+  const timings = await Promise.all(
+    plan.map(async (fault): Promise<FaultTiming> => {
+      const due = loadStartedAt + fault.at * durationMs;
+      if (Date.now() < due) await sleep(due - Date.now());
+      const startedAt = seconds();
+      console.log(`chaos: ${startedAt}s fault ${fault.name}`);
+      const note = await inject(stack, fault.name);
+      console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
+      return { name: fault.name, startedAt, endedAt: seconds(), note };
+    }),
+  );
+  return timings.sort((a, b) => a.startedAt - b.startedAt);
 }

@@ -40,6 +40,7 @@ const SNAPSHOT_PATHS = [
   "schemas",
   "bridges",
   "scripts",
+  "migrations",
   "test/support",
   "wrangler.toml",
   "package.json",
