@@ -28,9 +28,14 @@ import type { BenchmarkReport } from "./lib/result-file.ts";
 import { type LatencySummary, round, roundSummary, summarise } from "./lib/stats.ts";
 
 const PORTS = { producer: 28787, bridge: 28788, provider: 28790 };
-const FULL = { rates: [200, 1000], phaseSeconds: 60, drainSeconds: 60 };
-const QUICK = { rates: [200, 1000], phaseSeconds: 10, drainSeconds: 30 };
+// 5/s is below the rate at which the local stack saturates on the benchmark machine (about 20/s): it shows the
+// pipeline's own latency; 200/s and 1,000/s are the rates the target is set for.
+const FULL = { rates: [5, 200, 1000], phaseSeconds: 60, drainSeconds: 60 };
+const QUICK = { rates: [5, 200, 1000], phaseSeconds: 10, drainSeconds: 30 };
 const POLL_SLEEP_MS = 5;
+/** Requests in flight beyond this are not sent (counted as skipped): the server is saturated. */
+const MAX_IN_FLIGHT = 256;
+const REQUEST_TIMEOUT_MS = 30_000;
 const TARGET_P95_MS = 1000;
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -127,6 +132,7 @@ interface PendingEvent {
   citizenId: number;
   version: number;
   postedAt: number;
+  answeredAt?: number;
   visibleAt?: number;
   accepted?: boolean;
 }
@@ -148,13 +154,18 @@ function eventBody(citizenId: number, version: number): string {
 interface PhaseResult {
   rate_per_second: number;
   seconds: number;
+  offered: number;
   sent: number;
+  skipped_at_max_in_flight: number;
   achieved_rate_per_second: number;
   accepted: number;
+  accepted_rate_per_second: number;
   refused: Record<string, number>;
   applied: number;
   not_applied_within_drain: number;
   latency_ms: LatencySummary | null;
+  /** From the producer's 202 to the row: the queue and consumer part of the latency. */
+  after_202_latency_ms: LatencySummary | null;
   poll_period_ms: { mean: number; max: number };
   client: { max_schedule_lag_ms: number; max_in_flight: number };
   p95_under_1s: boolean;
@@ -206,57 +217,85 @@ async function runPhase(
   poller.catch(() => {});
 
   let previousCitizen = 0;
+  let inFlight = 0;
+  let skipped = 0;
+  const started = performance.now();
   const load = await runOpenLoop({
     ratePerSecond: rate,
     durationMs: seconds * 1000,
     send: async (index) => {
-      // Even: a new citizen (created, v1). Odd: the previous citizen's update (v2).
+      // Even: a new citizen (created, v1). Odd: the previous citizen's update (v2). A skipped
+      // create still uses up its citizen, so the update makes the row (updates carry the snapshot).
       const citizenId = index % 2 === 0 ? citizenCounter++ : previousCitizen;
       if (index % 2 === 0) previousCitizen = citizenId;
+      if (inFlight >= MAX_IN_FLIGHT) {
+        skipped++;
+        return;
+      }
       const version = index % 2 === 0 ? 1 : 2;
       const event: PendingEvent = { citizenId, version, postedAt: performance.now() };
       events.push(event);
       unseen.add(event);
+      inFlight++;
       try {
-        const answer = await client.post({ url: stack.producer }, "/v1/events", eventBody(citizenId, version), {
-          "content-type": "application/cloudevents+json",
-          authorization: `Bearer ${stack.apiKey}`,
-        });
+        const answer = await client.post(
+          { url: stack.producer },
+          "/v1/events",
+          eventBody(citizenId, version),
+          { "content-type": "application/cloudevents+json", authorization: `Bearer ${stack.apiKey}` },
+          REQUEST_TIMEOUT_MS,
+        );
+        event.answeredAt = performance.now();
         event.accepted = answer.status === 202 && answer.body.includes('"status":"accepted"');
         if (!event.accepted) refused[String(answer.status)] = (refused[String(answer.status)] ?? 0) + 1;
       } catch (error) {
         event.accepted = false;
         const reason = error instanceof Error ? error.message : String(error);
         refused[reason] = (refused[reason] ?? 0) + 1;
+      } finally {
+        inFlight--;
       }
       if (!event.accepted) unseen.delete(event);
     },
   });
+  const answeredBy = performance.now();
   sending = false;
   drainEndsAt = performance.now() + drainSeconds * 1000;
-  context.log(`${rate}/s: sent ${load.sent} in ${load.sendingSeconds.toFixed(1)} s; waiting for ${unseen.size} rows`);
+  context.log(
+    `${rate}/s: offered ${load.sent}, sent ${events.length} in ${load.sendingSeconds.toFixed(1)} s (${skipped} skipped at ${MAX_IN_FLIGHT} in flight); waiting for ${unseen.size} rows`,
+  );
   await poller;
 
   const accepted = events.filter((e) => e.accepted);
   const applied = accepted.filter((e) => e.visibleAt !== undefined);
   const latencies = applied.map((e) => (e.visibleAt as number) - e.postedAt);
   const latency = latencies.length > 0 ? roundSummary(summarise(latencies), 1) : null;
+  const after202 = applied.map((e) => Math.max(0, (e.visibleAt as number) - (e.answeredAt as number)));
   return {
     rate_per_second: rate,
     seconds,
-    sent: load.sent,
-    achieved_rate_per_second: round(load.sent / load.sendingSeconds, 1),
+    offered: load.sent,
+    sent: events.length,
+    skipped_at_max_in_flight: skipped,
+    achieved_rate_per_second: round(events.length / load.sendingSeconds, 1),
     accepted: accepted.length,
+    accepted_rate_per_second: round(accepted.length / ((answeredBy - started) / 1000), 1),
     refused,
     applied: applied.length,
     not_applied_within_drain: accepted.length - applied.length,
     latency_ms: latency,
+    after_202_latency_ms: after202.length > 0 ? roundSummary(summarise(after202), 1) : null,
     poll_period_ms: {
       mean: round(pollPeriods.reduce((a, b) => a + b, 0) / Math.max(1, pollPeriods.length), 1),
       max: round(Math.max(0, ...pollPeriods), 1),
     },
     client: { max_schedule_lag_ms: round(load.maxScheduleLagMs, 1), max_in_flight: load.maxInFlight },
-    p95_under_1s: latency !== null && latency.p95 < TARGET_P95_MS && accepted.length === applied.length,
+    p95_under_1s:
+      latency !== null &&
+      latency.p95 < TARGET_P95_MS &&
+      skipped === 0 &&
+      accepted.length === events.length &&
+      applied.length === accepted.length,
   };
 }
 
@@ -277,12 +316,14 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const client = new LoadClient(256);
   const phases: PhaseResult[] = [];
   try {
-    context.log("warm-up: 5 s at 50/s");
-    await runPhase(context, stack, sql, client, 50, 5, 30);
+    context.log("warm-up: 5 s at 10/s");
+    await runPhase(context, stack, sql, client, 10, 5, 30);
     for (const rate of size.rates) {
       context.log(`phase: ${rate} events/s for ${size.phaseSeconds} s`);
       const phase = await runPhase(context, stack, sql, client, rate, size.phaseSeconds, size.drainSeconds);
       phases.push(phase);
+      // Let requests the client gave up on finish inside the stack before the next rate starts.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
       context.log(
         `${rate}/s: achieved ${phase.achieved_rate_per_second}/s, applied ${phase.applied}/${phase.accepted}, p50/p95/p99 ${phase.latency_ms?.p50}/${phase.latency_ms?.p95}/${phase.latency_ms?.p99} ms`,
       );
@@ -316,47 +357,65 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         round((p.latency_ms?.p95 ?? Number.NaN) / TARGET_P95_MS, 2),
       ]),
     ),
-    table: phases.flatMap((p) => [
-      {
-        figure: `end to end POST → citizen_refs row at ${p.rate_per_second}/s (ms, p50 / p95 / p99)`,
-        ours: p.latency_ms ? `${p.latency_ms.p50} / ${p.latency_ms.p95} / ${p.latency_ms.p99}` : "no row applied",
-        baseline: "target p95 < 1,000",
-        ratio: `p95 met: ${met(p)}`,
-        headline: true,
-      },
-      {
-        figure: `end to end at ${p.rate_per_second}/s: achieved rate, rows applied`,
-        ours: `${p.achieved_rate_per_second}/s, ${p.applied.toLocaleString("en-US")} of ${p.accepted.toLocaleString("en-US")} accepted (${p.sent.toLocaleString("en-US")} sent)`,
-        baseline: `${p.rate_per_second}/s offered`,
-        ratio: `${round(p.achieved_rate_per_second / p.rate_per_second, 2)}×`,
-      },
-    ]),
+    table: phases.flatMap((p) => {
+      const pct = (l: LatencySummary | null) => (l ? `${l.p50} / ${l.p95} / ${l.p99}` : "no row applied");
+      return [
+        {
+          figure: `end to end POST → citizen_refs row at ${p.rate_per_second}/s offered (ms, p50 / p95 / p99)`,
+          ours: pct(p.latency_ms),
+          baseline: "target p95 < 1,000",
+          ratio: `p95 met: ${met(p)}`,
+          headline: p.rate_per_second >= 200,
+        },
+        {
+          figure: `end to end at ${p.rate_per_second}/s: producer 202 → row (ms, p50 / p95 / p99)`,
+          ours: pct(p.after_202_latency_ms),
+          baseline: `queue batch ≤ ${consumer.max_batch_size} msgs / ${consumer.max_batch_timeout_s} s`,
+          ratio: "–",
+        },
+        {
+          figure: `end to end at ${p.rate_per_second}/s: accepted rate; rows applied`,
+          ours: `${p.accepted_rate_per_second}/s; ${p.applied.toLocaleString("en-US")} of ${p.accepted.toLocaleString("en-US")} accepted (${p.sent.toLocaleString("en-US")} sent, ${p.skipped_at_max_in_flight.toLocaleString("en-US")} skipped)`,
+          baseline: `${p.rate_per_second}/s offered`,
+          ratio: `${round(p.accepted_rate_per_second / p.rate_per_second, 2)}×`,
+        },
+      ];
+    }),
     chart: {
       title: "End to end: POST /v1/events → row visible in permits.citizen_refs",
+      legend: { ours: "POST → row", reference: "202 → row", baseline: "target / offered" },
       subtitle: `open loop, ${size.phaseSeconds} s per rate, whole dev stack; citizen-sync max_batch_size ${consumer.max_batch_size}, max_batch_timeout ${consumer.max_batch_timeout_s} s`,
       panels: [
-        {
-          title: "latency percentiles",
+        ...phases.map((p) => ({
+          title: `latency at ${p.rate_per_second}/s offered`,
           unit: "ms",
-          groups: phases.map((p) => ({
-            label: `${p.rate_per_second}/s`,
-            bars: [
-              ...(["p50", "p95", "p99"] as const).map((k) => ({
+          groups: [
+            {
+              label: "POST → row",
+              bars: (["p50", "p95", "p99"] as const).map((k) => ({
                 label: k,
                 value: p.latency_ms?.[k] ?? Number.NaN,
                 role: "ours" as const,
               })),
-              { label: "p95 target", value: TARGET_P95_MS, role: "baseline" as const },
-            ],
-          })),
-        },
+            },
+            {
+              label: "202 → row",
+              bars: (["p50", "p95", "p99"] as const).map((k) => ({
+                label: k,
+                value: p.after_202_latency_ms?.[k] ?? Number.NaN,
+                role: "reference" as const,
+              })),
+            },
+            { label: "target", bars: [{ label: "p95", value: TARGET_P95_MS, role: "baseline" as const }] },
+          ],
+        })),
         {
           title: "rate",
           unit: "events/s",
           groups: phases.map((p) => ({
             label: `${p.rate_per_second}/s`,
             bars: [
-              { label: "achieved", value: p.achieved_rate_per_second, role: "ours" as const },
+              { label: "accepted", value: p.accepted_rate_per_second, role: "reference" as const },
               { label: "offered", value: p.rate_per_second, role: "baseline" as const },
             ],
           })),

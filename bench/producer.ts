@@ -158,6 +158,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   ]);
   context.log("starting workerd (producer, empty Hono route, queue sink) through wrangler's test harness");
   const root = fileURLToPath(new URL("..", import.meta.url));
+  // wrangler logs every queue batch at info level: thousands of lines during a run.
+  process.env.WRANGLER_LOG ??= "warn";
   const harness = createTestHarness({
     root,
     workers: [

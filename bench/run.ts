@@ -7,6 +7,7 @@
  * migrated when missing), KAFKA_BROKERS (default 127.0.0.1:9092), REDIS_URL (default
  * redis://127.0.0.1:6379). Benchmarks never delete data; they use fresh ids and topics.
  */
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -104,8 +105,12 @@ async function main(): Promise<number> {
   }
 
   const results = await readResults(RESULTS_DIR);
-  await updateReadmeTable(path.join(here, "README.md"), results);
-  await updateReadmeTable(path.join(here, "..", "README.md"), results, { headlineOnly: true });
+  const readmes = [path.join(here, "README.md"), path.join(here, "..", "README.md")];
+  await updateReadmeTable(readmes[0] as string, results);
+  await updateReadmeTable(readmes[1] as string, results, { headlineOnly: true });
+  // Biome formats Markdown tables (column alignment); format them so `npm run lint` stays clean.
+  const biome = path.join(here, "..", "node_modules", ".bin", "biome");
+  spawnSync(biome, ["format", "--write", ...readmes], { stdio: "ignore" });
   console.log(`bench: tables in bench/README.md and README.md regenerated from ${results.length} result files`);
   return failed === 0 ? 0 : 1;
 }

@@ -26,7 +26,14 @@ export class LoadClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  post(target: HttpTarget, path: string, body: string, headers: Record<string, string>): Promise<HttpResponse> {
+  /** Rejects with `Error("timeout")` when no full answer arrived within `timeoutMs` (default: none). */
+  post(
+    target: HttpTarget,
+    path: string,
+    body: string,
+    headers: Record<string, string>,
+    timeoutMs?: number,
+  ): Promise<HttpResponse> {
     const url = new URL(target.url);
     const started = performance.now();
     return new Promise((resolve, reject) => {
@@ -53,6 +60,10 @@ export class LoadClient {
         },
       );
       request.on("error", reject);
+      if (timeoutMs !== undefined) {
+        const timer = setTimeout(() => request.destroy(new Error("timeout")), timeoutMs);
+        request.on("close", () => clearTimeout(timer));
+      }
       request.end(body);
     });
   }

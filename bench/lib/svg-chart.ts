@@ -28,6 +28,8 @@ export interface ChartPanel {
 export interface ChartSpec {
   title: string;
   subtitle?: string;
+  /** Legend text per role (default: edgebus / baseline / reference). */
+  legend?: Partial<Record<BarRole, string>>;
   panels: ChartPanel[];
 }
 
@@ -42,7 +44,7 @@ const BAR_GAP = 4;
 const GROUP_GAP = 10;
 const PANEL_TITLE = 26;
 const PANEL_GAP = 18;
-const HEADER = 58;
+const HEADER = 74;
 
 /** Escapes the five XML special characters for text and attribute values. */
 export function escapeXml(text: string): string {
@@ -90,7 +92,7 @@ export function renderChart(spec: ChartSpec): string {
   const roles = [...new Set(spec.panels.flatMap((p) => p.groups.flatMap((g) => g.bars.map((b) => b.role))))];
   const legend = roles.map(
     (role, index) =>
-      `<rect x="${WIDTH - 330 + index * 110}" y="30" width="12" height="12" fill="${COLOURS[role]}"/>${text(WIDTH - 314 + index * 110, 41, LEGEND[role])}`,
+      `<rect x="${10 + index * 130}" y="50" width="12" height="12" fill="${COLOURS[role]}"/>${text(26 + index * 130, 61, spec.legend?.[role] ?? LEGEND[role])}`,
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img">`,
