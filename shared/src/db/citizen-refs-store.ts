@@ -17,7 +17,9 @@
  *   yet, or deleted with an older version (a re-creation may still be in flight), it reports
  *   `unknown-citizen` and leaves no trace, so the caller retries it later; a tombstone itself
  *   never gets flags. Any arrival order, batching and redelivery yields the state of applying
- *   the events one by one in version order (property-tested in citizen-refs-reordering.test.ts).
+ *   the events one by one in version order (property-tested in citizen-refs-reordering.test.ts;
+ *   a tombstone keeps no verification versions, so a replay into an emptied table reproduces
+ *   every column but last_synced_at: citizen-refs-replay.test.ts).
  */
 import type { Database } from "./client.ts";
 
@@ -145,6 +147,14 @@ export async function applyCitizenChanges(
           address_verified = excluded.deleted_at is null
             and (c.address_verified_version > excluded.snapshot_version
                  or (c.address_verified and c.address is not distinct from excluded.address)),
+          -- A tombstone forgets the versions of its verifications: no later event can use them
+          -- (anything applied to it is newer than the tombstone), and keeping them would make the
+          -- row depend on whether a verification arrived before or after the deletion (a replay
+          -- into an emptied table must reproduce the same rows).
+          email_verified_version = case when excluded.deleted_at is null then c.email_verified_version else 0 end,
+          identity_verified_version = case when excluded.deleted_at is null then c.identity_verified_version else 0 end,
+          phone_verified_version = case when excluded.deleted_at is null then c.phone_verified_version else 0 end,
+          address_verified_version = case when excluded.deleted_at is null then c.address_verified_version else 0 end,
           snapshot_version = excluded.snapshot_version,
           event_version = greatest(c.event_version, excluded.event_version),
           last_event_id = excluded.last_event_id,
