@@ -191,16 +191,50 @@ async function execute(plan: Planned, log: NotificationLog): Promise<ChannelResu
     });
     return { channel, status: "failed", error };
   }
+  let receipt: SendReceipt;
   try {
-    const receipt = await plan.send();
-    await log.markSent(plan.record.idempotencyKey, receipt.providerMessageId);
-    return { channel, status: "sent", providerMessageId: receipt.providerMessageId };
+    receipt = await plan.send();
   } catch (thrown) {
     const error =
       thrown instanceof EdgebusError ? thrown : new EdgebusError("internal", "send failed", { cause: thrown });
     await log.markFailed(plan.record.idempotencyKey, { code: error.code, message: error.message });
     return { channel, status: "failed", error };
   }
+  // The provider accepted the message: from here on it must never be marked `failed` (the
+  // redelivery would send it again). A database blip is outlasted by retrying the mark; if the
+  // database stays away, the reservation stays `sending` and the redelivery waits for its lease.
+  const marked = await markSentPatiently(log, plan.record.idempotencyKey, receipt.providerMessageId);
+  if (!marked.ok) {
+    const error = new EdgebusError(
+      "upstream_unavailable",
+      `${channel} was sent but recording it failed; the send stays reserved for ${SEND_LEASE_SECONDS} s`,
+      { cause: marked.error, retryable: true, retryAfterSeconds: SEND_LEASE_SECONDS },
+    );
+    return { channel, status: "failed", error };
+  }
+  return { channel, status: "sent", providerMessageId: receipt.providerMessageId };
+}
+
+/** Waits between attempts to record a completed send (about 7.5 s in all: a database restart). */
+export const MARK_SENT_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1000, 2000, 4000];
+
+/** `markSent`, retried over `MARK_SENT_RETRY_DELAYS_MS`; the last error when every attempt failed. */
+async function markSentPatiently(
+  log: NotificationLog,
+  key: string,
+  providerMessageId: string,
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  let lastError: unknown;
+  for (const delay of [0, ...MARK_SENT_RETRY_DELAYS_MS]) {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      await log.markSent(key, providerMessageId);
+      return { ok: true };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  return { ok: false, error: lastError };
 }
 
 function combinedFailure(
