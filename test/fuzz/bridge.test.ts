@@ -32,7 +32,6 @@ import {
   wrongAuthorizations,
 } from "./support/hostile-inputs.ts";
 import { httpExchange } from "./support/http-exchange.ts";
-import { freePort } from "./support/private-redis.ts";
 
 const settings = parseFuzzSettings(process.env);
 const tally = new FuzzTally("bridge");
@@ -73,7 +72,7 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
   let bearerToken: string;
 
   beforeAll(async () => {
-    bridge = await startBridgeProcess(await freePort());
+    bridge = await startBridgeProcess();
     basic = `Basic ${btoa(`${bridge.secrets.kafkaUsername}:${bridge.secrets.kafkaPassword}`)}`;
     bearerToken = `Bearer ${bridge.secrets.redisToken}`;
   }, 90_000);
@@ -284,7 +283,8 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
             }
             expect(ex.status, ex.text).toBe(200);
             // JSON carries lone surrogates; Redis stores bytes, so only well-formed text survives as is.
-            if (!LONE_SURROGATE.test(fullKey) && !LONE_SURROGATE.test(value)) expect(await redis.get(fullKey)).toBe(value);
+            if (!LONE_SURROGATE.test(fullKey) && !LONE_SURROGATE.test(value))
+              expect(await redis.get(fullKey)).toBe(value);
           },
         ),
         fuzzParameters(settings, 80),

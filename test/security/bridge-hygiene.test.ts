@@ -10,7 +10,6 @@ import { MIRROR_PATH } from "../../shared/src/mirror-protocol.ts";
 import { signMirrorRequest } from "../../shared/src/mirror-signature.ts";
 import { type BridgeProcess, startBridgeProcess } from "../fuzz/support/bridge-process.ts";
 import { httpExchange } from "../fuzz/support/http-exchange.ts";
-import { freePort } from "../fuzz/support/private-redis.ts";
 import { requireService } from "../support/services.ts";
 
 const available = await requireService("kafka", "bridge log hygiene");
@@ -19,7 +18,7 @@ const PERSONAL = { name: "Wilhelmina Proudfoot-Zed", email: "wilhelmina.pz@examp
 describe.runIf(available)("bridge logs and error bodies hold no secrets or personal data", () => {
   let bridge: BridgeProcess;
   beforeAll(async () => {
-    bridge = await startBridgeProcess(await freePort());
+    bridge = await startBridgeProcess();
   }, 90_000);
   afterAll(() => bridge?.stop());
 

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { serviceUrls } from "../../support/services.ts";
-import { type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
+import { freePort, type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
 import { redisKeyCounter } from "./redis-key-counter.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -53,9 +53,11 @@ function metric(text: string, name: string, labels = ""): number {
   return line === undefined ? 0 : Number(line.slice(prefix.length + 1));
 }
 
-/** Starts the bridge on `port` (engineer D's range) and resolves once it logged that it listens. */
-export async function startBridgeProcess(port: number): Promise<BridgeProcess> {
+/** Starts the bridge on a free port of engineer D's range and resolves once it logged that it listens. */
+export async function startBridgeProcess(): Promise<BridgeProcess> {
   const redis: PrivateRedis = await startPrivateRedis();
+  // Chosen after the private Redis is listening, so the two cannot pick the same free port.
+  const port = await freePort();
   const secrets: BridgeSecrets = {
     kafkaUsername: "fuzz-user",
     kafkaPassword: `kafka-pass-${randomBytes(12).toString("hex")}`,
