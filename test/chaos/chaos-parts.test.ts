@@ -91,6 +91,13 @@ describe("Kafka audit", () => {
     expect(audit.duplicates).toBe(1);
   });
 
+  it("requires every copy of an event to be identical to the first (key, value, headers)", () => {
+    const same = [record("a1", "a", 0), record("a1", "a", 1)];
+    expect(auditRecords(same, new Set(refs("a1")), new Map()).duplicateMismatches).toEqual([]);
+    const changed = [record("a1", "a", 0), { ...record("a1", "a", 1), value: '{"x":1}' }];
+    expect(auditRecords(changed, new Set(refs("a1")), new Map()).duplicateMismatches).toEqual(refs("a1"));
+  });
+
   it("flags a record keyed differently from its partitionkey and a key split over partitions", () => {
     const wrongKey = { ...record("a1", "a", 0), key: "z" };
     const split = record("a2", "a", 0, 1);

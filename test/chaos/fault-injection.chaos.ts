@@ -226,12 +226,18 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
             "Kafka direct (gov.*): records / unique / duplicates / missing",
             `${direct.records} / ${direct.uniqueEvents} / ${direct.duplicates} / ${direct.missing.length}`,
           ],
-          ["Kafka direct: keys / order violations", `${direct.keysChecked} / ${direct.orderViolations.length}`],
+          [
+            "Kafka direct: keys / order violations / differing duplicates",
+            `${direct.keysChecked} / ${direct.orderViolations.length} / ${direct.duplicateMismatches.length}`,
+          ],
           [
             "Kafka mirror (onprem.gov.*): records / unique / duplicates / missing",
             `${mirror.records} / ${mirror.uniqueEvents} / ${mirror.duplicates} / ${mirror.missing.length}`,
           ],
-          ["Kafka mirror: keys out of order (queues do not order)", mirror.orderViolations.length],
+          [
+            "Kafka mirror: keys out of order (queues do not order) / differing duplicates",
+            `${mirror.orderViolations.length} / ${mirror.duplicateMismatches.length}`,
+          ],
           ["notification ledger rows", JSON.stringify(database.notificationRows)],
           [
             "provider email: accepted / refused / duplicate sends",
@@ -263,6 +269,8 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
         expect(direct.uniqueEvents).toBe(accepted);
         expect(direct.orderViolations.slice(0, 5), "per-key order of first occurrences (gov.*)").toEqual([]);
         expect(direct.keyMismatches.slice(0, 5)).toEqual([]);
+        expect(direct.duplicateMismatches.slice(0, 5), "duplicates differing from the first copy (gov.*)").toEqual([]);
+        expect(mirror.duplicateMismatches.slice(0, 5), "duplicates differing from the first copy (mirror)").toEqual([]);
         expect(
           notDeadLettered(mirror.missing).slice(0, 20),
           "acknowledged but neither mirrored (onprem.gov.*) nor dead-lettered",

@@ -25,8 +25,10 @@ export interface KafkaAudit {
   missing: string[];
   /** Events in Kafka the client never saw acknowledged (its last answer was lost or it gave up). */
   unacknowledged: string[];
-  /** Duplicate copies whose `ce_id` differs… impossible by construction; kept as a check on the key. */
+  /** Keys whose order was checked. */
   keysChecked: number;
+  /** Copies of one event (same `ce_source` + `ce_id`) whose key, value or headers differ from the first. */
+  duplicateMismatches: string[];
   /** Keys whose first occurrences are not in send order, with the order found. */
   orderViolations: { key: string; sent: string[]; found: string[] }[];
   /** Records whose key is not the event's `partitionkey`, or that sit in two partitions for one key. */
@@ -45,6 +47,10 @@ export function auditRecords(
   sentOrder: ReadonlyMap<string, readonly string[]>,
 ): KafkaAudit {
   const copies = new Map<string, number>();
+  const firstCopy = new Map<string, string>();
+  const duplicateMismatches: string[] = [];
+  const fingerprint = (record: AuditRecord) =>
+    JSON.stringify([record.key, record.value, Object.entries(record.headers).sort(([a], [b]) => (a < b ? -1 : 1))]);
   const firstByKey = new Map<string, string[]>();
   const partitionOfKey = new Map<string, string>();
   const keyMismatches: string[] = [];
@@ -68,7 +74,9 @@ export function auditRecords(
     const known = partitionOfKey.get(record.key);
     if (known === undefined) partitionOfKey.set(record.key, where);
     else if (known !== where) keyMismatches.push(`${ref}: key ${record.key} in ${known} and ${where}`);
+    if (seen > 0 && firstCopy.get(ref) !== fingerprint(record)) duplicateMismatches.push(ref);
     if (seen === 0) {
+      firstCopy.set(ref, fingerprint(record));
       const list = firstByKey.get(record.key) ?? [];
       list.push(ref);
       firstByKey.set(record.key, list);
@@ -89,6 +97,7 @@ export function auditRecords(
     missing,
     unacknowledged,
     keysChecked: sentOrder.size,
+    duplicateMismatches,
     orderViolations,
     keyMismatches,
   };
