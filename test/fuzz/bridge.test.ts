@@ -27,7 +27,6 @@ import {
   injectionString,
   oversizeHeaderValue,
   serialiseHostile,
-  truncations,
   valuePaths,
   wrongAuthorizations,
 } from "./support/hostile-inputs.ts";

@@ -195,7 +195,7 @@ describe.skipIf(bridge === null)("producer access control", async () => {
         const url = concrete(path);
         const body =
           method === "GET" || method === "DELETE" ? undefined : JSON.stringify({ type: "gov.auth.citizen.created" });
-        const headers = body === undefined ? {} : { "Content-Type": JSON_TYPE };
+        const headers: Record<string, string> = body === undefined ? {} : { "Content-Type": JSON_TYPE };
         const anonymous = await app.exchange(url, { method, body, headers });
         expect(anonymous.status, `${method} ${path} without a key: ${anonymous.text}`).toBe(401);
         expectHostileInvariants(anonymous);
