@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -218,6 +218,7 @@ async function runPhase(
 
   let previousCitizen = 0;
   let inFlight = 0;
+  let maxInFlight = 0;
   let skipped = 0;
   const started = performance.now();
   const load = await runOpenLoop({
@@ -228,6 +229,7 @@ async function runPhase(
       // create still uses up its citizen, so the update makes the row (updates carry the snapshot).
       const citizenId = index % 2 === 0 ? citizenCounter++ : previousCitizen;
       if (index % 2 === 0) previousCitizen = citizenId;
+      maxInFlight = Math.max(maxInFlight, inFlight);
       if (inFlight >= MAX_IN_FLIGHT) {
         skipped++;
         return;
@@ -289,7 +291,7 @@ async function runPhase(
       mean: round(pollPeriods.reduce((a, b) => a + b, 0) / Math.max(1, pollPeriods.length), 1),
       max: round(Math.max(0, ...pollPeriods), 1),
     },
-    client: { max_schedule_lag_ms: round(load.maxScheduleLagMs, 1), max_in_flight: load.maxInFlight },
+    client: { max_schedule_lag_ms: round(load.maxScheduleLagMs, 1), max_in_flight: maxInFlight },
     p95_under_1s:
       latency !== null &&
       latency.p95 < TARGET_P95_MS &&
@@ -333,6 +335,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     await sql.end({ timeout: 5 });
     await stack.stop();
   }
+  // The stack's log outlives the run (refused requests and timeouts are explained there).
+  const keptLog = path.join(os.tmpdir(), "edgebus-bench-e2e-last.log");
+  await copyFile(stack.logFile, keptLog);
+  context.log(`dev stack log kept in ${keptLog}`);
   await rm(dataDir, { recursive: true, force: true });
   const consumer = await consumerSettings();
   const met = (phase: PhaseResult) => (phase.p95_under_1s ? "yes" : "no");

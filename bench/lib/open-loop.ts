@@ -12,8 +12,6 @@ export interface OpenLoopResult {
   sendingSeconds: number;
   /** Largest delay between a request's scheduled time and when the scheduler actually sent it. */
   maxScheduleLagMs: number;
-  /** Most requests in flight at once. */
-  maxInFlight: number;
 }
 
 export async function runOpenLoop(options: {
@@ -27,7 +25,6 @@ export async function runOpenLoop(options: {
   const pending = new Set<Promise<void>>();
   let sent = 0;
   let maxScheduleLagMs = 0;
-  let maxInFlight = 0;
   const start = performance.now();
   while (sent < total) {
     const now = performance.now();
@@ -39,10 +36,9 @@ export async function runOpenLoop(options: {
       pending.add(request);
       sent++;
     }
-    maxInFlight = Math.max(maxInFlight, pending.size);
     await new Promise((resolve) => setTimeout(resolve, options.tickMs ?? 1));
   }
   const sendingSeconds = (performance.now() - start) / 1000;
   await Promise.allSettled([...pending]);
-  return { sent, sendingSeconds, maxScheduleLagMs, maxInFlight };
+  return { sent, sendingSeconds, maxScheduleLagMs };
 }
