@@ -51,6 +51,12 @@ export interface RunningDevStack {
   readonly dataDir: string;
   /** Everything dev.ts and its children printed so far (stdout and stderr, the last 200 kB). */
   output(): string;
+  /**
+   * For a failed test: the output's tail, and a warning when wrangler dev reloaded because a file
+   * in the checkout changed during the run — a reload drops local queue messages in flight (e.g.
+   * one waiting for its retry), so a test that waits for them cannot pass.
+   */
+  failureReport(): string;
   /** Stops the stack and removes the data directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -122,7 +128,15 @@ export async function startDevStack(options: DevStackOptions): Promise<RunningDe
     const text = await readFile(stackFile, "utf8").catch(() => undefined);
     if (text !== undefined) {
       const info = devStackInfoSchema.parse(JSON.parse(text));
-      return { info, dataDir, output: () => output, stop };
+      const failureReport = () => {
+        const reloads = output.split("Reloading local server").length - 1;
+        const warning =
+          reloads > 0
+            ? `WARNING: wrangler dev reloaded ${reloads} time(s) during the run (files in the checkout changed); local queue messages in flight were lost.\n`
+            : "";
+        return `${warning}npm run dev output (last 30 kB):\n${output.slice(-30_000)}`;
+      };
+      return { info, dataDir, output: () => output, failureReport, stop };
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

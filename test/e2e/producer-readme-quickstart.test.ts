@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type RunningDevStack, startDevStack } from "./dev-stack-process.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -46,6 +46,11 @@ describe("README quick start: npm run dev (embedded Postgres) and its curl", () 
     await sql?.end({ timeout: 5 });
     await stack?.stop();
   }, 60_000);
+
+  // A failure is easier to read with what the Workers logged.
+  afterEach(({ task }) => {
+    if (task.result?.state === "fail" && stack) console.error(stack.failureReport());
+  });
 
   it("runs on the embedded Postgres without Kafka or Redis", () => {
     expect(stack.info.databaseUrl).toBe(`postgres://postgres@127.0.0.1:${PORTS.postgresPort}/postgres`);

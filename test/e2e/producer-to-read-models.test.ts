@@ -19,7 +19,7 @@
  * the stack without them and skips the Kafka check.
  */
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
@@ -130,6 +130,11 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
     await sql?.end({ timeout: 5 });
     await stack?.stop();
   }, 60_000);
+
+  // A failure is easier to read with what the Workers logged.
+  afterEach(({ task }) => {
+    if (task.result?.state === "fail" && stack) console.error(stack.failureReport());
+  });
 
   it("publishes in every envelope mode; read models, ledger, archive, notifications, provider and dead letters agree", async () => {
     // The poison first: its retries take longest.
@@ -463,7 +468,11 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
       ["revenue-citizen-sync", "citizen-sync:revenue"],
     ]);
     for (const row of deadLetters) {
-      expect(row).toMatchObject({ event_type: "gov.auth.citizen.verified", error_code: "conflict" });
+      expect(row).toMatchObject({
+        event_type: "gov.auth.citizen.verified",
+        error_code: "conflict",
+        failure_reason: "exhausted",
+      });
       expect(row.error_message).toContain("does not know");
       expect(row.event).toMatchObject({ id: ids.poison, data: { id: ghost } });
     }
@@ -518,15 +527,12 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
       for (const id of citizenEvents) {
         const copies = records.filter((r) => header(r, "ce_id") === id);
         const receipt = receipts.get(id) as Receipt;
-        // Exactly one from the producer at the receipt's offset, one from the mirror after it.
+        // The producer's record at the receipt's offset, and the mirror's (at least once) elsewhere.
         expect(
-          copies.map((r) => r.offset),
+          copies.filter((r) => r.offset === receipt.kafka?.offset),
           id,
-        ).toHaveLength(2);
-        expect(
-          copies.some((r) => r.offset === receipt.kafka?.offset),
-          id,
-        ).toBe(true);
+        ).toHaveLength(1);
+        expect(copies.length, id).toBeGreaterThanOrEqual(2);
         for (const record of copies) {
           expect(record.key).toBe(String(amina));
           expect(header(record, "ce_type")).toBe(receipt.type);
@@ -536,7 +542,7 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
         }
       }
       const v3 = records.filter((r) => header(r, "ce_id") === ids.updatedV3);
-      expect(v3.map((r) => header(r, "ce_eventversion"))).toEqual(["3", "3"]);
+      expect(new Set(v3.map((r) => header(r, "ce_eventversion")))).toEqual(new Set(["3"]));
     },
     90_000,
   );
