@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCI } from "../support/services.ts";
+import { canConnect, isCI } from "../support/services.ts";
 import { type SendStats, sendWorkload } from "./at-least-once-client.ts";
 import { auditDatabase, type DatabaseAudit, databaseSettled } from "./database-audit.ts";
 import { FAULT_PLAN, type FaultTiming, runFaults } from "./faults.ts";
@@ -29,6 +29,7 @@ async function prerequisites(): Promise<string | undefined> {
   const missing = [
     bin ? undefined : "Postgres server binaries (/usr/lib/postgresql/<version>/bin/initdb)",
     (await hasJava()) ? undefined : "Java 17+ (scripts/kafka.sh runs the brokers)",
+    (await canConnect("127.0.0.1", 6379)) ? undefined : "Redis on 127.0.0.1:6379 (the bridge's Redis REST gateway)",
   ].filter(Boolean);
   if (missing.length === 0) return bin;
   const message = `chaos suite needs ${missing.join(" and ")}`;

@@ -2,11 +2,19 @@
  * The four faults of the chaos run, each injected once at a planned point of the load and timed:
  * the email provider failing for 30 s (15 s of 503, then 15 s of 429 with `Retry-After: 5`),
  * Postgres restarted (immediate stop — a crash — then start), one Kafka broker of three restarted,
- * and the bridge SIGKILLed and started again on the same port.
+ * the bridge SIGKILLed and started again on the same port, and — what bridges/chaos/broker-restart.ts
+ * used to check on its own — another broker SIGKILLed and started again.
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { ChaosStack } from "./stack.ts";
 
-export type FaultName = "email-provider-down-30s" | "postgres-restart" | "kafka-broker-restart" | "bridge-sigkill";
+export type FaultName =
+  | "email-provider-down-30s"
+  | "postgres-restart"
+  | "kafka-broker-restart"
+  | "bridge-sigkill"
+  | "kafka-broker-sigkill";
 
 export interface FaultTiming {
   name: FaultName;
@@ -27,6 +35,7 @@ export const FAULT_PLAN: readonly PlannedFault[] = [
   { name: "postgres-restart", at: 0.3 },
   { name: "kafka-broker-restart", at: 0.5 },
   { name: "bridge-sigkill", at: 0.7 },
+  { name: "kafka-broker-sigkill", at: 0.85 },
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,6 +68,13 @@ async function inject(stack: ChaosStack, name: FaultName): Promise<string> {
       await sleep(2000);
       await stack.bridge.start();
       return "SIGKILL, 2 s down, started again on the same port";
+    case "kafka-broker-sigkill": {
+      const pid = Number(await readFile(path.join(stack.kafka.state, "broker-3", "kafka.pid"), "utf8"));
+      process.kill(pid, "SIGKILL");
+      await sleep(5000);
+      await stack.kafka.script("restart-broker", "3");
+      return "broker 3 of 3 SIGKILLed, 5 s down, started";
+    }
   }
 }
 

@@ -201,8 +201,11 @@ class TempPostgres {
 /** `scripts/kafka.sh` against the chaos cluster's port range and state folder. */
 class ChaosKafka {
   readonly #env: NodeJS.ProcessEnv;
+  /** kafka.sh's state folder (broker-N/kafka.pid, server.log). */
+  readonly state: string;
 
   constructor(state: string) {
+    this.state = state;
     this.#env = { ...process.env, EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka), EDGEBUS_KAFKA_STATE: state };
   }
 
