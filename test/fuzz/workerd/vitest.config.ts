@@ -11,7 +11,11 @@ import { defineProject } from "vitest/config";
  */
 export default defineProject({
   plugins: [
-    cloudflareTest({ wrangler: { configPath: fileURLToPath(new URL("../../../wrangler.toml", import.meta.url)) } }),
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: fileURLToPath(new URL("../../../wrangler.toml", import.meta.url)) },
+      // The admin routes read and write the migrated test database.
+      miniflare: { hyperdrives: { HYPERDRIVE: inject("databaseUrl") } },
+    })),
   ],
   // The project spans test/fuzz and test/security: its root is test/.
   root: fileURLToPath(new URL("../..", import.meta.url)),
@@ -21,6 +25,9 @@ export default defineProject({
     fileParallelism: false,
     // A full-form run (EDGEBUS_FUZZ_RUNS=5000) takes minutes per property.
     testTimeout: 30 * 60_000,
-    globalSetup: [fileURLToPath(new URL("./global-setup.ts", import.meta.url))],
+    globalSetup: [
+      fileURLToPath(new URL("./global-setup.ts", import.meta.url)),
+      fileURLToPath(new URL("../../support/postgres-global-setup.ts", import.meta.url)),
+    ],
   },
 });
