@@ -3,11 +3,12 @@
  * record it, and say when the next step may run. The producer's ReplayJobRunner Durable Object
  * calls this from its alarm and schedules the next alarm at the returned delay.
  *
- * Rate guarantee: a slice of n messages is followed by a pause of n / rate seconds before the
- * next slice, and the job completes on the step after its last slice; so a job of N messages
- * takes at least N / rate seconds from start to completion, and no one-second window sees more
- * than `rate` messages sent. Sends go through the queue publisher (`sendBatch`, ≤ 100 messages
- * and ≤ 256 KB per call).
+ * Rate guarantee (with the runner starting each step at least `delayMs` after the previous step
+ * started): a slice of n messages reserves n / rate seconds, slices are at most `rate` messages,
+ * and the job completes on the step after its last slice. So by any moment t at most
+ * rate · (t − start) + rate messages were sent (a token bucket holding one second's worth), and a
+ * job of N messages takes at least N / rate seconds from start to completion. Sends go through
+ * the queue publisher (`sendBatch`, ≤ 100 messages and ≤ 256 KB per call).
  *
  * Delivery: at-least-once. A slice is sent before its cursor is saved; a crash in between sends
  * it again, and consumers skip an event (source + id) they already applied.

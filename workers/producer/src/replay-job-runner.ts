@@ -2,7 +2,8 @@
  * ReplayJobRunner: the Durable Object that drives one replay job (instance named by the job id)
  * with alarms, so a job outlives the request that created it and can run for hours at a gentle
  * rate. Each alarm runs one tick (`runReplayTick`: send one slice, save cursor and counters in
- * `edgebus.replay_jobs`) and sets the next alarm after the slice's share of time (slice / rate).
+ * `edgebus.replay_jobs`) and sets the next alarm a slice's share of time (slice / rate) after the
+ * tick started.
  *
  * Postgres holds all job state; the object stores only the job id. A failed tick (Postgres or the
  * queue unavailable) is counted on the job and retried with backoff (2 s doubling, at most 60 s);
@@ -35,6 +36,9 @@ export class ReplayJobRunner extends DurableObject<Record<string, unknown>> impl
   override async alarm(): Promise<void> {
     const jobId = await this.ctx.storage.get<string>(JOB_ID_KEY);
     if (jobId === undefined) return;
+    // The next slice is due a slice's share of time after this one STARTED, so the time a tick
+    // takes does not slow the job below its rate (runReplayTick states the guarantee).
+    const tickStarted = Date.now();
     let sql: ReturnType<typeof openDatabase> | undefined;
     try {
       const config = parseProducerEnv(this.env);
@@ -43,7 +47,7 @@ export class ReplayJobRunner extends DurableObject<Record<string, unknown>> impl
       const result = await runReplayTick({ sql, queues: new QueuePublisher(config.queues) }, jobId);
       await this.ctx.storage.delete(FAILURES_KEY);
       if (result.kind === "continue") {
-        await this.ctx.storage.setAlarm(Date.now() + result.delayMs);
+        await this.ctx.storage.setAlarm(Math.max(Date.now(), tickStarted + result.delayMs));
       } else {
         log("info", "replay job finished", { job_id: jobId, status: result.status });
         await this.ctx.storage.deleteAll();
