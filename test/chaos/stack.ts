@@ -206,7 +206,13 @@ class ChaosKafka {
 
   constructor(state: string) {
     this.state = state;
-    this.#env = { ...process.env, EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka), EDGEBUS_KAFKA_STATE: state };
+    this.#env = {
+      ...process.env,
+      EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka),
+      EDGEBUS_KAFKA_STATE: state,
+      // Three JVMs on a busy 2-core machine can need minutes; a slow start is not what is tested.
+      EDGEBUS_KAFKA_READY_TIMEOUT: process.env.EDGEBUS_KAFKA_READY_TIMEOUT ?? "300",
+    };
   }
 
   get brokers(): string[] {
