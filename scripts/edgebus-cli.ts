@@ -292,6 +292,9 @@ async function replay(client: AdminClient, args: string[], values: Values, io: C
     if (values.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       io.stdout.write(`dry run: ${result.matched} archived event(s) would be sent to ${values.queue}\n`);
+      if (values.rebuild) {
+        io.stdout.write(`--rebuild would first empty the read model ${values.queue} feeds and its consumer's ledger\n`);
+      }
       if (result.sample.length > 0) {
         io.stdout.write(
           `${renderTable(result.sample as Json[], [
