@@ -281,6 +281,7 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
         expect(provider.twilio?.duplicate_keys, "SMS sent twice").toEqual([]);
         expect(provider.webhook?.duplicate_keys, "webhooks delivered twice").toEqual([]);
         expect(database.ledgerDuplicates).toBe(0);
+        expect(faults.filter((f) => f.failed).map((f) => `${f.name}: ${f.failed}`)).toEqual([]);
       } catch (error) {
         failed = true;
         throw error;

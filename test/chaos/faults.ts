@@ -22,6 +22,8 @@ export interface FaultTiming {
   startedAt: number;
   endedAt: number;
   note: string;
+  /** Why injecting or recovering failed (the run is then failed after its audit). */
+  failed?: string;
 }
 
 export interface PlannedFault {
@@ -96,9 +98,17 @@ export async function runFaults(
       if (Date.now() < due) await sleep(due - Date.now());
       const startedAt = seconds();
       console.log(`chaos: ${startedAt}s fault ${fault.name}`);
-      const note = await inject(stack, fault.name);
+      // A fault that cannot be injected or recovered from is reported, and the run still audits.
+      let note: string;
+      let failed: string | undefined;
+      try {
+        note = await inject(stack, fault.name);
+      } catch (error) {
+        failed = error instanceof Error ? error.message : String(error);
+        note = `FAILED: ${failed}`;
+      }
       console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
-      return { name: fault.name, startedAt, endedAt: seconds(), note };
+      return { name: fault.name, startedAt, endedAt: seconds(), note, ...(failed ? { failed } : {}) };
     }),
   );
   return timings.sort((a, b) => a.startedAt - b.startedAt);
