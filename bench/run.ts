@@ -51,13 +51,35 @@ async function prepareDatabase(url: string): Promise<void> {
   }
 }
 
+/** bench/README.md gets every row, the top README the headline rows. */
+async function updateTables(results: Awaited<ReturnType<typeof readResults>>): Promise<void> {
+  const readmes = [path.join(here, "README.md"), path.join(here, "..", "README.md")] as const;
+  await updateReadmeTable(readmes[0], results);
+  await updateReadmeTable(readmes[1], results, { headlineOnly: true });
+  // Biome formats Markdown tables (column alignment); format them so `npm run lint` stays clean.
+  const biome = path.join(here, "..", "node_modules", ".bin", "biome");
+  spawnSync(biome, ["format", "--write", ...readmes], { stdio: "ignore" });
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: "boolean", default: false }, list: { type: "boolean", default: false } },
+    options: {
+      quick: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
+      // Re-renders every SVG and both tables from the JSON files, running nothing.
+      "render-only": { type: "boolean", default: false },
+    },
   });
   if (values.list) {
     for (const benchmark of BENCHMARKS) console.log(`${benchmark.name.padEnd(16)} ${benchmark.title}`);
+    return 0;
+  }
+  if (values["render-only"]) {
+    const results = await readResults(RESULTS_DIR);
+    for (const result of results) await writeResult(RESULTS_DIR, result);
+    await updateTables(results);
+    console.log(`bench: re-rendered ${results.length} charts and the README tables`);
     return 0;
   }
   const unknown = positionals.filter((name) => !BENCHMARKS.some((b) => b.name === name));
@@ -105,12 +127,7 @@ async function main(): Promise<number> {
   }
 
   const results = await readResults(RESULTS_DIR);
-  const readmes = [path.join(here, "README.md"), path.join(here, "..", "README.md")];
-  await updateReadmeTable(readmes[0] as string, results);
-  await updateReadmeTable(readmes[1] as string, results, { headlineOnly: true });
-  // Biome formats Markdown tables (column alignment); format them so `npm run lint` stays clean.
-  const biome = path.join(here, "..", "node_modules", ".bin", "biome");
-  spawnSync(biome, ["format", "--write", ...readmes], { stdio: "ignore" });
+  await updateTables(results);
   console.log(`bench: tables in bench/README.md and README.md regenerated from ${results.length} result files`);
   return failed === 0 ? 0 : 1;
 }

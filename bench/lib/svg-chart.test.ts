@@ -85,7 +85,7 @@ describe("renderChart", () => {
       ],
     });
     expect(barWidths(svg).slice(0, 2)).toEqual([0, 0]);
-    expect(svg).toContain(">NaN</text>");
+    expect(svg).toContain(">n/a</text>");
     expect(svg).not.toContain('width="NaN"');
   });
 });
@@ -96,6 +96,7 @@ describe("formatValue and escapeXml", () => {
     expect(formatValue(3.456)).toBe("3.46");
     expect(formatValue(0.01234)).toBe("0.0123");
     expect(formatValue(0)).toBe("0");
+    expect(formatValue(Number.NaN)).toBe("n/a");
   });
 
   it("escapes the XML special characters", () => {

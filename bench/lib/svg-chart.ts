@@ -51,9 +51,9 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** `12345.6` → `12,346`; `3.456` → `3.46`; `0.01234` → `0.0123`: three significant figures below 100. */
+/** `12345.6` → `12,346`; `3.456` → `3.46`; `0.01234` → `0.0123`: three significant figures below 100; no value → `n/a`. */
 export function formatValue(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
+  if (!Number.isFinite(value)) return "n/a";
   const magnitude = Math.abs(value);
   if (magnitude >= 100 || value === 0) return Math.round(value).toLocaleString("en-US");
   return Number(value.toPrecision(3)).toString();
