@@ -326,7 +326,15 @@ export class ChaosStack {
       })(),
       (async () => {
         this.#kafkaStarted = true;
-        await this.kafka.script("start", "--brokers", "3");
+        try {
+          await this.kafka.script("start", "--brokers", "3");
+        } catch (error) {
+          // The controller ports (39092-39094) lie in Linux's ephemeral range: a client socket can
+          // hold one for a moment. One clean retry; a second failure is real.
+          log(`Kafka start failed, retrying once: ${String(error).split("\n").slice(0, 3).join(" ")}`);
+          await this.kafka.script("reset");
+          await this.kafka.script("start", "--brokers", "3");
+        }
         log(`Kafka brokers ${this.kafka.brokers.join(",")} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       })(),
     ]);
