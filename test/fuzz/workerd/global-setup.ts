@@ -13,6 +13,7 @@ import { createServer, type Server } from "node:http";
 import { tsImport } from "tsx/esm/api";
 import type { TestProject } from "vitest/node";
 import type { RunningBridge } from "../../../bridges/server.ts";
+import { generateApiKey, hashApiKey } from "../../../shared/src/auth/key-hash.ts";
 import { isCI, requireService, serviceUrls } from "../../support/services.ts";
 import type { FuzzBridge } from "../support/fuzz-bridge.ts";
 import { parseFuzzSettings } from "../support/fuzz-settings.ts";
@@ -24,6 +25,13 @@ declare module "vitest" {
     fuzzBridge: FuzzBridge | null;
     fuzzRuns: number | null;
     fuzzSeed: number | null;
+    /**
+     * An admin key of the Worker's own env (`EDGEBUS_API_KEYS` binding of this project), for
+     * suites that call the Worker through `SELF.fetch`: each call is a real request with its own
+     * I/O context, whose sockets workerd closes when it ends (the admin routes rely on that).
+     */
+    fuzzAdminKey: string;
+    fuzzApiKeys: string;
   }
 }
 
@@ -36,6 +44,12 @@ function producedCount(metricsText: string): number {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const settings = parseFuzzSettings(process.env);
+  const adminKey = generateApiKey();
+  project.provide("fuzzAdminKey", adminKey);
+  project.provide(
+    "fuzzApiKeys",
+    JSON.stringify([{ id: "fuzz-admin", hash: await hashApiKey(adminKey), sources: [], types: [], admin: true }]),
+  );
   project.provide("fuzzRuns", settings.runs ?? null);
   project.provide("fuzzSeed", settings.seed ?? null);
   if (!(await requireService("kafka", "hostile-input suites (producer)"))) {

@@ -14,7 +14,11 @@ export default defineProject({
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: fileURLToPath(new URL("../../../wrangler.toml", import.meta.url)) },
       // The admin routes read and write the migrated test database.
-      miniflare: { hyperdrives: { HYPERDRIVE: inject("databaseUrl") } },
+      miniflare: {
+        hyperdrives: { HYPERDRIVE: inject("databaseUrl") },
+        // The Worker's own keys, for suites that go through SELF.fetch (test/fuzz/admin).
+        bindings: { EDGEBUS_API_KEYS: inject("fuzzApiKeys") },
+      },
     })),
   ],
   // The project spans test/fuzz and test/security: its root is test/.
