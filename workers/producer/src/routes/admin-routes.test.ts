@@ -114,6 +114,36 @@ describe("admin routes: access", () => {
   });
 });
 
+describe("admin routes: deployment without the admin bindings", () => {
+  it("answers 503 naming the missing binding, in the error shape", async () => {
+    const noDatabase = testEnv([admin], { HYPERDRIVE: undefined });
+    const list = await app.request("/v1/dead-letters", { headers: bearer(admin) }, noDatabase);
+    expect(list.status).toBe(503);
+    expect(((await list.json()) as ResponseJson).error).toMatchObject({
+      code: "upstream_unavailable",
+      message: "the admin API needs Postgres: bind HYPERDRIVE in wrangler.toml",
+    });
+    const noRunner = testEnv([admin], { REPLAY_JOBS: undefined });
+    const job = await app.request(
+      "/v1/replay",
+      {
+        method: "POST",
+        headers: { ...bearer(admin), "Content-Type": "application/json" },
+        body: JSON.stringify({ type: "gov.*", from: "2026-01-01T00:00:00Z", queue: "archive" }),
+      },
+      noRunner,
+    );
+    expect(job.status).toBe(503);
+    expect(((await job.json()) as ResponseJson).error.message).toMatch(/REPLAY_JOBS/);
+  });
+
+  it("refuses a REPLAY_RATE_PER_SECOND outside 1–1000 at the boundary", async () => {
+    const response = await app.request("/healthz", {}, testEnv([admin], { REPLAY_RATE_PER_SECOND: "5000" }));
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as ResponseJson).error.message).toMatch(/REPLAY_RATE_PER_SECOND/);
+  });
+});
+
 describe.skipIf(!available)("admin routes: dead letters (real Postgres)", () => {
   it("lists with filters and cursor pages, shows one entry with its body", async () => {
     const consumer = `admin-test-${crypto.randomUUID()}`;
