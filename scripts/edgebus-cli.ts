@@ -223,7 +223,11 @@ async function dlq(client: AdminClient, args: string[], values: Values, io: CliI
         );
       }
       const rate = positiveInt(values.rate, "--rate");
-      const body: Json = { ...filters, ...(rate === undefined ? {} : { rate_per_second: rate }) };
+      const body: Json = {
+        ...filters,
+        ...(rate === undefined ? {} : { rate_per_second: rate }),
+        ...(values.all ? { all: true } : {}),
+      };
       if (values["dry-run"]) {
         const result = await client.redriveDeadLetters({ ...body, dry_run: true });
         if (values.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

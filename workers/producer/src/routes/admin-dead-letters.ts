@@ -23,7 +23,12 @@ import type { ProducerApp } from "../hono-env.ts";
 import { requireReplayJobs, startReplayJob } from "../replay-job-client.ts";
 import { deadLetterId, parseInput, readJsonBody, requireAdmin, withAdminDatabase } from "./admin-access.ts";
 import { resolveRate } from "./admin-rate.ts";
-import { deadLetterListQuerySchema, deadLetterRedriveSchema, discardSchema } from "./admin-schemas.ts";
+import {
+  deadLetterListQuerySchema,
+  deadLetterRedriveSchema,
+  discardSchema,
+  REDRIVE_FILTER_FIELDS,
+} from "./admin-schemas.ts";
 
 const SAMPLE_SIZE = 10;
 
@@ -65,8 +70,16 @@ export function registerAdminDeadLetters(app: ProducerApp): void {
   app.post("/v1/dead-letters/replay", async (c) => {
     const principal = await requireAdmin(c);
     const body = parseInput(deadLetterRedriveSchema, await readJsonBody(c), "redrive request");
-    const { rate_per_second, dry_run, ...filter } = body;
+    const { rate_per_second, dry_run, all, ...filter } = body;
     const rate = resolveRate(c, rate_per_second);
+    // An empty or truncated body must not mean "replay everything": that takes an explicit `all`.
+    if (!dry_run && !all && Object.keys(filter).length === 0) {
+      throw new EdgebusError(
+        "bad_request",
+        'a redrive without a filter would replay every pending dead letter: give a filter, or "all": true',
+        { details: { filters: REDRIVE_FILTER_FIELDS } },
+      );
+    }
     if (dry_run) {
       return withAdminDatabase(c, "counting dead letters", async (sql) => {
         const counts = await countPendingDeadLetters(sql, filter);

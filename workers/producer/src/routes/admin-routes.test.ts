@@ -233,6 +233,8 @@ describe.skipIf(!available)("admin routes: dead letters (real Postgres)", () => 
       ["GET", "/v1/dead-letters?colour=red", undefined, /colour/],
       ["POST", "/v1/dead-letters/replay", { rate_per_second: 21 }, /limit of 20/],
       ["POST", "/v1/dead-letters/replay", "{", /JSON/],
+      ["POST", "/v1/dead-letters/replay", "", /without a filter/],
+      ["POST", "/v1/dead-letters/replay", { rate_per_second: 5 }, /"all": true/],
       ["POST", "/v1/replay", { type: "gov.*", from: "2026-01-01T00:00:00Z", queue: "mystery" }, /queue/],
       ["POST", "/v1/replay", { type: "gov.*", queue: "archive" }, /from/],
       [

@@ -50,9 +50,16 @@ export const deadLetterRedriveSchema = z
   .strictObject({
     ...filterFields,
     rate_per_second: ratePerSecond.optional(),
+    all: z
+      .boolean()
+      .default(false)
+      .describe("Required (true) to redrive without any filter, i.e. every pending dead letter"),
     dry_run: z.boolean().default(false).describe("Count and sample the matching entries; send nothing"),
   })
   .refine(windowInOrder, windowMessage);
+
+/** The filter fields of a redrive request (everything that narrows the selection). */
+export const REDRIVE_FILTER_FIELDS = Object.keys(filterFields);
 
 export const discardSchema = z.strictObject({
   reason: z.string().trim().min(1, "say why the entry is discarded").max(1000),
