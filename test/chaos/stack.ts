@@ -376,33 +376,44 @@ export class ChaosStack {
       KAFKA_BROKERS: this.kafka.brokers.join(","),
     };
     delete devEnv.REDIS_URL;
-    this.#dev = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "scripts/dev.ts",
-        "--port",
-        String(CHAOS_PORTS.producer),
-        "--provider-port",
-        String(CHAOS_PORTS.provider),
-        "--bridge-url",
-        this.bridge.url,
-        "--data-dir",
-        dataDir,
-        "--rate-limit",
-        "10000000/60",
-      ],
-      { cwd: root, env: devEnv, stdio: ["ignore", devLog, devLog], detached: true },
-    );
     const stackFile = path.join(dataDir, "dev-stack.json");
-    await waitFor(
-      "npm run dev (wrangler dev with every Worker)",
-      async () => existsSync(stackFile),
-      240_000,
-      () =>
-        this.#dev?.exitCode === null ? undefined : `exited with ${this.#dev?.exitCode}; see ${this.workDir}/dev.log`,
-    );
+    // wrangler dev picks free ports for its inner sockets and can lose that race to another
+    // process on a busy machine ("Address already in use"): one more try before giving up.
+    for (let attempt = 1; ; attempt++) {
+      const dev = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "scripts/dev.ts",
+          "--port",
+          String(CHAOS_PORTS.producer),
+          "--provider-port",
+          String(CHAOS_PORTS.provider),
+          "--bridge-url",
+          this.bridge.url,
+          "--data-dir",
+          dataDir,
+          "--rate-limit",
+          "10000000/60",
+        ],
+        { cwd: root, env: devEnv, stdio: ["ignore", devLog, devLog], detached: true },
+      );
+      this.#dev = dev;
+      try {
+        await waitFor(
+          "npm run dev (wrangler dev with every Worker)",
+          async () => existsSync(stackFile),
+          240_000,
+          () => (dev.exitCode === null ? undefined : `exited with ${dev.exitCode}; see ${this.workDir}/dev.log`),
+        );
+        break;
+      } catch (error) {
+        if (attempt >= 2 || dev.exitCode === null) throw error;
+        log(`npm run dev failed to start, retrying once: ${error instanceof Error ? error.message : error}`);
+        await sleep(2000);
+      }
+    }
     const stack = JSON.parse(await readFile(stackFile, "utf8")) as { producer: string; providerUrl: string };
     this.info = {
       producer: stack.producer,
