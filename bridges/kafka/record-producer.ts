@@ -26,6 +26,9 @@ export class RecordProducer {
   readonly #maxRequestBytes: number;
   #roundRobin = 0;
   #closed = false;
+  /** Calls waiting for the request in flight to finish; sent together next. */
+  readonly #waiting: WaitingCall[] = [];
+  #pumping = false;
 
   /**
    * @param maxRequestBytes records per produce request, by approximate size; below the broker's
@@ -46,28 +49,74 @@ export class RecordProducer {
     if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
     if (records.length === 0) return [];
     const partitionCounts = await this.#topics.ensure(records.map((r) => r.topic));
-    const partitions = records.map((record) => this.#partitionOf(record, partitionCounts.get(record.topic) ?? 1));
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).
     const now = Date.now();
+    const items = records.map((record) => ({
+      record,
+      partition: this.#partitionOf(record, partitionCounts.get(record.topic) ?? 1),
+      timestamp: record.timestamp ?? now,
+    }));
     const receipts: RecordReceipt[] = [];
     // Sequential chunks keep per-partition order; each stays under the broker's batch size limit.
     for (const chunk of chunksOf(records, this.#maxRequestBytes)) {
-      receipts.push(
-        ...(await this.#send(
-          chunk.map((i) => ({ record: records[i] as RecordToProduce, partition: partitions[i] as number })),
-          now,
-        )),
-      );
+      receipts.push(...(await this.#enqueue(chunk.map((i) => items[i] as OutgoingRecord))));
     }
     return receipts;
+  }
+
+  /**
+   * The idempotent producer allows one produce request in flight per broker connection, so
+   * concurrent calls sent one by one would be served at one broker round trip each. Instead,
+   * calls that arrive while a request is in flight wait together and go out as the next single
+   * request (in arrival order, so per-partition order is kept), each caller getting the receipts
+   * of its own records.
+   */
+  #enqueue(items: OutgoingRecord[]): Promise<RecordReceipt[]> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({
+        items,
+        bytes: items.reduce((sum, item) => sum + approximateSize(item.record), 0),
+        resolve,
+        reject,
+      });
+      void this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const group = takeGroup(this.#waiting, this.#maxRequestBytes);
+        try {
+          const receipts = await this.#send(group.flatMap((call) => call.items));
+          let start = 0;
+          for (const call of group) {
+            call.resolve(receipts.slice(start, start + call.items.length));
+            start += call.items.length;
+          }
+        } catch (error) {
+          if (group.length > 1 && isPermanent(error)) {
+            // One caller's records made the shared request impossible (too large, a timestamp the
+            // broker refuses): send each call alone so only that caller sees the refusal.
+            for (const call of group) await this.#send(call.items).then(call.resolve, call.reject);
+          } else {
+            for (const call of group) call.reject(error);
+          }
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
   /**
    * One produce request. Within it the records of one partition form one batch with consecutive
    * offsets from the batch's base offset, which is how each receipt names its record's offset.
    */
-  async #send(items: readonly { record: RecordToProduce; partition: number }[], now: number): Promise<RecordReceipt[]> {
+  async #send(items: readonly OutgoingRecord[]): Promise<RecordReceipt[]> {
     const indexInPartition: number[] = [];
     const seen = new Map<string, number>();
     for (const { record, partition } of items) {
@@ -79,13 +128,13 @@ export class RecordProducer {
     let result: Awaited<ReturnType<Producer["send"]>>;
     try {
       result = await this.#producer.send({
-        messages: items.map(({ record, partition }) => ({
+        messages: items.map(({ record, partition, timestamp }) => ({
           topic: record.topic,
           partition,
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: Buffer.from(record.value),
           headers: new Map((record.headers ?? []).map((h) => [Buffer.from(h.key), Buffer.from(h.value)])),
-          timestamp: BigInt(record.timestamp ?? now),
+          timestamp: BigInt(timestamp),
         })),
       });
     } catch (error) {
@@ -113,14 +162,14 @@ export class RecordProducer {
     const baseOffsets = new Map<string, bigint>();
     for (const { topic, partition, offset } of result.offsets ?? [])
       baseOffsets.set(`${topic}\u0000${partition}`, offset);
-    return items.map(({ record, partition }, i) => {
+    return items.map(({ record, partition, timestamp }, i) => {
       const base = baseOffsets.get(`${record.topic}\u0000${partition}`);
       if (base === undefined) throw kafkaUnavailable(`no acknowledgement for ${record.topic}/${partition}`, undefined);
       return {
         topic: record.topic,
         partition,
         offset: Number(base) + (indexInPartition[i] as number),
-        timestamp: record.timestamp ?? now,
+        timestamp,
       };
     });
   }
@@ -147,6 +196,35 @@ export class RecordProducer {
     this.#closed = true;
     await this.#producer.close();
   }
+}
+
+/** A record with its partition and timestamp decided, ready for a produce request. */
+interface OutgoingRecord {
+  readonly record: RecordToProduce;
+  readonly partition: number;
+  readonly timestamp: number;
+}
+
+interface WaitingCall {
+  readonly items: OutgoingRecord[];
+  readonly bytes: number;
+  resolve(receipts: RecordReceipt[]): void;
+  reject(error: unknown): void;
+}
+
+/** Removes and returns the first waiting calls that fit in one request together (at least one). */
+function takeGroup(waiting: WaitingCall[], maxBytes: number): WaitingCall[] {
+  let count = 1;
+  let bytes = (waiting[0] as WaitingCall).bytes;
+  while (count < waiting.length && bytes + (waiting[count] as WaitingCall).bytes <= maxBytes) {
+    bytes += (waiting[count] as WaitingCall).bytes;
+    count += 1;
+  }
+  return waiting.splice(0, count);
+}
+
+function isPermanent(error: unknown): boolean {
+  return error instanceof EdgebusError && (error.code === "payload_too_large" || error.code === "bad_request");
 }
 
 /** Indexes of `records` in order, cut where the running size would pass `maxBytes` (a larger record goes alone). */

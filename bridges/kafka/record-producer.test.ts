@@ -1,0 +1,73 @@
+/**
+ * RecordProducer against the real broker: concurrent calls share produce requests (the
+ * idempotent producer allows one request in flight per connection) without losing their own
+ * receipts, order per key, or isolation from another caller's refused record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgebusError } from "../../shared/src/errors.ts";
+import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
+
+const available = await requireService("kafka", "bridge record producer (concurrent calls)");
+const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const PARTITIONS = 3;
+
+describe.runIf(available)("RecordProducer: concurrent calls", () => {
+  let stack: KafkaStack;
+
+  beforeAll(() => {
+    stack = createKafkaStack(
+      { brokers: serviceUrls.kafkaBrokers, clientId: `record-producer-${run}`, requestTimeoutMs: 15_000 },
+      { autoCreate: true, partitionsFor: () => PARTITIONS, defaultPartitions: PARTITIONS, replicationFactor: -1 },
+      { idleTimeoutMs: 60_000, maxInstances: 1 },
+    );
+  });
+  afterAll(async () => stack?.close());
+
+  it("300 concurrent one-record calls: each receipt names its own record, offsets are gap-free, order per key holds", async () => {
+    const topic = `edgebus.concurrent.${run}`;
+    // Create the topic first so every call below is a produce, not a topic creation.
+    await stack.producer.produce([{ topic, key: "warm-up", value: "warm-up" }]);
+    const calls = Array.from({ length: 300 }, (_, n) => ({ key: `k${n % 10}`, value: `v${n}` }));
+    const receipts = await Promise.all(calls.map((record) => stack.producer.produce([{ topic, ...record }])));
+
+    expect(receipts.every((r) => r.length === 1)).toBe(true);
+    const flat = receipts.map((r) => r[0] as { partition: number; offset: number });
+    // Per partition: offsets unique and contiguous (every record written exactly once).
+    for (let partition = 0; partition < PARTITIONS; partition += 1) {
+      const offsets = flat
+        .filter((r) => r.partition === partition)
+        .map((r) => r.offset)
+        .sort((a, b) => a - b);
+      expect(new Set(offsets).size).toBe(offsets.length);
+      if (offsets.length > 0) expect((offsets.at(-1) as number) - (offsets[0] as number)).toBe(offsets.length - 1);
+    }
+    // Per key: calls issued in order got increasing offsets.
+    for (let k = 0; k < 10; k += 1) {
+      const ofKey = flat.filter((_, n) => n % 10 === k).map((r) => r.offset);
+      expect(ofKey).toEqual([...ofKey].sort((a, b) => a - b));
+    }
+    // Each receipt points at that call's record.
+    for (const n of [0, 1, 149, 299]) {
+      const { partition, offset } = flat[n] as { partition: number; offset: number };
+      const [record] = await stack.reader.read({ topic, partition, offset, timeoutMs: 5_000, maxBytes: 1_000_000 });
+      expect(record).toMatchObject({ offset, key: calls[n]?.key });
+      expect(Buffer.from(record?.value ?? "").toString()).toBe(calls[n]?.value);
+    }
+  }, 60_000);
+
+  it("a caller's refused record fails only that caller when calls share a request", async () => {
+    const topic = `edgebus.isolation.${run}`;
+    await stack.producer.produce([{ topic, value: "warm-up" }]);
+    const settled = await Promise.allSettled([
+      stack.producer.produce([{ topic, key: "a", value: "ok-1" }]),
+      stack.producer.produce([{ topic, key: "b", value: "ok-2" }]),
+      stack.producer.produce([{ topic, key: "c", value: "late", timestamp: Number.MAX_SAFE_INTEGER }]),
+      stack.producer.produce([{ topic, key: "d", value: "ok-3" }]),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    const refused = settled[2] as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(EdgebusError);
+    expect((refused.reason as EdgebusError).code).toBe("bad_request");
+  }, 60_000);
+});
