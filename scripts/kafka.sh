@@ -17,7 +17,8 @@
 # 127.0.0.1:(9291+N) with a throwaway CA (<state>/tls/ca.pem) for its TLS tests.
 #
 # Environment: EDGEBUS_KAFKA_VERSION (default below), EDGEBUS_KAFKA_STATE (default <repo>/.cache/kafka),
-# EDGEBUS_KAFKA_PORT (first broker port, default 9092),
+# EDGEBUS_KAFKA_PORT (first broker port, default 9092), EDGEBUS_KAFKA_CONTROLLER_PORT (first
+# controller port, default EDGEBUS_KAFKA_PORT + 20000),
 # EDGEBUS_KAFKA_HEAP (default -Xms256m -Xmx512m; sized for a 2-core / 24 GiB machine).
 set -euo pipefail
 
@@ -34,6 +35,9 @@ READY_TIMEOUT_SECONDS="${EDGEBUS_KAFKA_READY_TIMEOUT:-90}"
 # A second cluster (e.g. a three-broker one for chaos tests next to the dev broker) needs its own
 # ports and state: EDGEBUS_KAFKA_PORT=19092 EDGEBUS_KAFKA_STATE=/tmp/kafka-3 scripts/kafka.sh start --brokers 3
 BASE_PORT="${EDGEBUS_KAFKA_PORT:-9092}"
+# Controller listeners: base + 20000 unless set. A second cluster whose shifted controller ports
+# fall in Linux's ephemeral range (32768-60999) can lose them to a client socket: set it lower.
+CONTROLLER_BASE_PORT="${EDGEBUS_KAFKA_CONTROLLER_PORT:-$((BASE_PORT + 20000))}"
 # Dev/test-only SASL user on the SASL_PLAINTEXT listener (first broker: port 9192).
 SASL_USER="edgebus"
 SASL_PASSWORD="edgebus-dev-secret"
@@ -46,7 +50,7 @@ die() {
 }
 
 broker_port() { echo $((BASE_PORT + $1 - 1)); }
-controller_port() { echo $((BASE_PORT + 20000 + $1 - 1)); }
+controller_port() { echo $((CONTROLLER_BASE_PORT + $1 - 1)); }
 sasl_port() { echo $((BASE_PORT + 100 + $1 - 1)); }
 tls_port() { echo $((BASE_PORT + 200 + $1 - 1)); }
 broker_dir() { echo "${STATE_DIR}/broker-$1"; }

@@ -210,6 +210,8 @@ class ChaosKafka {
       ...process.env,
       EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka),
       EDGEBUS_KAFKA_STATE: state,
+      // 39092-39094 (the default: broker port + 20000) are ephemeral ports here, and client sockets took them.
+      EDGEBUS_KAFKA_CONTROLLER_PORT: "29392",
       // Three JVMs on a busy 2-core machine can need minutes; a slow start is not what is tested.
       EDGEBUS_KAFKA_READY_TIMEOUT: process.env.EDGEBUS_KAFKA_READY_TIMEOUT ?? "300",
     };
