@@ -22,14 +22,26 @@ const ratePerSecond = z.coerce
 function windowInOrder(value: { from?: string | undefined; to?: string | undefined }): boolean {
   return value.from === undefined || value.to === undefined || Date.parse(value.from) < Date.parse(value.to);
 }
+/**
+ * Free text that reaches Postgres as a parameter: Postgres `text` cannot hold U+0000, so a NUL
+ * is refused here (400 naming the field) instead of failing in the database.
+ */
+function postgresText(max: number, minMessage?: string) {
+  return z
+    .string()
+    .min(1, minMessage)
+    .max(max)
+    .refine((value) => !value.includes("\u0000"), "must not contain NUL (U+0000): Postgres text cannot hold it");
+}
+
 const windowMessage = { message: "`from` must be before `to`", path: ["to"] };
 
 const filterFields = {
   queue: queueName.optional().describe("Queue the message failed on"),
-  consumer: z.string().min(1).max(200).optional().describe("Consumer that gave up, e.g. `notifier`"),
+  consumer: postgresText(200).optional().describe("Consumer that gave up, e.g. `notifier`"),
   type: typePattern.optional().describe("Event type or pattern, e.g. `gov.permits.*`"),
-  error_type: z.string().min(1).max(200).optional().describe("Class of the failure's cause, e.g. `PostgresError`"),
-  error_code: z.string().min(1).max(64).optional().describe("edgebus error code, e.g. `bad_request`"),
+  error_type: postgresText(200).optional().describe("Class of the failure's cause, e.g. `PostgresError`"),
+  error_code: postgresText(64).optional().describe("edgebus error code, e.g. `bad_request`"),
   from: timestamp.optional().describe("Last failure at or after (ISO 8601)"),
   to: timestamp.optional().describe("Last failure before (ISO 8601)"),
 };
@@ -42,7 +54,7 @@ export const deadLetterListQuerySchema = z
       .default("pending")
       .describe("Default `pending`"),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().max(500).optional().describe("`next_cursor` of the previous page"),
+    cursor: postgresText(500).optional().describe("`next_cursor` of the previous page"),
   })
   .refine(windowInOrder, windowMessage);
 
@@ -62,7 +74,7 @@ export const deadLetterRedriveSchema = z
 export const REDRIVE_FILTER_FIELDS = Object.keys(filterFields);
 
 export const discardSchema = z.strictObject({
-  reason: z.string().trim().min(1, "say why the entry is discarded").max(1000),
+  reason: z.string().trim().pipe(postgresText(1000, "say why the entry is discarded")),
 });
 
 export const archiveReplaySchema = z
