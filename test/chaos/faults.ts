@@ -92,24 +92,44 @@ export async function runFaults(
   durationMs: number,
 ): Promise<FaultTiming[]> {
   const seconds = () => Number(((Date.now() - loadStartedAt) / 1000).toFixed(1));
+  // Kafka faults take turns: two of three brokers down at once is beyond what replication
+  // factor 3 with min.insync.replicas 2 promises (a second broker fault waits for the first).
+  let kafkaTurn: Promise<unknown> = Promise.resolve();
   const timings = await Promise.all(
     plan.map(async (fault): Promise<FaultTiming> => {
       const due = loadStartedAt + fault.at * durationMs;
       if (Date.now() < due) await sleep(due - Date.now());
-      const startedAt = seconds();
-      console.log(`chaos: ${startedAt}s fault ${fault.name}`);
-      // A fault that cannot be injected or recovered from is reported, and the run still audits.
-      let note: string;
-      let failed: string | undefined;
-      try {
-        note = await inject(stack, fault.name);
-      } catch (error) {
-        failed = error instanceof Error ? error.message : String(error);
-        note = `FAILED: ${failed}`;
+      if (fault.name.startsWith("kafka-")) {
+        const previous = kafkaTurn;
+        let done!: () => void;
+        kafkaTurn = new Promise<void>((resolve) => {
+          done = resolve;
+        });
+        await previous;
+        try {
+          return await injectTimed(fault);
+        } finally {
+          done();
+        }
       }
-      console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
-      return { name: fault.name, startedAt, endedAt: seconds(), note, ...(failed ? { failed } : {}) };
+      return injectTimed(fault);
     }),
   );
   return timings.sort((a, b) => a.startedAt - b.startedAt);
+
+  async function injectTimed(fault: PlannedFault): Promise<FaultTiming> {
+    const startedAt = seconds();
+    console.log(`chaos: ${startedAt}s fault ${fault.name}`);
+    // A fault that cannot be injected or recovered from is reported, and the run still audits.
+    let note: string;
+    let failed: string | undefined;
+    try {
+      note = await inject(stack, fault.name);
+    } catch (error) {
+      failed = error instanceof Error ? error.message : String(error);
+      note = `FAILED: ${failed}`;
+    }
+    console.log(`chaos: ${seconds()}s fault ${fault.name} over (${note})`);
+    return { name: fault.name, startedAt, endedAt: seconds(), note, ...(failed ? { failed } : {}) };
+  }
 }
