@@ -15,6 +15,7 @@
 import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
 import { z } from "zod";
 import { EdgebusError } from "../errors.ts";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
 import { ENVELOPE_LIMITS } from "./limits.ts";
 import { toValidationIssues, type ValidationIssue } from "./validation-issues.ts";
@@ -111,6 +112,12 @@ function throughSdk(headers: Record<string, string>, body: unknown): Record<stri
 }
 
 export function parseJson(text: string): unknown {
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new EdgebusError(
+      "malformed_json",
+      `the request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels (the limit)`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -26,10 +26,9 @@ function windowInOrder(value: { from?: string | undefined; to?: string | undefin
  * Free text that reaches Postgres as a parameter: Postgres `text` cannot hold U+0000, so a NUL
  * is refused here (400 naming the field) instead of failing in the database.
  */
-function postgresText(max: number, minMessage?: string) {
-  return z
-    .string()
-    .min(1, minMessage)
+function postgresText(max: number, options: { trim?: boolean; emptyMessage?: string } = {}) {
+  return (options.trim ? z.string().trim() : z.string())
+    .min(1, options.emptyMessage)
     .max(max)
     .refine((value) => !value.includes("\u0000"), "must not contain NUL (U+0000): Postgres text cannot hold it");
 }
@@ -74,7 +73,7 @@ export const deadLetterRedriveSchema = z
 export const REDRIVE_FILTER_FIELDS = Object.keys(filterFields);
 
 export const discardSchema = z.strictObject({
-  reason: z.string().trim().pipe(postgresText(1000, "say why the entry is discarded")),
+  reason: postgresText(1000, { trim: true, emptyMessage: "say why the entry is discarded" }),
 });
 
 export const archiveReplaySchema = z
