@@ -35,6 +35,12 @@ export const EDGEBUS_EXTENSIONS = [
   "traceparent",
 ] as const;
 
+/** The `ce-*` headers of binary mode edgebus reads: the context attributes, then the extensions. */
+export const BINARY_MODE_HEADERS: readonly string[] = [
+  ...["specversion", "id", "source", "type", "time"].map((name) => `ce-${name}`),
+  ...EDGEBUS_EXTENSIONS.map((name) => `ce-${name}`),
+];
+
 /** The duplicate key of an event. */
 export function eventKey(event: Pick<CloudEventRecord, "source" | "id">): string {
   return `${event.source}\u0000${event.id}`;

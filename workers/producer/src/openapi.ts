@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { Catalogue } from "../../../shared/src/catalogue/catalogue.ts";
+import { BINARY_MODE_HEADERS } from "../../../shared/src/envelope/cloud-event.ts";
 import { cloudEventInputSchema } from "../../../shared/src/envelope/cloud-event-input.ts";
 import { legacyEnvelopeSchema } from "../../../shared/src/envelope/legacy.ts";
 import { ENVELOPE_LIMITS } from "../../../shared/src/envelope/limits.ts";
@@ -114,18 +115,7 @@ export function renderOpenApi(catalogue: Catalogue): JsonObject {
           summary: "Publish one event",
           description: `Structured mode (\`application/cloudevents+json\`), binary mode (\`ce-*\` headers, percent-encoded, with an \`application/json\` body holding \`data\`) or the legacy envelope (\`application/json\` with \`event_id\`, \`event_type\`…). A request body may be ${ENVELOPE_LIMITS.maxRequestBytes} bytes and the normalised event ${ENVELOPE_LIMITS.maxEventBytes} bytes (the queue message limit minus its metadata). A retry with the same source + id answers \`duplicate\` and publishes only destinations a previous attempt missed.`,
           security: bearer,
-          parameters: [
-            "ce-specversion",
-            "ce-id",
-            "ce-source",
-            "ce-type",
-            "ce-time",
-            "ce-eventversion",
-            "ce-correlationid",
-            "ce-causationid",
-            "ce-partitionkey",
-            "ce-traceparent",
-          ].map((name) => ({
+          parameters: BINARY_MODE_HEADERS.map((name) => ({
             name,
             in: "header",
             required: false,
