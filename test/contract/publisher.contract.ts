@@ -36,7 +36,7 @@ export interface PublisherContractHarness {
    */
   readBack?(destination: string, runId: string): Promise<string[]>;
   /** How many requests reached the broker so far, if the harness can observe it. */
-  requestCount?(): number;
+  requestCount?(): number | Promise<number>;
   /** Size in bytes of a value the adapter must refuse as `payload_too_large`. */
   readonly oversizedValueBytes?: number;
   /** Cases this adapter cannot run, each with the reason. */
@@ -118,9 +118,9 @@ export function runPublisherContract(harness: PublisherContractHarness): void {
 
     contractCase("empty-batch", "resolves an empty batch to [] without talking to the broker", async () => {
       await withPublisher(async (publisher) => {
-        const before = harness.requestCount?.();
+        const before = await harness.requestCount?.();
         expect(await publisher.publish(first, [])).toEqual([]);
-        if (before !== undefined) expect(harness.requestCount?.()).toBe(before);
+        if (before !== undefined) expect(await harness.requestCount?.()).toBe(before);
       });
     });
 
