@@ -8,7 +8,9 @@
  *   notifier's provider base URLs and credentials pointed at it.
  * - Kafka: `KAFKA_BROKERS`, or `--with-kafka` to start `scripts/kafka.sh` (needs Java 17+).
  *   With Kafka the bridge serves the Kafka REST gateway and the mirror ingest, the producer
- *   publishes through it and the kafka-mirror Worker runs.
+ *   publishes through it (topics `gov.*`) and the kafka-mirror Worker runs; the bridge dev starts
+ *   renames the mirror's copies to `onprem.gov.*`, since one cluster stands for both the edge's
+ *   Kafka and the on-prem one.
  * - Redis: `REDIS_URL` → the bridge's Redis REST gateway backs the producer's dedup and rate
  *   limits; unset → the producer's isolate-local store (fine for one `wrangler dev` process).
  * - Workers: ONE `wrangler dev` with every config (producer first, so it serves :8787), local
@@ -53,6 +55,8 @@ let PROVIDER_PORT = 8790;
 /** Embedded Postgres (only without DATABASE_URL); `--postgres-port` moves it. */
 let POSTGRES_PORT = EMBEDDED_POSTGRES_DEFAULT_PORT;
 const READY_TIMEOUT_MS = 180_000;
+/** Topic prefix of the kafka-mirror Worker's copies when dev starts the bridge (one cluster, two paths). */
+const DEV_MIRROR_PREFIX = "onprem.";
 
 /** Stops, last started first. */
 const stoppers: Array<{ name: string; stop: () => Promise<void> }> = [];
@@ -204,11 +208,17 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     settings.mirrorSecret = randomSecret();
   }
   if (redisUrl) settings.redisRest = { token: randomSecret() };
-  // The file only switches the gateways on or off; every value comes from the environment.
+  // The file switches the gateways on or off; every other value comes from the environment. One
+  // cluster plays both parts here: the producer's own publish (the edge path) lands in `gov.*`,
+  // the kafka-mirror Worker's copy (the on-prem path) in `onprem.gov.*`, so neither doubles the other.
   const configFile = path.join(DEV_DATA, "bridge.dev.json");
   await writeFile(
     configFile,
-    JSON.stringify({ kafkaRest: { enabled: Boolean(kafkaBrokers) }, redisRest: { enabled: Boolean(redisUrl) } }),
+    JSON.stringify({
+      kafkaRest: { enabled: Boolean(kafkaBrokers) },
+      redisRest: { enabled: Boolean(redisUrl) },
+      mirror: { rename: [{ from: "gov.*", to: `${DEV_MIRROR_PREFIX}gov.*` }] },
+    }),
   );
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -465,7 +475,14 @@ async function main(): Promise<void> {
     ["API docs", `${producer}/docs`],
     ["health / metrics", `${producer}/healthz  ${producer}/metrics`],
     ["bridge", bridge ? `${bridge.url}/healthz` : "off (set KAFKA_BROKERS / REDIS_URL, or --with-kafka)"],
-    ["Kafka", kafkaBrokers ?? "off (KAFKA_BROKERS or --with-kafka)"],
+    [
+      "Kafka",
+      kafkaBrokers === undefined
+        ? "off (KAFKA_BROKERS or --with-kafka)"
+        : bridgeUrl === undefined
+          ? `${kafkaBrokers}  (producer → gov.*, kafka-mirror → ${DEV_MIRROR_PREFIX}gov.*)`
+          : kafkaBrokers,
+    ],
     [
       "Redis",
       bridge?.redisRest

@@ -308,6 +308,7 @@ class BridgeProcess {
       stdio: ["ignore", out, out],
     });
     const child = this.#child;
+    if (child.pid !== undefined) await writeFile(`${this.#logFile}.pid`, String(child.pid));
     await waitFor(
       "the bridge",
       () => httpOk(`${this.url}/healthz`),
@@ -338,13 +339,89 @@ class BridgeProcess {
 
 const secret = () => randomBytes(24).toString("base64url");
 
+/** In each work folder: `{pid}` of the run that owns it, or `{kept: true}` once a failed run stopped. */
+const OWNER_FILE = "owner.json";
+const WORK_PARENTS = () => [...new Set([tmpdir(), "/tmp", "/var/tmp"])];
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/** Whether `pid` is alive and its command line holds `fragment` (never signal a reused pid). */
+async function runs(pid: number, fragment: string): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return cmdline.split("\0").some((arg) => arg.includes(fragment));
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+}
+
+/**
+ * Stops what an earlier run left behind when it died without `stop()` (its test process was
+ * SIGKILLed, the machine's session ended): Postgres and the Kafka brokers are daemons and would
+ * otherwise keep their ports, memory and CPU. A folder whose owner is alive, or that a failed run
+ * kept for its logs (its servers already stopped), is left alone; an abandoned one is stopped and
+ * deleted.
+ */
+async function reapAbandonedStacks(pgBin: string): Promise<void> {
+  for (const parent of WORK_PARENTS()) {
+    const names = existsSync(parent) ? readdirSync(parent).filter((name) => name.startsWith("edgebus-chaos-")) : [];
+    for (const name of names) {
+      const dir = path.join(parent, name);
+      const owner = JSON.parse((await readFile(path.join(dir, OWNER_FILE), "utf8").catch(() => "{}")) || "{}") as {
+        pid?: number;
+        kept?: boolean;
+      };
+      if (owner.kept || owner.pid === undefined || isAlive(owner.pid)) continue;
+      log(`reaping ${dir}: its run (pid ${owner.pid}) is gone but left servers behind`);
+      // dev.ts stops its own children (wrangler, the bridge it started) on SIGTERM; it also stops
+      // by itself once it notices its parent is gone, so usually it is gone already.
+      const devPid = await readPid(path.join(dir, "dev.pid"));
+      if (devPid !== undefined && (await runs(devPid, "scripts/dev.ts"))) {
+        signal(-devPid, "SIGTERM");
+        for (let waited = 0; waited < 20_000 && isAlive(devPid); waited += 250) await sleep(250);
+        if (isAlive(devPid)) signal(-devPid, "SIGKILL");
+      }
+      const bridgePid = await readPid(path.join(dir, "bridge.log.pid"));
+      if (bridgePid !== undefined && (await runs(bridgePid, "bridges/main.ts"))) signal(bridgePid, "SIGKILL");
+      if (existsSync(path.join(dir, "kafka"))) {
+        await run("bash", [path.join(checkout, "scripts/kafka.sh"), "stop"], {
+          env: { ...process.env, EDGEBUS_KAFKA_STATE: path.join(dir, "kafka") },
+        }).catch((error) => log(`stopping its Kafka: ${error}`));
+      }
+      if (existsSync(path.join(dir, "postgres", "postmaster.pid"))) {
+        await new TempPostgres(pgBin, path.join(dir, "postgres"), 0)
+          .stop("immediate")
+          .catch((error) => log(`stopping its Postgres: ${error}`));
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 /**
  * A fresh work folder. When this runs as root, Postgres runs as the `postgres` user and must reach
  * its data folder inside: a TMPDIR that user cannot traverse (a private 0700 folder) is passed
  * over for /tmp, then /var/tmp, rather than failing at `initdb`.
  */
 async function chaosWorkDir(): Promise<string> {
-  const candidates = [...new Set([tmpdir(), "/tmp", "/var/tmp"])];
+  const candidates = WORK_PARENTS();
   for (const parent of candidates) {
     const dir = await mkdtemp(path.join(parent, "edgebus-chaos-")).catch(() => undefined);
     if (!dir) continue;
@@ -380,8 +457,10 @@ export class ChaosStack {
   }
 
   static async create(pgBin: string): Promise<ChaosStack> {
+    await reapAbandonedStacks(pgBin);
     const ports = await chooseChaosPorts();
     const workDir = await chaosWorkDir();
+    await writeFile(path.join(workDir, OWNER_FILE), JSON.stringify({ pid: process.pid }));
     return new ChaosStack(workDir, pgBin, ports);
   }
 
@@ -475,6 +554,7 @@ export class ChaosStack {
         { cwd: root, env: devEnv, stdio: ["ignore", devLog, devLog], detached: true },
       );
       this.#dev = dev;
+      if (dev.pid !== undefined) await writeFile(path.join(this.workDir, "dev.pid"), String(dev.pid));
       try {
         await waitFor(
           "npm run dev (wrangler dev with every Worker)",
@@ -515,6 +595,7 @@ export class ChaosStack {
     await this.bridge?.stop().catch((error) => log(`stopping the bridge: ${error}`));
     if (this.#kafkaStarted) await this.kafka.script("reset").catch((error) => log(`stopping Kafka: ${error}`));
     if (this.#postgresStarted) await this.postgres.stop("fast").catch((error) => log(`stopping Postgres: ${error}`));
+    if (keep) await writeFile(path.join(this.workDir, OWNER_FILE), JSON.stringify({ kept: true }));
     if (keep) log(`kept ${this.workDir} (logs: dev.log, bridge.log, kafka/broker-*/server.log, postgres/server.log)`);
     else await rm(this.workDir, { recursive: true, force: true });
   }
