@@ -6,13 +6,13 @@
 import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
 import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
 import { createLogger } from "../../../shared/src/consumers/log.ts";
 import { consumed, deadLetter, type Outcome, poison, retryLater } from "../../../shared/src/consumers/outcome.ts";
 import { databaseError, openDatabase } from "../../../shared/src/db/client.ts";
 import { archiveEvents, pruneArchive } from "../../../shared/src/db/event-archive-store.ts";
 import { pruneProcessedEvents } from "../../../shared/src/db/processed-events.ts";
 import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
 import { unarchivableReason } from "./archivable-event.ts";
 import { archiveEnvSchema } from "./config.ts";
 
@@ -22,21 +22,7 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = archiveEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
-    const error = new EdgebusError("internal", "archive is misconfigured", { retryable: true });
-    logger.log("error", "invalid configuration", {
-      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    });
-    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
-      queue: batch.queue,
-      consumer: CONSUMER,
-      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
-      deadLetters: {
-        async send() {
-          throw error;
-        },
-      },
-      logger,
-    });
+    await holdMisconfiguredBatch(batch, { consumer: CONSUMER, logger, problem: describeZodIssues(parsed.error) });
     return;
   }
   const env = parsed.data;

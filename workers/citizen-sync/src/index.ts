@@ -6,10 +6,10 @@
 import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
 import { type QueueBatch, toConsumerMessage } from "../../../shared/src/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
 import { createLogger } from "../../../shared/src/consumers/log.ts";
-import { type Outcome, outcomeFromError, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import { type Outcome, outcomeFromError } from "../../../shared/src/consumers/outcome.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
 import { citizenSyncEnvSchema } from "./config.ts";
 import { syncCitizenBatch } from "./sync-batch.ts";
 
@@ -17,24 +17,7 @@ export async function handleCitizenSyncBatch(batch: QueueBatch, rawEnv: unknown)
   const logger = createLogger({ queue: batch.queue });
   const parsed = citizenSyncEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
-    // Misconfigured deployment: nothing can be applied or dead-lettered; keep every message
-    // (retry with backoff) and say what is wrong.
-    const error = new EdgebusError("internal", "citizen-sync is misconfigured", { retryable: true });
-    logger.log("error", "invalid configuration", {
-      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    });
-    const unreachable = {
-      async send() {
-        throw error;
-      },
-    };
-    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
-      queue: batch.queue,
-      consumer: "citizen-sync",
-      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
-      deadLetters: unreachable,
-      logger,
-    });
+    await holdMisconfiguredBatch(batch, { consumer: "citizen-sync", logger, problem: describeZodIssues(parsed.error) });
     return;
   }
   const env = parsed.data;

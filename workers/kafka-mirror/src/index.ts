@@ -6,6 +6,7 @@
 import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
 import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
 import { createLogger } from "../../../shared/src/consumers/log.ts";
 import {
   consumed,
@@ -40,21 +41,7 @@ export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetc
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = kafkaMirrorEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
-    const error = new EdgebusError("internal", "kafka-mirror is misconfigured", { retryable: true });
-    logger.log("error", "invalid configuration", {
-      error_message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    });
-    await settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
-      queue: batch.queue,
-      consumer: CONSUMER,
-      retry: { maxRetries: Number.MAX_SAFE_INTEGER },
-      deadLetters: {
-        async send() {
-          throw error;
-        },
-      },
-      logger,
-    });
+    await holdMisconfiguredBatch(batch, { consumer: CONSUMER, logger, problem: describeZodIssues(parsed.error) });
     return;
   }
   const env = parsed.data;

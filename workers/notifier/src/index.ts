@@ -8,18 +8,18 @@
  * No `processed_events` dedup here: the send ledger is finer grained (per channel and
  * recipient), so a redelivery after a partial failure re-sends only what is missing.
  */
-import { consumeBatch, settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
+import { consumeBatch } from "../../../shared/src/consumers/consume-batch.ts";
 import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
 import { compose } from "../../../shared/src/consumers/handler.ts";
-import { createLogger, eventLogFields, type Logger } from "../../../shared/src/consumers/log.ts";
-import { consumed, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import { holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
+import { createLogger, eventLogFields } from "../../../shared/src/consumers/log.ts";
+import { consumed } from "../../../shared/src/consumers/outcome.ts";
 import type { Settlement } from "../../../shared/src/consumers/settle.ts";
 import { withDeadLetter } from "../../../shared/src/consumers/with-dead-letter.ts";
 import { withLogging } from "../../../shared/src/consumers/with-logging.ts";
 import { withRetry } from "../../../shared/src/consumers/with-retry.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
 import { type NotifierDependencies, notifyEvent } from "../../../shared/src/notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "../../../shared/src/notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "../../../shared/src/notify/postgres-notification-log.ts";
@@ -74,28 +74,12 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
   };
 }
 
-/** Misconfigured deployment: nothing can be sent; keep every message and say what is wrong. */
-async function holdBatch(batch: QueueBatch, logger: Logger, problem: string): Promise<Settlement[]> {
-  const error = new EdgebusError("internal", "notifier is misconfigured", { retryable: true });
-  logger.log("error", "invalid configuration", { error_message: problem });
-  const unreachable = {
-    async send() {
-      throw error;
-    },
-  };
-  return settleBatch(batch, new Map(batch.messages.map((m) => [m.id, retryLater(error)])), {
-    queue: batch.queue,
-    consumer: CONSUMER,
-    retry: { maxRetries: Number.MAX_SAFE_INTEGER },
-    deadLetters: unreachable,
-    logger,
-  });
-}
-
 export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown): Promise<Settlement[]> {
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = notifierEnvSchema.safeParse(rawEnv);
-  if (!parsed.success) return holdBatch(batch, logger, describeConfigIssues(parsed.error));
+  if (!parsed.success) {
+    return holdMisconfiguredBatch(batch, { consumer: CONSUMER, logger, problem: describeConfigIssues(parsed.error) });
+  }
   const env = parsed.data;
   // A client per invocation: Workers cannot reuse sockets across invocations.
   const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: 2 });
