@@ -1,8 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
+import { queueMessage, recordingBatch, recordingDeadLetters } from "../../../test/support/queue-delivery.ts";
 import { handleArchiveBatch, pruneExpiredEvents } from "./index.ts";
 
 const available = inject("postgresAvailable");
@@ -31,7 +30,7 @@ function event(type = "gov.permits.application.submitted") {
     data: { any: "thing" },
   };
 }
-const message = (body: unknown, attempts = 1) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body });
+const message = queueMessage;
 
 describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
   const sql = () => openDatabase(bindings.HYPERDRIVE.connectionString);
@@ -60,24 +59,14 @@ describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
 
   it("dead-letters what cannot be archived and archives the rest", async () => {
     const good = event();
-    const letters: DeadLetterMessage[] = [];
-    const acked: string[] = [];
-    const messages: QueueMessage[] = [message(good), message({ ...event(), time: "yesterday" }), message(42)].map(
-      (m) => ({ ...m, ack: () => acked.push(m.id), retry: () => {} }),
-    );
-    await handleArchiveBatch(
-      { queue: "archive", messages },
-      {
-        ...env,
-        DEAD_LETTER_QUEUE: {
-          async send(body: DeadLetterMessage) {
-            letters.push(body);
-            return bindings.DEAD_LETTER_QUEUE.send(body);
-          },
-        },
-      },
-    );
-    expect(acked).toHaveLength(3);
+    const { batch, acked } = recordingBatch("archive", [
+      message(good),
+      message({ ...event(), time: "yesterday" }),
+      message(42),
+    ]);
+    const { env: testEnv, letters } = recordingDeadLetters(env);
+    await handleArchiveBatch(batch, testEnv);
+    expect(acked.size).toBe(3);
     expect(letters.map((l) => l.error.message)).toEqual([
       "time is not a timestamp",
       "message body is not a CloudEvent object",

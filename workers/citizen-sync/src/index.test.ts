@@ -1,8 +1,11 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
+import {
+  queueMessage,
+  recordingBatch as recordingBatchFrom,
+  recordingDeadLetters,
+} from "../../../test/support/queue-delivery.ts";
 import { handleCitizenSyncBatch } from "./index.ts";
 
 const QUEUE = "permits-citizen-sync";
@@ -65,49 +68,10 @@ function citizenEvent(type: string, citizenId: number, version: number, data: Re
   };
 }
 
-let messageSeq = 0;
-const message = (body: unknown, attempts = 1) => ({
-  id: `msg-${++messageSeq}-${crypto.randomUUID()}`,
-  timestamp: new Date(),
-  attempts,
-  body,
-});
-
-/** A batch whose messages record what settle() did, including delaySeconds. */
-function recordingBatch(messages: ReturnType<typeof message>[]) {
-  const acked = new Set<string>();
-  const retried = new Map<string, number | undefined>();
-  const batch = {
-    queue: QUEUE,
-    messages: messages.map(
-      (m): QueueMessage => ({
-        ...m,
-        ack: () => acked.add(m.id),
-        retry: (options) => retried.set(m.id, options?.delaySeconds),
-      }),
-    ),
-  };
-  return { batch, acked, retried };
-}
-
-/** The real DLQ producer binding, with every sent letter recorded. */
-function recordingEnv(overrides: Record<string, unknown> = {}) {
-  const letters: DeadLetterMessage[] = [];
-  const dlq = bindings.DEAD_LETTER_QUEUE;
-  return {
-    letters,
-    env: {
-      ...env,
-      DEAD_LETTER_QUEUE: {
-        async send(body: DeadLetterMessage, options?: QueueSendOptions) {
-          letters.push(body);
-          return dlq.send(body, options);
-        },
-      },
-      ...overrides,
-    },
-  };
-}
+const message = queueMessage;
+const recordingBatch = (messages: ReturnType<typeof queueMessage>[]) => recordingBatchFrom(QUEUE, messages);
+/** The Worker's env with the real DLQ binding, every dead letter recorded. */
+const recordingEnv = (overrides: Record<string, unknown> = {}) => recordingDeadLetters(env, overrides);
 
 /** Nothing listens on port 1: connecting is refused at once. */
 const refusedDatabase = { HYPERDRIVE: { connectionString: "postgres://postgres@127.0.0.1:1/edgebus" } };

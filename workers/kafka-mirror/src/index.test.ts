@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
 import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
+import { queueMessage, recordingBatch, recordingDeadLetters } from "../../../test/support/queue-delivery.ts";
 import { handleMirrorBatch } from "./index.ts";
 import { parseRetryAfter } from "./mirror-client.ts";
 
@@ -12,7 +12,7 @@ interface QueueDispatch {
   ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
 }
 const worker = (exports as unknown as { default: QueueDispatch }).default;
-const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue };
+const _bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue };
 const receivedUrl = new URL("/received", inject("mirrorUrl")).toString();
 
 function event(mirror?: string) {
@@ -26,7 +26,7 @@ function event(mirror?: string) {
     data: mirror === undefined ? {} : { mirror },
   };
 }
-const message = (body: unknown, attempts = 1) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body });
+const message = queueMessage;
 
 async function received(): Promise<string[]> {
   const list = (await (await fetch(receivedUrl)).json()) as { id: string }[];
@@ -55,27 +55,15 @@ describe("kafka-mirror consumer (workerd, signed local mirror server)", () => {
   });
 
   it("dead-letters events the bridge refuses permanently, and poison, with the error", async () => {
-    const letters: DeadLetterMessage[] = [];
-    const acked: string[] = [];
     const tooLarge = event("permanent");
-    const messages: QueueMessage[] = [message(tooLarge), message({ not: "an event" }), message(event())].map((m) => ({
-      ...m,
-      ack: () => acked.push(m.id),
-      retry: () => {},
-    }));
-    await handleMirrorBatch(
-      { queue: "kafka-mirror", messages },
-      {
-        ...env,
-        DEAD_LETTER_QUEUE: {
-          async send(body: DeadLetterMessage) {
-            letters.push(body);
-            return bindings.DEAD_LETTER_QUEUE.send(body);
-          },
-        },
-      },
-    );
-    expect(acked).toHaveLength(3);
+    const { batch, acked } = recordingBatch("kafka-mirror", [
+      message(tooLarge),
+      message({ not: "an event" }),
+      message(event()),
+    ]);
+    const { env: testEnv, letters } = recordingDeadLetters(env);
+    await handleMirrorBatch(batch, testEnv);
+    expect(acked.size).toBe(3);
     expect(letters).toHaveLength(2);
     expect(letters[0]).toMatchObject({
       queue: "kafka-mirror",

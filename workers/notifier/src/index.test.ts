@@ -7,10 +7,13 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { governmentDomains } from "../../../schemas/index.ts";
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
 import { SUBSCRIPTIONS } from "../../../shared/src/notify/subscriptions.ts";
+import {
+  queueMessage,
+  recordingBatch as recordingBatchFrom,
+  recordingDeadLetters,
+} from "../../../test/support/queue-delivery.ts";
 import { handleNotificationBatch } from "./index.ts";
 
 const QUEUE = "notifications";
@@ -80,49 +83,10 @@ function event(type: string, citizenId: number, contact: Contact | undefined, da
   };
 }
 
-let messageSeq = 0;
-const message = (body: unknown, attempts = 1) => ({
-  id: `msg-${++messageSeq}-${crypto.randomUUID()}`,
-  timestamp: new Date(),
-  attempts,
-  body,
-});
-
-/** A batch whose messages record what settle() did, including delaySeconds. */
-function recordingBatch(messages: ReturnType<typeof message>[]) {
-  const acked = new Set<string>();
-  const retried = new Map<string, number | undefined>();
-  const batch = {
-    queue: QUEUE,
-    messages: messages.map(
-      (m): QueueMessage => ({
-        ...m,
-        ack: () => acked.add(m.id),
-        retry: (options) => retried.set(m.id, options?.delaySeconds),
-      }),
-    ),
-  };
-  return { batch, acked, retried };
-}
-
+const message = queueMessage;
+const recordingBatch = (messages: ReturnType<typeof queueMessage>[]) => recordingBatchFrom(QUEUE, messages);
 /** The Worker's env with the real DLQ binding, every dead letter recorded. */
-function recordingEnv(overrides: Record<string, unknown> = {}) {
-  const letters: DeadLetterMessage[] = [];
-  const dlq = bindings.DEAD_LETTER_QUEUE;
-  return {
-    letters,
-    env: {
-      ...env,
-      DEAD_LETTER_QUEUE: {
-        async send(body: DeadLetterMessage, options?: QueueSendOptions) {
-          letters.push(body);
-          return dlq.send(body, options);
-        },
-      },
-      ...overrides,
-    },
-  };
-}
+const recordingEnv = (overrides: Record<string, unknown> = {}) => recordingDeadLetters(env, overrides);
 
 async function deliver(body: unknown, attempts = 1, overrides: Record<string, unknown> = {}) {
   const delivery = recordingBatch([message(body, attempts)]);
