@@ -57,3 +57,19 @@ export function recordingDeadLetters<Env extends object>(env: Env, overrides: Re
     },
   };
 }
+
+/** What workerd returns from a service binding's `queue()` (service_binding_extra_handlers). */
+export interface QueueDispatch {
+  queue(
+    queue: string,
+    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
+  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
+}
+
+/**
+ * The Worker under test (`exports` of `cloudflare:workers`) through workerd's real queue
+ * dispatch, which reports the acks and retries (with delaySeconds) the handler made.
+ */
+export function queueWorker(exports: unknown): QueueDispatch {
+  return (exports as { default: QueueDispatch }).default;
+}

@@ -1,19 +1,18 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { openDatabase } from "../../../shared/src/db/client.ts";
-import { queueMessage, recordingBatch, recordingDeadLetters } from "../../../test/support/queue-delivery.ts";
+import {
+  queueMessage,
+  queueWorker,
+  recordingBatch,
+  recordingDeadLetters,
+} from "../../../test/support/queue-delivery.ts";
 import { handleArchiveBatch, pruneExpiredEvents } from "./index.ts";
 
 const available = inject("postgresAvailable");
 const bindings = env as unknown as { HYPERDRIVE: Hyperdrive; DEAD_LETTER_QUEUE: Queue };
 
-interface QueueDispatch {
-  queue(
-    queue: string,
-    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
-}
-const worker = (exports as unknown as { default: QueueDispatch }).default;
+const worker = queueWorker(exports);
 
 const source = `/archive-test/${crypto.randomUUID()}`;
 function event(type = "gov.permits.application.submitted") {

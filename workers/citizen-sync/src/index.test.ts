@@ -3,6 +3,7 @@ import { describe, expect, inject, it } from "vitest";
 import { openDatabase } from "../../../shared/src/db/client.ts";
 import {
   queueMessage,
+  queueWorker,
   recordingBatch as recordingBatchFrom,
   recordingDeadLetters,
 } from "../../../test/support/queue-delivery.ts";
@@ -11,15 +12,8 @@ import { handleCitizenSyncBatch } from "./index.ts";
 const QUEUE = "permits-citizen-sync";
 const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive };
 /** The Worker under test through workerd's real queue dispatch (reports delaySeconds). */
-const worker = (exports as unknown as { default: QueueDispatch }).default;
+const worker = queueWorker(exports);
 
-/** What workerd returns from a service binding's queue() (service_binding_extra_handlers). */
-interface QueueDispatch {
-  queue(
-    queue: string,
-    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
-}
 const available = inject("postgresAvailable");
 
 const randomCitizenId = () => 1_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000);

@@ -3,18 +3,13 @@ import { describe, expect, inject, it } from "vitest";
 import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
 import { DEAD_LETTER_KIND, type DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
 import { openDatabase } from "../../../shared/src/db/client.ts";
+import { queueWorker } from "../../../test/support/queue-delivery.ts";
 import { handleDeadLetterBatch } from "./index.ts";
 
 const available = inject("postgresAvailable");
 const bindings = env as unknown as { HYPERDRIVE: Hyperdrive };
 
-interface QueueDispatch {
-  queue(
-    queue: string,
-    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
-}
-const worker = (exports as unknown as { default: QueueDispatch }).default;
+const worker = queueWorker(exports);
 
 function event() {
   return {

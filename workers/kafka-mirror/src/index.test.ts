@@ -1,17 +1,16 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { queueMessage, recordingBatch, recordingDeadLetters } from "../../../test/support/queue-delivery.ts";
+import {
+  queueMessage,
+  queueWorker,
+  recordingBatch,
+  recordingDeadLetters,
+} from "../../../test/support/queue-delivery.ts";
 import { handleMirrorBatch } from "./index.ts";
 import { parseRetryAfter } from "./mirror-client.ts";
 
-interface QueueDispatch {
-  queue(
-    queue: string,
-    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
-}
-const worker = (exports as unknown as { default: QueueDispatch }).default;
+const worker = queueWorker(exports);
 const _bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue };
 const receivedUrl = new URL("/received", inject("mirrorUrl")).toString();
 

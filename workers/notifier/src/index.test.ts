@@ -11,6 +11,7 @@ import { openDatabase } from "../../../shared/src/db/client.ts";
 import { SUBSCRIPTIONS } from "../../../shared/src/notify/subscriptions.ts";
 import {
   queueMessage,
+  queueWorker,
   recordingBatch as recordingBatchFrom,
   recordingDeadLetters,
 } from "../../../test/support/queue-delivery.ts";
@@ -21,14 +22,7 @@ const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyper
 const available = inject("postgresAvailable");
 const providerUrl = inject("providerUrl");
 
-/** What workerd returns from a service binding's queue() (service_binding_extra_handlers). */
-interface QueueDispatch {
-  queue(
-    queue: string,
-    messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  ): Promise<{ outcome: string; explicitAcks: string[]; retryMessages: { msgId: string; delaySeconds?: number }[] }>;
-}
-const worker = (exports as unknown as { default: QueueDispatch }).default;
+const worker = queueWorker(exports);
 
 const examples = new Map(governmentDomains.flatMap((domain) => domain.events.map((e) => [e.type, e.example])));
 const randomCitizenId = () => 1_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000);
