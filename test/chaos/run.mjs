@@ -22,6 +22,8 @@ const command = [
   ...args.filter((arg) => arg !== "--quick"),
 ];
 const hasFlock = spawnSync("sh", ["-c", "command -v flock"], { stdio: "ignore" }).status === 0;
+// Tells the suite no other chaos run is active, so it may stop servers of folders with no owner.
+if (hasFlock) env.EDGEBUS_CHAOS_LOCK_HELD = "1";
 const [program, ...programArgs] = hasFlock ? ["flock", "-w", "1800", "/tmp/edgebus-chaos.lock", ...command] : command;
 const child = spawn(program, programArgs, { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

@@ -388,8 +388,16 @@ async function reapAbandonedStacks(pgBin: string): Promise<void> {
         pid?: number;
         kept?: boolean;
       };
-      if (owner.kept || owner.pid === undefined || isAlive(owner.pid)) continue;
-      log(`reaping ${dir}: its run (pid ${owner.pid}) is gone but left servers behind`);
+      if (owner.kept || (owner.pid !== undefined && isAlive(owner.pid))) continue;
+      // No owner file: a run that died before writing it, or one of a version that wrote none. Only
+      // a run holding the chaos lock (so no other run is active) may stop its servers; it keeps
+      // the folder (it may hold the only logs of that run).
+      if (owner.pid === undefined && process.env.EDGEBUS_CHAOS_LOCK_HELD !== "1") continue;
+      log(
+        owner.pid === undefined
+          ? `stopping servers left in ${dir} (no owner recorded)`
+          : `reaping ${dir}: its run (pid ${owner.pid}) is gone but left servers behind`,
+      );
       // dev.ts stops its own children (wrangler, the bridge it started) on SIGTERM; it also stops
       // by itself once it notices its parent is gone, so usually it is gone already.
       const devPid = await readPid(path.join(dir, "dev.pid"));
@@ -410,7 +418,8 @@ async function reapAbandonedStacks(pgBin: string): Promise<void> {
           .stop("immediate")
           .catch((error) => log(`stopping its Postgres: ${error}`));
       }
-      await rm(dir, { recursive: true, force: true });
+      if (owner.pid === undefined) await writeFile(path.join(dir, OWNER_FILE), JSON.stringify({ kept: true }));
+      else await rm(dir, { recursive: true, force: true });
     }
   }
 }
