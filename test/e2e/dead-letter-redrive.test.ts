@@ -21,7 +21,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey, hashApiKey } from "../../shared/src/auth/key-hash.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
-import { eventually, type RunningDevStack, startDevStack } from "./dev-stack-process.ts";
+import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const available = await requireService("postgres", "test/e2e/dead-letter-redrive");
@@ -32,7 +32,7 @@ const publisherKey = generateApiKey();
 // biome-ignore lint/suspicious/noExplicitAny: API bodies are read field by field and asserted
 type Json = Record<string, any>;
 
-let stack: RunningDevStack;
+let dev: ReturnType<typeof useDevStack>;
 let db: postgres.Sql;
 let admin: postgres.Sql;
 
@@ -42,8 +42,8 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
-async function api(method: string, route: string, body?: unknown, key = stack.info.apiKey) {
-  const response = await fetch(`${stack.info.producer}${route}`, {
+async function api(method: string, route: string, body?: unknown, key = dev.stack.info.apiKey) {
+  const response = await fetch(`${dev.stack.info.producer}${route}`, {
     method,
     headers: {
       Authorization: `Bearer ${key}`,
@@ -55,7 +55,7 @@ async function api(method: string, route: string, body?: unknown, key = stack.in
 }
 
 async function provider(method: string, route: string, body?: unknown): Promise<Json> {
-  const response = await fetch(`${stack.info.providerUrl}${route}`, {
+  const response = await fetch(`${dev.stack.info.providerUrl}${route}`, {
     method,
     ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
   });
@@ -109,9 +109,12 @@ function created(id: number, email: string): Json {
 
 async function publishBatch(events: Json[]): Promise<void> {
   for (let i = 0; i < events.length; i += 100) {
-    const response = await fetch(`${stack.info.producer}/v1/events/batch`, {
+    const response = await fetch(`${dev.stack.info.producer}/v1/events/batch`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${stack.info.apiKey}`, "Content-Type": "application/cloudevents-batch+json" },
+      headers: {
+        Authorization: `Bearer ${dev.stack.info.apiKey}`,
+        "Content-Type": "application/cloudevents-batch+json",
+      },
       body: JSON.stringify(events.slice(i, i + 100)),
     });
     const body = (await response.json()) as Json;
@@ -125,7 +128,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
       cwd: root,
-      env: { ...process.env, EDGEBUS_API_URL: stack.info.producer, EDGEBUS_API_KEY: stack.info.apiKey },
+      env: { ...process.env, EDGEBUS_API_URL: dev.stack.info.producer, EDGEBUS_API_KEY: dev.stack.info.apiKey },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -141,32 +144,33 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 describe.skipIf(!available)("dead-letter redrive and archive replay on the real stack", () => {
+  // The suite's own database first; the stack (started after it, stopped before it) runs on it.
   beforeAll(async () => {
     admin = postgres(serviceUrls.postgres, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${databaseName}`);
     db = postgres(databaseUrl(databaseName), { max: 3, onnotice: () => {} });
-    stack = await startDevStack({
-      port: 18701,
-      bridgePort: 18702,
-      providerPort: 18703,
-      env: {
-        DATABASE_URL: databaseUrl(databaseName),
-        EDGEBUS_DEV_EXTRA_API_KEYS: JSON.stringify([
-          { id: "publisher", hash: await hashApiKey(publisherKey), sources: ["*"], types: ["*"] },
-        ]),
-      },
-    });
-  }, 300_000);
+  });
 
   afterAll(async () => {
-    await stack?.stop();
     await db?.end({ timeout: 5 });
     await admin?.unsafe(`drop database if exists ${databaseName} with (force)`).catch(() => {});
     await admin?.end({ timeout: 5 });
-  }, 120_000);
+  }, 60_000);
+
+  dev = useDevStack(async () => ({
+    port: 18701,
+    bridgePort: 18702,
+    providerPort: 18703,
+    env: {
+      DATABASE_URL: databaseUrl(databaseName),
+      EDGEBUS_DEV_EXTRA_API_KEYS: JSON.stringify([
+        { id: "publisher", hash: await hashApiKey(publisherKey), sources: ["*"], types: ["*"] },
+      ]),
+    },
+  }));
 
   it("a key without the admin scope gets 403 on every admin route of the live OpenAPI document", async () => {
-    const document = (await (await fetch(`${stack.info.producer}/openapi.json`)).json()) as Json;
+    const document = (await (await fetch(`${dev.stack.info.producer}/openapi.json`)).json()) as Json;
     let checked = 0;
     for (const [route, operations] of Object.entries(document.paths as Record<string, Json>)) {
       for (const [method, operation] of Object.entries(operations as Record<string, Json>)) {
@@ -240,7 +244,7 @@ describe.skipIf(!available)("dead-letter redrive and archive replay on the real 
       },
       { timeoutMs: 240_000, intervalMs: 2000 },
     ).catch((error: Error) => {
-      throw new Error(`${error.message}; last count ${JSON.stringify(matched)}\n${stack.output().slice(-3000)}`);
+      throw new Error(`${error.message}; last count ${JSON.stringify(matched)}\n${dev.stack.output().slice(-3000)}`);
     });
     expect(matched).toBe(count);
     await provider("DELETE", "/_control/failures");

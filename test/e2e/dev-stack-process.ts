@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -142,6 +143,33 @@ export async function startDevStack(options: DevStackOptions): Promise<RunningDe
   }
   await stop();
   throw new Error(`npm run dev was not ready within ${READY_TIMEOUT_MS / 1000}s:\n${output.slice(-4000)}`);
+}
+
+/**
+ * A dev stack for the enclosing `describe`: started in `beforeAll` (after the hooks registered
+ * before this call, so `options` may use what they prepared), stopped in `afterAll` (before those
+ * hooks' `afterAll`), and its output printed when a test fails — easier to read with what the
+ * Workers logged. `stack` throws when read before the stack started.
+ */
+export function useDevStack(options: () => DevStackOptions | Promise<DevStackOptions>): {
+  readonly stack: RunningDevStack;
+} {
+  let running: RunningDevStack | undefined;
+  beforeAll(async () => {
+    running = await startDevStack(await options());
+  }, READY_TIMEOUT_MS + 60_000);
+  afterAll(async () => {
+    await running?.stop();
+  }, STOP_TIMEOUT_MS + 15_000);
+  afterEach(({ task }) => {
+    if (task.result?.state === "fail" && running) console.error(running.failureReport());
+  });
+  return {
+    get stack(): RunningDevStack {
+      if (running === undefined) throw new Error("the dev stack is not running (its beforeAll failed or has not run)");
+      return running;
+    },
+  };
 }
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes; then throws with `what`. */

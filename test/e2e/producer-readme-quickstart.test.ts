@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { eventually, type RunningDevStack, startDevStack } from "./dev-stack-process.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** Engineer E's port range (58700–58799); the README's own 8787 stays free for developers. */
@@ -34,27 +34,20 @@ function quickStartRequest(): string {
 }
 
 describe("README quick start: npm run dev (embedded Postgres) and its curl", () => {
-  let stack: RunningDevStack;
+  const dev = useDevStack(() => ({ ...PORTS, env: {} }));
   let sql: postgres.Sql;
 
-  beforeAll(async () => {
-    stack = await startDevStack({ ...PORTS, env: {} });
-    sql = postgres(stack.info.databaseUrl, { max: 1, onnotice: () => {} });
-  }, 300_000);
+  beforeAll(() => {
+    sql = postgres(dev.stack.info.databaseUrl, { max: 1, onnotice: () => {} });
+  });
 
   afterAll(async () => {
     await sql?.end({ timeout: 5 });
-    await stack?.stop();
-  }, 60_000);
-
-  // A failure is easier to read with what the Workers logged.
-  afterEach(({ task }) => {
-    if (task.result?.state === "fail" && stack) console.error(stack.failureReport());
   });
 
   it("runs on the embedded Postgres without Kafka or Redis", () => {
-    expect(stack.info.databaseUrl).toBe(`postgres://postgres@127.0.0.1:${PORTS.postgresPort}/postgres`);
-    expect(stack.info.bridge).toBeNull();
+    expect(dev.stack.info.databaseUrl).toBe(`postgres://postgres@127.0.0.1:${PORTS.postgresPort}/postgres`);
+    expect(dev.stack.info.bridge).toBeNull();
   });
 
   it("prints the README's request, and the README's request lands the citizen in both citizen_refs", async () => {
@@ -62,10 +55,10 @@ describe("README quick start: npm run dev (embedded Postgres) and its curl", () 
     expect(readmeBlock.split(KEY_PLACEHOLDER)).toHaveLength(2);
     expect(readmeBlock).toContain(README_PRODUCER);
     const ownStack = readmeBlock
-      .replace(KEY_PLACEHOLDER, stack.info.apiKey)
-      .replaceAll(README_PRODUCER, new URL(stack.info.producer).host);
+      .replace(KEY_PLACEHOLDER, dev.stack.info.apiKey)
+      .replaceAll(README_PRODUCER, new URL(dev.stack.info.producer).host);
     // What dev printed is the README's text for this stack.
-    expect(stack.output()).toContain(ownStack.trimEnd());
+    expect(dev.stack.output()).toContain(ownStack.trimEnd());
 
     const run = spawnSync("bash", ["-c", ownStack], {
       encoding: "utf8",

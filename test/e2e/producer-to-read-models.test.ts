@@ -20,11 +20,11 @@
  * the stack without them and skips the Kafka check.
  */
 import postgres from "postgres";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
-import { eventually, type RunningDevStack, startDevStack } from "./dev-stack-process.ts";
+import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const SUITE = "producer → read models (npm run dev)";
 const postgresUp = await requireService("postgres", SUITE);
@@ -78,7 +78,15 @@ const paymentId = `PAY-2026-${digits(8)}`;
 const receiptNumber = `RCP-2026-${digits(8)}`;
 
 describe.runIf(postgresUp)("producer API → queues → consumers → read models, notifications, archive, Kafka", () => {
-  let stack: RunningDevStack;
+  const dev = useDevStack(() => ({
+    ...PORTS,
+    env: {
+      DATABASE_URL: serviceUrls.postgres,
+      EDGEBUS_DEV_API_KEY: `ebk_e2e_${crypto.randomUUID().replaceAll("-", "")}`,
+      ...(kafkaUp ? { KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(",") } : {}),
+      ...(redisUp ? { REDIS_URL: serviceUrls.redis } : {}),
+    },
+  }));
   let sql: postgres.Sql;
   const receipts = new Map<string, Receipt>();
   const ids = {
@@ -94,9 +102,9 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
   };
 
   async function post(path: string, body: unknown, contentType: string, headers: Record<string, string> = {}) {
-    const response = await fetch(`${stack.info.producer}${path}`, {
+    const response = await fetch(`${dev.stack.info.producer}${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${stack.info.apiKey}`, "content-type": contentType, ...headers },
+      headers: { authorization: `Bearer ${dev.stack.info.apiKey}`, "content-type": contentType, ...headers },
       body: JSON.stringify(body),
     });
     return { status: response.status, json: (await response.json()) as Json };
@@ -117,27 +125,12 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
   /** Kafka timestamps of this run's records are not older than this (mirror topic offsets by time). */
   const runStartedMs = Date.now();
 
-  beforeAll(async () => {
-    stack = await startDevStack({
-      ...PORTS,
-      env: {
-        DATABASE_URL: serviceUrls.postgres,
-        EDGEBUS_DEV_API_KEY: `ebk_e2e_${crypto.randomUUID().replaceAll("-", "")}`,
-        ...(kafkaUp ? { KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(",") } : {}),
-        ...(redisUp ? { REDIS_URL: serviceUrls.redis } : {}),
-      },
-    });
+  beforeAll(() => {
     sql = postgres(serviceUrls.postgres, { max: 2, onnotice: () => {} });
-  }, 300_000);
+  });
 
   afterAll(async () => {
     await sql?.end({ timeout: 5 });
-    await stack?.stop();
-  }, 60_000);
-
-  // A failure is easier to read with what the Workers logged.
-  afterEach(({ task }) => {
-    if (task.result?.state === "fail" && stack) console.error(stack.failureReport());
   });
 
   it("publishes in every envelope mode; read models, ledger, archive, notifications, provider and dead letters agree", async () => {
@@ -347,7 +340,7 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
 
     // The provider received exactly one accepted request per idempotency key, with the fields
     // SendGrid and Twilio expect.
-    const inbox = (await (await fetch(`${stack.info.providerUrl}/inbox`)).json()) as { messages: Json[] };
+    const inbox = (await (await fetch(`${dev.stack.info.providerUrl}/inbox`)).json()) as { messages: Json[] };
     const keys = new Set(notifications.map((n) => n.idempotency_key as string));
     const received = inbox.messages.filter((m) => m.accepted && keys.has(m.idempotency_key as string));
     expect(received).toHaveLength(7);
@@ -489,9 +482,9 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
   it.runIf(kafkaUp && redisUp)(
     "with Kafka: each event once in its topic from the producer (receipt offset), and in onprem.* from the kafka-mirror Worker",
     async () => {
-      const bridge = stack.info.bridge;
+      const bridge = dev.stack.info.bridge;
       expect(bridge?.kafkaRest).toBeDefined();
-      const health = (await (await fetch(`${stack.info.producer}/healthz`)).json()) as Json;
+      const health = (await (await fetch(`${dev.stack.info.producer}/healthz`)).json()) as Json;
       expect(health).toMatchObject({ dedup: "redis", rate_limit: "redis", kafka: true });
       const auth = `Basic ${btoa(`${bridge?.kafkaRest?.username}:${bridge?.kafkaRest?.password}`)}`;
       const citizenEvents = [ids.created, ids.updatedV3, ids.updatedV2, ids.verified];
