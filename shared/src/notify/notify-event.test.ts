@@ -5,6 +5,7 @@
  * local provider; the outage is injected around the real ledger.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { governmentCatalogue } from "../../../schemas/index.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../scripts/local-provider.ts";
 import { migratedTestDatabase } from "../../../test/support/migrated-database.ts";
 import type { CloudEventRecord } from "../envelope/cloud-event.ts";
@@ -48,7 +49,11 @@ function ledgerWithOutage(log: NotificationLog, failures: number): NotificationL
   return wrapped;
 }
 
+/** The catalogue's own payment.completed example, with a payer address unique to the call. */
 function paymentEvent(): CloudEventRecord {
+  const example = governmentCatalogue.require("gov.revenue.payment.completed").example as {
+    payer: Record<string, unknown>;
+  };
   return {
     specversion: "1.0",
     id: crypto.randomUUID(),
@@ -57,17 +62,8 @@ function paymentEvent(): CloudEventRecord {
     time: "2026-06-03T10:16:41Z",
     datacontenttype: "application/json",
     data: {
-      payment_id: "PAY-2026-00031877",
-      citizen_id: 104233,
-      amount_minor: 25000,
-      currency: "EUR",
-      purpose: "permit_fee",
-      reference: { kind: "permit_application", id: "PA-2026-000871" },
-      method: "card",
-      provider_reference: "pi_3Q8xYt2eZvKYlo2C1m9Xk4Pa",
-      receipt_number: "RCP-2026-00029114",
-      completed_at: "2026-06-03T10:16:41Z",
-      payer: { name: "Amina Haddad", email: `amina.${crypto.randomUUID().slice(0, 8)}@haddad.ie` },
+      ...example,
+      payer: { ...example.payer, email: `amina.${crypto.randomUUID().slice(0, 8)}@haddad.ie` },
     },
   } as CloudEventRecord;
 }
