@@ -51,6 +51,13 @@ function example(type: string): Record<string, unknown> {
   return structuredClone(definition.example) as Record<string, unknown>;
 }
 
+/** The types of the workload that send an email (citizen welcome, permit submitted, payment receipt). */
+const EMAIL_ON = new Set([
+  "gov.auth.citizen.created",
+  "gov.permits.application.submitted",
+  "gov.revenue.payment.completed",
+]);
+
 function isoAt(base: number, offsetSeconds: number): string {
   return new Date(base + offsetSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z");
 }
@@ -71,6 +78,27 @@ export function planWorkload(total: number, seed: number, runTag: string): Workl
   let permitN = 0;
   let paymentN = 0;
   const id = (n: number) => `${runTag}-${n.toString(36).padStart(6, "0")}`;
+  /** The next event of the run (ids count up in planning order). */
+  const planned = (
+    kind: EventKind,
+    key: string,
+    envelope: { source: string; type: string; time: string; eventversion?: number },
+    data: Record<string, unknown>,
+  ): PlannedEvent => ({
+    kind,
+    key,
+    notifiesByEmail: EMAIL_ON.has(envelope.type),
+    event: {
+      specversion: "1.0",
+      id: id(count++),
+      source: envelope.source,
+      type: envelope.type,
+      time: envelope.time,
+      ...(envelope.eventversion === undefined ? {} : { eventversion: envelope.eventversion }),
+      datacontenttype: "application/json",
+      data,
+    },
+  });
 
   while (count < total) {
     const roll = random();
@@ -117,22 +145,14 @@ export function planWorkload(total: number, seed: number, runTag: string): Workl
           snapshot = { ...snapshot, name };
           data = { ...snapshot, updated_at: isoAt(base, 3600 * version), changes };
         }
-        const planned: PlannedEvent = {
-          kind: "citizen",
-          key,
-          notifiesByEmail: type === "gov.auth.citizen.created",
-          event: {
-            specversion: "1.0",
-            id: id(count++),
-            source: "/services/identity",
-            type,
-            time: isoAt(base, version),
-            eventversion: version,
-            datacontenttype: "application/json",
+        events.push(
+          planned(
+            "citizen",
+            key,
+            { source: "/services/identity", type, time: isoAt(base, version), eventversion: version },
             data,
-          },
-        };
-        events.push(planned);
+          ),
+        );
       }
       sequences.push({ key, events });
     } else if (roll < 0.8) {
@@ -143,25 +163,13 @@ export function planWorkload(total: number, seed: number, runTag: string): Workl
         citizen_id: citizenBase + permitN,
         applicant: { name: `${pick(FIRST)} ${pick(LAST)}`, email: `p${permitN}.${runTag}@example.org` },
       };
-      sequences.push({
-        key: application,
-        events: [
-          {
-            kind: "permit",
-            key: application,
-            notifiesByEmail: true,
-            event: {
-              specversion: "1.0",
-              id: id(count++),
-              source: "/services/permits",
-              type: "gov.permits.application.submitted",
-              time: isoAt(base, 600 + permitN),
-              datacontenttype: "application/json",
-              data,
-            },
-          },
-        ],
-      });
+      const event = planned(
+        "permit",
+        application,
+        { source: "/services/permits", type: "gov.permits.application.submitted", time: isoAt(base, 600 + permitN) },
+        data,
+      );
+      sequences.push({ key: application, events: [event] });
     } else {
       const payment = `PAY-2026-${String((seed * 104_729 + paymentN++) % 100_000_000).padStart(8, "0")}`;
       const data = {
@@ -170,25 +178,13 @@ export function planWorkload(total: number, seed: number, runTag: string): Workl
         citizen_id: citizenBase + paymentN,
         payer: { name: `${pick(FIRST)} ${pick(LAST)}`, email: `r${paymentN}.${runTag}@example.org` },
       };
-      sequences.push({
-        key: payment,
-        events: [
-          {
-            kind: "payment",
-            key: payment,
-            notifiesByEmail: true,
-            event: {
-              specversion: "1.0",
-              id: id(count++),
-              source: "/services/revenue",
-              type: "gov.revenue.payment.completed",
-              time: isoAt(base, 900 + paymentN),
-              datacontenttype: "application/json",
-              data,
-            },
-          },
-        ],
-      });
+      const event = planned(
+        "payment",
+        payment,
+        { source: "/services/revenue", type: "gov.revenue.payment.completed", time: isoAt(base, 900 + paymentN) },
+        data,
+      );
+      sequences.push({ key: payment, events: [event] });
     }
   }
   return { sequences, total: count };
