@@ -30,7 +30,7 @@ import { MIRROR_PATH, mirrorResponseSchema } from "../shared/src/mirror-protocol
 import { signMirrorRequest } from "../shared/src/mirror-signature.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { packageVersion } from "./lib/environment.ts";
-import type { BenchmarkReport } from "./lib/result-file.ts";
+import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { percentile, round } from "./lib/stats.ts";
 
 const FULL = { messages: 20_000, batch: 100, concurrency: 8, runs: 5 };
@@ -213,20 +213,18 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     results,
     ratios: { gateway_vs_direct: round(gateway / direct, 2), mirror_vs_direct: round(mirror / direct, 2) },
     table: [
-      {
-        figure: "Kafka REST gateway produce rate (@upstash/kafka produceMany) vs direct Kafka client (msg/s)",
-        ours: gateway.toLocaleString("en-US"),
-        baseline: `${direct.toLocaleString("en-US")} (direct)`,
-        ratio: `${round(gateway / direct, 2)}×`,
-        headline: true,
-      },
-      {
-        figure: "mirror ingest produce rate (signed POST /v1/mirror) vs direct Kafka client (msg/s)",
-        ours: mirror.toLocaleString("en-US"),
-        baseline: `${direct.toLocaleString("en-US")} (direct)`,
-        ratio: `${round(mirror / direct, 2)}×`,
-        headline: true,
-      },
+      rateRow(
+        "Kafka REST gateway produce rate (@upstash/kafka produceMany) vs direct Kafka client (msg/s)",
+        gateway,
+        { value: direct, label: "direct" },
+        { headline: true },
+      ),
+      rateRow(
+        "mirror ingest produce rate (signed POST /v1/mirror) vs direct Kafka client (msg/s)",
+        mirror,
+        { value: direct, label: "direct" },
+        { headline: true },
+      ),
     ],
     chart: {
       title: "Bridge produce rate: mirror and Kafka REST gateway vs the same Kafka client directly",

@@ -15,7 +15,7 @@ import postgres from "postgres";
 import { toConsumerMessage } from "../shared/src/consumers/consumer-message.ts";
 import { syncCitizenBatch } from "../workers/citizen-sync/src/sync-batch.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
-import type { BenchmarkReport } from "./lib/result-file.ts";
+import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { median, round } from "./lib/stats.ts";
 
 const BATCH = 100;
@@ -204,19 +204,18 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     results,
     ratios: { handler_vs_raw: round(handler / raw, 2), handler_vs_naive: round(handler / naive, 1) },
     table: [
-      {
-        figure: "citizen-sync drain rate vs raw batched SQL (events/s)",
-        ours: handler.toLocaleString("en-US"),
-        baseline: `${raw.toLocaleString("en-US")} (raw upsert)`,
-        ratio: `${round(handler / raw, 2)}×`,
-        headline: true,
-      },
-      {
-        figure: "citizen-sync drain rate vs naive per-event consumer (events/s)",
-        ours: handler.toLocaleString("en-US"),
-        baseline: `${naive.toLocaleString("en-US")} (naive)`,
-        ratio: `${round(handler / naive, 1)}×`,
-      },
+      rateRow(
+        "citizen-sync drain rate vs raw batched SQL (events/s)",
+        handler,
+        { value: raw, label: "raw upsert" },
+        { headline: true },
+      ),
+      rateRow(
+        "citizen-sync drain rate vs naive per-event consumer (events/s)",
+        handler,
+        { value: naive, label: "naive" },
+        { digits: 1 },
+      ),
     ],
     chart: {
       title: "citizen-sync drain rate into permits.citizen_refs",

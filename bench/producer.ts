@@ -25,7 +25,7 @@ import { routeEvent } from "../shared/src/routing/router.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { runClosedLoop } from "./lib/closed-loop.ts";
 import { type HttpTarget, LoadClient } from "./lib/http-client.ts";
-import type { BenchmarkReport } from "./lib/result-file.ts";
+import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { type LatencySummary, round, roundSummary, summarise } from "./lib/stats.ts";
 
 const FULL = { rounds: 4, roundSeconds: 8, warmupSeconds: 3, concurrency: 8, cpuEvents: 20_000 };
@@ -224,7 +224,13 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       cpu_per_event_us: cpu,
     };
     const ratio = (mode: Mode) => results[mode].producer.events_per_second / results[mode].empty_hono.events_per_second;
-    const rate = (n: number) => n.toLocaleString("en-US");
+    const throughputRow = (mode: Mode, figure: string) =>
+      rateRow(
+        figure,
+        results[mode].producer.events_per_second,
+        { value: results[mode].empty_hono.events_per_second, label: "empty Hono" },
+        { headline: true },
+      );
     const latencyRow = (mode: Mode) => {
       const p = results[mode].producer.latency_ms;
       const b = results[mode].empty_hono.latency_ms;
@@ -254,20 +260,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         batch_events_per_second_vs_empty_hono: round(ratio("batch"), 3),
       },
       table: [
-        {
-          figure: "producer throughput, single events (events/s)",
-          ours: rate(results.single.producer.events_per_second),
-          baseline: `${rate(results.single.empty_hono.events_per_second)} (empty Hono)`,
-          ratio: `${round(ratio("single"), 2)}×`,
-          headline: true,
-        },
-        {
-          figure: "producer throughput, batches of 100 (events/s)",
-          ours: rate(results.batch.producer.events_per_second),
-          baseline: `${rate(results.batch.empty_hono.events_per_second)} (empty Hono)`,
-          ratio: `${round(ratio("batch"), 2)}×`,
-          headline: true,
-        },
+        throughputRow("single", "producer throughput, single events (events/s)"),
+        throughputRow("batch", "producer throughput, batches of 100 (events/s)"),
         latencyRow("single"),
         latencyRow("batch"),
         {

@@ -5,6 +5,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Machine, Versions } from "./environment.ts";
+import { round } from "./stats.ts";
 import { type ChartSpec, renderChart } from "./svg-chart.ts";
 
 /** One line of the README table: a figure of ours next to its baseline. */
@@ -16,6 +17,26 @@ export interface TableRow {
   ratio: string;
   /** Shown in the top README's summary too, not only in bench/README.md. */
   headline?: boolean;
+}
+
+/**
+ * A row comparing two rates (ours and a baseline measured in the same run): both written as
+ * en-US numbers, the baseline followed by its label in parentheses, the ratio ours ÷ baseline
+ * rounded to `digits` places.
+ */
+export function rateRow(
+  figure: string,
+  ours: number,
+  baseline: { readonly value: number; readonly label: string },
+  { digits = 2, headline = false }: { digits?: number; headline?: boolean } = {},
+): TableRow {
+  return {
+    figure,
+    ours: ours.toLocaleString("en-US"),
+    baseline: `${baseline.value.toLocaleString("en-US")} (${baseline.label})`,
+    ratio: `${round(ours / baseline.value, digits)}×`,
+    ...(headline ? { headline } : {}),
+  };
 }
 
 /** What a benchmark's `run` returns. */
