@@ -366,6 +366,15 @@ async function runs(pid: number, fragment: string): Promise<boolean> {
   return cmdline.split("\0").some((arg) => arg.includes(fragment));
 }
 
+/** The folder's owner file; a missing or unreadable one (cut short by a kill) reads as no owner. */
+async function readOwner(dir: string): Promise<{ pid?: number; kept?: boolean }> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, OWNER_FILE), "utf8")) as { pid?: number; kept?: boolean };
+  } catch {
+    return {};
+  }
+}
+
 async function readPid(file: string): Promise<number | undefined> {
   const text = await readFile(file, "utf8").catch(() => undefined);
   const pid = Number(text?.trim());
@@ -384,10 +393,7 @@ async function reapAbandonedStacks(pgBin: string): Promise<void> {
     const names = existsSync(parent) ? readdirSync(parent).filter((name) => name.startsWith("edgebus-chaos-")) : [];
     for (const name of names) {
       const dir = path.join(parent, name);
-      const owner = JSON.parse((await readFile(path.join(dir, OWNER_FILE), "utf8").catch(() => "{}")) || "{}") as {
-        pid?: number;
-        kept?: boolean;
-      };
+      const owner = await readOwner(dir);
       if (owner.kept || (owner.pid !== undefined && isAlive(owner.pid))) continue;
       // No owner file: a run that died before writing it, or one of a version that wrote none. Only
       // a run holding the chaos lock (so no other run is active) may stop its servers; it keeps
