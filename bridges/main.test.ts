@@ -1,6 +1,6 @@
 /** `bridges/main.ts` as a real process started from a config file, against real Kafka and Redis. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka } from "@upstash/kafka";
@@ -38,12 +38,20 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 
 describe.runIf(available)("bridge main", () => {
   const children: ChildProcess[] = [];
-  afterAll(() => {
+  const dirs: string[] = [];
+  /** A temporary folder for one test's config file, removed after the suite. */
+  const configDir = async () => {
+    const made = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
+    dirs.push(made);
+    return made;
+  };
+  afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it("starts from a YAML file plus environment, serves every area, exits 0 on SIGTERM", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
+    const dir = await configDir();
     const configPath = join(dir, "bridge.yaml");
     await writeFile(
       configPath,
@@ -116,7 +124,7 @@ describe.runIf(available)("bridge main", () => {
   }, 60_000);
 
   it("refuses an invalid config with a clear message and exit code 1", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "edgebus-bridge-"));
+    const dir = await configDir();
     const configPath = join(dir, "bridge.yaml");
     await writeFile(configPath, "port: not-a-port\nkafka: { brokers: [nohostport] }\n");
     const child = startMain(configPath, {
