@@ -11,6 +11,8 @@ export default defineProject({
       "scripts/**/*.test.ts",
       "test/**/*.test.ts",
       "bench/**/*.test.ts",
+      // Worker modules whose tests need Node (real Redis/Postgres clients): *.node.test.ts.
+      "workers/*/src/**/*.node.test.ts",
     ],
   },
 });

@@ -12,7 +12,7 @@
  * Run: `npm run bench -- citizen-sync [--quick]`. Uses fresh random citizen ids; never deletes data.
  */
 import postgres from "postgres";
-import { toConsumerMessage } from "../shared/src/consumers/consumer-message.ts";
+import { toConsumerMessage } from "#shared/consumers/consumer-message.ts";
 import { syncCitizenBatch } from "../workers/citizen-sync/src/sync-batch.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";

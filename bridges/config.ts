@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { EdgebusError } from "../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /**
  * The bridge's configuration: one YAML or JSON file (`--config bridge.yaml`, see

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { Context } from "hono";
-import { EdgebusError, errorBody } from "../shared/src/errors.ts";
+import { EdgebusError, errorBody } from "#shared/errors.ts";
 
 export function notFoundResponse(c: Context): Response {
   const error = new EdgebusError("not_found", `no route for ${c.req.method} ${c.req.path}`);

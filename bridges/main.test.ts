@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka } from "@upstash/kafka";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIRROR_PATH, mirrorResponseSchema } from "../shared/src/mirror-protocol.ts";
-import { signMirrorRequest } from "../shared/src/mirror-signature.ts";
+import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
+import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { requireService, serviceUrls } from "../test/support/services.ts";
 
 const available = (await requireService("kafka", "bridge main")) && (await requireService("redis", "bridge main"));

@@ -3,7 +3,7 @@
  * process: signals, exit codes, startup errors. The only file in bridges/ that exits.
  */
 import { parseArgs } from "node:util";
-import { isEdgebusError } from "../shared/src/errors.ts";
+import { isEdgebusError } from "#shared/errors.ts";
 import { loadBridgeConfig } from "./config.ts";
 import { startBridge } from "./server.ts";
 

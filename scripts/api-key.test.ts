@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { apiKeysSchema } from "../shared/src/auth/api-key-config.ts";
-import { authenticate } from "../shared/src/auth/authenticate.ts";
+import { apiKeysSchema } from "../workers/producer/src/auth/api-key-config.ts";
+import { authenticate } from "../workers/producer/src/auth/authenticate.ts";
 import { mintApiKey } from "./api-key.ts";
 
 describe("scripts/api-key.ts", () => {

@@ -11,8 +11,8 @@
  *   npx tsx scripts/api-key.ts permits-service --source '/services/permits*' --type 'gov.permits.*'
  */
 import { parseArgs } from "node:util";
-import { type ApiKeyEntry, apiKeyEntrySchema } from "../shared/src/auth/api-key-config.ts";
-import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
+import { type ApiKeyEntry, apiKeyEntrySchema } from "../workers/producer/src/auth/api-key-config.ts";
+import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 
 export async function mintApiKey(options: {
   id: string;

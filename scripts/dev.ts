@@ -38,12 +38,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { parseApiKeys } from "../shared/src/auth/api-key-config.ts";
-import { generateApiKey, hashApiKey } from "../shared/src/auth/key-hash.ts";
-import { canConnect } from "../test/support/services.ts";
+import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
+import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, type LocalProvider, startLocalProvider } from "./local-provider.ts";
 import { migrate } from "./migrate.ts";
+import { canConnect } from "./service-probe.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // `--data-dir` moves it (a second stack, a test harness); default `.dev-data` in the checkout.

@@ -6,9 +6,9 @@ import specs from "@asyncapi/specs";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { afterEach, describe, expect, it } from "vitest";
+import { QUEUE_NAMES } from "#shared/names.ts";
+import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { QUEUE_NAMES } from "../shared/src/names.ts";
-import { DEFAULT_ROUTING_RULES } from "../shared/src/routing/default-rules.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
 import { ARTEFACTS, catalogueArtefacts, checkArtefacts, runCli, writeArtefacts } from "./generate-artefacts.ts";
 

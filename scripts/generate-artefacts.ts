@@ -13,12 +13,12 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { asyncApiDocument } from "#shared/catalogue/asyncapi-document.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { eventJsonSchema } from "#shared/catalogue/event-json-schema.ts";
+import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
+import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { asyncApiDocument } from "../shared/src/catalogue/asyncapi-document.ts";
-import type { Catalogue } from "../shared/src/catalogue/catalogue.ts";
-import { eventJsonSchema } from "../shared/src/catalogue/event-json-schema.ts";
-import { DEFAULT_ROUTING_RULES } from "../shared/src/routing/default-rules.ts";
-import type { RoutingRule } from "../shared/src/routing/routing-rule.ts";
 import { renderOpenApi } from "../workers/producer/src/openapi.ts";
 
 export interface Artefact {

@@ -3,7 +3,7 @@
  * pass against requests SendGrid or Twilio reject. Raw HTTP here, no senders involved.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { signWebhook } from "../shared/src/notify/standard-webhooks.ts";
+import { signWebhook } from "../workers/notifier/src/notify/standard-webhooks.ts";
 import { LOCAL_PROVIDER_CREDENTIALS as credentials, startLocalProvider } from "./local-provider.ts";
 
 const provider = await startLocalProvider({ port: 0 });

@@ -25,8 +25,8 @@ import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { smsLength, TWILIO_MAX_BODY_CHARS } from "../shared/src/notify/sms-length.ts";
-import { verifyWebhook } from "../shared/src/notify/standard-webhooks.ts";
+import { smsLength, TWILIO_MAX_BODY_CHARS } from "../workers/notifier/src/notify/sms-length.ts";
+import { verifyWebhook } from "../workers/notifier/src/notify/standard-webhooks.ts";
 
 export type ProviderRoute = "sendgrid" | "twilio" | "webhook";
 

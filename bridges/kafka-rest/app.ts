@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { PartitionReader } from "../kafka/partition-reader.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import type { TopicAdmin } from "../kafka/topic-admin.ts";

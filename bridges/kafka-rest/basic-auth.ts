@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 export interface BasicCredentials {
   readonly username: string;

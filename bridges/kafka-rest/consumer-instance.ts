@@ -1,5 +1,5 @@
 import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { clientOptions, type KafkaConnection } from "../kafka/connection.ts";
 import { kafkaUnavailable } from "../kafka/kafka-errors.ts";
 import type { ConsumedRecord } from "../kafka/record.ts";

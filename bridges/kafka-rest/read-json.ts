@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /**
  * Reads and validates a JSON body with a size limit. `undefined` when the body is empty (the

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { EdgebusError, toEdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
 
 /**
  * The Upstash REST error body is `{error: string, status: number}` and `@upstash/kafka` reads

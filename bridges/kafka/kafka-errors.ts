@@ -1,4 +1,4 @@
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /**
  * Kafka client failures as `EdgebusError`: the broker being unreachable or a request timing out

@@ -1,5 +1,5 @@
 import { Consumer } from "@platformatic/kafka";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { kafkaErrorCode, kafkaUnavailable } from "./kafka-errors.ts";
 import type { ConsumedRecord } from "./record.ts";

@@ -4,7 +4,7 @@
  * receipts, order per key, or isolation from another caller's refused record.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { requireService, serviceUrls } from "../../test/support/services.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
 

@@ -1,5 +1,5 @@
 import { murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { kafkaErrorCode, kafkaPartitionErrorCodes, kafkaUnavailable } from "./kafka-errors.ts";
 import type { RecordReceipt, RecordToProduce } from "./record.ts";

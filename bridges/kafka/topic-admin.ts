@@ -1,5 +1,5 @@
 import { Admin } from "@platformatic/kafka";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { flatten, kafkaUnavailable } from "./kafka-errors.ts";
 

@@ -1,4 +1,4 @@
-import type { CloudEventRecord } from "../../shared/src/envelope/cloud-event.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import type { RecordToProduce } from "../kafka/record.ts";
 
 /**

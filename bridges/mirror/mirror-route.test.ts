@@ -1,9 +1,9 @@
 /** `POST /v1/mirror` against a real Kafka broker: signatures, per-event results, the CloudEvents Kafka binding. */
 import { Consumer, type Message } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CloudEventRecord } from "../../shared/src/envelope/cloud-event.ts";
-import { MIRROR_PATH, mirrorResponseSchema } from "../../shared/src/mirror-protocol.ts";
-import { signMirrorRequest } from "../../shared/src/mirror-signature.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
+import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { requireService, serviceUrls } from "../../test/support/services.ts";
 import { createKafkaStack, type KafkaStack } from "../kafka/kafka-stack.ts";
 import { createMirrorRoute } from "./mirror-route.ts";

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { EdgebusError, toEdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { parseCommandList, parseSingleCommand } from "./command-body.ts";
 import { type CommandOutcome, RedisCommandRunner } from "./command-runner.ts";
 import { assertCommandAllowed } from "./refused-commands.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /** One Redis command as sent to Redis: the name followed by its arguments, all strings. */
 export type RedisCommand = readonly [name: string, ...args: string[]];

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { RedisCommand } from "./command-body.ts";
 import { encodeReply, type JsonReply } from "./reply-encoding.ts";
 import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";

@@ -1,4 +1,4 @@
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { RedisCommand } from "./command-body.ts";
 
 /**

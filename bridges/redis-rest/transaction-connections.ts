@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /**
  * Dedicated connections for `MULTI … EXEC`. A transaction must not share a connection with the

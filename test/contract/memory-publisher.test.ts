@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryPublisher } from "../../shared/src/brokers/memory-publisher.ts";
+import { MemoryPublisher } from "../../workers/producer/src/brokers/memory-publisher.ts";
 import { runPublisherContract } from "./publisher.contract.ts";
 
 /** Cloudflare Queues' limit: the memory publisher stands in for a queue in Worker tests. */

@@ -1,13 +1,13 @@
 /**
  * The contract every `Publisher` adapter must pass (see the guarantees on `Publisher` in
- * shared/src/brokers/publisher.ts). Each adapter's suite calls `runPublisherContract` with a
+ * workers/producer/src/brokers/publisher.ts). Each adapter's suite calls `runPublisherContract` with a
  * harness; a case an adapter cannot run is skipped by name with the reason, never silently.
  *
  * Uses only Web APIs and vitest, so it runs in Node and inside workerd.
  */
 import { describe, expect, it } from "vitest";
-import type { OutgoingMessage, Publisher, PublishReceipt } from "../../shared/src/brokers/publisher.ts";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import type { OutgoingMessage, Publisher, PublishReceipt } from "../../workers/producer/src/brokers/publisher.ts";
 
 export const PUBLISHER_CONTRACT_CASES = [
   "receipts-in-order",

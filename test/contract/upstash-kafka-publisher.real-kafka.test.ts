@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaStack, type KafkaStack } from "../../bridges/kafka/kafka-stack.ts";
 import { createKafkaRestApp } from "../../bridges/kafka-rest/app.ts";
-import { UpstashKafkaPublisher } from "../../shared/src/brokers/upstash-kafka-publisher.ts";
+import { UpstashKafkaPublisher } from "../../workers/producer/src/brokers/upstash-kafka-publisher.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
 import { contractMessage, runPublisherContract } from "./publisher.contract.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UpstashKafkaPublisher } from "../../shared/src/brokers/upstash-kafka-publisher.ts";
-import { EdgebusError } from "../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { UpstashKafkaPublisher } from "../../workers/producer/src/brokers/upstash-kafka-publisher.ts";
 import { KafkaRestRecorder } from "./kafka-rest-recorder.ts";
 import { contractMessage, runPublisherContract } from "./publisher.contract.ts";
 

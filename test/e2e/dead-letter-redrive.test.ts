@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateApiKey, hashApiKey } from "../../shared/src/auth/key-hash.ts";
+import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
 

@@ -7,11 +7,11 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Consumer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
+import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 import { createKafkaStack, type KafkaStack } from "../../bridges/kafka/kafka-stack.ts";
 import { createMirrorRoute } from "../../bridges/mirror/mirror-route.ts";
 import { TopicMapping } from "../../bridges/mirror/topic-mapping.ts";
-import type { QueueMessage } from "../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterMessage } from "../../shared/src/consumers/dead-letter-message.ts";
 import { handleMirrorBatch } from "../../workers/kafka-mirror/src/index.ts";
 import { requireService, serviceUrls } from "../support/services.ts";
 

@@ -4,7 +4,7 @@
  * beside it; everything else (`/v1/mirror`, unknown paths, requests Node's parser refuses) uses
  * edgebus's `{error: {code, message, request_id}}`. Returns what is wrong, or undefined.
  */
-import { ERROR_CODES } from "../../shared/src/errors.ts";
+import { ERROR_CODES } from "#shared/errors.ts";
 import { edgebusErrorProblem } from "./support/error-shape.ts";
 
 function isCode(value: unknown): value is keyof typeof ERROR_CODES {

@@ -12,8 +12,8 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIRROR_PATH } from "../../shared/src/mirror-protocol.ts";
-import { SIGNATURE_HEADER, signMirrorRequest, TIMESTAMP_HEADER } from "../../shared/src/mirror-signature.ts";
+import { MIRROR_PATH } from "#shared/mirror-protocol.ts";
+import { SIGNATURE_HEADER, signMirrorRequest, TIMESTAMP_HEADER } from "#shared/mirror-signature.ts";
 import { requireService } from "../support/services.ts";
 import { bridgeRejectionProblem } from "./bridge-answers.ts";
 import { type BridgeBackendState, type BridgeProcess, startBridgeProcess } from "./support/bridge-process.ts";

@@ -6,8 +6,8 @@
  * its stdout/stderr nor any error body may contain them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIRROR_PATH } from "../../shared/src/mirror-protocol.ts";
-import { signMirrorRequest } from "../../shared/src/mirror-signature.ts";
+import { MIRROR_PATH } from "#shared/mirror-protocol.ts";
+import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { type BridgeProcess, startBridgeProcess } from "../fuzz/support/bridge-process.ts";
 import { httpExchange } from "../fuzz/support/http-exchange.ts";
 import { requireService } from "../support/services.ts";

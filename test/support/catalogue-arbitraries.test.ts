@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
 import { governmentCatalogue } from "../../schemas/index.ts";
-import type { Catalogue } from "../../shared/src/catalogue/catalogue.ts";
-import { toInputJsonSchema } from "../../shared/src/catalogue/compatibility.ts";
 import { commerceCatalogue } from "../fixtures/commerce-catalogue.ts";
 import {
   type CorruptionKind,

@@ -8,9 +8,9 @@
  * something weaker.
  */
 import fc from "fast-check";
-import type { Catalogue } from "../../shared/src/catalogue/catalogue.ts";
-import { type JsonSchema, toInputJsonSchema } from "../../shared/src/catalogue/compatibility.ts";
-import { formatPath } from "../../shared/src/catalogue/data-issues.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { type JsonSchema, toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { formatPath } from "#shared/catalogue/data-issues.ts";
 
 /** Arrays and records stay small: the properties are about shape, not volume. */
 const MAX_GENERATED_ITEMS = 4;

@@ -4,8 +4,8 @@
  * each message, and an env whose DLQ binding records every dead letter before passing it on to
  * the real binding.
  */
-import type { QueueMessage } from "../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterMessage } from "../../shared/src/consumers/dead-letter-message.ts";
+import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
+import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 
 let messageSeq = 0;
 

@@ -6,7 +6,9 @@
  * Runs in Node (globalSetup, Node projects). Workerd projects receive the URLs through
  * `provide()`/`inject()` from their globalSetup.
  */
-import net from "node:net";
+import { canConnect } from "../../scripts/service-probe.ts";
+
+export { canConnect };
 
 export const isCI = process.env.CI === "true" || process.env.CI === "1";
 
@@ -22,20 +24,6 @@ export const serviceHints: Record<string, string> = {
   redis: "start Redis (redis-server) or set REDIS_URL",
   kafka: "run `npm run kafka -- start` (needs Java 17+) or set KAFKA_BROKERS",
 };
-
-/** Resolves true when a TCP connection to host:port succeeds within `timeoutMs`. */
-export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
 
 function hostPort(url: string, defaultPort: number): { host: string; port: number } {
   const parsed = new URL(url);

@@ -14,6 +14,8 @@ export default defineProject({
   test: {
     name: "archive",
     include: ["src/**/*.test.ts"],
+    // *.node.test.ts: unit tests of Node-testable modules, run by the "node" project.
+    exclude: ["src/**/*.node.test.ts"],
     globalSetup: ["../../test/support/postgres-global-setup.ts"],
   },
 });

@@ -11,5 +11,11 @@ export default defineProject({
       },
     })),
   ],
-  test: { name: "kafka-mirror", include: ["src/**/*.test.ts"], globalSetup: ["./mirror-test-server.ts"] },
+  test: {
+    name: "kafka-mirror",
+    include: ["src/**/*.test.ts"],
+    // *.node.test.ts: unit tests of Node-testable modules, run by the "node" project.
+    exclude: ["src/**/*.node.test.ts"],
+    globalSetup: ["../../test/support/mirror-test-server.ts"],
+  },
 });

@@ -24,5 +24,11 @@ export default defineProject({
       },
     })),
   ],
-  test: { name: "notifier", include: ["src/**/*.test.ts"], globalSetup: ["./global-setup.ts"] },
+  test: {
+    name: "notifier",
+    include: ["src/**/*.test.ts"],
+    // *.node.test.ts: unit tests of Node-testable modules, run by the "node" project.
+    exclude: ["src/**/*.node.test.ts"],
+    globalSetup: ["./global-setup.ts"],
+  },
 });

@@ -13,6 +13,8 @@ export default defineProject({
   test: {
     name: "producer",
     include: ["src/**/*.test.ts"],
+    // *.node.test.ts: unit tests of Node-testable modules, run by the "node" project.
+    exclude: ["src/**/*.node.test.ts"],
     // Property tests make hundreds of requests; a loaded CI machine must not turn them into timeouts.
     testTimeout: 30_000,
     globalSetup: [

@@ -1,5 +1,5 @@
 import type { Context, Hono } from "hono";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
 import type { ConsumedRecord } from "../../kafka/record.ts";
 import type { TopicAdmin } from "../../kafka/topic-admin.ts";

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
 import type { GatewayContext } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { queueMessage, recordingBatch } from "../../../test/support/queue-delivery.ts";
+import { createLogger } from "../log.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "./hold-misconfigured-batch.ts";
-import { createLogger } from "./log.ts";
 
 describe("holdMisconfiguredBatch", () => {
   it("retries every message with backoff, dead-letters none however often delivered, and logs the problem once", async () => {

@@ -1,8 +1,8 @@
 import type { z } from "zod";
 import { EdgebusError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import { settleBatch } from "./consume-batch.ts";
 import type { QueueBatch } from "./consumer-message.ts";
-import type { Logger } from "./log.ts";
 import { retryLater } from "./outcome.ts";
 import type { Settlement } from "./settle.ts";
 

@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { compose, consumeBatch, consumed, createLogger, queueDeadLetterSink, retryLater,
- *   withDeadLetter, withDedup, withLogging, withRetry } from "../../../shared/src/consumers/index.ts";
+ *   withDeadLetter, withDedup, withLogging, withRetry } from "./index.ts";
  *
  * export default {
  *   async queue(batch: MessageBatch, env: Env): Promise<void> {
@@ -39,6 +39,8 @@
  * with `retryable: false` goes to `<queue>-dlq` at once; on the last delivery
  * (`attempts > maxRetries`) a transient failure is dead-lettered with reason `exhausted`.
  */
+
+export { createLogger, eventLogFields, type LogFields, type Logger, type LogLevel } from "../log.ts";
 export { type BackoffOptions, backoffDelaySeconds, QUEUES_MAX_DELAY_SECONDS } from "./backoff.ts";
 export { type ConsumeOptions, consumeBatch, settleBatch } from "./consume-batch.ts";
 export {
@@ -55,7 +57,6 @@ export {
   queueDeadLetterSink,
 } from "./dead-letter-message.ts";
 export { compose, type Handler, type Middleware } from "./handler.ts";
-export { createLogger, eventLogFields, type LogFields, type Logger, type LogLevel } from "./log.ts";
 export {
   type ConsumedNote,
   consumed,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { EdgebusError } from "../errors.ts";
+import { createLogger } from "../log.ts";
 import type { QueueMessage } from "./consumer-message.ts";
 import { type DeadLetterMessage, deadLetterMessageSchema } from "./dead-letter-message.ts";
-import { createLogger } from "./log.ts";
 import { consumed, deadLetter, retryLater } from "./outcome.ts";
 import { type SettleContext, settle } from "./settle.ts";
 

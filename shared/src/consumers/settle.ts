@@ -1,7 +1,7 @@
+import { eventLogFields, type Logger } from "../log.ts";
 import { backoffDelaySeconds } from "./backoff.ts";
 import type { QueueMessage } from "./consumer-message.ts";
 import { DEAD_LETTER_KIND, type DeadLetterMessage, type DeadLetterSink } from "./dead-letter-message.ts";
-import { eventLogFields, type Logger } from "./log.ts";
 import type { Outcome } from "./outcome.ts";
 import { applyRetryPolicy, type RetryPolicy } from "./retry-policy.ts";
 

@@ -22,7 +22,7 @@ export interface DedupOptions<Body> {
  * For effects outside Postgres (a provider call), the record is written after the effect: a
  * crash in between redelivers the event, so the effect itself must be idempotent too
  * (notifications carry an idempotency key). Consumers whose effect is a Postgres write should
- * instead record inside the same transaction (see `shared/src/db/citizen-refs-store.ts`).
+ * instead record inside the same transaction (see `workers/citizen-sync/src/citizen-refs-store.ts`).
  */
 export function withDedup<Body>({ consumer, ledger, keyOf }: DedupOptions<Body>): Middleware<Body> {
   return (next) =>

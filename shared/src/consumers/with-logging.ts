@@ -1,5 +1,5 @@
+import { eventLogFields, type Logger } from "../log.ts";
 import type { Middleware } from "./handler.ts";
-import { eventLogFields, type Logger } from "./log.ts";
 
 /** Logs each message's outcome with its identifiers (never its data). Put it outermost. */
 export function withLogging<Body>(logger: Logger): Middleware<Body> {

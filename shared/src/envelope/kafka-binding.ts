@@ -4,7 +4,7 @@
  * `content-type` header, and the record key is `partitionkey` (so one entity's events share a
  * partition and stay ordered).
  */
-import type { OutgoingMessage } from "../brokers/publisher.ts";
+import type { OutgoingMessage } from "../../../workers/producer/src/brokers/publisher.ts";
 import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
 
 function headerValue(value: unknown): string {

@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from "../brokers/publisher.ts";
+import type { OutgoingMessage } from "../../../workers/producer/src/brokers/publisher.ts";
 import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
 
 /** A Cloudflare Queue message carries the whole normalised event (structured JSON). */

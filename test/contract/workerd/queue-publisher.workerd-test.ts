@@ -1,6 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { QUEUE_LIMITS, type QueueBinding, QueuePublisher } from "../../../shared/src/brokers/queue-publisher.ts";
+import {
+  QUEUE_LIMITS,
+  type QueueBinding,
+  QueuePublisher,
+} from "../../../workers/producer/src/brokers/queue-publisher.ts";
 import { contractMessage, runPublisherContract } from "../publisher.contract.ts";
 
 interface ContractEnv {
@@ -66,7 +70,7 @@ runPublisherContract({
   // Miniflare's queue broker has no switch to make it fail, so the failing publisher's binding
   // rejects the way a throttled queue does on Cloudflare (`Too Many Requests`, above 5,000
   // messages/s: ../shared/notes/cloudflare-queues.md). The other texts the runtime throws are
-  // mapped in shared/src/brokers/queue-publisher.test.ts.
+  // mapped in workers/producer/src/brokers/queue-publisher.node.test.ts.
   newFailingPublisher: () =>
     new QueuePublisher({
       "contract-a": { sendBatch: () => Promise.reject(new Error("Too Many Requests")) },

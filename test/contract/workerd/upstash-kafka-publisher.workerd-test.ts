@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { UpstashKafkaPublisher } from "../../../shared/src/brokers/upstash-kafka-publisher.ts";
+import { UpstashKafkaPublisher } from "../../../workers/producer/src/brokers/upstash-kafka-publisher.ts";
 import type { RecordedRequest, StoredRecord } from "../kafka-rest-recorder.ts";
 import { contractMessage, runPublisherContract } from "../publisher.contract.ts";
 

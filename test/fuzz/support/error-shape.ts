@@ -3,7 +3,7 @@
  * request_id}}` with a code from the closed list, a non-empty reason and a request id, and
  * nothing else at the top level. Returns what is wrong, or undefined.
  */
-import { ERROR_CODES } from "../../../shared/src/errors.ts";
+import { ERROR_CODES } from "#shared/errors.ts";
 
 export function edgebusErrorProblem(status: number, text: string): string | undefined {
   let body: unknown;

@@ -13,7 +13,7 @@ import { createServer, type Server } from "node:http";
 import { tsImport } from "tsx/esm/api";
 import type { TestProject } from "vitest/node";
 import type { RunningBridge } from "../../../bridges/server.ts";
-import { generateApiKey, hashApiKey } from "../../../shared/src/auth/key-hash.ts";
+import { generateApiKey, hashApiKey } from "../../../workers/producer/src/auth/key-hash.ts";
 import { isCI, requireService, serviceUrls } from "../../support/services.ts";
 import type { FuzzBridge } from "../support/fuzz-bridge.ts";
 import { parseFuzzSettings } from "../support/fuzz-settings.ts";

@@ -9,9 +9,9 @@
  */
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { QueueBinding } from "../../../shared/src/brokers/queue-publisher.ts";
-import { QueuePublisher } from "../../../shared/src/brokers/queue-publisher.ts";
 import { createProducerApp } from "../../../workers/producer/src/app.ts";
+import type { QueueBinding } from "../../../workers/producer/src/brokers/queue-publisher.ts";
+import { QueuePublisher } from "../../../workers/producer/src/brokers/queue-publisher.ts";
 import { parseProducerEnv } from "../../../workers/producer/src/env.ts";
 import { type MintedKey, testEnv } from "../../../workers/producer/src/producer-test-harness.ts";
 import { edgebusErrorProblem } from "../support/error-shape.ts";

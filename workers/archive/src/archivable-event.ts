@@ -1,4 +1,4 @@
-import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 
 /**
  * Why a body cannot be archived, or undefined when it can: the archive keys on `source` + `id`

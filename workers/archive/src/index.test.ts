@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { openDatabase } from "../../../shared/src/db/client.ts";
+import { openDatabase } from "#shared/db/client.ts";
 import {
   queueMessage,
   queueWorker,

@@ -3,18 +3,18 @@
  * (one insert per batch, duplicates skipped by unique (source, id)); a daily cron prunes rows
  * older than the retention in bounded chunks.
  */
-import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
-import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
-import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
-import { createLogger } from "../../../shared/src/consumers/log.ts";
-import { consumed, deadLetter, type Outcome, poison, retryLater } from "../../../shared/src/consumers/outcome.ts";
-import { databaseError, openDatabase } from "../../../shared/src/db/client.ts";
-import { archiveEvents, pruneArchive } from "../../../shared/src/db/event-archive-store.ts";
-import { pruneProcessedEvents } from "../../../shared/src/db/processed-events.ts";
-import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
+import { settleBatch } from "#shared/consumers/consume-batch.ts";
+import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
+import { consumed, deadLetter, type Outcome, poison, retryLater } from "#shared/consumers/outcome.ts";
+import { databaseError, openDatabase } from "#shared/db/client.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { createLogger } from "#shared/log.ts";
 import { unarchivableReason } from "./archivable-event.ts";
 import { archiveEnvSchema } from "./config.ts";
+import { archiveEvents, pruneArchive } from "./event-archive-store.ts";
+import { pruneProcessedEvents } from "./processed-events.ts";
 
 const CONSUMER = "archive";
 

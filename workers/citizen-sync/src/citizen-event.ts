@@ -3,10 +3,11 @@
  * not a `gov.auth.citizen.*` type this consumer applies, no usable `eventversion`, or `data`
  * the catalogue rejects. Poison goes to the DLQ; retrying cannot make it valid.
  */
+
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../../../schemas/index.ts";
-import type { CitizenChange, CitizenSnapshot } from "../../../shared/src/db/citizen-refs-store.ts";
-import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import type { CitizenChange, CitizenSnapshot } from "./citizen-refs-store.ts";
 
 export const CITIZEN_EVENT_TYPES = [
   "gov.auth.citizen.created",

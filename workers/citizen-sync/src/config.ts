@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CITIZEN_TARGETS } from "../../../shared/src/db/citizen-refs-store.ts";
+import { CITIZEN_TARGETS } from "./citizen-refs-store.ts";
 
 /** Bindings and vars of citizen-sync, validated once per invocation (see wrangler.permits.toml / wrangler.revenue.toml). */
 export const citizenSyncEnvSchema = z.object({

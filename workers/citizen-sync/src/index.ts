@@ -3,13 +3,13 @@
  * (wrangler.permits.toml / wrangler.revenue.toml: one deployment per read model). One transaction per batch; every message is
  * settled (ack / retry with backoff / dead letter) by `settleBatch`; `queue()` never throws.
  */
-import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
-import { type QueueBatch, toConsumerMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
-import { createLogger } from "../../../shared/src/consumers/log.ts";
-import { type Outcome, outcomeFromError } from "../../../shared/src/consumers/outcome.ts";
-import { openDatabase } from "../../../shared/src/db/client.ts";
+import { settleBatch } from "#shared/consumers/consume-batch.ts";
+import { type QueueBatch, toConsumerMessage } from "#shared/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
+import { type Outcome, outcomeFromError } from "#shared/consumers/outcome.ts";
+import { openDatabase } from "#shared/db/client.ts";
+import { createLogger } from "#shared/log.ts";
 import { citizenSyncEnvSchema } from "./config.ts";
 import { syncCitizenBatch } from "./sync-batch.ts";
 

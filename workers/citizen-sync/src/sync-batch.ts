@@ -4,17 +4,17 @@
  * retries the valid messages with backoff. A permanent one (a value Postgres refuses) is
  * isolated by applying each change on its own, so one bad event cannot hold back the batch.
  */
-import type { ConsumerMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import { consumed, deadLetter, type Outcome, retryLater } from "../../../shared/src/consumers/outcome.ts";
+import type { ConsumerMessage } from "#shared/consumers/consumer-message.ts";
+import { consumed, deadLetter, type Outcome, retryLater } from "#shared/consumers/outcome.ts";
+import { type Database, databaseError } from "#shared/db/client.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { parseCitizenEvent } from "./citizen-event.ts";
 import {
   applyCitizenChanges,
   type CitizenChange,
   type CitizenChangeResult,
   type CitizenTarget,
-} from "../../../shared/src/db/citizen-refs-store.ts";
-import { type Database, databaseError } from "../../../shared/src/db/client.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
-import { parseCitizenEvent } from "./citizen-event.ts";
+} from "./citizen-refs-store.ts";
 
 export interface SyncTarget {
   readonly sql: Database;

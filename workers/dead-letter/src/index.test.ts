@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import { DEAD_LETTER_KIND, type DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { openDatabase } from "../../../shared/src/db/client.ts";
+import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
+import { DEAD_LETTER_KIND, type DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
+import { openDatabase } from "#shared/db/client.ts";
 import { queueWorker } from "../../../test/support/queue-delivery.ts";
 import { handleDeadLetterBatch } from "./index.ts";
 

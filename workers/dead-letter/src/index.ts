@@ -4,14 +4,14 @@
  * there is no DLQ behind a DLQ, so nothing is ever dead-lettered from here.
  */
 import { z } from "zod";
-import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
-import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
-import type { DeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { createLogger } from "../../../shared/src/consumers/log.ts";
-import { consumed, type Outcome, retryLater } from "../../../shared/src/consumers/outcome.ts";
-import { databaseError, openDatabase } from "../../../shared/src/db/client.ts";
-import { recordDeadLetters } from "../../../shared/src/db/dead-letters-store.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { settleBatch } from "#shared/consumers/consume-batch.ts";
+import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import type { DeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
+import { consumed, type Outcome, retryLater } from "#shared/consumers/outcome.ts";
+import { databaseError, openDatabase } from "#shared/db/client.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { createLogger } from "#shared/log.ts";
+import { recordDeadLetters } from "./dead-letters-store.ts";
 import { toDeadLetterRecord } from "./to-dead-letter-record.ts";
 
 export const deadLetterEnvSchema = z.object({

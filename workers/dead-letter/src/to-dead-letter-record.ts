@@ -4,9 +4,9 @@
  * `max_retries` when a consumer could not dead-letter itself (no error known: reason `platform`).
  * Every body is storable, so nothing here is poison.
  */
-import type { QueueMessage } from "../../../shared/src/consumers/consumer-message.ts";
-import { deadLetterMessageSchema } from "../../../shared/src/consumers/dead-letter-message.ts";
-import type { DeadLetterRecord } from "../../../shared/src/db/dead-letters-store.ts";
+import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
+import { deadLetterMessageSchema } from "#shared/consumers/dead-letter-message.ts";
+import type { DeadLetterRecord } from "./dead-letters-store.ts";
 
 const DLQ_SUFFIX = "-dlq";
 

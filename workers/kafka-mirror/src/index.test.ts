@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { DeadLetterMessage } from "../../../shared/src/consumers/dead-letter-message.ts";
+import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 import {
   queueMessage,
   queueWorker,

@@ -3,21 +3,14 @@
  * request and settles every message from the bridge's per-event answer: `acked` → ack, a
  * retryable failure or a missing result → retry with backoff, a permanent failure → DLQ.
  */
-import { settleBatch } from "../../../shared/src/consumers/consume-batch.ts";
-import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
-import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { describeZodIssues, holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
-import { createLogger } from "../../../shared/src/consumers/log.ts";
-import {
-  consumed,
-  deadLetter,
-  type Outcome,
-  outcomeFromError,
-  poison,
-  retryLater,
-} from "../../../shared/src/consumers/outcome.ts";
-import { type CloudEventRecord, eventKey } from "../../../shared/src/envelope/cloud-event.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { settleBatch } from "#shared/consumers/consume-batch.ts";
+import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
+import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
+import { consumed, deadLetter, type Outcome, outcomeFromError, poison, retryLater } from "#shared/consumers/outcome.ts";
+import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { createLogger } from "#shared/log.ts";
 import { kafkaMirrorEnvSchema } from "./config.ts";
 import { postMirrorBatch } from "./mirror-client.ts";
 

@@ -5,10 +5,10 @@
  * retryable (a secret mismatch is fixed by configuration, not by dropping events; exhausted
  * retries still end in the DLQ), other 4xx permanent.
  */
-import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
-import { type MirrorResponse, mirrorResponseSchema } from "../../../shared/src/mirror-protocol.ts";
-import { signMirrorRequest } from "../../../shared/src/mirror-signature.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { type MirrorResponse, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
+import { signMirrorRequest } from "#shared/mirror-signature.ts";
 
 export interface MirrorClientOptions {
   readonly url: string;

@@ -6,9 +6,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
+import { openDatabase } from "#shared/db/client.ts";
 import { governmentDomains } from "../../../schemas/index.ts";
-import { openDatabase } from "../../../shared/src/db/client.ts";
-import { SUBSCRIPTIONS } from "../../../shared/src/notify/subscriptions.ts";
 import {
   queueMessage,
   queueWorker,
@@ -16,6 +15,7 @@ import {
   recordingDeadLetters,
 } from "../../../test/support/queue-delivery.ts";
 import { handleNotificationBatch } from "./index.ts";
+import { SUBSCRIPTIONS } from "./notify/subscriptions.ts";
 
 const QUEUE = "notifications";
 const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive };

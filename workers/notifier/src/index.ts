@@ -8,27 +8,27 @@
  * No `processed_events` dedup here: the send ledger is finer grained (per channel and
  * recipient), so a redelivery after a partial failure re-sends only what is missing.
  */
-import { consumeBatch } from "../../../shared/src/consumers/consume-batch.ts";
-import type { QueueBatch } from "../../../shared/src/consumers/consumer-message.ts";
-import { queueDeadLetterSink } from "../../../shared/src/consumers/dead-letter-message.ts";
-import { compose } from "../../../shared/src/consumers/handler.ts";
-import { holdMisconfiguredBatch } from "../../../shared/src/consumers/hold-misconfigured-batch.ts";
-import { createLogger, eventLogFields } from "../../../shared/src/consumers/log.ts";
-import { consumed } from "../../../shared/src/consumers/outcome.ts";
-import type { Settlement } from "../../../shared/src/consumers/settle.ts";
-import { withDeadLetter } from "../../../shared/src/consumers/with-dead-letter.ts";
-import { withLogging } from "../../../shared/src/consumers/with-logging.ts";
-import { withRetry } from "../../../shared/src/consumers/with-retry.ts";
-import { openDatabase } from "../../../shared/src/db/client.ts";
-import { type NotifierDependencies, notifyEvent } from "../../../shared/src/notify/notify-event.ts";
-import { PostgresCitizenDirectory } from "../../../shared/src/notify/postgres-citizen-directory.ts";
-import { PostgresNotificationLog } from "../../../shared/src/notify/postgres-notification-log.ts";
-import { SendGridSender } from "../../../shared/src/notify/sendgrid-sender.ts";
-import { loadTemplateCatalogue, type TemplateCatalogue } from "../../../shared/src/notify/template-catalogue.ts";
-import { TwilioSender } from "../../../shared/src/notify/twilio-sender.ts";
-import { WebhookSender } from "../../../shared/src/notify/webhook-sender.ts";
+import { consumeBatch } from "#shared/consumers/consume-batch.ts";
+import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
+import { compose } from "#shared/consumers/handler.ts";
+import { holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
+import { consumed } from "#shared/consumers/outcome.ts";
+import type { Settlement } from "#shared/consumers/settle.ts";
+import { withDeadLetter } from "#shared/consumers/with-dead-letter.ts";
+import { withLogging } from "#shared/consumers/with-logging.ts";
+import { withRetry } from "#shared/consumers/with-retry.ts";
+import { openDatabase } from "#shared/db/client.ts";
+import { createLogger, eventLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
 import { asEvent, rejectNonEvent } from "./notification-event.ts";
+import { type NotifierDependencies, notifyEvent } from "./notify/notify-event.ts";
+import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
+import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
+import { SendGridSender } from "./notify/sendgrid-sender.ts";
+import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template-catalogue.ts";
+import { TwilioSender } from "./notify/twilio-sender.ts";
+import { WebhookSender } from "./notify/webhook-sender.ts";
 
 const CONSUMER = "notifier";
 /**

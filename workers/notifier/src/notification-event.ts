@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { CloudEventRecord } from "../../../shared/src/envelope/cloud-event.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 
 /**
  * What the notifier needs of a queue message body: a normalised CloudEvent (the producer wrote

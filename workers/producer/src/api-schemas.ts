@@ -3,8 +3,8 @@
  * the OpenAPI document, so the two cannot drift apart.
  */
 import { z } from "zod";
-import { ERROR_CODES, type ErrorCode } from "../../../shared/src/errors.ts";
-import { QUEUE_NAMES, type QueueName } from "../../../shared/src/names.ts";
+import { ERROR_CODES, type ErrorCode } from "#shared/errors.ts";
+import { QUEUE_NAMES, type QueueName } from "#shared/names.ts";
 
 export const receiptSchema = z.object({
   id: z.string().describe("CloudEvents id"),

@@ -5,15 +5,15 @@
  */
 import { Hono } from "hono";
 import { routePath } from "hono/route";
-import { MemoryRateLimiter } from "../../../shared/src/auth/memory-rate-limiter.ts";
-import { MemoryDedupStore } from "../../../shared/src/dedup/memory-dedup-store.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { MemoryRateLimiter } from "./auth/memory-rate-limiter.ts";
 import {
   buildCapabilities,
   type Capabilities,
   type CapabilityOverrides,
   type IsolateFallbacks,
 } from "./capabilities.ts";
+import { MemoryDedupStore } from "./dedup/memory-dedup-store.ts";
 import { parseProducerEnv } from "./env.ts";
 import { errorResponse } from "./error-response.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";

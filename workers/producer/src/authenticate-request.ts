@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { authenticate, type Principal } from "../../../shared/src/auth/authenticate.ts";
+import { authenticate, type Principal } from "./auth/authenticate.ts";
 import type { ProducerEnv } from "./hono-env.ts";
 
 /** The caller of this request, from `Authorization: Bearer <key>` (401 otherwise). */

@@ -4,19 +4,19 @@
  * so tests can swap a publisher or a store without touching the routes.
  */
 import { Redis } from "@upstash/redis/cloudflare";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
+import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { governmentCatalogue } from "../../../schemas/index.ts";
-import type { MemoryRateLimiter } from "../../../shared/src/auth/memory-rate-limiter.ts";
-import type { RateLimiter } from "../../../shared/src/auth/rate-limiter.ts";
-import { UpstashRateLimiter } from "../../../shared/src/auth/upstash-rate-limiter.ts";
-import type { Publisher } from "../../../shared/src/brokers/publisher.ts";
-import { QueuePublisher } from "../../../shared/src/brokers/queue-publisher.ts";
-import { UpstashKafkaPublisher } from "../../../shared/src/brokers/upstash-kafka-publisher.ts";
-import type { Catalogue } from "../../../shared/src/catalogue/catalogue.ts";
-import type { DedupStore } from "../../../shared/src/dedup/dedup-store.ts";
-import type { MemoryDedupStore } from "../../../shared/src/dedup/memory-dedup-store.ts";
-import { RedisDedupStore } from "../../../shared/src/dedup/redis-dedup-store.ts";
-import { DEFAULT_ROUTING_RULES } from "../../../shared/src/routing/default-rules.ts";
-import type { RoutingRule } from "../../../shared/src/routing/routing-rule.ts";
+import type { MemoryRateLimiter } from "./auth/memory-rate-limiter.ts";
+import type { RateLimiter } from "./auth/rate-limiter.ts";
+import { UpstashRateLimiter } from "./auth/upstash-rate-limiter.ts";
+import type { Publisher } from "./brokers/publisher.ts";
+import { QueuePublisher } from "./brokers/queue-publisher.ts";
+import { UpstashKafkaPublisher } from "./brokers/upstash-kafka-publisher.ts";
+import type { DedupStore } from "./dedup/dedup-store.ts";
+import type { MemoryDedupStore } from "./dedup/memory-dedup-store.ts";
+import { RedisDedupStore } from "./dedup/redis-dedup-store.ts";
 import type { ProducerConfig } from "./env.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 

@@ -6,9 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../schemas/index.ts";
-import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { corruptedDataArbitrary, validDataArbitrary } from "../../../test/support/catalogue-arbitraries.ts";
 import { createProducerApp } from "./app.ts";
+import { MemoryPublisher } from "./brokers/memory-publisher.ts";
 import { bearer, CE_JSON, mintKey, type ResponseJson, testEnv } from "./producer-test-harness.ts";
 
 const key = await mintKey();

@@ -5,8 +5,8 @@
  * bridge's Upstash Redis REST gateway (what production uses).
  */
 import { describe, expect, inject, it } from "vitest";
-import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
+import { MemoryPublisher } from "./brokers/memory-publisher.ts";
 import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 const key = await mintKey();

@@ -3,9 +3,9 @@
  * default lives here; `wrangler.toml` documents where each comes from (var, secret, binding).
  */
 import { z } from "zod";
-import { type ApiKeyEntry, parseApiKeys } from "../../../shared/src/auth/api-key-config.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
-import type { QueueName } from "../../../shared/src/names.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import type { QueueName } from "#shared/names.ts";
+import { type ApiKeyEntry, parseApiKeys } from "./auth/api-key-config.ts";
 
 /** Unset and empty are the same thing (wrangler vars cannot be "unset" per environment). */
 const optionalText = z.preprocess((value) => (value === "" ? undefined : value), z.string().optional());

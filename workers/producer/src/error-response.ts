@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type EdgebusError, errorBody, toEdgebusError } from "../../../shared/src/errors.ts";
+import { type EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
 import type { ProducerEnv } from "./hono-env.ts";
 
 /**

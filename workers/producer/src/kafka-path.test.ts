@@ -4,8 +4,8 @@
  * CloudEvents Kafka binding in binary mode (key = partitionkey, value = data, `ce_*` headers).
  */
 import { describe, expect, inject, it } from "vitest";
-import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
+import { MemoryPublisher } from "./brokers/memory-publisher.ts";
 import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 interface Recorded {

@@ -6,8 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../schemas/index.ts";
-import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
+import { MemoryPublisher } from "./brokers/memory-publisher.ts";
 import { bearer, mintKey, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 const key = await mintKey({ rate_limit: { requests: 1_000_000, window_seconds: 60 } });

@@ -5,12 +5,12 @@
  * (`scripts/generate-artefacts.ts`) so a change shows up in review and is drift-checked in CI.
  */
 import { z } from "zod";
-import type { Catalogue } from "../../../shared/src/catalogue/catalogue.ts";
-import { BINARY_MODE_HEADERS } from "../../../shared/src/envelope/cloud-event.ts";
-import { cloudEventInputSchema } from "../../../shared/src/envelope/cloud-event-input.ts";
-import { legacyEnvelopeSchema } from "../../../shared/src/envelope/legacy.ts";
-import { ENVELOPE_LIMITS } from "../../../shared/src/envelope/limits.ts";
-import { ERROR_CODES } from "../../../shared/src/errors.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { BINARY_MODE_HEADERS } from "#shared/envelope/cloud-event.ts";
+import { cloudEventInputSchema } from "#shared/envelope/cloud-event-input.ts";
+import { legacyEnvelopeSchema } from "#shared/envelope/legacy.ts";
+import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
+import { ERROR_CODES } from "#shared/errors.ts";
 import {
   batchItemResultSchema,
   batchResponseSchema,

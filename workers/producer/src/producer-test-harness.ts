@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { governmentCatalogue } from "../../../schemas/index.ts";
-import type { ApiKeyEntry } from "../../../shared/src/auth/api-key-config.ts";
-import { generateApiKey, hashApiKey } from "../../../shared/src/auth/key-hash.ts";
+import type { ApiKeyEntry } from "./auth/api-key-config.ts";
+import { generateApiKey, hashApiKey } from "./auth/key-hash.ts";
 
 export interface MintedKey {
   key: string;

@@ -3,19 +3,20 @@
  * and routing per event, then effectively-once delivery of all of them together (one publish
  * call per destination, two Redis round trips per event, pipelined by the Redis client).
  */
-import { assertMayPublish, type Principal } from "../../../shared/src/auth/authenticate.ts";
-import type { OutgoingMessage, PublishReceipt } from "../../../shared/src/brokers/publisher.ts";
-import { deliverMany } from "../../../shared/src/dedup/deliver-once.ts";
-import { type CloudEventRecord, eventKey } from "../../../shared/src/envelope/cloud-event.ts";
-import type { IncomingEvent } from "../../../shared/src/envelope/http-binding.ts";
-import { toKafkaBinaryMessage } from "../../../shared/src/envelope/kafka-binding.ts";
-import { normaliseEvent } from "../../../shared/src/envelope/normalise.ts";
-import { toQueueMessage } from "../../../shared/src/envelope/queue-message.ts";
-import { EdgebusError, isEdgebusError, toEdgebusError } from "../../../shared/src/errors.ts";
-import type { QueueName } from "../../../shared/src/names.ts";
-import { routeEvent } from "../../../shared/src/routing/router.ts";
+
+import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
+import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
+import { toKafkaBinaryMessage } from "#shared/envelope/kafka-binding.ts";
+import { normaliseEvent } from "#shared/envelope/normalise.ts";
+import { toQueueMessage } from "#shared/envelope/queue-message.ts";
+import { EdgebusError, isEdgebusError, toEdgebusError } from "#shared/errors.ts";
+import type { QueueName } from "#shared/names.ts";
+import { routeEvent } from "#shared/routing/router.ts";
 import type { Receipt } from "./api-schemas.ts";
+import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
+import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
+import { deliverMany } from "./dedup/deliver-once.ts";
 
 const QUEUE_PREFIX = "queue:";
 const KAFKA_PREFIX = "kafka:";

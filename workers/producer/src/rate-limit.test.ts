@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
-import { MemoryPublisher } from "../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "./app.ts";
+import { MemoryPublisher } from "./brokers/memory-publisher.ts";
 import { bearer, CE_BATCH, CE_JSON, mintKey, structuredEvent, testEnv } from "./producer-test-harness.ts";
 
 const redisUrl = inject("redisRestUrl");

@@ -1,6 +1,6 @@
-import { DEFAULT_RATE_LIMIT } from "../../../shared/src/auth/api-key-config.ts";
-import type { Principal } from "../../../shared/src/auth/authenticate.ts";
-import { EdgebusError, isEdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError, isEdgebusError } from "#shared/errors.ts";
+import { DEFAULT_RATE_LIMIT } from "./auth/api-key-config.ts";
+import type { Principal } from "./auth/authenticate.ts";
 import type { Capabilities } from "./capabilities.ts";
 
 /** Takes `cost` events from the key's allowance or throws 429 with the seconds until capacity frees. */

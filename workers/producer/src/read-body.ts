@@ -1,4 +1,4 @@
-import { EdgebusError } from "../../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 
 /**
  * Reads a request body as UTF-8 text, refusing (413) as soon as it exceeds `maxBytes` — from

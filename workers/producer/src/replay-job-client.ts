@@ -3,9 +3,9 @@
  * job id) without importing it: the class lives in `replay-job-runner.ts`, which only the Worker
  * entry point imports (it needs `cloudflare:workers`).
  */
-import type { Database } from "../../../shared/src/db/client.ts";
-import { EdgebusError } from "../../../shared/src/errors.ts";
-import { finishReplayJob } from "../../../shared/src/replay/replay-jobs.ts";
+import type { Database } from "#shared/db/client.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { finishReplayJob } from "./replay/replay-jobs.ts";
 
 /** The runner's RPC surface. */
 export interface ReplayJobRunnerRpc {

@@ -11,11 +11,11 @@
  * never throws, so the platform's own alarm retries never double a tick.
  */
 import { DurableObject } from "cloudflare:workers";
-import { QueuePublisher } from "../../../shared/src/brokers/queue-publisher.ts";
-import { openDatabase } from "../../../shared/src/db/client.ts";
-import { recordTickFailure } from "../../../shared/src/replay/replay-jobs.ts";
-import { runReplayTick } from "../../../shared/src/replay/replay-tick.ts";
+import { openDatabase } from "#shared/db/client.ts";
+import { QueuePublisher } from "./brokers/queue-publisher.ts";
 import { parseProducerEnv } from "./env.ts";
+import { recordTickFailure } from "./replay/replay-jobs.ts";
+import { runReplayTick } from "./replay/replay-tick.ts";
 import type { ReplayJobRunnerRpc } from "./replay-job-client.ts";
 
 const JOB_ID_KEY = "job-id";

@@ -5,9 +5,9 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { assertAdmin, type Principal } from "../../../../shared/src/auth/authenticate.ts";
-import { type Database, databaseError, openDatabase } from "../../../../shared/src/db/client.ts";
-import { EdgebusError } from "../../../../shared/src/errors.ts";
+import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { assertAdmin, type Principal } from "../auth/authenticate.ts";
 import { authenticateRequest } from "../authenticate-request.ts";
 import type { ProducerEnv } from "../hono-env.ts";
 

@@ -7,6 +7,9 @@
  * - `POST /v1/dead-letters/replay` — bulk redrive by filter as a rate-limited job (`dry_run`
  *   answers counts and a sample).
  */
+
+import { EdgebusError } from "#shared/errors.ts";
+import { QUEUE_NAMES, type QueueName } from "#shared/names.ts";
 import {
   countPendingDeadLetters,
   type DeadLetterCursor,
@@ -14,12 +17,10 @@ import {
   getDeadLetter,
   listDeadLetters,
   replayDeadLetters,
-} from "../../../../shared/src/db/dead-letter-admin-store.ts";
-import { EdgebusError } from "../../../../shared/src/errors.ts";
-import { QUEUE_NAMES, type QueueName } from "../../../../shared/src/names.ts";
-import { createDeadLetterRedriveJob } from "../../../../shared/src/replay/replay-jobs.ts";
-import { sendRedrives } from "../../../../shared/src/replay/replay-tick.ts";
+} from "../db/dead-letter-admin-store.ts";
 import type { ProducerApp } from "../hono-env.ts";
+import { createDeadLetterRedriveJob } from "../replay/replay-jobs.ts";
+import { sendRedrives } from "../replay/replay-tick.ts";
 import { requireReplayJobs, startReplayJob } from "../replay-job-client.ts";
 import { deadLetterId, parseInput, readJsonBody, requireAdmin, withAdminDatabase } from "./admin-access.ts";
 import { resolveRate } from "./admin-rate.ts";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { EdgebusError } from "../../../../shared/src/errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { ProducerEnv } from "../hono-env.ts";
 
 /**

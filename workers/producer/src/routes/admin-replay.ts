@@ -6,11 +6,12 @@
  * - `GET /v1/replay/{id}` — a job's progress (archive replays and dead-letter redrives alike);
  * - `DELETE /v1/replay/{id}` — cancel a running job (what was sent stays sent).
  */
-import { countArchived, nextArchivedEvents } from "../../../../shared/src/db/archive-replay-store.ts";
-import { REBUILDABLE_READ_MODELS } from "../../../../shared/src/db/read-model-rebuild.ts";
-import { EdgebusError } from "../../../../shared/src/errors.ts";
-import { createArchiveReplayJob, finishReplayJob, getReplayJob } from "../../../../shared/src/replay/replay-jobs.ts";
+
+import { EdgebusError } from "#shared/errors.ts";
+import { countArchived, nextArchivedEvents } from "../db/archive-replay-store.ts";
+import { REBUILDABLE_READ_MODELS } from "../db/read-model-rebuild.ts";
 import type { ProducerApp } from "../hono-env.ts";
+import { createArchiveReplayJob, finishReplayJob, getReplayJob } from "../replay/replay-jobs.ts";
 import { requireReplayJobs, STALLED_AFTER_MS, startReplayJob, wakeReplayJob } from "../replay-job-client.ts";
 import { parseInput, readJsonBody, requireAdmin, withAdminDatabase } from "./admin-access.ts";
 import { resolveRate } from "./admin-rate.ts";

@@ -7,10 +7,10 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
+import { openDatabase } from "#shared/db/client.ts";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
-import { openDatabase } from "../../../../shared/src/db/client.ts";
-import { type DeadLetterRecord, recordDeadLetters } from "../../../../shared/src/db/dead-letters-store.ts";
-import { archiveEvents } from "../../../../shared/src/db/event-archive-store.ts";
+import { archiveEvents } from "../../../archive/src/event-archive-store.ts";
+import { type DeadLetterRecord, recordDeadLetters } from "../../../dead-letter/src/dead-letters-store.ts";
 import { createProducerApp } from "../app.ts";
 import { renderOpenApi } from "../openapi.ts";
 import { bearer, mintKey, type ResponseJson, testEnv } from "../producer-test-harness.ts";

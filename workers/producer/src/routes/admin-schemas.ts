@@ -4,8 +4,8 @@
  * the admin part of the OpenAPI document.
  */
 import { z } from "zod";
-import { DEAD_LETTER_STATUSES } from "../../../../shared/src/db/dead-letter-admin-store.ts";
-import { QUEUE_NAMES, type QueueName } from "../../../../shared/src/names.ts";
+import { QUEUE_NAMES, type QueueName } from "#shared/names.ts";
+import { DEAD_LETTER_STATUSES } from "../db/dead-letter-admin-store.ts";
 
 const timestamp = z.iso.datetime({ offset: true });
 /** Type globs: `*` matches any run of characters (`gov.auth.citizen.*`, `*`). */

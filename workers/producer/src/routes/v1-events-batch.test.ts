@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MemoryPublisher } from "../../../../shared/src/brokers/memory-publisher.ts";
 import { createProducerApp } from "../app.ts";
+import { MemoryPublisher } from "../brokers/memory-publisher.ts";
 import { bearer, CE_BATCH, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
 const key = await mintKey({ sources: ["/services/*"], types: ["gov.auth.*", "gov.permits.*"] });

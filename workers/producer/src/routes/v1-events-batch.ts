@@ -1,7 +1,7 @@
-import type { IncomingEvent } from "../../../../shared/src/envelope/http-binding.ts";
-import { parseBatch } from "../../../../shared/src/envelope/http-binding.ts";
-import { ENVELOPE_LIMITS } from "../../../../shared/src/envelope/limits.ts";
-import { errorBody } from "../../../../shared/src/errors.ts";
+import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
+import { parseBatch } from "#shared/envelope/http-binding.ts";
+import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
+import { errorBody } from "#shared/errors.ts";
 import type { BatchItemResult } from "../api-schemas.ts";
 import { authenticateRequest } from "../authenticate-request.ts";
 import type { ProducerApp } from "../hono-env.ts";

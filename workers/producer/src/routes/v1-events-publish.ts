@@ -1,5 +1,5 @@
-import { parseSingleEvent } from "../../../../shared/src/envelope/http-binding.ts";
-import { ENVELOPE_LIMITS } from "../../../../shared/src/envelope/limits.ts";
+import { parseSingleEvent } from "#shared/envelope/http-binding.ts";
+import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { authenticateRequest } from "../authenticate-request.ts";
 import type { ProducerApp } from "../hono-env.ts";
 import { publishEvent } from "../publish-event.ts";

@@ -1,8 +1,8 @@
 import type { z } from "zod";
-import type { Catalogue } from "../../../../shared/src/catalogue/catalogue.ts";
-import { toInputJsonSchema } from "../../../../shared/src/catalogue/compatibility.ts";
-import { EdgebusError } from "../../../../shared/src/errors.ts";
-import { topicForType } from "../../../../shared/src/names.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { topicForType } from "#shared/names.ts";
 import type { schemaSummarySchema } from "../api-schemas.ts";
 import type { ProducerApp } from "../hono-env.ts";
 

@@ -1,0 +1,244 @@
+/**
+ * The SQL behind citizen-sync: applies a batch of citizen changes to `<target>.citizen_refs` in
+ * ONE transaction with set-based statements (2–4 round trips per batch, whatever its size).
+ * Shared by the citizen-sync Worker and `bench/citizen-sync.ts`.
+ *
+ * Guarantees:
+ * - effect and `edgebus.processed_events` are written in the same transaction: a redelivered
+ *   event (same `source` + `id`) changes nothing and reports `duplicate`;
+ * - snapshots and tombstones apply only when strictly newer than the row's `snapshot_version`;
+ *   a verification only when newer than the snapshot, and its flag then survives an older
+ *   snapshot arriving later (per-flag versions); so reordering within and across batches is
+ *   harmless. Within a batch several snapshot/delete events of one citizen collapse to the
+ *   newest, the others report `stale`;
+ * - `deleted` leaves a tombstone (personal data cleared, `deleted_at` set, version bumped) that a
+ *   stale `created`/`updated` cannot resurrect;
+ * - `verified` sets a flag only on a live citizen with a newer version. For a citizen not known
+ *   yet, or deleted with an older version (a re-creation may still be in flight), it reports
+ *   `unknown-citizen` and leaves no trace, so the caller retries it later; a tombstone itself
+ *   never gets flags. Any arrival order, batching and redelivery yields the state of applying
+ *   the events one by one in version order (property-tested in citizen-refs-reordering.test.ts;
+ *   a tombstone keeps no verification versions, so a replay into an emptied table reproduces
+ *   every column but last_synced_at: citizen-refs-replay.test.ts).
+ */
+import type { Database } from "#shared/db/client.ts";
+
+export const CITIZEN_TARGETS = ["permits", "revenue"] as const;
+export type CitizenTarget = (typeof CITIZEN_TARGETS)[number];
+
+export interface CitizenSnapshot {
+  readonly name: string;
+  readonly email: string;
+  readonly phone: string | null;
+  readonly address: unknown;
+  readonly preferred_language: string | null;
+  readonly email_verified: boolean;
+  readonly identity_verified: boolean;
+}
+
+interface ChangeBase {
+  /** Caller's handle for the result (the queue message id). */
+  readonly key: string;
+  readonly source: string;
+  readonly id: string;
+  readonly citizenId: number;
+  readonly version: number;
+}
+
+export type CitizenChange =
+  | (ChangeBase & { readonly kind: "snapshot"; readonly snapshot: CitizenSnapshot })
+  | (ChangeBase & { readonly kind: "deleted"; readonly deletedAt: string })
+  | (ChangeBase & { readonly kind: "verified"; readonly verification: "email" | "phone" | "identity" | "address" });
+
+export type CitizenChangeResult = "applied" | "stale" | "duplicate" | "unknown-citizen";
+
+const eventKey = (c: { source: string; id: string }) => `${c.source}\u0000${c.id}`;
+
+export async function applyCitizenChanges(
+  sql: Database,
+  target: CitizenTarget,
+  consumer: string,
+  changes: readonly CitizenChange[],
+): Promise<Map<string, CitizenChangeResult>> {
+  const results = new Map<string, CitizenChangeResult>();
+  if (changes.length === 0) return results;
+  if (!CITIZEN_TARGETS.includes(target)) throw new Error(`unknown citizen_refs target ${target}`);
+
+  // The same event twice in one batch: the first copy is processed, the rest are duplicates.
+  const firstCopies = new Map<string, CitizenChange>();
+  for (const change of changes) {
+    if (firstCopies.has(eventKey(change))) results.set(change.key, "duplicate");
+    else firstCopies.set(eventKey(change), change);
+  }
+  const unique = [...firstCopies.values()];
+
+  await sql.begin(async (tx) => {
+    const table = tx`${tx(target)}.citizen_refs`;
+
+    const recorded = await tx<{ source: string; id: string }[]>`
+      insert into edgebus.processed_events (consumer, source, id)
+      select ${consumer}, x.source, x.id
+      from jsonb_to_recordset(${JSON.stringify(unique.map(({ source, id }) => ({ source, id })))}::text::jsonb)
+        as x(source text, id text)
+      on conflict do nothing
+      returning source, id`;
+    const fresh = new Set(recorded.map(eventKey));
+    for (const change of unique) if (!fresh.has(eventKey(change))) results.set(change.key, "duplicate");
+    const pending = unique.filter((change) => fresh.has(eventKey(change)));
+
+    // Snapshots and tombstones: newest per citizen wins inside the batch (later message on a tie).
+    const newest = new Map<number, Exclude<CitizenChange, { kind: "verified" }>>();
+    for (const change of pending) {
+      if (change.kind === "verified") continue;
+      const current = newest.get(change.citizenId);
+      if (current !== undefined && current.version > change.version) results.set(change.key, "stale");
+      else {
+        if (current !== undefined) results.set(current.key, "stale");
+        newest.set(change.citizenId, change);
+      }
+    }
+    if (newest.size > 0) {
+      const rows = [...newest.values()].map((change) => ({
+        citizen_id: change.citizenId,
+        version: change.version,
+        event_id: change.id,
+        event_source: change.source,
+        ...(change.kind === "snapshot"
+          ? { ...change.snapshot, deleted_at: null }
+          : {
+              name: null,
+              email: null,
+              phone: null,
+              address: null,
+              preferred_language: null,
+              email_verified: false,
+              identity_verified: false,
+              deleted_at: change.deletedAt,
+            }),
+      }));
+      // Flags a newer verification set survive an older snapshot (x.version < flag version);
+      // phone/address verification is not in snapshots, so it also survives an unchanged contact.
+      const written = await tx<{ citizen_id: string }[]>`
+        insert into ${table} as c (
+          citizen_id, name, email, phone, address, preferred_language, email_verified, identity_verified,
+          phone_verified, address_verified, event_version, snapshot_version, last_event_id, last_event_source,
+          deleted_at, last_synced_at
+        )
+        select x.citizen_id, x.name, x.email, x.phone, x.address, x.preferred_language, x.email_verified,
+               x.identity_verified, false, false, x.version, x.version, x.event_id, x.event_source, x.deleted_at, now()
+        from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(
+          citizen_id bigint, name text, email text, phone text, address jsonb, preferred_language text,
+          email_verified boolean, identity_verified boolean, version bigint, event_id text, event_source text,
+          deleted_at timestamptz
+        )
+        on conflict (citizen_id) do update set
+          name = excluded.name,
+          email = excluded.email,
+          phone = excluded.phone,
+          address = excluded.address,
+          preferred_language = excluded.preferred_language,
+          email_verified = excluded.deleted_at is null
+            and (excluded.email_verified or c.email_verified_version > excluded.snapshot_version),
+          identity_verified = excluded.deleted_at is null
+            and (excluded.identity_verified or c.identity_verified_version > excluded.snapshot_version),
+          phone_verified = excluded.deleted_at is null
+            and (c.phone_verified_version > excluded.snapshot_version
+                 or (c.phone_verified and c.phone is not distinct from excluded.phone)),
+          address_verified = excluded.deleted_at is null
+            and (c.address_verified_version > excluded.snapshot_version
+                 or (c.address_verified and c.address is not distinct from excluded.address)),
+          -- A tombstone forgets the versions of its verifications: no later event can use them
+          -- (anything applied to it is newer than the tombstone), and keeping them would make the
+          -- row depend on whether a verification arrived before or after the deletion (a replay
+          -- into an emptied table must reproduce the same rows).
+          email_verified_version = case when excluded.deleted_at is null then c.email_verified_version else 0 end,
+          identity_verified_version = case when excluded.deleted_at is null then c.identity_verified_version else 0 end,
+          phone_verified_version = case when excluded.deleted_at is null then c.phone_verified_version else 0 end,
+          address_verified_version = case when excluded.deleted_at is null then c.address_verified_version else 0 end,
+          snapshot_version = excluded.snapshot_version,
+          event_version = greatest(c.event_version, excluded.event_version),
+          last_event_id = excluded.last_event_id,
+          last_event_source = excluded.last_event_source,
+          deleted_at = excluded.deleted_at,
+          last_synced_at = now()
+        where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version
+        returning citizen_id`;
+      const applied = new Set(written.map((row) => Number(row.citizen_id)));
+      for (const change of newest.values())
+        results.set(change.key, applied.has(change.citizenId) ? "applied" : "stale");
+    }
+
+    const verifications = pending.filter((change) => change.kind === "verified");
+    if (verifications.length > 0) {
+      const input = JSON.stringify(
+        verifications.map((change) => ({
+          source: change.source,
+          id: change.id,
+          citizen_id: change.citizenId,
+          version: change.version,
+          verification: change.verification,
+        })),
+      );
+      // The outer select reads the rows as they were before this statement's update (a
+      // data-modifying CTE always runs to completion, read or not), so `newer` compares with the
+      // version before any verification of this batch.
+      const verdicts = await tx<{ source: string; id: string; known: boolean; newer: boolean }[]>`
+        with v as (
+          select * from jsonb_to_recordset(${input}::text::jsonb)
+            as x(source text, id text, citizen_id bigint, version bigint, verification text)
+        ),
+        merged as (
+          select v.citizen_id,
+                 max(v.version) filter (where v.verification = 'email') as email,
+                 max(v.version) filter (where v.verification = 'identity') as identity,
+                 max(v.version) filter (where v.verification = 'phone') as phone,
+                 max(v.version) filter (where v.verification = 'address') as address,
+                 max(v.version) as version,
+                 (array_agg(v.id order by v.version desc))[1] as event_id,
+                 (array_agg(v.source order by v.version desc))[1] as event_source
+          from v join ${table} c on c.citizen_id = v.citizen_id
+          where v.version > coalesce(c.snapshot_version, c.event_version) and c.deleted_at is null
+          group by v.citizen_id
+        ),
+        updated as (
+          update ${table} c set
+            email_verified = c.email_verified or m.email is not null,
+            identity_verified = c.identity_verified or m.identity is not null,
+            phone_verified = c.phone_verified or m.phone is not null,
+            address_verified = c.address_verified or m.address is not null,
+            email_verified_version = greatest(c.email_verified_version, coalesce(m.email, 0)),
+            identity_verified_version = greatest(c.identity_verified_version, coalesce(m.identity, 0)),
+            phone_verified_version = greatest(c.phone_verified_version, coalesce(m.phone, 0)),
+            address_verified_version = greatest(c.address_verified_version, coalesce(m.address, 0)),
+            event_version = greatest(c.event_version, m.version),
+            last_event_id = m.event_id,
+            last_event_source = m.event_source,
+            last_synced_at = now()
+          from merged m
+          where c.citizen_id = m.citizen_id
+          returning c.citizen_id
+        )
+        select v.source, v.id,
+               c.citizen_id is not null and (c.deleted_at is null or v.version <= coalesce(c.snapshot_version, c.event_version)) as known,
+               v.version > coalesce(c.snapshot_version, c.event_version, 0) and c.deleted_at is null as newer
+        from v left join ${table} c on c.citizen_id = v.citizen_id`;
+      const unknown: { source: string; id: string }[] = [];
+      const verdictByEvent = new Map(verdicts.map((row) => [eventKey(row), row]));
+      for (const change of verifications) {
+        const verdict = verdictByEvent.get(eventKey(change));
+        if (verdict === undefined || !verdict.known) {
+          results.set(change.key, "unknown-citizen");
+          unknown.push({ source: change.source, id: change.id });
+        } else results.set(change.key, verdict.newer ? "applied" : "stale");
+      }
+      if (unknown.length > 0) {
+        // Not processed after all: forget the ledger rows so the retry is not taken for a duplicate.
+        await tx`
+          delete from edgebus.processed_events p
+          using jsonb_to_recordset(${JSON.stringify(unknown)}::text::jsonb) as x(source text, id text)
+          where p.consumer = ${consumer} and p.source = x.source and p.id = x.id`;
+      }
+    }
+  });
+  return results;
+}

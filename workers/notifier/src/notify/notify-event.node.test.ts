@@ -1,0 +1,130 @@
+/**
+ * notifyEvent when the database fails right after the provider accepted a message (found by the
+ * chaos suite: a Postgres restart between the send and `markSent` made the ledger say `failed`, and
+ * the redelivery sent the email again). Real Postgres ledger, real SendGrid sender against the
+ * local provider; the outage is injected around the real ledger.
+ */
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { governmentCatalogue } from "../../../../schemas/index.ts";
+import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../../scripts/local-provider.ts";
+import { migratedTestDatabase } from "../../../../test/support/migrated-database.ts";
+import type { NotificationLog } from "./notification-log.ts";
+import { type NotifierDependencies, notifyEvent } from "./notify-event.ts";
+import { PostgresCitizenDirectory } from "./postgres-citizen-directory.ts";
+import { PostgresNotificationLog } from "./postgres-notification-log.ts";
+import { SendGridSender } from "./sendgrid-sender.ts";
+import { loadTemplateCatalogue } from "./template-catalogue.ts";
+import { TwilioSender } from "./twilio-sender.ts";
+
+const sql = await migratedTestDatabase("shared/notify/notify-event");
+const provider = await startLocalProvider({ port: 0 });
+afterAll(async () => {
+  await provider.close();
+  await sql?.end({ timeout: 5 });
+});
+beforeEach(() => provider.reset());
+
+/** The real ledger whose `markSent` fails `failures` times, as a restarting database does. */
+function ledgerWithOutage(log: NotificationLog, failures: number): NotificationLog & { markSentCalls: number } {
+  let remaining = failures;
+  const wrapped = {
+    markSentCalls: 0,
+    reserve: (record: Parameters<NotificationLog["reserve"]>[0]) => log.reserve(record),
+    markFailed: (key: string, error: { code: string; message: string }) => log.markFailed(key, error),
+    recordSkipped: (record: Parameters<NotificationLog["recordSkipped"]>[0], reason: string) =>
+      log.recordSkipped(record, reason),
+    async markSent(key: string, providerMessageId: string) {
+      wrapped.markSentCalls++;
+      if (remaining > 0) {
+        remaining--;
+        throw new EdgebusError("upstream_unavailable", "marking the notification sent failed: Postgres unavailable", {
+          retryable: true,
+        });
+      }
+      await log.markSent(key, providerMessageId);
+    },
+  };
+  return wrapped;
+}
+
+/** The catalogue's own payment.completed example, with a payer address unique to the call. */
+function paymentEvent(): CloudEventRecord {
+  const example = governmentCatalogue.require("gov.revenue.payment.completed").example as {
+    payer: Record<string, unknown>;
+  };
+  return {
+    specversion: "1.0",
+    id: crypto.randomUUID(),
+    source: "/test/notify-event",
+    type: "gov.revenue.payment.completed",
+    time: "2026-06-03T10:16:41Z",
+    datacontenttype: "application/json",
+    data: {
+      ...example,
+      payer: { ...example.payer, email: `amina.${crypto.randomUUID().slice(0, 8)}@haddad.ie` },
+    },
+  } as CloudEventRecord;
+}
+
+describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepted", () => {
+  const db = sql as NonNullable<typeof sql>;
+  const deps = (log: NotificationLog): NotifierDependencies => ({
+    catalogue: loadTemplateCatalogue(),
+    directory: new PostgresCitizenDirectory(db),
+    log,
+    timeZone: "Europe/Dublin",
+    senders: {
+      email: new SendGridSender({
+        baseUrl: provider.url,
+        apiKey: LOCAL_PROVIDER_CREDENTIALS.sendgridApiKey,
+        from: { email: "noreply@council.example.gov" },
+      }),
+      sms: new TwilioSender({
+        baseUrl: provider.url,
+        accountSid: LOCAL_PROVIDER_CREDENTIALS.twilioAccountSid,
+        authToken: LOCAL_PROVIDER_CREDENTIALS.twilioAuthToken,
+        from: LOCAL_PROVIDER_CREDENTIALS.twilioFrom,
+      }),
+    },
+  });
+  const status = async (event: CloudEventRecord) =>
+    (
+      await db<{ status: string }[]>`
+        select status from edgebus.notifications where event_source = ${event.source} and event_id = ${event.id}`
+    ).map((row) => row.status);
+
+  it("a short outage: the mark is retried, the email counts as sent once and a redelivery sends nothing", async () => {
+    const event = paymentEvent();
+    const log = ledgerWithOutage(new PostgresNotificationLog(db), 2);
+    const result = await notifyEvent(event, deps(log));
+    expect(result.channels.map((c) => c.status)).toEqual(["sent"]);
+    expect(log.markSentCalls).toBe(3);
+    expect(await status(event)).toEqual(["sent"]);
+
+    const again = await notifyEvent(event, deps(new PostgresNotificationLog(db)));
+    expect(again.channels.map((c) => c.status)).toEqual(["already_sent"]);
+    expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
+  });
+
+  it("a long outage: never marked failed; the redelivery finds the send reserved (busy) instead of sending again", async () => {
+    const event = paymentEvent();
+    const log = ledgerWithOutage(new PostgresNotificationLog(db), Number.POSITIVE_INFINITY);
+    const failure = await notifyEvent(event, deps(log)).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(failure).toBeInstanceOf(EdgebusError);
+    expect((failure as EdgebusError).retryable).toBe(true);
+    expect((failure as EdgebusError).retryAfterSeconds).toBe(60);
+    expect(await status(event)).toEqual(["sending"]);
+
+    const redelivery = await notifyEvent(event, deps(new PostgresNotificationLog(db))).then(
+      () => undefined,
+      (thrown: unknown) => thrown as EdgebusError,
+    );
+    expect(redelivery?.code).toBe("conflict");
+    expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
+  }, 20_000);
+});

@@ -1,0 +1,83 @@
+import { EdgebusError } from "#shared/errors.ts";
+import type { EmailNotification, SendReceipt } from "./notification.ts";
+import { fetchProvider, providerError } from "./provider-error.ts";
+import type { Sender } from "./sender.ts";
+
+export interface SendGridOptions {
+  /** API origin, e.g. `https://api.sendgrid.com` or the local provider's URL. */
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly from: { readonly email: string; readonly name?: string };
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * Email through the SendGrid v3 Mail Send API (`POST /v3/mail/send`, Bearer API key, JSON body;
+ * 202 with the message id in `X-Message-Id`).
+ *
+ * SendGrid has no request idempotency of its own; the key travels in `custom_args` (echoed in
+ * SendGrid's event webhook, so a duplicate can be traced) and the notifier's send record is
+ * what prevents a second send.
+ */
+export class SendGridSender implements Sender<"email"> {
+  readonly channel = "email";
+  readonly provider = "sendgrid";
+  readonly #url: string;
+  readonly #options: SendGridOptions;
+
+  constructor(options: SendGridOptions) {
+    this.#url = new URL("/v3/mail/send", options.baseUrl).toString();
+    this.#options = options;
+  }
+
+  async send(notification: EmailNotification): Promise<SendReceipt> {
+    const { apiKey, from, timeoutMs = 10_000, fetch: fetcher = fetch } = this.#options;
+    const response = await fetchProvider(
+      "sendgrid",
+      fetcher,
+      this.#url,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify(mailSendBody(notification, from)),
+      },
+      timeoutMs,
+    );
+    if (response.status !== 202 && !response.ok) throw await providerError("sendgrid", response);
+    await response.body?.cancel();
+    const messageId = response.headers.get("x-message-id");
+    if (!messageId) {
+      // Accepted but unidentifiable: retrying would send twice, so this is not retryable.
+      throw new EdgebusError("upstream_unavailable", "sendgrid accepted the mail without an X-Message-Id", {
+        retryable: false,
+        details: { provider: "sendgrid", status: response.status },
+      });
+    }
+    return { providerMessageId: messageId, status: response.status };
+  }
+}
+
+/**
+ * SendGrid documents that recipient names may not contain commas or semicolons: it accepts such a
+ * request and then drops the mail (it splits the name as an address list). Replace them.
+ */
+export function recipientForSendGrid(to: EmailNotification["to"]): EmailNotification["to"] {
+  if (to.name === undefined) return { email: to.email };
+  const name = to.name.replace(/[,;]+/g, " ").replace(/\s+/g, " ").trim();
+  return name ? { email: to.email, name } : { email: to.email };
+}
+
+/** The Mail Send JSON body. `text/plain` must precede `text/html` (SendGrid rejects the reverse). */
+export function mailSendBody(notification: EmailNotification, from: SendGridOptions["from"]) {
+  return {
+    personalizations: [{ to: [recipientForSendGrid(notification.to)] }],
+    from,
+    subject: notification.subject,
+    content: [
+      { type: "text/plain", value: notification.text },
+      { type: "text/html", value: notification.html },
+    ],
+    custom_args: { idempotency_key: notification.idempotencyKey },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * API keys of the producer, as configured in the `EDGEBUS_API_KEYS` Worker secret: a JSON array
+ * of `{id, hash, sources, types, admin?, rate_limit?}`. Only the SHA-256 hash of a key is
+ * stored (`npx tsx scripts/api-key.ts <id>` mints a key and prints its entry).
+ *
+ * `sources` and `types` are patterns where `*` matches any run of characters
+ * (`gov.permits.*`, `/services/permits*`, `*`).
+ */
+import { z } from "zod";
+import { EdgebusError } from "#shared/errors.ts";
+
+export const rateLimitSchema = z.strictObject({
+  /** Events (not requests: a batch of 20 counts 20) allowed per window. */
+  requests: z.number().int().positive(),
+  window_seconds: z.number().int().positive().max(86_400),
+});
+
+export type RateLimit = z.infer<typeof rateLimitSchema>;
+
+/** Applied to keys without `rate_limit`. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 1000, window_seconds: 60 };
+
+export const apiKeyEntrySchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, '-' and '_' (max 64)"),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, "the lowercase hex SHA-256 of the key"),
+  sources: z.array(z.string().min(1)).default([]),
+  types: z.array(z.string().min(1)).default([]),
+  admin: z.boolean().default(false),
+  rate_limit: rateLimitSchema.optional(),
+});
+
+export type ApiKeyEntry = z.output<typeof apiKeyEntrySchema>;
+
+export const apiKeysSchema = z.array(apiKeyEntrySchema).superRefine((keys, ctx) => {
+  const seen = new Set<string>();
+  for (const [index, key] of keys.entries()) {
+    if (seen.has(key.id)) ctx.addIssue({ code: "custom", path: [index, "id"], message: `duplicate key id ${key.id}` });
+    seen.add(key.id);
+  }
+});
+
+/** Parses the secret's JSON text; a broken secret is an operator error, reported by name. */
+export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
+  if (text === undefined || text.trim() === "") return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EdgebusError("internal", "EDGEBUS_API_KEYS is not valid JSON (wrangler secret put EDGEBUS_API_KEYS)");
+  }
+  const parsed = apiKeysSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new EdgebusError("internal", `EDGEBUS_API_KEYS is invalid: ${parsed.error.issues[0]?.message ?? ""}`, {
+      details: parsed.error.issues,
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { EdgebusError } from "#shared/errors.ts";
+import { apiKeysSchema, parseApiKeys } from "./api-key-config.ts";
+import { assertAdmin, assertMayPublish, authenticate } from "./authenticate.ts";
+import { generateApiKey, hashApiKey } from "./key-hash.ts";
+import { scopePatternMatches } from "./scope-pattern.ts";
+
+describe("scope patterns", () => {
+  it.each([
+    ["*", "anything", true],
+    ["gov.permits.*", "gov.permits.application.submitted", true],
+    ["gov.permits.*", "gov.permitsx", false],
+    ["gov.permits.*", "gov.revenue.payment.completed", false],
+    ["/services/permits*", "/services/permits/eu-west", true],
+    ["gov.*.citizen.*", "gov.auth.citizen.created", true],
+    ["gov.auth.citizen.created", "gov.auth.citizen.created", true],
+    ["gov.auth.citizen.created", "gov.auth.citizen.createdx", false],
+    ["a.b", "aXb", false],
+  ])("%s vs %s → %s", (pattern, value, expected) => {
+    expect(scopePatternMatches(pattern, value)).toBe(expected);
+  });
+});
+
+describe("authenticate", async () => {
+  const key = generateApiKey();
+  const keys = apiKeysSchema.parse([
+    { id: "permits", hash: await hashApiKey(key), sources: ["/services/permits*"], types: ["gov.permits.*"] },
+  ]);
+
+  it("finds the key by its hash", async () => {
+    await expect(authenticate(`Bearer ${key}`, keys)).resolves.toMatchObject({ id: "permits", admin: false });
+    await expect(authenticate(`bearer   ${key}`, keys)).resolves.toMatchObject({ id: "permits" });
+  });
+
+  it.each([null, "", "Bearer", "Basic abc", `Bearer ${key}x`, `Bearer ${key} extra`])("401 for %j", async (header) => {
+    await expect(authenticate(header, keys)).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+  });
+
+  it("checks source and type scopes", () => {
+    const [principal] = keys;
+    if (principal === undefined) throw new Error("no key");
+    expect(() =>
+      assertMayPublish(principal, { source: "/services/permits", type: "gov.permits.application.submitted" }),
+    ).not.toThrow();
+    expect(() => assertMayPublish(principal, { source: "/services/identity", type: "gov.permits.x.y" })).toThrow(
+      EdgebusError,
+    );
+    expect(() =>
+      assertMayPublish(principal, { source: "/services/permits", type: "gov.auth.citizen.created" }),
+    ).toThrow(/may not publish events of type/);
+    expect(() => assertAdmin(principal)).toThrow(/admin/);
+  });
+});
+
+describe("EDGEBUS_API_KEYS", () => {
+  it("is empty when unset", () => {
+    expect(parseApiKeys(undefined)).toEqual([]);
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["not an array", "{}"],
+    ["a plaintext key instead of a hash", JSON.stringify([{ id: "a", hash: "secret" }])],
+    [
+      "duplicate ids",
+      JSON.stringify([
+        { id: "a", hash: "0".repeat(64) },
+        { id: "a", hash: "1".repeat(64) },
+      ]),
+    ],
+    ["unknown fields", JSON.stringify([{ id: "a", hash: "0".repeat(64), scopes: ["*"] }])],
+  ])("refuses %s, naming the secret", (_, text) => {
+    expect(() => parseApiKeys(text)).toThrow(/EDGEBUS_API_KEYS/);
+  });
+});

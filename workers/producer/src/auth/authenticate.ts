@@ -1,0 +1,44 @@
+import { EdgebusError } from "#shared/errors.ts";
+import type { ApiKeyEntry } from "./api-key-config.ts";
+import { hashApiKey } from "./key-hash.ts";
+import { scopePatternMatches } from "./scope-pattern.ts";
+
+/** The authenticated caller: the key's configuration, never the key itself. */
+export type Principal = ApiKeyEntry;
+
+/**
+ * `Authorization: Bearer <key>` → the matching key entry, or 401. Keys are compared by their
+ * SHA-256 hash, so the comparison never touches the secret and its timing says nothing about it.
+ */
+export async function authenticate(authorization: string | null, keys: readonly ApiKeyEntry[]): Promise<Principal> {
+  if (authorization === null || authorization.trim() === "") {
+    throw new EdgebusError("unauthorized", "missing Authorization header; send Authorization: Bearer <api key>");
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (match?.[1] === undefined) {
+    throw new EdgebusError("unauthorized", "the Authorization header must be `Bearer <api key>`");
+  }
+  const hash = await hashApiKey(match[1]);
+  const principal = keys.find((key) => key.hash === hash);
+  if (principal === undefined) throw new EdgebusError("unauthorized", "unknown API key");
+  return principal;
+}
+
+/** 403 unless the key may publish `type` from `source`. */
+export function assertMayPublish(principal: Principal, event: { source: string; type: string }): void {
+  if (!principal.sources.some((pattern) => scopePatternMatches(pattern, event.source))) {
+    throw new EdgebusError("forbidden", `API key ${principal.id} may not publish from source "${event.source}"`, {
+      details: { key_id: principal.id, source: event.source, allowed_sources: principal.sources },
+    });
+  }
+  if (!principal.types.some((pattern) => scopePatternMatches(pattern, event.type))) {
+    throw new EdgebusError("forbidden", `API key ${principal.id} may not publish events of type "${event.type}"`, {
+      details: { key_id: principal.id, type: event.type, allowed_types: principal.types },
+    });
+  }
+}
+
+/** 403 unless the key has the `admin` scope. */
+export function assertAdmin(principal: Principal): void {
+  if (!principal.admin) throw new EdgebusError("forbidden", `API key ${principal.id} lacks the admin scope`);
+}

@@ -1,0 +1,37 @@
+import { EdgebusError } from "#shared/errors.ts";
+
+/** Rejection every adapter gives for `publish` after `close()` (a caller bug, never retryable). */
+export function publisherClosedError(adapter: string): EdgebusError {
+  return new EdgebusError("internal", `${adapter} publisher is closed`, { retryable: false });
+}
+
+/** UTF-8 size of a string, which is what brokers count against their limits. */
+export function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
+/**
+ * Splits `items` into consecutive chunks of at most `maxCount` items and at most `maxBytes`
+ * (by `sizeOf`), keeping order. The caller must reject items larger than `maxBytes` first.
+ */
+export function chunkBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  limits: { maxCount: number; maxBytes: number },
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let currentBytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && (current.length >= limits.maxCount || currentBytes + size > limits.maxBytes)) {
+      chunks.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(item);
+    currentBytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

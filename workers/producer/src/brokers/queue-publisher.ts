@@ -1,0 +1,116 @@
+import { EdgebusError } from "#shared/errors.ts";
+import { chunkBySize, publisherClosedError, utf8Bytes } from "./publish-guard.ts";
+import type { OutgoingMessage, Publisher, PublishReceipt } from "./publisher.ts";
+
+/** The part of a Cloudflare Queue producer binding this adapter uses (`env.NOTIFICATIONS`…). */
+export interface QueueBinding {
+  sendBatch(messages: Iterable<{ body: unknown; contentType?: "json" }>): Promise<unknown>;
+}
+
+/**
+ * Cloudflare Queues limits (developers.cloudflare.com/queues/platform/limits, 1 KB = 1000 B):
+ * a message is at most 128 KB including about 100 B of metadata, and one `sendBatch` carries at
+ * most 100 messages and 256 KB.
+ */
+export const QUEUE_LIMITS = {
+  maxMessageBytes: 128_000,
+  metadataBytesPerMessage: 100,
+  maxBatchMessages: 100,
+  maxBatchBytes: 256_000,
+} as const;
+
+/**
+ * Publishes to Cloudflare Queues through producer bindings; `destination` is the queue name
+ * (`QUEUES` in names.ts) and `bindings` maps each name to its binding.
+ *
+ * Each message body is the message's JSON value as an object (`contentType: "json"`), so
+ * consumers and HTTP pull clients read the CloudEvent directly. Batches are sent with
+ * `sendBatch` in chunks within the limits above, one chunk after another; a failure rejects the
+ * whole call (earlier chunks may have been accepted — the caller retries, consumers dedupe).
+ * Receipts have `partition`/`offset` null: queues have neither.
+ */
+export class QueuePublisher implements Publisher {
+  readonly #bindings: ReadonlyMap<string, QueueBinding>;
+  #closed = false;
+
+  constructor(bindings: Readonly<Record<string, QueueBinding>>) {
+    this.#bindings = new Map(Object.entries(bindings));
+  }
+
+  async publish(destination: string, messages: readonly OutgoingMessage[]): Promise<PublishReceipt[]> {
+    if (this.#closed) throw publisherClosedError("queue");
+    if (messages.length === 0) return [];
+    const binding = this.#bindings.get(destination);
+    if (!binding) {
+      throw new EdgebusError("internal", `no queue binding for destination "${destination}"`, {
+        retryable: false,
+        details: { destination, bound: [...this.#bindings.keys()] },
+      });
+    }
+    const prepared = messages.map((message) => toQueueRequest(destination, message));
+    const chunks = chunkBySize(prepared, (request) => request.bytes + QUEUE_LIMITS.metadataBytesPerMessage, {
+      maxCount: QUEUE_LIMITS.maxBatchMessages,
+      maxBytes: QUEUE_LIMITS.maxBatchBytes,
+    });
+    for (const chunk of chunks) {
+      try {
+        await binding.sendBatch(chunk.map(({ body }) => ({ body, contentType: "json" as const })));
+      } catch (error) {
+        throw mapQueueError(destination, error);
+      }
+    }
+    return messages.map(() => ({ destination, partition: null, offset: null }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+function toQueueRequest(destination: string, message: OutgoingMessage): { body: unknown; bytes: number } {
+  let body: unknown;
+  try {
+    body = JSON.parse(message.value);
+  } catch (cause) {
+    throw new EdgebusError("internal", `message ${message.id} for queue ${destination} is not JSON`, {
+      retryable: false,
+      cause,
+    });
+  }
+  // workerd serialises a json body with JSON.stringify; that text is what counts against the limit.
+  const bytes = utf8Bytes(JSON.stringify(body));
+  if (bytes + QUEUE_LIMITS.metadataBytesPerMessage > QUEUE_LIMITS.maxMessageBytes) {
+    throw new EdgebusError(
+      "payload_too_large",
+      `message ${message.id} is ${bytes} bytes; a queue message may be at most ${
+        QUEUE_LIMITS.maxMessageBytes - QUEUE_LIMITS.metadataBytesPerMessage
+      } bytes`,
+      { details: { destination, id: message.id, bytes } },
+    );
+  }
+  return { body, bytes };
+}
+
+/**
+ * Queues report throttling and a full backlog with these texts (docs "limits"); both pass with
+ * time, as do network failures. A size rejection cannot pass with a retry.
+ */
+function mapQueueError(destination: string, error: unknown): EdgebusError {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/exceeds|too large|size limit/i.test(text) && !/Storage Limit Exceeded/i.test(text)) {
+    return new EdgebusError("payload_too_large", `queue ${destination} rejected the batch: ${text}`, {
+      cause: error,
+      details: { destination },
+    });
+  }
+  const reason = /Too Many Requests/i.test(text)
+    ? "throttled (Too Many Requests)"
+    : /Storage Limit Exceeded/i.test(text)
+      ? "backlog full (Storage Limit Exceeded)"
+      : "unavailable";
+  return new EdgebusError("upstream_unavailable", `queue ${destination} is ${reason}: ${text}`, {
+    retryable: true,
+    cause: error,
+    details: { destination },
+  });
+}
