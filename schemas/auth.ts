@@ -5,8 +5,8 @@
  * version whatever order the events arrive in.
  */
 import { z } from "zod";
-import { defineEvent } from "../shared/src/catalogue/define-event.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { defineEvent } from "#shared/catalogue/define-event.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import {
   actor,
   calendarDate,

@@ -3,8 +3,8 @@
  * The file itself lives in object storage; events carry its key and digest, never its bytes.
  */
 import { z } from "zod";
-import { defineEvent } from "../shared/src/catalogue/define-event.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { defineEvent } from "#shared/catalogue/define-event.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import { actor, citizenId, contact, opaqueId, timestamp } from "./fields.ts";
 
 const documentType = z.enum([

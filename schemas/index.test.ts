@@ -3,11 +3,7 @@
  * one of them (an open object, a breaking version bump) fails `npm test`.
  */
 import { describe, expect, it } from "vitest";
-import {
-  catalogueIncompatibilities,
-  type JsonSchema,
-  toInputJsonSchema,
-} from "../shared/src/catalogue/compatibility.ts";
+import { catalogueIncompatibilities, type JsonSchema, toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
 import { governmentCatalogue } from "./index.ts";
 

@@ -2,8 +2,8 @@
  * The government event catalogue: one module per domain, combined into the default
  * `Catalogue`. Adding a domain = writing `schemas/<domain>.ts` and listing it here.
  */
-import { Catalogue } from "../shared/src/catalogue/catalogue.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import { authCatalogue } from "./auth.ts";
 import { documentsCatalogue } from "./documents.ts";
 import { notificationCatalogue } from "./notification.ts";

@@ -4,8 +4,8 @@
  * event that caused it.
  */
 import { z } from "zod";
-import { defineEvent } from "../shared/src/catalogue/define-event.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { defineEvent } from "#shared/catalogue/define-event.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import { citizenId, email, languageTag, phone, timestamp } from "./fields.ts";
 
 const snakeCase = /^[a-z][a-z0-9_]{0,63}$/;

@@ -4,8 +4,8 @@
  * when the permits service has them at hand.
  */
 import { z } from "zod";
-import { defineEvent } from "../shared/src/catalogue/define-event.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { defineEvent } from "#shared/catalogue/define-event.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import {
   amountMinor,
   calendarDate,

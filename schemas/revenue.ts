@@ -3,8 +3,8 @@
  * ISO 4217 currency; every event names the paying citizen (`citizen_id`).
  */
 import { z } from "zod";
-import { defineEvent } from "../shared/src/catalogue/define-event.ts";
-import type { DomainCatalogue } from "../shared/src/catalogue/types.ts";
+import { defineEvent } from "#shared/catalogue/define-event.ts";
+import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import {
   amountMinor,
   calendarDate,
