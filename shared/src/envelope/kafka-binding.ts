@@ -4,8 +4,9 @@
  * `content-type` header, and the record key is `partitionkey` (so one entity's events share a
  * partition and stay ordered).
  */
-import type { OutgoingMessage } from "../../../workers/producer/src/brokers/publisher.ts";
+
 import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
+import type { OutgoingMessage } from "./outgoing-message.ts";
 
 function headerValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { deadLetterQueueBinding, hyperdriveBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
 
 /** Bindings and vars of the archive Worker (see wrangler.toml), validated at the boundary. */
 export const archiveEnvSchema = z.object({
-  MAX_RETRIES: z.coerce.number().int().min(0).max(100),
+  MAX_RETRIES: maxRetriesVar,
   /** Rows archived longer ago than this are pruned by the scheduled handler. */
   ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
   ARCHIVE_PRUNE_CHUNK: z.coerce.number().int().min(100).max(50_000).default(5000),
@@ -11,14 +12,8 @@ export const archiveEnvSchema = z.object({
    * beyond the 14-day maximum retention of a queue message, so no redelivery can outlive it.
    */
   PROCESSED_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(15).max(3650).default(30),
-  HYPERDRIVE: z.custom<{ connectionString: string }>(
-    (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
-    "HYPERDRIVE must be a Hyperdrive binding",
-  ),
-  DEAD_LETTER_QUEUE: z.custom<Queue>(
-    (value) => typeof (value as { send?: unknown } | null)?.send === "function",
-    "DEAD_LETTER_QUEUE must be a queue producer binding for archive-dlq",
-  ),
+  HYPERDRIVE: hyperdriveBinding,
+  DEAD_LETTER_QUEUE: deadLetterQueueBinding("archive-dlq"),
 });
 
 export type ArchiveEnv = z.output<typeof archiveEnvSchema>;

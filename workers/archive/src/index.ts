@@ -10,8 +10,8 @@ import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hol
 import { consumed, deadLetter, type Outcome, poison, retryLater } from "#shared/consumers/outcome.ts";
 import { databaseError, openDatabase } from "#shared/db/client.ts";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger } from "#shared/log.ts";
-import { unarchivableReason } from "./archivable-event.ts";
 import { archiveEnvSchema } from "./config.ts";
 import { archiveEvents, pruneArchive } from "./event-archive-store.ts";
 import { pruneProcessedEvents } from "./processed-events.ts";
@@ -29,9 +29,9 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
   const outcomes = new Map<string, Outcome>();
   const archivable: { messageId: string; event: CloudEventRecord }[] = [];
   for (const message of batch.messages) {
-    const reason = unarchivableReason(message.body);
-    if (reason === undefined) archivable.push({ messageId: message.id, event: message.body as CloudEventRecord });
-    else outcomes.set(message.id, poison(reason));
+    const decoded = parseQueuedEvent(message.body);
+    if (decoded.ok) archivable.push({ messageId: message.id, event: decoded.event });
+    else outcomes.set(message.id, poison(decoded.reason));
   }
   const sql = openDatabase(env.HYPERDRIVE.connectionString);
   try {

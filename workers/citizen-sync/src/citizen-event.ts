@@ -4,7 +4,7 @@
  * the catalogue rejects. Poison goes to the DLQ; retrying cannot make it valid.
  */
 
-import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../../../schemas/index.ts";
 import type { CitizenChange, CitizenSnapshot } from "./citizen-refs-store.ts";
@@ -24,32 +24,21 @@ const permanent = (
   details?: unknown,
 ) => ({ ok: false, error: new EdgebusError(code, message, { retryable: false, details }) }) as const;
 
-function isCloudEvent(body: unknown): body is CloudEventRecord {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
-  const event = body as Record<string, unknown>;
-  return (
-    event.specversion === "1.0" &&
-    typeof event.id === "string" &&
-    event.id.length > 0 &&
-    typeof event.source === "string" &&
-    event.source.length > 0 &&
-    typeof event.type === "string"
-  );
-}
-
 export function parseCitizenEvent(messageId: string, body: unknown): ParsedCitizenEvent {
-  if (!isCloudEvent(body)) return permanent("invalid_envelope", "message body is not a CloudEvents 1.0 record");
-  const type = body.type as (typeof CITIZEN_EVENT_TYPES)[number];
+  const decoded = parseQueuedEvent(body);
+  if (!decoded.ok) return permanent("invalid_envelope", decoded.reason);
+  const event = decoded.event;
+  const type = event.type as (typeof CITIZEN_EVENT_TYPES)[number];
   if (!CITIZEN_EVENT_TYPES.includes(type))
-    return permanent("unknown_event_type", `citizen-sync does not handle events of type ${body.type}`);
-  const version = body.eventversion;
+    return permanent("unknown_event_type", `citizen-sync does not handle events of type ${event.type}`);
+  const version = event.eventversion;
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1)
     return permanent("invalid_envelope", "citizen events need a positive integer eventversion for ordering");
-  const validation = governmentCatalogue.validateData(type, body.data);
+  const validation = governmentCatalogue.validateData(type, event.data);
   if (!validation.ok)
     return permanent("schema_validation_failed", `data does not match ${type}`, { issues: validation.issues });
 
-  const base = { key: messageId, source: body.source, id: body.id, version };
+  const base = { key: messageId, source: event.source, id: event.id, version };
   switch (type) {
     case "gov.auth.citizen.created":
     case "gov.auth.citizen.updated": {

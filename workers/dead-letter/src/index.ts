@@ -11,14 +11,12 @@ import { consumed, type Outcome, retryLater } from "#shared/consumers/outcome.ts
 import { databaseError, openDatabase } from "#shared/db/client.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger } from "#shared/log.ts";
+import { hyperdriveBinding } from "#shared/worker-bindings.ts";
 import { recordDeadLetters } from "./dead-letters-store.ts";
 import { toDeadLetterRecord } from "./to-dead-letter-record.ts";
 
 export const deadLetterEnvSchema = z.object({
-  HYPERDRIVE: z.custom<{ connectionString: string }>(
-    (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
-    "HYPERDRIVE must be a Hyperdrive binding",
-  ),
+  HYPERDRIVE: hyperdriveBinding,
 });
 
 const CONSUMER = "dead-letter";

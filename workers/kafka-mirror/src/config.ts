@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deadLetterQueueBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
 
 /** Bindings, vars and secrets of kafka-mirror (see wrangler.toml), validated at the boundary. */
 export const kafkaMirrorEnvSchema = z.object({
@@ -6,12 +7,9 @@ export const kafkaMirrorEnvSchema = z.object({
   BRIDGE_MIRROR_URL: z.url({ protocol: /^https?$/ }),
   /** HMAC key shared with the bridge: `npx wrangler secret put BRIDGE_MIRROR_SECRET`. */
   BRIDGE_MIRROR_SECRET: z.string().min(16, "BRIDGE_MIRROR_SECRET must be at least 16 characters"),
-  MAX_RETRIES: z.coerce.number().int().min(0).max(100),
+  MAX_RETRIES: maxRetriesVar,
   MIRROR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
-  DEAD_LETTER_QUEUE: z.custom<Queue>(
-    (value) => typeof (value as { send?: unknown } | null)?.send === "function",
-    "DEAD_LETTER_QUEUE must be a queue producer binding for kafka-mirror-dlq",
-  ),
+  DEAD_LETTER_QUEUE: deadLetterQueueBinding("kafka-mirror-dlq"),
 });
 
 export type KafkaMirrorEnv = z.output<typeof kafkaMirrorEnvSchema>;

@@ -9,26 +9,13 @@ import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed, deadLetter, type Outcome, outcomeFromError, poison, retryLater } from "#shared/consumers/outcome.ts";
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
+import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger } from "#shared/log.ts";
 import { kafkaMirrorEnvSchema } from "./config.ts";
 import { postMirrorBatch } from "./mirror-client.ts";
 
 const CONSUMER = "kafka-mirror";
-
-function isCloudEvent(body: unknown): body is CloudEventRecord {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
-  const event = body as Record<string, unknown>;
-  return (
-    event.specversion === "1.0" &&
-    typeof event.id === "string" &&
-    event.id !== "" &&
-    typeof event.source === "string" &&
-    event.source !== "" &&
-    typeof event.type === "string" &&
-    event.type !== ""
-  );
-}
 
 export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetchImpl?: typeof fetch): Promise<void> {
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
@@ -43,16 +30,17 @@ export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetc
   const messagesByEvent = new Map<string, string[]>();
   const events: CloudEventRecord[] = [];
   for (const message of batch.messages) {
-    if (!isCloudEvent(message.body)) {
-      outcomes.set(message.id, poison("message body is not a CloudEvents 1.0 record"));
+    const decoded = parseQueuedEvent(message.body);
+    if (!decoded.ok) {
+      outcomes.set(message.id, poison(decoded.reason));
       continue;
     }
-    const key = eventKey(message.body);
+    const key = eventKey(decoded.event);
     const ids = messagesByEvent.get(key);
     if (ids) ids.push(message.id);
     else {
       messagesByEvent.set(key, [message.id]);
-      events.push(message.body);
+      events.push(decoded.event);
     }
   }
 

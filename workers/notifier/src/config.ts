@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deadLetterQueueBinding, hyperdriveBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
 
 /** Vars that hold credentials: set with `wrangler secret put`, never in wrangler.toml. */
 const SECRETS = ["SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "WEBHOOK_SECRET"] as const;
@@ -20,15 +21,9 @@ const timeZone = z.string().refine((zone) => {
 export const notifierEnvSchema = z
   .object({
     /** = the consumer's `max_retries` in wrangler.toml. */
-    MAX_RETRIES: z.coerce.number().int().min(0).max(100),
-    HYPERDRIVE: z.custom<{ connectionString: string }>(
-      (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
-      "HYPERDRIVE must be a Hyperdrive binding",
-    ),
-    DEAD_LETTER_QUEUE: z.custom<Queue>(
-      (value) => typeof (value as { send?: unknown } | null)?.send === "function",
-      "DEAD_LETTER_QUEUE must be a queue producer binding for notifications-dlq",
-    ),
+    MAX_RETRIES: maxRetriesVar,
+    HYPERDRIVE: hyperdriveBinding,
+    DEAD_LETTER_QUEUE: deadLetterQueueBinding("notifications-dlq"),
     SENDGRID_API_KEY: z.string().min(1),
     SENDGRID_BASE_URL: z.url({ protocol: /^https?$/ }),
     SENDGRID_FROM: z.email(),

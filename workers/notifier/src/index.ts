@@ -19,9 +19,10 @@ import { withDeadLetter } from "#shared/consumers/with-dead-letter.ts";
 import { withLogging } from "#shared/consumers/with-logging.ts";
 import { withRetry } from "#shared/consumers/with-retry.ts";
 import { openDatabase } from "#shared/db/client.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger, eventLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
-import { asEvent, rejectNonEvent } from "./notification-event.ts";
 import { type NotifierDependencies, notifyEvent } from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
@@ -36,6 +37,11 @@ const CONSUMER = "notifier";
  * provider call per message in flight.
  */
 const CONCURRENCY = 3;
+
+function rejectUnreadableEvent(body: unknown): string | undefined {
+  const decoded = parseQueuedEvent(body);
+  return decoded.ok ? undefined : decoded.reason;
+}
 
 let templates: TemplateCatalogue | undefined;
 /** Templates are static data: checked and compiled once per isolate, on first use. */
@@ -88,7 +94,8 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
 
   const handler = compose<unknown>(
     async function notify(message) {
-      const result = await notifyEvent(asEvent(message.body), deps);
+      // withDeadLetter below has already refused bodies parseQueuedEvent cannot read.
+      const result = await notifyEvent(message.body as CloudEventRecord, deps);
       if (result.template === undefined) {
         logger.log("info", "no subscription for this event type", {
           request_id: message.id,
@@ -106,7 +113,7 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     },
     withLogging(logger),
     withRetry(retry),
-    withDeadLetter({ reject: rejectNonEvent }),
+    withDeadLetter({ reject: rejectUnreadableEvent }),
   );
   return consumeBatch(
     batch,

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
 import type { QueueName } from "#shared/names.ts";
+import { hyperdriveBinding } from "#shared/worker-bindings.ts";
 import { type ApiKeyEntry, parseApiKeys } from "./auth/api-key-config.ts";
 
 /** Unset and empty are the same thing (wrangler vars cannot be "unset" per environment). */
@@ -19,10 +20,6 @@ const queueBinding = z.custom<Queue>(
 );
 
 /** `[[hyperdrive]]` binding: only its connection string is used. */
-const hyperdriveBinding = z.custom<{ connectionString: string }>(
-  (value) => typeof (value as { connectionString?: unknown } | null)?.connectionString === "string",
-  "must be a Hyperdrive binding (see [[hyperdrive]] in wrangler.toml)",
-);
 const durableObjectNamespace = z.custom<DurableObjectNamespace>(
   (value) => typeof (value as { idFromName?: unknown } | null)?.idFromName === "function",
   "must be a Durable Object namespace binding (see [durable_objects] in wrangler.toml)",
