@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../test/support/services.ts";
+import { serviceUrls } from "../scripts/service-probe.ts";
+import { requireService } from "../test/support/services.ts";
 import { parseBridgeConfig } from "./config.ts";
 import { type RunningBridge, startBridge } from "./server.ts";
 

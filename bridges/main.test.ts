@@ -1,4 +1,5 @@
 /** `bridges/main.ts` as a real process started from a config file, against real Kafka and Redis. */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,7 +8,9 @@ import { Kafka } from "@upstash/kafka";
 import { afterAll, describe, expect, it } from "vitest";
 import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
 import { signMirrorRequest } from "#shared/mirror-signature.ts";
-import { requireService, serviceUrls } from "../test/support/services.ts";
+import { serviceUrls } from "../scripts/service-probe.ts";
+import { scrubbedEnv } from "../test/support/child-env.ts";
+import { requireService } from "../test/support/services.ts";
 
 const available = (await requireService("kafka", "bridge main")) && (await requireService("redis", "bridge main"));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -20,16 +23,32 @@ const secrets = {
 function startMain(configPath: string, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configPath], {
     cwd: join(import.meta.dirname, ".."),
-    env: { ...process.env, ...env },
+    env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
 
-function output(child: ChildProcess): { text: () => string } {
+interface LogRecord {
+  level: string;
+  msg: string;
+  component?: string;
+  url?: string;
+  note?: string;
+  error_message?: string;
+}
+
+/** What the bridge printed; it logs JSON lines only (the one logger of shared/src/log.ts). */
+function output(child: ChildProcess): { text: () => string; records: () => LogRecord[] } {
   let text = "";
   child.stdout?.on("data", (chunk) => (text += chunk));
   child.stderr?.on("data", (chunk) => (text += chunk));
-  return { text: () => text };
+  const records = () =>
+    text
+      .slice(0, text.lastIndexOf("\n") + 1) // complete lines only; a chunk may end mid-line
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as LogRecord);
+  return { text: () => text, records };
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
@@ -72,7 +91,7 @@ describe.runIf(available)("bridge main", () => {
     const exited = exitCode(child);
     let url: string | undefined;
     for (let i = 0; i < 200 && !url; i++) {
-      url = /listening on (http:\/\/\S+)/.exec(log.text())?.[1];
+      url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
       if (!url) await new Promise((r) => setTimeout(r, 100));
     }
     expect(url, log.text()).toBeDefined();
@@ -120,7 +139,11 @@ describe.runIf(available)("bridge main", () => {
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(log.text()).toMatch(/SIGTERM, closing/);
+    const records = log.records();
+    expect(records.filter((record) => typeof record.component !== "string")).toEqual([]);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: "info", msg: "closing: flushing the Kafka producer", note: "SIGTERM" }),
+    );
   }, 60_000);
 
   it("refuses an invalid config with a clear message and exit code 1", async () => {
@@ -135,8 +158,10 @@ describe.runIf(available)("bridge main", () => {
     children.push(child);
     const log = output(child);
     expect(await exitCode(child)).toBe(1);
-    expect(log.text()).toMatch(/invalid bridge config/);
-    expect(log.text()).toMatch(/port/);
-    expect(log.text()).toMatch(/host:port/);
+    const failure = log.records().find((record) => record.msg === "cannot start");
+    expect(failure, log.text()).toMatchObject({ level: "error", component: "bridge" });
+    expect(failure?.error_message).toMatch(/invalid bridge config/);
+    expect(failure?.error_message).toMatch(/port/);
+    expect(failure?.error_message).toMatch(/host:port/);
   }, 30_000);
 });

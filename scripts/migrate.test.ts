@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCI, requireService, serviceUrls } from "../test/support/services.ts";
+import { requireService } from "../test/support/services.ts";
 import { MIGRATIONS_DIRECTORY, migrate, readMigrations } from "./migrate.ts";
+import { isCI, serviceUrls } from "./service-probe.ts";
 
 /** A throwaway database per run, so migrations start from nothing and nobody else is touched. */
 const databaseName = `edgebus_migrate_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;

@@ -18,13 +18,13 @@
 // are skipped and named with how to enable them; with CI=true a missing server fails the run.
 //
 // Plain JavaScript run by plain Node (no tsx): it must work before anything is built. Node >= 22.18
-// strips the types of the one TypeScript module it imports (test/support/services.ts).
+// strips the types of the one TypeScript module it imports (scripts/service-probe.ts).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 // The same server locations, probes and hints the suites use (Node strips the types on import).
-import { serviceAvailable, serviceHints, serviceUrls } from "../test/support/services.ts";
+import { serviceAvailable, serviceHints, serviceUrls } from "./service-probe.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -254,6 +254,8 @@ async function main() {
     await step("type-check", "npx", ["tsc", "--noEmit"]);
     // Git's ignore rules apply, so scratch files under git-ignored folders (.cache/, .dev-data/) are not linted.
     await step("lint", "npx", ["biome", "check", ...BIOME_VCS_FLAGS, "."]);
+    // Import boundaries (which folder may import which): .dependency-cruiser.cjs.
+    await step("import boundaries", "npx", ["depcruise", "--config", ".dependency-cruiser.cjs", "."]);
     if (existsSync("scripts/generate-artefacts.ts")) {
       await step("generated artefacts", "npx", ["tsx", "scripts/generate-artefacts.ts", "--check"]);
     } else {

@@ -7,8 +7,9 @@ import { serve } from "@hono/node-server";
 import { Kafka } from "@upstash/kafka";
 import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
-import { createKafkaStack, type KafkaStack } from "../kafka/kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
+import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 import { createKafkaRestApp } from "./app.ts";
 
 const available = await requireService("kafka", "kafka-rest consumer groups");

@@ -1,8 +1,9 @@
 /** Raw HTTP against the gateway (no client retries): auth, bad input, limits, unknown things. */
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
-import { createKafkaStack, type KafkaStack } from "../kafka/kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
+import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 import { createKafkaRestApp } from "./app.ts";
 
 const available = await requireService("kafka", "kafka-rest gateway (raw HTTP)");

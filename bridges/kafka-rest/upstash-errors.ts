@@ -1,6 +1,9 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
+import { createLogger, errorLogFields } from "#shared/log.ts";
+
+const log = createLogger({ component: "kafka-rest" });
 
 /**
  * The Upstash REST error body is `{error: string, status: number}` and `@upstash/kafka` reads
@@ -9,7 +12,7 @@ import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
  */
 export function upstashErrorResponse(c: Context, error: unknown): Response {
   const failure = toEdgebusError(error);
-  if (failure.code === "internal") console.error("kafka-rest: internal error", error);
+  if (failure.code === "internal") log.log("error", "internal error", { path: c.req.path, ...errorLogFields(error) });
   const body: { error: string; status: number; code: string; details?: unknown } = {
     error: failure.message,
     status: failure.status,

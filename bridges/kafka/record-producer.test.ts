@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
-import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
+import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 
 const available = await requireService("kafka", "bridge record producer (concurrent calls)");
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

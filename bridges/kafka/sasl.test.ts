@@ -3,9 +3,10 @@
  * SASL_PLAINTEXT listener next to every plaintext one (first broker: 9192) with a dev-only user.
  */
 import { describe, expect, it } from "vitest";
-import { canConnect, isCI, requireService, serviceUrls } from "../../test/support/services.ts";
+import { canConnect, isCI, serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
+import { createKafkaStack } from "../kafka-stack.ts";
 import type { KafkaConnection } from "./connection.ts";
-import { createKafkaStack } from "./kafka-stack.ts";
 
 const [host = "127.0.0.1", port = "9092"] = (serviceUrls.kafkaBrokers[0] ?? "127.0.0.1:9092").split(":");
 const saslBroker = process.env.KAFKA_SASL_BROKERS ?? `${host}:${Number(port) + 100}`;

@@ -6,10 +6,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canConnect, isCI, requireService, serviceUrls } from "../../test/support/services.ts";
+import { canConnect, isCI, serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
 import { parseBridgeConfig } from "../config.ts";
+import { createKafkaStack } from "../kafka-stack.ts";
 import { kafkaConnectionOf } from "../server.ts";
-import { createKafkaStack } from "./kafka-stack.ts";
 
 const [host = "127.0.0.1", port = "9092"] = (serviceUrls.kafkaBrokers[0] ?? "127.0.0.1:9092").split(":");
 const tlsBroker = process.env.KAFKA_TLS_BROKERS ?? `${host}:${Number(port) + 200}`;

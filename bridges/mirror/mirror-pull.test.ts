@@ -7,9 +7,10 @@ import { serve } from "@hono/node-server";
 import { Kafka } from "@upstash/kafka";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
-import { createKafkaStack, type KafkaStack } from "../kafka/kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
 import { createKafkaRestApp } from "../kafka-rest/app.ts";
+import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 import { MirrorPull } from "./mirror-pull.ts";
 import { TopicMapping } from "./topic-mapping.ts";
 

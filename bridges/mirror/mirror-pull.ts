@@ -1,7 +1,10 @@
 import { Kafka, type Message } from "@upstash/kafka";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { RecordToProduce } from "../kafka/record.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import type { TopicMapping } from "./topic-mapping.ts";
+
+const log = createLogger({ component: "mirror-pull" });
 
 export interface MirrorPullSource {
   /** Upstash-Kafka-REST endpoint to read from (e.g. another edgebus bridge's `/kafka`). */
@@ -101,7 +104,7 @@ export class MirrorPull {
       try {
         await this.round();
       } catch (error) {
-        this.#options.onError?.(error) ?? console.error("mirror pull: round failed, retrying", error);
+        this.#options.onError?.(error) ?? log.log("error", "mirror pull round failed; retrying", errorLogFields(error));
         await this.#kafka
           .admin()
           .removeConsumerInstance(this.#options.source.group, this.#options.source.instance)

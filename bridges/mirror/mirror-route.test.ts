@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
 import { signMirrorRequest } from "#shared/mirror-signature.ts";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
-import { createKafkaStack, type KafkaStack } from "../kafka/kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
+import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 import { createMirrorRoute } from "./mirror-route.ts";
 import { TopicMapping } from "./topic-mapping.ts";
 

@@ -4,12 +4,15 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import { MIRROR_MAX_EVENTS, MIRROR_PATH, type MirrorResult } from "#shared/mirror-protocol.ts";
 import { verifyMirrorRequest } from "#shared/mirror-signature.ts";
 import { topicForType } from "#shared/names.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import { type BindingMode, toKafkaRecord } from "./cloud-event-binding.ts";
 import type { TopicMapping } from "./topic-mapping.ts";
+
+const log = createLogger({ component: "mirror" });
 
 export interface MirrorRouteOptions {
   readonly producer: RecordProducer;
@@ -157,7 +160,7 @@ function failed(ids: { id: string; source: string }, error: EdgebusError, topic?
 
 function renderError(c: Context, error: unknown): Response {
   const failure = toEdgebusError(error);
-  if (failure.code === "internal") console.error("mirror: internal error", error);
+  if (failure.code === "internal") log.log("error", "internal error", { path: c.req.path, ...errorLogFields(error) });
   const requestId = c.req.header("x-request-id") ?? randomUUID();
   return c.json(errorBody(failure, requestId), failure.status as ContentfulStatusCode);
 }

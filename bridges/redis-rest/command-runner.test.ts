@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
 import { RedisCommandRunner } from "./command-runner.ts";
 import { rewriteScript, scriptSha } from "./script-rewriter.ts";
 

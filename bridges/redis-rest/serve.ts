@@ -1,6 +1,9 @@
 import { type ServerType, serve } from "@hono/node-server";
 import { Redis } from "ioredis";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import { createRedisRestApp } from "./app.ts";
+
+const log = createLogger({ component: "redis-rest" });
 
 export interface RedisRestServerOptions {
   /** 0 picks a free port. */
@@ -32,7 +35,7 @@ export function connectGatewayRedis(redisUrl: string): Redis {
   redis.on("error", (error: Error) => {
     if (down) return;
     down = true;
-    console.warn(`redis-rest: Redis connection failed (${error.message}); answering 503 until it is back`);
+    log.log("warn", "Redis connection failed; answering 503 until it is back", errorLogFields(error));
   });
   redis.on("ready", () => {
     down = false;

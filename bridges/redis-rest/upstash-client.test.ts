@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
 import { type RunningRedisRestServer, startRedisRestServer } from "./serve.ts";
 
 const available = await requireService("redis", "redis-rest gateway (@upstash/redis client)");

@@ -1,8 +1,12 @@
 /**
- * Structured JSON logs for consumers, one line per record on `console.log` (Workers Logs and
- * Logpush index JSON lines). The field list is closed and holds identifiers only, so personal
- * data (names, emails, phone numbers, addresses, event `data`) cannot end up in a log line by
- * accident: there is no field to put it in.
+ * The one logger of edgebus: the producer, the consumer Workers and the bridge all write
+ * structured JSON, one line per record (Workers Logs, Logpush and any Node log shipper index JSON
+ * lines). `error` records go to `console.error`, `warn` to `console.warn`, the rest to
+ * `console.log`, so the platform's own level matches the record's.
+ *
+ * The field list is closed and holds identifiers only, so personal data (names, emails, phone
+ * numbers, addresses, event `data`) cannot end up in a log line by accident: there is no field to
+ * put it in.
  */
 export interface LogFields {
   /** Queue message id; the request id of a consumer invocation. */
@@ -23,6 +27,16 @@ export interface LogFields {
   count?: number;
   duration_ms?: number;
   status?: number;
+  /** The part of the bridge or producer writing the record (`bridge`, `kafka-rest`, `mirror`, …). */
+  component?: string;
+  /** A queue or topic name. */
+  destination?: string;
+  /** An address edgebus serves or calls, without credentials (see `withoutCredentials`). */
+  url?: string;
+  job_id?: string;
+  /** HTTP method and path of the request a record is about. */
+  method?: string;
+  path?: string;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -33,12 +47,19 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-export type LogWriter = (line: string) => void;
+export type LogWriter = (line: string, level: LogLevel) => void;
 
-export function createLogger(base: LogFields = {}, write: LogWriter = (line) => console.log(line)): Logger {
+/** Writes each record with the console method of its level. */
+export const consoleWriter: LogWriter = (line, level) => {
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+};
+
+export function createLogger(base: LogFields = {}, write: LogWriter = consoleWriter): Logger {
   return {
     log(level, msg, fields = {}) {
-      write(JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields }));
+      write(JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields }), level);
     },
     child(fields) {
       return createLogger({ ...base, ...fields }, write);
@@ -56,4 +77,32 @@ export function eventLogFields(body: unknown): LogFields {
   if (typeof record.type === "string") fields.event_type = record.type;
   if (typeof record.correlationid === "string") fields.correlationid = record.correlationid;
   return fields;
+}
+
+/**
+ * `error_code` and `error_message` of a thrown value: an EdgebusError's code, an Error's name and
+ * message. Error messages are written by edgebus and its libraries, never by quoting a payload.
+ */
+export function errorLogFields(error: unknown): LogFields {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      ...(typeof code === "string" ? { error_code: code } : {}),
+      error_message:
+        error.name === "Error" || error.name === "EdgebusError" ? error.message : `${error.name}: ${error.message}`,
+    };
+  }
+  return { error_message: String(error) };
+}
+
+/** A URL for a log line: user name and password removed. */
+export function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "(not a URL)";
+  }
 }

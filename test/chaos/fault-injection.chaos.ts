@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canConnect, isCI } from "../support/services.ts";
+import { canConnect, isCI } from "../../scripts/service-probe.ts";
 import { type SendStats, sendWorkload } from "./at-least-once-client.ts";
 import { auditDatabase, type DatabaseAudit, databaseSettled } from "./database-audit.ts";
 import { FAULT_PLAN, type FaultTiming, runFaults } from "./faults.ts";

@@ -3,8 +3,9 @@
  * acknowledged: every acknowledged event present at least once (by `ce_source` + `ce_id`), how
  * many copies, and whether each key's events first appear in the order they were sent.
  */
-import { createKafkaStack } from "../../bridges/kafka/kafka-stack.ts";
+
 import type { ConsumedRecord } from "../../bridges/kafka/record.ts";
+import { createKafkaStack } from "../../bridges/kafka-stack.ts";
 
 /** What the audit needs of one record. */
 export interface AuditRecord {

@@ -18,6 +18,7 @@
  *
  * `start()` brings it all up, `stop()` takes down exactly what it started.
  */
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
@@ -26,7 +27,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { canConnect } from "../support/services.ts";
+import { canConnect } from "../../scripts/service-probe.ts";
+import { scrubbedEnv } from "../support/child-env.ts";
 
 const run = promisify(execFile);
 const checkout = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -524,10 +526,7 @@ export class ChaosStack {
         mirror: { rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
       }),
     );
-    const bridgeEnv: NodeJS.ProcessEnv = { ...process.env, ...credentials };
-    delete bridgeEnv.KAFKA_BROKERS;
-    delete bridgeEnv.REDIS_URL;
-    delete bridgeEnv.BRIDGE_PORT;
+    const bridgeEnv = scrubbedEnv(credentials);
     this.bridge = new BridgeProcess(bridgeEnv, bridgeConfig, path.join(this.workDir, "bridge.log"), this.ports.bridge);
     await this.bridge.start();
     log(`bridge on ${this.bridge.url}`);
@@ -537,14 +536,12 @@ export class ChaosStack {
     await mkdir(dataDir, { recursive: true });
     const { openSync } = await import("node:fs");
     const devLog = openSync(path.join(this.workDir, "dev.log"), "a");
-    const devEnv: NodeJS.ProcessEnv = {
-      ...process.env,
+    const devEnv = scrubbedEnv({
       ...credentials,
       DATABASE_URL: this.postgres.url,
       EDGEBUS_DEV_API_KEY: apiKey,
       KAFKA_BROKERS: this.kafka.brokers.join(","),
-    };
-    delete devEnv.REDIS_URL;
+    });
     const stackFile = path.join(dataDir, "dev-stack.json");
     // wrangler dev picks free ports for its inner sockets and can lose that race to another
     // process on a busy machine ("Address already in use"): one more try before giving up.

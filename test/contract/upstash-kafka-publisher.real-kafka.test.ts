@@ -9,10 +9,11 @@ import { serve } from "@hono/node-server";
 import { Kafka } from "@upstash/kafka";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafkaStack, type KafkaStack } from "../../bridges/kafka/kafka-stack.ts";
 import { createKafkaRestApp } from "../../bridges/kafka-rest/app.ts";
+import { createKafkaStack, type KafkaStack } from "../../bridges/kafka-stack.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { UpstashKafkaPublisher } from "../../workers/producer/src/brokers/upstash-kafka-publisher.ts";
-import { requireService, serviceUrls } from "../support/services.ts";
+import { requireService } from "../support/services.ts";
 import { contractMessage, runPublisherContract } from "./publisher.contract.ts";
 
 const available = await requireService("kafka", "publisher contract on real Kafka");

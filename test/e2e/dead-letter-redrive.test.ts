@@ -14,13 +14,16 @@
  *
  * Needs Postgres (fails under CI=true without it). Ports 18701–18703 (engineer A's range).
  */
+
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
-import { requireService, serviceUrls } from "../support/services.ts";
+import { scrubbedEnv } from "../support/child-env.ts";
+import { requireService } from "../support/services.ts";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -128,7 +131,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
       cwd: root,
-      env: { ...process.env, EDGEBUS_API_URL: dev.stack.info.producer, EDGEBUS_API_KEY: dev.stack.info.apiKey },
+      env: scrubbedEnv({ EDGEBUS_API_URL: dev.stack.info.producer, EDGEBUS_API_KEY: dev.stack.info.apiKey }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -5,6 +5,7 @@
  * `<data-dir>/dev-stack.json` exists, stopped by signalling its process group (dev.ts then stops
  * everything it started: wrangler dev, bridge, provider, embedded Postgres).
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
+import { scrubbedEnv } from "../support/child-env.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** wrangler dev bundles seven Workers; on a loaded two-core machine that takes over a minute. */
@@ -62,8 +64,6 @@ export interface RunningDevStack {
   stop(): Promise<void>;
 }
 
-const SERVER_SELECTING = ["DATABASE_URL", "KAFKA_BROKERS", "REDIS_URL", "EDGEBUS_DEV_API_KEY"];
-
 function exitOf(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
@@ -80,9 +80,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 export async function startDevStack(options: DevStackOptions): Promise<RunningDevStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "edgebus-e2e-"));
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SERVER_SELECTING) delete env[name];
-  for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value;
+  const env = scrubbedEnv(options.env);
   const args = [
     "--import",
     "tsx",

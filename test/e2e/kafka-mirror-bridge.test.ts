@@ -9,11 +9,12 @@ import { Consumer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
 import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
-import { createKafkaStack, type KafkaStack } from "../../bridges/kafka/kafka-stack.ts";
+import { createKafkaStack, type KafkaStack } from "../../bridges/kafka-stack.ts";
 import { createMirrorRoute } from "../../bridges/mirror/mirror-route.ts";
 import { TopicMapping } from "../../bridges/mirror/topic-mapping.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { handleMirrorBatch } from "../../workers/kafka-mirror/src/index.ts";
-import { requireService, serviceUrls } from "../support/services.ts";
+import { requireService } from "../support/services.ts";
 
 const available = await requireService("kafka", "kafka-mirror → bridge → Kafka");
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

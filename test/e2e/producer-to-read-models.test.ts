@@ -22,8 +22,9 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
-import { requireService, serviceUrls } from "../support/services.ts";
+import { requireService } from "../support/services.ts";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const SUITE = "producer → read models (npm run dev)";

@@ -5,7 +5,8 @@
  */
 import postgres from "postgres";
 import { migrate } from "../../scripts/migrate.ts";
-import { requireService, serviceUrls } from "./services.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "./services.ts";
 
 export async function migratedTestDatabase(suite: string): Promise<postgres.Sql | undefined> {
   if (!(await requireService("postgres", suite))) return undefined;

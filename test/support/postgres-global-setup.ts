@@ -8,7 +8,8 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { requireService, serviceUrls } from "./services.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "./services.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startLocalProvider } from "../../scripts/local-provider.ts";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
+import { requireService } from "../../test/support/services.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

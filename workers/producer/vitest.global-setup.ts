@@ -8,8 +8,9 @@ import { createServer, type Server } from "node:http";
 import { tsImport } from "tsx/esm/api";
 import type { TestProject } from "vitest/node";
 import type { RunningRedisRestServer } from "../../bridges/redis-rest/serve.ts";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { KafkaRestRecorder } from "../../test/contract/kafka-rest-recorder.ts";
-import { requireService, serviceUrls } from "../../test/support/services.ts";
+import { requireService } from "../../test/support/services.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -4,10 +4,12 @@
  * ingest), configured through the environment as an operator would, with its stdout and stderr
  * captured so the suites can check what it logs. Node only.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { serviceUrls } from "../../support/services.ts";
+import { serviceUrls } from "../../../scripts/service-probe.ts";
+import { scrubbedEnv } from "../../support/child-env.ts";
 import { freePort, type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
 import { redisKeyCounter } from "./redis-key-counter.ts";
 
@@ -43,10 +45,6 @@ export interface BridgeProcess {
 }
 
 /** The caller's environment minus bridge settings it may carry (a config file path, other secrets). */
-function withoutBridgeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("BRIDGE_")));
-}
-
 function metric(text: string, name: string, labels = ""): number {
   const prefix = `${name}${labels}`;
   const line = text.split("\n").find((l) => l.startsWith(`${prefix} `));
@@ -67,8 +65,7 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
   let output = "";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts"], {
     cwd: REPO_ROOT,
-    env: {
-      ...withoutBridgeSettings(process.env),
+    env: scrubbedEnv({
       BRIDGE_PORT: String(port),
       KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(","),
       REDIS_URL: redis.url,
@@ -76,7 +73,7 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
       BRIDGE_KAFKA_REST_PASSWORD: secrets.kafkaPassword,
       BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
       BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
-    },
+    }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -90,7 +87,7 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`bridge did not start in 60 s:\n${output}`)), 60_000);
       const onData = () => {
-        if (output.includes("edgebus bridge listening on")) {
+        if (output.includes('"msg":"edgebus bridge listening"')) {
           clearTimeout(timer);
           resolve();
         }

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
-import { canConnect } from "../../support/services.ts";
+import { canConnect } from "../../../scripts/service-probe.ts";
 
 export interface PrivateRedis {
   readonly url: string;

@@ -5,6 +5,7 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { createLogger } from "#shared/log.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { governmentCatalogue } from "../../../schemas/index.ts";
@@ -59,11 +60,9 @@ export function buildCapabilities(
   } else {
     if (!fallbacks.warned && (custom.dedup === undefined || custom.rateLimiter === undefined)) {
       fallbacks.warned = true;
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          msg: "UPSTASH_REDIS_REST_URL is not set: dedup and rate limits use isolate memory and are NOT shared between isolates",
-        }),
+      createLogger({ component: "producer" }).log(
+        "warn",
+        "UPSTASH_REDIS_REST_URL is not set: dedup and rate limits use isolate memory and are NOT shared between isolates",
       );
     }
     dedup = fallbacks.dedup;

@@ -1,7 +1,10 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { ProducerEnv } from "./hono-env.ts";
+
+const producerLog = createLogger({ component: "producer" });
 
 /**
  * The one place that turns a thrown error into an HTTP response: `{error: {code, message,
@@ -13,15 +16,11 @@ export function errorResponse(error: unknown, c: Context<ProducerEnv>): Response
   const failure: EdgebusError = toEdgebusError(error);
   const requestId = c.get("requestId") ?? "unknown";
   if (failure.status >= 500) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: failure.message,
-        code: failure.code,
-        request_id: requestId,
-        cause: failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : failure.cause,
-      }),
-    );
+    producerLog.log("error", failure.message, {
+      request_id: requestId,
+      error_code: failure.code,
+      ...(failure.cause === undefined ? {} : { note: `cause: ${errorLogFields(failure.cause).error_message}` }),
+    });
   }
   const headers: Record<string, string> = {};
   if (failure.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.ceil(failure.retryAfterSeconds));

@@ -10,6 +10,7 @@ import { toKafkaBinaryMessage } from "#shared/envelope/kafka-binding.ts";
 import { normaliseEvent } from "#shared/envelope/normalise.ts";
 import { toQueueMessage } from "#shared/envelope/queue-message.ts";
 import { EdgebusError, isEdgebusError, toEdgebusError } from "#shared/errors.ts";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { QueueName } from "#shared/names.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import type { Receipt } from "./api-schemas.ts";
@@ -17,6 +18,8 @@ import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
+
+const publishLog = createLogger({ component: "producer" });
 
 const QUEUE_PREFIX = "queue:";
 const KAFKA_PREFIX = "kafka:";
@@ -70,16 +73,12 @@ async function publishTo(
     return receipts;
   } catch (error) {
     caps.metrics.publishSeconds.observe({ destination: kind, result: "error" }, (performance.now() - started) / 1000);
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "publish failed",
-        destination,
-        events: events.length,
-        first_event: { id: events[0]?.id, source: events[0]?.source },
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    publishLog.log("error", "publish failed", {
+      destination,
+      count: events.length,
+      ...(events[0] === undefined ? {} : { event_id: events[0].id, event_source: events[0].source }),
+      ...errorLogFields(error),
+    });
     // Whatever the destination said, the client's recourse is the same: the events are
     // recorded, and retrying the same request completes the missing destinations.
     if (isEdgebusError(error) && error.code === "upstream_unavailable") throw error;

@@ -12,6 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { openDatabase } from "#shared/db/client.ts";
+import { createLogger } from "#shared/log.ts";
 import { QueuePublisher } from "./brokers/queue-publisher.ts";
 import { parseProducerEnv } from "./env.ts";
 import { recordTickFailure } from "./replay/replay-jobs.ts";
@@ -21,11 +22,7 @@ import type { ReplayJobRunnerRpc } from "./replay-job-client.ts";
 const JOB_ID_KEY = "job-id";
 const FAILURES_KEY = "consecutive-failures";
 
-function log(level: "info" | "error", msg: string, fields: Record<string, unknown>): void {
-  const line = JSON.stringify({ level, msg, ...fields });
-  if (level === "error") console.error(line);
-  else console.log(line);
-}
+const log = createLogger({ component: "replay-job-runner" });
 
 export class ReplayJobRunner extends DurableObject<Record<string, unknown>> implements ReplayJobRunnerRpc {
   async start(jobId: string): Promise<void> {
@@ -49,7 +46,7 @@ export class ReplayJobRunner extends DurableObject<Record<string, unknown>> impl
       if (result.kind === "continue") {
         await this.ctx.storage.setAlarm(Math.max(Date.now(), tickStarted + result.delayMs));
       } else {
-        log("info", "replay job finished", { job_id: jobId, status: result.status });
+        log.log("info", "replay job finished", { job_id: jobId, outcome: result.status });
         await this.ctx.storage.deleteAll();
       }
     } catch (thrown) {
@@ -58,7 +55,7 @@ export class ReplayJobRunner extends DurableObject<Record<string, unknown>> impl
       await this.ctx.storage.put(FAILURES_KEY, failures);
       let gaveUp = false;
       if (sql !== undefined) gaveUp = await recordTickFailure(sql, jobId, message).catch(() => false);
-      log("error", gaveUp ? "replay job failed" : "replay tick failed; retrying", {
+      log.log("error", gaveUp ? "replay job failed" : "replay tick failed; retrying", {
         job_id: jobId,
         error_message: message,
         note: `failures=${failures}`,

@@ -1,7 +1,8 @@
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRedisRestServer, startRedisRestServer } from "../../../../bridges/redis-rest/serve.ts";
-import { requireService, serviceUrls } from "../../../../test/support/services.ts";
+import { serviceUrls } from "../../../../scripts/service-probe.ts";
+import { requireService } from "../../../../test/support/services.ts";
 import { runDedupStoreContract } from "./dedup-store.contract.ts";
 import { RedisDedupStore } from "./redis-dedup-store.ts";
 

@@ -1,8 +1,8 @@
-import { ConsumerRegistry, type ConsumerRegistryOptions } from "../kafka-rest/consumer-registry.ts";
-import type { KafkaConnection } from "./connection.ts";
-import { PartitionReader } from "./partition-reader.ts";
-import { RecordProducer } from "./record-producer.ts";
-import { TopicAdmin, type TopicPolicy } from "./topic-admin.ts";
+import type { KafkaConnection } from "./kafka/connection.ts";
+import { PartitionReader } from "./kafka/partition-reader.ts";
+import { RecordProducer } from "./kafka/record-producer.ts";
+import { TopicAdmin, type TopicPolicy } from "./kafka/topic-admin.ts";
+import { ConsumerRegistry, type ConsumerRegistryOptions } from "./kafka-rest/consumer-registry.ts";
 
 /** Every Kafka client one bridge process holds, built from one connection; `close()` flushes the producer first. */
 export interface KafkaStack {
