@@ -6,7 +6,7 @@ import { EdgebusError } from "#shared/errors.ts";
 /**
  * The bridge's configuration: one YAML or JSON file (`--config bridge.yaml`, see
  * `bridge.example.yaml`), every field with a documented default, and environment variables on
- * top (DESIGN.md names: KAFKA_BROKERS, REDIS_URL, BRIDGE_PORT, BRIDGE_KAFKA_REST_USERNAME,
+ * top (the names in docs/configuration.md: KAFKA_BROKERS, REDIS_URL, BRIDGE_PORT, BRIDGE_KAFKA_REST_USERNAME,
  * BRIDGE_KAFKA_REST_PASSWORD, BRIDGE_REDIS_REST_TOKEN, BRIDGE_MIRROR_SECRET; plus
  * BRIDGE_KAFKA_SASL_MECHANISM/USERNAME/PASSWORD and BRIDGE_KAFKA_TLS=true). Parsed once, here.
  */

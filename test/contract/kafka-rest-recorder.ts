@@ -1,6 +1,6 @@
 /**
  * A local HTTP server speaking the producer half of the Upstash Kafka REST protocol
- * (`POST /produce`, notes/upstash-kafka-rest.md §2) that records every request exactly as it
+ * (`POST /produce`, docs/protocols.md) that records every request exactly as it
  * arrived, so tests can assert the wire format `@upstash/kafka` produces through our publisher.
  * Records are kept per topic with offsets counted from 0 and a partition chosen from the key.
  */

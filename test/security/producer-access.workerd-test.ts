@@ -181,7 +181,7 @@ describe.skipIf(bridge === null)("producer access control", async () => {
     /** A concrete URL for a templated path (`{id}` → a plausible id). */
     const concrete = (path: string) => path.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000001");
 
-    it("lists the admin operations DESIGN.md names (dead letters, replay)", () => {
+    it("lists the admin operations of the public contract (dead letters, replay)", () => {
       const paths = new Set(operations.map((o) => o.path));
       expect(paths).toContain("/v1/dead-letters");
       expect([...paths].some((p) => p.startsWith("/v1/dead-letters/") && p.endsWith("/replay"))).toBe(true);

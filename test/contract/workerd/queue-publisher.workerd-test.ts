@@ -69,7 +69,7 @@ runPublisherContract({
   oversizedValueBytes: QUEUE_LIMITS.maxMessageBytes,
   // Miniflare's queue broker has no switch to make it fail, so the failing publisher's binding
   // rejects the way a throttled queue does on Cloudflare (`Too Many Requests`, above 5,000
-  // messages/s: ../shared/notes/cloudflare-queues.md). The other texts the runtime throws are
+  // messages/s: docs/protocols.md, "Cloudflare Queues"). The other texts the runtime throws are
   // mapped in workers/producer/src/brokers/queue-publisher.node.test.ts.
   newFailingPublisher: () =>
     new QueuePublisher({

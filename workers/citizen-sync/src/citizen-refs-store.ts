@@ -22,6 +22,7 @@
  *   every column but last_synced_at: citizen-refs-replay.test.ts).
  */
 import type { Database } from "#shared/db/client.ts";
+import { eventKey } from "#shared/envelope/cloud-event.ts";
 
 export const CITIZEN_TARGETS = ["permits", "revenue"] as const;
 export type CitizenTarget = (typeof CITIZEN_TARGETS)[number];
@@ -51,8 +52,6 @@ export type CitizenChange =
   | (ChangeBase & { readonly kind: "verified"; readonly verification: "email" | "phone" | "identity" | "address" });
 
 export type CitizenChangeResult = "applied" | "stale" | "duplicate" | "unknown-citizen";
-
-const eventKey = (c: { source: string; id: string }) => `${c.source}\u0000${c.id}`;
 
 export async function applyCitizenChanges(
   sql: Database,
