@@ -1,5 +1,5 @@
 /**
- * Retry delays for Cloudflare Queues. Queues has no built-in backoff (notes §1.2), so the
+ * Retry delays for Cloudflare Queues. Queues has no built-in backoff (docs/protocols.md), so the
  * delay is computed from `msg.attempts`: exponential with full jitter (AWS "Exponential
  * Backoff and Jitter"), so that a burst of failures does not come back as a burst.
  */
