@@ -10,6 +10,7 @@ import { QUEUE_NAMES } from "#shared/names.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
+import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 import { ARTEFACTS, catalogueArtefacts, checkArtefacts, runCli, writeArtefacts } from "./generate-artefacts.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,6 +46,11 @@ describe("committed artefacts", () => {
     for (const type of governmentCatalogue.types())
       expect(paths).toContain(`schemas/generated/json-schema/${type}.json`);
     expect(paths).toContain("schemas/generated/asyncapi.json");
+  });
+
+  it("include the producer's OpenAPI document derived from its route declarations", () => {
+    const openApi = ARTEFACTS.find((a) => a.path === "schemas/generated/openapi.json");
+    expect(JSON.parse(openApi?.render() ?? "null")).toEqual(renderOpenApi(governmentCatalogue));
   });
 
   it("render deterministically with a trailing newline", () => {

@@ -19,7 +19,7 @@ import { eventJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { renderOpenApi } from "../workers/producer/src/openapi.ts";
+import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 
 export interface Artefact {
   /** Path relative to the repository root, with `/` separators. */
@@ -78,7 +78,7 @@ export const ARTEFACTS: readonly Artefact[] = [
       "Events exchanged between government services (identity, permits, revenue, documents, notifications) through edgebus: CloudEvents 1.0 in structured JSON form, published to Kafka topics gov.<domain>.<entity> and fanned out to Cloudflare Queues.",
     routingRules: DEFAULT_ROUTING_RULES,
   }),
-  // The producer's OpenAPI document (served at GET /openapi.json), generated from its zod schemas.
+  // The producer's OpenAPI document (served at GET /openapi.json), derived from its route declarations.
   { path: "schemas/generated/openapi.json", render: () => renderJson(renderOpenApi(governmentCatalogue)) },
 ];
 

@@ -1,15 +1,22 @@
 /**
- * The producer's OpenAPI document checked by a stock JSON Schema 2020-12 validator (ajv), as a
- * client generator would read it: every component compiles, the documented request schemas
- * accept what the producer accepts (catalogue examples in structured mode, the legacy envelope,
- * batches) and reject what it rejects, and the documented response schemas accept the shapes
- * the handlers are typed with.
+ * The producer's OpenAPI document, derived from the route declarations (`createRoute` in
+ * `workers/producer/src/routes/`):
+ * - equal to the hand-written document it replaced (`fixtures/openapi.v1.json`, the committed
+ *   `schemas/generated/openapi.json` of before) once `$ref`s are resolved, but for the intended
+ *   differences listed below, each with its reason;
+ * - the methods the app answers per path (405 with `Allow` for others) are the ones that document had;
+ * - checked by a stock JSON Schema 2020-12 validator (ajv), as a client generator would read it:
+ *   every component compiles, the documented request schemas accept what the producer accepts
+ *   (catalogue examples in structured mode, the legacy envelope, batches) and reject what it
+ *   rejects, and the documented response schemas accept the shapes the handlers are typed with.
  */
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { renderOpenApi } from "../workers/producer/src/openapi.ts";
+import { PRODUCER_ROUTES, renderOpenApi } from "../workers/producer/src/producer-routes.ts";
+import { routeMethods } from "../workers/producer/src/route-definition.ts";
+import handWritten from "./fixtures/openapi.v1.json" with { type: "json" };
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is walked by path; ajv checks the shapes
 type Json = Record<string, any>;
@@ -47,12 +54,150 @@ function event(type: string, overrides: Json = {}): Json {
   };
 }
 
+/** `document` with every `#/components/schemas/*` reference replaced by what it points to. */
+function dereferenced(document: Json): Json {
+  const walk = (node: unknown, trail: readonly string[]): unknown => {
+    if (Array.isArray(node)) return node.map((item) => walk(item, trail));
+    if (typeof node !== "object" || node === null) return node;
+    const { $ref, ...rest } = node as Json;
+    const siblings = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, walk(value, trail)]));
+    if ($ref === undefined) return siblings;
+    const name = String($ref).replace(/^#\/components\/schemas\//, "");
+    const target = document.components.schemas[name];
+    if (target === undefined || trail.includes(name)) throw new Error(`unresolvable or cyclic $ref ${$ref}`);
+    return { ...(walk(target, [...trail, name]) as Json), ...siblings };
+  };
+  return walk(document, []) as Json;
+}
+
+/** The same value with every object's keys sorted. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortedKeys((value as Json)[key])]),
+  );
+}
+
+const at = (root: Json, path: readonly (string | number)[]): unknown =>
+  path.reduce<unknown>((node, key) => (node as Json | undefined)?.[key], root);
+
+interface IntendedDifference {
+  /** Where, in both documents after dereferencing. */
+  path: (string | number)[];
+  /** The hand-written document's value there (`undefined`: absent). */
+  before: unknown;
+  /** The derived document's value there (`undefined`: absent). */
+  after: unknown;
+  reason: string;
+}
+
+describe("the derived OpenAPI document against the hand-written one it replaced", () => {
+  const before = sortedKeys(dereferenced(handWritten)) as Json;
+  const derived = sortedKeys(dereferenced(JSON.parse(JSON.stringify(document)))) as Json;
+
+  const publish = ["paths", "/v1/events", "post", "requestBody", "content", "application/cloudevents+json"];
+  const batchItems = ["paths", "/v1/events/batch", "post", "requestBody", "content"];
+  const example = at(before, [...publish, "example"]);
+  const adminScope = (path: string, method: string): IntendedDifference => ({
+    path: ["paths", path, method, "security"],
+    before: [{ bearerAuth: [] }],
+    after: [{ bearerAuth: ["admin"] }],
+    reason: "the declaration states the scope it needs, and the key check is derived from it",
+  });
+  const deadLetterId = (path: string, method: string): IntendedDifference => ({
+    path: ["paths", path, method, "parameters", 0, "schema"],
+    before: { type: "integer", minimum: 1 },
+    after: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    reason: "z.int() bounds the id to safe integers, as deadLetterId() does (404 above)",
+  });
+
+  const INTENDED: IntendedDifference[] = [
+    {
+      path: ["components", "schemas", "CatalogueEvent"],
+      before: undefined,
+      after: { ...(at(before, [...publish, "schema"]) as Json), examples: [example] },
+      reason: "static declarations name the catalogue's events; the document fills this component per catalogue",
+    },
+    {
+      path: ["components", "schemas", "EventType"],
+      before: undefined,
+      after: at(before, ["paths", "/v1/schemas/{type}", "get", "parameters", 0, "schema"]),
+      reason: "same for the catalogue's types (the path parameter of GET /v1/schemas/{type})",
+    },
+    {
+      path: [...publish, "example"],
+      before: example,
+      after: undefined,
+      reason: "the example depends on the catalogue, so it moved into CatalogueEvent (next two lines)",
+    },
+    {
+      path: [...publish, "schema", "examples"],
+      before: undefined,
+      after: [example],
+      reason: "CatalogueEvent's example, where the publish body refers to it",
+    },
+    {
+      path: [...batchItems, "application/cloudevents-batch+json", "schema", "items", "examples"],
+      before: undefined,
+      after: [example],
+      reason: "CatalogueEvent's example, where the batch items refer to it",
+    },
+    adminScope("/v1/dead-letters", "get"),
+    adminScope("/v1/dead-letters/replay", "post"),
+    adminScope("/v1/dead-letters/{id}", "get"),
+    adminScope("/v1/dead-letters/{id}", "delete"),
+    adminScope("/v1/dead-letters/{id}/replay", "post"),
+    adminScope("/v1/replay", "post"),
+    adminScope("/v1/replay/{id}", "get"),
+    adminScope("/v1/replay/{id}", "delete"),
+    deadLetterId("/v1/dead-letters/{id}", "get"),
+    deadLetterId("/v1/dead-letters/{id}", "delete"),
+    deadLetterId("/v1/dead-letters/{id}/replay", "post"),
+  ];
+
+  it.each(INTENDED.map((difference) => [difference.path.join(" › "), difference] as const))(
+    "intended difference at %s",
+    (_, { path, before: was, after: is }) => {
+      expect(was).not.toEqual(is);
+      expect(at(before, path)).toStrictEqual(sortedKeys(was));
+      expect(at(derived, path)).toStrictEqual(sortedKeys(is));
+    },
+  );
+
+  it("is otherwise equal, key for key", () => {
+    const expected = structuredClone(before);
+    for (const { path, after: is } of INTENDED) {
+      const parent = at(expected, path.slice(0, -1)) as Json;
+      const key = path[path.length - 1] as string | number;
+      if (is === undefined) delete parent[key];
+      else parent[key] = sortedKeys(is);
+    }
+    expect(derived).toStrictEqual(expected);
+  });
+
+  it("the app answers the methods the hand-written document listed, path for path (405 with Allow otherwise)", () => {
+    const expected = Object.fromEntries(
+      Object.entries(handWritten.paths as Json).map(([path, operations]) => [
+        path.replace(/\{(\w+)\}/g, ":$1"),
+        Object.keys(operations).flatMap((method) => (method === "get" ? ["GET", "HEAD"] : [method.toUpperCase()])),
+      ]),
+    );
+    const methods = routeMethods(PRODUCER_ROUTES);
+    expect(methods).toStrictEqual(expected);
+    // The order of the paths decides which 405 answers where a static path overlaps a parameterised one.
+    expect(Object.keys(methods)).toEqual(Object.keys(expected));
+  });
+});
+
 describe("producer OpenAPI document under a JSON Schema 2020-12 validator", () => {
   it("documents a valid structured event of every catalogue type", () => {
     for (const type of governmentCatalogue.types()) {
       expect(structured(event(type)), `${type}: ${JSON.stringify(structured.errors)}`).toBe(true);
     }
-    expect(structured(publishBody["application/cloudevents+json"].example)).toBe(true);
+    expect(structured(document.components.schemas.CatalogueEvent.examples[0])).toBe(true);
   });
 
   it("rejects what the producer rejects", () => {

@@ -18,38 +18,16 @@ import { parseProducerEnv } from "./env.ts";
 import { errorResponse } from "./error-response.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
 import { ProducerMetrics } from "./metrics.ts";
-import { registerAdminDeadLetters } from "./routes/admin-dead-letters.ts";
-import { registerAdminReplay } from "./routes/admin-replay.ts";
-import { registerDocsPage } from "./routes/docs-page.ts";
-import { registerHealthz } from "./routes/healthz.ts";
-import { registerMetrics } from "./routes/metrics.ts";
-import { registerOpenApiJson } from "./routes/openapi-json.ts";
-import { registerV1EventsBatch } from "./routes/v1-events-batch.ts";
-import { registerV1EventsPublish } from "./routes/v1-events-publish.ts";
-import { registerV1Schemas } from "./routes/v1-schemas.ts";
+import { PRODUCER_ROUTES } from "./producer-routes.ts";
+import { registerRoutes, routeMethods } from "./route-definition.ts";
 
 export interface ProducerAppOptions {
   /** Replace default capabilities (tests: failing publishers, a recording Kafka, another catalogue). */
   capabilities?: CapabilityOverrides;
 }
 
-/** Paths and the methods they answer; any other method gets 405 with `Allow`. */
-const ROUTE_METHODS: Record<string, string[]> = {
-  "/v1/events": ["POST"],
-  "/v1/events/batch": ["POST"],
-  "/v1/schemas": ["GET", "HEAD"],
-  "/v1/schemas/:type": ["GET", "HEAD"],
-  "/openapi.json": ["GET", "HEAD"],
-  "/docs": ["GET", "HEAD"],
-  "/healthz": ["GET", "HEAD"],
-  "/metrics": ["GET", "HEAD"],
-  "/v1/dead-letters": ["GET", "HEAD"],
-  "/v1/dead-letters/replay": ["POST"],
-  "/v1/dead-letters/:id": ["GET", "HEAD", "DELETE"],
-  "/v1/dead-letters/:id/replay": ["POST"],
-  "/v1/replay": ["POST"],
-  "/v1/replay/:id": ["GET", "HEAD", "DELETE"],
-};
+/** Paths and the methods they answer, from the route declarations; any other method gets 405 with `Allow`. */
+const ROUTE_METHODS = routeMethods(PRODUCER_ROUTES);
 
 /** A request id from the caller is kept if it is short and printable, so logs can be joined. */
 function requestIdFrom(header: string | undefined): string {
@@ -87,15 +65,7 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
     await next();
   });
 
-  registerV1EventsPublish(app);
-  registerV1EventsBatch(app);
-  registerV1Schemas(app);
-  registerOpenApiJson(app);
-  registerDocsPage(app);
-  registerHealthz(app);
-  registerMetrics(app);
-  registerAdminDeadLetters(app);
-  registerAdminReplay(app);
+  registerRoutes(app, PRODUCER_ROUTES);
 
   for (const [path, allow] of Object.entries(ROUTE_METHODS)) {
     app.all(path, (c) => {

@@ -58,13 +58,16 @@ function exampleFor(operation, contentType) {
   const media = operation.requestBody && operation.requestBody.content[contentType];
   if (!media) return "";
   if (media.example !== undefined) return pretty(media.example);
-  const options = (media.schema && media.schema.oneOf) || (media.schema && media.schema.items && media.schema.items.oneOf) || [];
+  const schema = resolve(media.schema) || {};
+  const events = (schema.type === "array" ? resolve(schema.items) : schema) || {};
+  const batch = (event) => pretty(schema.type === "array" ? [event] : event);
+  if (events.examples) return batch(events.examples[0]);
+  const options = events.oneOf || [];
   const first = options[0] && resolve(options[0]);
   const dataRef = first && first.allOf && first.allOf[1].properties.data;
   const data = dataRef && resolve(dataRef).examples ? resolve(dataRef).examples[0] : {};
   const type = first && first.allOf ? first.allOf[1].properties.type.const : "gov.example.entity.action";
-  const event = { specversion: "1.0", id: crypto.randomUUID(), source: "/services/docs", type, data };
-  return pretty(media.schema.type === "array" ? [event] : event);
+  return batch({ specversion: "1.0", id: crypto.randomUUID(), source: "/services/docs", type, data });
 }
 function operationView(path, method, operation) {
   const contentTypes = operation.requestBody ? Object.keys(operation.requestBody.content) : [];

@@ -1,21 +1,49 @@
 /**
- * What every admin route does first: authenticate (401), require the `admin` scope (403), and
- * only then look at the request. Plus the request parsing and the per-request Postgres client
- * the admin routes share.
+ * What the admin routes share: their declarations' common parts (the key they need, the errors
+ * every one can answer, the path ids, the job response), the request parsing, and the
+ * per-request Postgres client. The key check itself (401, then 403 without the `admin` scope,
+ * before the request is looked at) comes from `ADMIN_KEY` in each declaration.
  */
 import type { Context } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
 import { EdgebusError } from "#shared/errors.ts";
-import { assertAdmin, type Principal } from "../auth/authenticate.ts";
-import { authenticateRequest } from "../authenticate-request.ts";
 import type { ProducerEnv } from "../hono-env.ts";
+import { errorResponses, jsonContent } from "../route-definition.ts";
 
-/** 401 without a valid key, 403 without the admin scope. */
-export async function requireAdmin(c: Context<ProducerEnv>): Promise<Principal> {
-  const principal = await authenticateRequest(c);
-  assertAdmin(principal);
-  return principal;
+/** Tag of every admin operation (tests find the admin routes in the OpenAPI document by it). */
+export const ADMIN_TAGS = ["admin"];
+
+/** Errors any admin route can answer: no key, no admin scope, no database. */
+export function adminErrors(statuses: readonly number[]) {
+  return errorResponses([...statuses, 401, 403, 503]);
+}
+
+/** Path of the routes of one dead letter (`deadLetterId` reads it). */
+export const deadLetterIdParams = z.object({
+  id: z
+    .int()
+    .min(1)
+    .meta({ param: { description: "Dead letter id" } }),
+});
+
+const REPLAY_JOB_ID = /^rj_[0-9a-f]{32}$/;
+
+/** Path of the routes of one replay job (`replayJobId` reads it). */
+export const replayJobIdParams = z.object({
+  id: z
+    .string()
+    .regex(REPLAY_JOB_ID)
+    .meta({ param: { description: "Replay job id" } }),
+});
+
+/** 202 with a created job, and where to follow it. */
+export function jobCreated(schema: z.ZodType) {
+  return {
+    description: "Job created; follow it at Location",
+    headers: { Location: { schema: { type: "string" as const }, description: "`/v1/replay/{job id}`" } },
+    content: jsonContent(schema),
+  };
 }
 
 /** A zod result as the value, or 400 `bad_request` listing every problem with its field. */
@@ -39,6 +67,12 @@ export async function readJsonBody(c: Context<ProducerEnv>): Promise<unknown> {
   } catch {
     throw new EdgebusError("malformed_json", "the request body is not valid JSON");
   }
+}
+
+/** A path id of `edgebus.replay_jobs`, or 404. */
+export function replayJobId(text: string): string {
+  if (!REPLAY_JOB_ID.test(text)) throw new EdgebusError("not_found", `no replay job ${text}`);
+  return text;
 }
 
 /** A path id of `edgebus.dead_letters` (a positive integer), or 404. */

@@ -12,7 +12,7 @@ import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { archiveEvents } from "../../../archive/src/event-archive-store.ts";
 import { type DeadLetterRecord, recordDeadLetters } from "../../../dead-letter/src/dead-letters-store.ts";
 import { createProducerApp } from "../app.ts";
-import { renderOpenApi } from "../openapi.ts";
+import { renderOpenApi } from "../producer-routes.ts";
 import { bearer, mintKey, type ResponseJson, testEnv } from "../producer-test-harness.ts";
 
 const available = inject("postgresAvailable");

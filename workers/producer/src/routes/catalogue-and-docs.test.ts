@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { createProducerApp } from "../app.ts";
-import { renderOpenApi } from "../openapi.ts";
+import { renderOpenApi } from "../producer-routes.ts";
 import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
 const key = await mintKey();

@@ -1,12 +1,28 @@
-import type { ProducerApp } from "../hono-env.ts";
-import { renderOpenApi } from "../openapi.ts";
+import { createRoute } from "@hono/zod-openapi";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { defineRoute, type ProducerRoute } from "../route-definition.ts";
 
-/** `GET /openapi.json` — rendered once per isolate; the catalogue is fixed at deploy time. */
-export function registerOpenApiJson(app: ProducerApp): void {
+/**
+ * `GET /openapi.json` — the document `render` derives from the route declarations (the list this
+ * route belongs to, hence the parameter); rendered once per isolate, the catalogue is fixed at
+ * deploy time.
+ */
+export function openApiJson(render: (catalogue: Catalogue) => Record<string, unknown>): ProducerRoute {
   let cached: { catalogue: unknown; document: Record<string, unknown> } | undefined;
-  app.get("/openapi.json", (c) => {
-    const { catalogue } = c.get("caps");
-    if (cached?.catalogue !== catalogue) cached = { catalogue, document: renderOpenApi(catalogue) };
-    return c.json(cached.document);
-  });
+  return defineRoute(
+    createRoute({
+      method: "get",
+      path: "/openapi.json",
+      operationId: "openApi",
+      summary: "This document",
+      responses: {
+        200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } },
+      },
+    }),
+    (c) => {
+      const { catalogue } = c.get("caps");
+      if (cached?.catalogue !== catalogue) cached = { catalogue, document: render(catalogue) };
+      return c.json(cached.document);
+    },
+  );
 }

@@ -1,13 +1,15 @@
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
 import { parseBatch } from "#shared/envelope/http-binding.ts";
 import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { errorBody } from "#shared/errors.ts";
-import type { BatchItemResult } from "../api-schemas.ts";
-import { authenticateRequest } from "../authenticate-request.ts";
-import type { ProducerApp } from "../hono-env.ts";
+import { type BatchItemResult, batchResponseSchema } from "../api-schemas.ts";
+import { catalogueEventSchema } from "../catalogue-openapi.ts";
 import { countEvent, publishEvents } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
+import { API_KEY, defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
 
 /**
  * `POST /v1/events/batch` — up to 100 structured events (1 MB). The request as a whole fails only
@@ -15,11 +17,32 @@ import { readBodyText } from "../read-body.ts";
  * per event in request order, each with its own status (202 or the error's 4xx/503). The events
  * are published together: one call per destination, not one per event.
  */
-export function registerV1EventsBatch(app: ProducerApp): void {
-  app.post("/v1/events/batch", async (c) => {
+export const publishBatch = defineRoute(
+  createRoute({
+    method: "post",
+    path: "/v1/events/batch",
+    operationId: "publishBatch",
+    summary: `Publish up to ${ENVELOPE_LIMITS.maxBatchEvents} events`,
+    description: `A JSON array of structured CloudEvents, at most ${ENVELOPE_LIMITS.maxBatchEvents} events and ${ENVELOPE_LIMITS.maxBatchBytes} bytes. Each event gets its own result (202 or an error status) in request order.`,
+    security: API_KEY,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/cloudevents-batch+json": {
+            schema: z.array(catalogueEventSchema).min(1).max(ENVELOPE_LIMITS.maxBatchEvents),
+          },
+        },
+      },
+    },
+    responses: {
+      200: { description: "Per-event results", content: jsonContent(batchResponseSchema) },
+      ...errorResponses([400, 401, 413, 415, 429]),
+    },
+  }),
+  async (c, principal) => {
     const caps = c.get("caps");
     const requestId = c.get("requestId");
-    const principal = await authenticateRequest(c);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxBatchBytes, "a batch");
     const items = parseBatch(c.req.raw.headers, body);
     await enforceRateLimit(caps, principal, items.length);
@@ -55,5 +78,5 @@ export function registerV1EventsBatch(app: ProducerApp): void {
       },
       200,
     );
-  });
-}
+  },
+);

@@ -1,10 +1,11 @@
-import type { z } from "zod";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
-import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { topicForType } from "#shared/names.ts";
-import type { schemaSummarySchema } from "../api-schemas.ts";
-import type { ProducerApp } from "../hono-env.ts";
+import { schemaListSchema, type schemaSummarySchema } from "../api-schemas.ts";
+import { dataJsonSchema, eventTypeSchema } from "../catalogue-openapi.ts";
+import { defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
 
 export function schemaSummaries(catalogue: Catalogue): z.infer<typeof schemaSummarySchema>[] {
   return catalogue.types().map((type) => {
@@ -21,26 +22,35 @@ export function schemaSummaries(catalogue: Catalogue): z.infer<typeof schemaSumm
   });
 }
 
-/** JSON Schema (2020-12) of an event type's `data`, with the catalogue's metadata and example. */
-export function dataJsonSchema(catalogue: Catalogue, type: string): Record<string, unknown> {
-  const definition = catalogue.require(type);
-  return {
-    ...toInputJsonSchema(definition.data),
-    $id: `/v1/schemas/${type}`,
-    title: type,
-    description: definition.description,
-    "x-edgebus-version": definition.version,
-    "x-edgebus-topic": topicForType(type),
-    ...(definition.entityIdField === undefined ? {} : { "x-edgebus-entity-id-field": definition.entityIdField }),
-    "x-edgebus-requires-eventversion": definition.requiresEventVersion === true,
-    examples: [definition.example],
-  };
-}
+/** `GET /v1/schemas` — the catalogue. */
+export const listSchemas = defineRoute(
+  createRoute({
+    method: "get",
+    path: "/v1/schemas",
+    operationId: "listSchemas",
+    summary: "The event catalogue",
+    responses: { 200: { description: "Known event types", content: jsonContent(schemaListSchema) } },
+  }),
+  (c) => c.json({ schemas: schemaSummaries(c.get("caps").catalogue) }),
+);
 
-/** `GET /v1/schemas` (the catalogue) and `GET /v1/schemas/{type}` (one type's JSON Schema; 404 with close matches otherwise). */
-export function registerV1Schemas(app: ProducerApp): void {
-  app.get("/v1/schemas", (c) => c.json({ schemas: schemaSummaries(c.get("caps").catalogue) }));
-  app.get("/v1/schemas/:type", (c) => {
+/** `GET /v1/schemas/{type}` — one type's JSON Schema; 404 with close matches otherwise. */
+export const getSchema = defineRoute(
+  createRoute({
+    method: "get",
+    path: "/v1/schemas/{type}",
+    operationId: "getSchema",
+    summary: "JSON Schema of an event type's data",
+    request: { params: z.object({ type: eventTypeSchema }) },
+    responses: {
+      200: {
+        description: "JSON Schema 2020-12",
+        content: { "application/schema+json": { schema: { type: "object" } } },
+      },
+      ...errorResponses([404]),
+    },
+  }),
+  (c) => {
     const { catalogue } = c.get("caps");
     const type = c.req.param("type");
     if (!catalogue.has(type)) {
@@ -50,5 +60,5 @@ export function registerV1Schemas(app: ProducerApp): void {
     }
     const schema = dataJsonSchema(catalogue, type);
     return c.json(schema, 200, { "Content-Type": "application/schema+json" });
-  });
-}
+  },
+);
