@@ -3,6 +3,9 @@
  * the same dead letter delivered twice changes nothing; a later failure of the same event (after
  * a replay, say) counts one more failure, adds its attempts, takes the newest error and puts the
  * row back to `pending`.
+ *
+ * One statement for the whole batch: it fails as a whole when Postgres refuses any one row; the
+ * caller then records the letters one by one (`handleDeadLetterBatch`).
  */
 import type { Database } from "#shared/db/client.ts";
 
@@ -23,6 +26,13 @@ export interface DeadLetterRecord {
   readonly attempts: number;
   /** ISO timestamp of this failure. */
   readonly failedAt: string;
+  /**
+   * Set when the body cannot be stored as jsonb as it is (see `storable-letter.ts`): the exact
+   * body as JSON text; `event` is then a cleaned, readable copy.
+   */
+  readonly eventText?: string;
+  /** Why and how the letter was stored encoded. */
+  readonly storageNote?: string;
 }
 
 const keyOf = (r: DeadLetterRecord) => `${r.queue}\u0000${r.eventSource}\u0000${r.eventId}`;
@@ -50,25 +60,32 @@ export async function recordDeadLetters(sql: Database, records: readonly DeadLet
     failure_reason: r.failureReason,
     attempts: r.attempts,
     failed_at: r.failedAt,
+    event_encoding: r.eventText === undefined ? "jsonb" : "json_text",
+    event_text: r.eventText ?? null,
+    storage_note: r.storageNote ?? null,
   }));
   await sql`
     insert into edgebus.dead_letters as d (
       queue, consumer, event_source, event_id, event_type, message_id, event, error_code, error_type,
-      error_message, error_details, failure_reason, attempts, first_failed_at, last_failed_at
+      error_message, error_details, failure_reason, attempts, first_failed_at, last_failed_at, event_encoding,
+      event_text, storage_note
     )
     select x.queue, x.consumer, x.event_source, x.event_id, x.event_type, x.message_id, coalesce(x.event, 'null'::jsonb),
            x.error_code, x.error_type, x.error_message, x.error_details, x.failure_reason, x.attempts,
-           x.failed_at, x.failed_at
+           x.failed_at, x.failed_at, x.event_encoding, x.event_text, x.storage_note
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(
       queue text, consumer text, event_source text, event_id text, event_type text, message_id text, event jsonb,
       error_code text, error_type text, error_message text, error_details jsonb, failure_reason text,
-      attempts integer, failed_at timestamptz
+      attempts integer, failed_at timestamptz, event_encoding text, event_text text, storage_note text
     )
     on conflict (queue, event_source, event_id) do update set
       consumer = excluded.consumer,
       event_type = coalesce(excluded.event_type, d.event_type),
       message_id = excluded.message_id,
       event = excluded.event,
+      event_encoding = excluded.event_encoding,
+      event_text = excluded.event_text,
+      storage_note = excluded.storage_note,
       error_code = excluded.error_code,
       error_type = excluded.error_type,
       error_message = excluded.error_message,

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
 import { DEAD_LETTER_KIND, type DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 import { openDatabase } from "#shared/db/client.ts";
@@ -43,8 +43,27 @@ async function rows(queue: string, eventId: string) {
   const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
   return sql`
     select consumer, event_type, error_code, error_message, failure_reason, attempts, failure_count, status,
-           first_failed_at, last_failed_at, event
+           first_failed_at, last_failed_at, event, event_encoding, event_text, storage_note
     from edgebus.dead_letters where queue = ${queue} and event_id = ${eventId}`;
+}
+
+/** Every line the code under test logged while `work` ran. */
+async function logsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const record = (...args: unknown[]) => {
+    lines.push(args.map(String).join(" "));
+  };
+  const spies = [
+    vi.spyOn(console, "log").mockImplementation(record),
+    vi.spyOn(console, "warn").mockImplementation(record),
+    vi.spyOn(console, "error").mockImplementation(record),
+  ];
+  try {
+    await work();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
 }
 
 describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () => {
@@ -113,5 +132,89 @@ describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () 
     expect(acked).toEqual([]);
     expect([...retried.keys()]).toEqual(["m1", "m2"]);
     for (const delay of retried.values()) expect(delay).toBeGreaterThanOrEqual(1);
+  });
+
+  it("stores every letter of a batch when one holds text Postgres cannot (NUL, an unpaired surrogate)", async () => {
+    const letters = Array.from({ length: 20 }, () => event());
+    const poisoned = letters[7] as Omit<ReturnType<typeof event>, "data"> & { data: unknown };
+    poisoned.data = {
+      to: "someone@example.org",
+      applicant: { name: "a\u0000b", notes: ["fine", { text: "x\uD800y" }] },
+    };
+    const result = await worker.queue(
+      "notifications-dlq",
+      letters.map((body) => message(letter(body, "2026-11-22T08:00:00.000Z"))),
+    );
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(20);
+    for (const body of letters) expect(await rows("notifications", body.id)).toHaveLength(1);
+
+    const clean = await rows("notifications", (letters[0] as { id: string }).id);
+    expect(clean[0]).toMatchObject({ event_encoding: "jsonb", event_text: null, storage_note: null });
+    const [stored] = await rows("notifications", poisoned.id);
+    expect(stored).toMatchObject({ event_encoding: "json_text", failure_reason: "exhausted", attempts: 3 });
+    // The exact body, NUL and lone surrogate included, comes back from event_text.
+    expect(JSON.parse(stored?.event_text)).toEqual(poisoned);
+    // `event` is a readable copy with the characters Postgres refuses replaced by U+FFFD.
+    expect(stored?.event.data.applicant).toEqual({ name: "a\uFFFDb", notes: ["fine", { text: "x\uFFFDy" }] });
+    expect(stored?.storage_note).toMatch(/NUL/);
+    expect(stored?.storage_note).toMatch(/unpaired surrogate/);
+    expect(stored?.storage_note).toContain("$.body.data.applicant.name");
+  });
+
+  it("retries a batch Postgres refuses as a whole letter by letter, and stores the refused letter encoded", async () => {
+    const bodies = [event(), event(), event()];
+    // attempts beyond Postgres integer range: the whole statement fails with 22003.
+    const oversized = { ...letter(bodies[1], "2026-11-22T08:00:00.000Z"), attempts: 3_000_000_000 };
+    const result = await worker.queue("notifications-dlq", [
+      message(letter(bodies[0], "2026-11-22T08:00:00.000Z")),
+      message(oversized),
+      message(letter(bodies[2], "2026-11-22T08:00:00.000Z")),
+    ]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(await rows("notifications", bodies[0]?.id as string)).toEqual([
+      expect.objectContaining({ event_encoding: "jsonb", attempts: 3 }),
+    ]);
+    expect(await rows("notifications", bodies[2]?.id as string)).toEqual([
+      expect.objectContaining({ event_encoding: "jsonb", attempts: 3 }),
+    ]);
+    const [refused] = await rows("notifications", bodies[1]?.id as string);
+    expect(refused).toMatchObject({ event_encoding: "json_text", attempts: 2_147_483_647 });
+    expect(JSON.parse(refused?.event_text)).toEqual(bodies[1]);
+    expect(refused?.storage_note).toMatch(/22003/);
+  });
+
+  it("a database without the tables (code deployed before the migrations) is retried and says to run them", async () => {
+    const admin = openDatabase(bindings.HYPERDRIVE.connectionString);
+    const name = `edgebus_unmigrated_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    await admin.unsafe(`create database ${name}`);
+    try {
+      const url = new URL(bindings.HYPERDRIVE.connectionString);
+      url.pathname = `/${name}`;
+      const retried = new Map<string, number | undefined>();
+      const acked: string[] = [];
+      const messages: QueueMessage[] = [1, 2].map((n) => ({
+        id: `m${n}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: letter(event(), "2026-11-22T08:00:00.000Z"),
+        ack: () => acked.push(`m${n}`),
+        retry: (options) => retried.set(`m${n}`, options?.delaySeconds),
+      }));
+      const logs = await logsOf(() =>
+        handleDeadLetterBatch(
+          { queue: "notifications-dlq", messages },
+          { HYPERDRIVE: { connectionString: url.toString() } },
+        ),
+      );
+      expect(acked).toEqual([]);
+      expect([...retried.keys()]).toEqual(["m1", "m2"]);
+      const advice = logs.filter((line) => line.includes("npm run migrate"));
+      expect(advice.length).toBeGreaterThan(0);
+      expect(advice[0]).toContain("42P01");
+    } finally {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    }
   });
 });
