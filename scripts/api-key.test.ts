@@ -20,6 +20,22 @@ describe("scripts/api-key.ts", () => {
     await expect(authenticate(`Bearer ${key}x`, keys)).rejects.toMatchObject({ code: "unauthorized" });
   });
 
+  it("grants notify:direct-contact only when asked, and refuses an unknown scope", async () => {
+    const plain = await mintApiKey({ id: "permits-service", sources: [], types: [], admin: false });
+    expect(plain.entry.scopes).toEqual([]);
+    const identity = await mintApiKey({
+      id: "identity-service",
+      sources: [],
+      types: [],
+      admin: false,
+      scopes: ["notify:direct-contact"],
+    });
+    expect(identity.entry.scopes).toEqual(["notify:direct-contact"]);
+    await expect(
+      mintApiKey({ id: "x", sources: [], types: [], admin: false, scopes: ["notify:all"] }),
+    ).rejects.toThrow();
+  });
+
   it("defaults to all sources and types and rejects a malformed rate", async () => {
     const { entry } = await mintApiKey({ id: "dev", sources: [], types: [], admin: true });
     expect(entry).toMatchObject({ sources: ["*"], types: ["*"], admin: true });

@@ -4,8 +4,10 @@
  *
  * Usage:
  *   npx tsx scripts/api-key.ts <id> [--source <pattern>]... [--type <pattern>]... [--admin]
- *                                   [--rate <events>/<seconds>]
+ *                                   [--scope notify:direct-contact] [--rate <events>/<seconds>]
  * Patterns use `*` as a wildcard; without --source/--type the key may publish anything.
+ * `--scope notify:direct-contact`: the notifier may send to contact details carried in this key's
+ * events (give it only to the service that owns the contacts, e.g. identity).
  *
  * Example:
  *   npx tsx scripts/api-key.ts permits-service --source '/services/permits*' --type 'gov.permits.*'
@@ -19,6 +21,7 @@ export async function mintApiKey(options: {
   sources: string[];
   types: string[];
   admin: boolean;
+  scopes?: string[];
   rate?: string;
 }): Promise<{ key: string; entry: ApiKeyEntry }> {
   const key = generateApiKey();
@@ -34,6 +37,7 @@ export async function mintApiKey(options: {
     sources: options.sources.length > 0 ? options.sources : ["*"],
     types: options.types.length > 0 ? options.types : ["*"],
     admin: options.admin,
+    scopes: options.scopes ?? [],
     ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
   });
   return { key, entry };
@@ -46,12 +50,15 @@ async function main(): Promise<void> {
       source: { type: "string", multiple: true, default: [] },
       type: { type: "string", multiple: true, default: [] },
       admin: { type: "boolean", default: false },
+      scope: { type: "string", multiple: true, default: [] },
       rate: { type: "string" },
     },
   });
   const [id] = positionals;
   if (id === undefined) {
-    console.error("usage: npx tsx scripts/api-key.ts <id> [--source p]... [--type p]... [--admin] [--rate n/s]");
+    console.error(
+      "usage: npx tsx scripts/api-key.ts <id> [--source p]... [--type p]... [--admin] [--scope notify:direct-contact] [--rate n/s]",
+    );
     process.exit(2);
   }
   const { key, entry } = await mintApiKey({
@@ -59,6 +66,7 @@ async function main(): Promise<void> {
     sources: values.source,
     types: values.type,
     admin: values.admin,
+    scopes: values.scope,
     ...(values.rate === undefined ? {} : { rate: values.rate }),
   });
   console.log(`API key (give to the client; shown only now):\n  ${key}\n`);

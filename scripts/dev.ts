@@ -458,6 +458,8 @@ async function main(): Promise<void> {
       sources: ["*"],
       types: ["*"],
       admin: true,
+      // The development key may do everything, including sending to contacts carried in events.
+      scopes: ["notify:direct-contact"],
       ...(rateLimit ? { rate_limit: rateLimit } : {}),
     },
     // More keys beside the dev key (a test harness needs a key without the admin scope): entries

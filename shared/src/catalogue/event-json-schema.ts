@@ -8,7 +8,7 @@
  * attributes are taken from its zod schema rather than restated.
  */
 import { z } from "zod";
-import { extensionsSchema } from "../envelope/extensions.ts";
+import { extensionsSchema, reservedExtensionsSchema } from "../envelope/extensions.ts";
 import { topicForType } from "../names.ts";
 import type { EventTypeDefinition } from "./types.ts";
 
@@ -82,10 +82,12 @@ export function eventJsonSchema(
   options: EventJsonSchemaOptions = {},
 ): Record<string, unknown> {
   const target = options.target ?? "draft-2020-12";
-  const { $schema: _, properties: extensionProperties } = z.toJSONSchema(extensionsSchema, {
-    target,
-    io: "input",
-  }) as { $schema?: string; properties: Record<string, unknown> };
+  // The reserved attributes are read-only: edgebus sets them on every event it delivers and
+  // refuses them from a client.
+  const { $schema: _, properties: extensionProperties } = z.toJSONSchema(
+    extensionsSchema.extend(reservedExtensionsSchema.shape),
+    { target, io: "input" },
+  ) as { $schema?: string; properties: Record<string, unknown> };
   return {
     ...(options.dialect === false ? {} : { $schema: DIALECTS[target] }),
     $id: schemaIdOf(definition.type, definition.version),

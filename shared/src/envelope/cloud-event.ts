@@ -23,10 +23,14 @@ export interface CloudEventRecord {
   /** Entity id; the Kafka record key. */
   partitionkey?: string;
   traceparent?: string;
+  /** Reserved, set by the producer: the publishing API key's id (`extensions.ts`). */
+  edgebuskeyid?: string;
+  /** Reserved, set by the producer: the key holds `notify:direct-contact` (`extensions.ts`). */
+  edgebusdirectcontact?: boolean;
   [extension: string]: unknown;
 }
 
-/** Names of the extension attributes edgebus understands. */
+/** Names of the extension attributes edgebus understands from a caller. */
 export const EDGEBUS_EXTENSIONS = [
   "eventversion",
   "correlationid",

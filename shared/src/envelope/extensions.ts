@@ -28,3 +28,39 @@ export const extensionsSchema = z.object({
 });
 
 export type EdgebusExtensions = z.output<typeof extensionsSchema>;
+
+/**
+ * Extension attributes edgebus itself sets and no caller may send: every attribute whose name
+ * starts with `edgebus` is reserved. The producer refuses them on input (400, every envelope mode)
+ * and stamps these two from the API key that published the event, so a consumer can trust them:
+ *
+ * - `edgebuskeyid`: the id of the publishing API key (`EDGEBUS_API_KEYS[].id`);
+ * - `edgebusdirectcontact`: whether that key holds the `notify:direct-contact` scope — only then
+ *   does the notifier send to contact details carried in the event (otherwise it uses the
+ *   citizen directory, `citizen_refs`).
+ *
+ * Names follow the CloudEvents rules: lowercase letters and digits, at most 20 characters.
+ */
+export const RESERVED_EXTENSION_PREFIX = "edgebus";
+export const PUBLISHER_KEY_ATTRIBUTE = "edgebuskeyid";
+export const DIRECT_CONTACT_ATTRIBUTE = "edgebusdirectcontact";
+
+export function isReservedAttribute(name: string): boolean {
+  return name.toLowerCase().startsWith(RESERVED_EXTENSION_PREFIX);
+}
+
+/** The stamp, as documented (OpenAPI, JSON Schema): read-only, never sent by a client. */
+export const reservedExtensionsSchema = z.object({
+  [PUBLISHER_KEY_ATTRIBUTE]: z
+    .string()
+    .meta({ readOnly: true, description: "Set by edgebus: the id of the API key that published the event" })
+    .optional(),
+  [DIRECT_CONTACT_ATTRIBUTE]: z
+    .boolean()
+    .meta({
+      readOnly: true,
+      description:
+        "Set by edgebus: whether the publishing key holds the notify:direct-contact scope (contacts in the event may be used)",
+    })
+    .optional(),
+});

@@ -23,6 +23,7 @@ export async function mintKey(scopes: Partial<Omit<ApiKeyEntry, "hash">> = {}): 
       sources: scopes.sources ?? ["*"],
       types: scopes.types ?? ["*"],
       admin: scopes.admin ?? false,
+      scopes: scopes.scopes ?? [],
       ...(scopes.rate_limit === undefined ? {} : { rate_limit: scopes.rate_limit }),
     },
   };

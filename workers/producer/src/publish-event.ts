@@ -18,6 +18,7 @@ import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
+import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
 
 const publishLog = createLogger({ component: "producer" });
 
@@ -40,7 +41,9 @@ export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted
 function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEvent): Prepared {
   const { attributes } = incoming;
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
-  const event = normaliseEvent(attributes, caps.catalogue, { mode: incoming.mode });
+  refuseReservedAttributes(attributes);
+  // Stamped before normalising, so the queue-size limit counts the stamp too.
+  const event = normaliseEvent(stampPublisher(attributes, principal), caps.catalogue, { mode: incoming.mode });
   const route = routeEvent(caps.rules, event, { kafkaEnabled: caps.kafka !== null });
   const plan = [
     ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),

@@ -1,6 +1,6 @@
 /**
  * API keys of the producer, as configured in the `EDGEBUS_API_KEYS` Worker secret: a JSON array
- * of `{id, hash, sources, types, admin?, rate_limit?}`. Only the SHA-256 hash of a key is
+ * of `{id, hash, sources, types, admin?, scopes?, rate_limit?}`. Only the SHA-256 hash of a key is
  * stored (`npx tsx scripts/api-key.ts <id>` mints a key and prints its entry).
  *
  * `sources` and `types` are patterns where `*` matches any run of characters
@@ -20,12 +20,23 @@ export type RateLimit = z.infer<typeof rateLimitSchema>;
 /** Applied to keys without `rate_limit`. */
 export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 1000, window_seconds: 60 };
 
+/**
+ * Scopes a key may hold beyond publishing by source and type. `notify:direct-contact`: the
+ * notifier may send to contact details (email, phone) carried in this key's events; without it
+ * it sends only to the citizen directory's (`citizen_refs`). The producer stamps the answer into
+ * each event (`edgebusdirectcontact`, shared/src/envelope/extensions.ts).
+ */
+export const DIRECT_CONTACT_SCOPE = "notify:direct-contact";
+export const KEY_SCOPES = [DIRECT_CONTACT_SCOPE] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
 export const apiKeyEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, '-' and '_' (max 64)"),
   hash: z.string().regex(/^[0-9a-f]{64}$/, "the lowercase hex SHA-256 of the key"),
   sources: z.array(z.string().min(1)).default([]),
   types: z.array(z.string().min(1)).default([]),
   admin: z.boolean().default(false),
+  scopes: z.array(z.enum(KEY_SCOPES)).default([]),
   rate_limit: rateLimitSchema.optional(),
 });
 
