@@ -18,6 +18,7 @@ import { EdgebusError } from "../errors.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
 import { ENVELOPE_LIMITS } from "./limits.ts";
+import { findUnstorableText } from "./storable-text.ts";
 import { toValidationIssues, type ValidationIssue } from "./validation-issues.ts";
 
 export type EnvelopeMode = "structured" | "binary" | "legacy";
@@ -75,6 +76,19 @@ function isJsonMediaType(value: string): boolean {
 
 function invalidEnvelope(message: string, issues: ValidationIssue[]): EdgebusError {
   return new EdgebusError("invalid_envelope", message, { details: { issues } });
+}
+
+/**
+ * 422 when the event holds text Postgres cannot store (`storable-text.ts`), naming each place as
+ * the client wrote it: an attribute, a `ce-*` header, a legacy field, a path in `data`.
+ */
+function refuseUnstorableText(issues: readonly ValidationIssue[]): void {
+  if (issues.length === 0) return;
+  throw new EdgebusError(
+    "schema_validation_failed",
+    `the event holds text Postgres cannot store (U+0000 or an unpaired surrogate) at ${issues.map((issue) => issue.path || "(the value)").join(", ")}`,
+    { details: { issues } },
+  );
 }
 
 function checkCoreAttributes(attributes: unknown): void {
@@ -145,6 +159,7 @@ export function parseStructuredEvent(json: unknown): IncomingEvent {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw invalidEnvelope("a structured CloudEvent must be a JSON object", [{ path: "", message: "expected object" }]);
   }
+  refuseUnstorableText(findUnstorableText(json));
   checkCoreAttributes(json);
   return { mode: "structured", attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, json) };
 }
@@ -158,8 +173,14 @@ function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
     ceHeaders[name] = decoded;
     attributes[name.slice(3)] = decoded;
   });
+  refuseUnstorableText(
+    Object.entries(ceHeaders).flatMap(([name, value]) =>
+      findUnstorableText(value).map((issue) => ({ ...issue, path: name })),
+    ),
+  );
   checkCoreAttributes(attributes);
   const data = bodyText.trim() === "" ? undefined : parseJson(bodyText);
+  refuseUnstorableText(findUnstorableText(data, ["data"]));
   return {
     mode: "binary",
     attributes: throughSdk({ ...ceHeaders, "content-type": MEDIA_TYPES.json }, data),
@@ -167,6 +188,7 @@ function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
 }
 
 function parseLegacyEvent(json: unknown): IncomingEvent {
+  refuseUnstorableText(findUnstorableText(json));
   const parsed = legacyEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     throw invalidEnvelope("the legacy envelope is invalid", toValidationIssues(parsed.error.issues));
