@@ -20,9 +20,10 @@ const validMail = {
   ],
 };
 
-function mailSend(body: unknown, headers: Record<string, string> = {}) {
+function mailSend(body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return fetch(`${provider.url}/v3/mail/send`, {
     method: "POST",
+    signal,
     headers: {
       authorization: `Bearer ${credentials.sendgridApiKey}`,
       "content-type": "application/json",
@@ -34,9 +35,10 @@ function mailSend(body: unknown, headers: Record<string, string> = {}) {
 
 const twilioPath = `/2010-04-01/Accounts/${credentials.twilioAccountSid}/Messages.json`;
 const twilioAuth = `Basic ${btoa(`${credentials.twilioAccountSid}:${credentials.twilioAuthToken}`)}`;
-function sendSms(params: Record<string, string>, headers: Record<string, string> = {}) {
+function sendSms(params: Record<string, string>, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return fetch(`${provider.url}${twilioPath}`, {
     method: "POST",
+    signal,
     headers: { authorization: twilioAuth, "content-type": "application/x-www-form-urlencoded", ...headers },
     body: new URLSearchParams(params).toString(),
   });
@@ -213,5 +215,120 @@ describe("local provider: failure injection and inbox", () => {
     const page = await (await fetch(`${provider.url}/`)).text();
     expect(page).toContain("&#60;script&#62;alert(1)&#60;/script&#62;");
     expect(page).not.toContain("<script>alert(1)</script>");
+  });
+});
+
+describe("local provider: slow and dropped requests", () => {
+  const injectFailure = (rule: Record<string, unknown>) =>
+    fetch(`${provider.url}/_control/failures`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(rule),
+    });
+
+  it("slow: accepts the message at once (it counts and can be looked up) but answers after delay_ms", async () => {
+    expect((await injectFailure({ route: "sendgrid", delay_ms: 600 })).status).toBe(201);
+    const started = Date.now();
+    const gaveUp = await mailSend(validMail, {}).then(
+      () => false,
+      () => true,
+    );
+    expect(gaveUp).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(provider.stats().sendgrid.accepted).toBe(1);
+    // A client that gives up first never learns it was accepted.
+    await injectFailure({ route: "twilio", delay_ms: 2_000 });
+    const aborted = await sendSms(
+      { To: "+35312345678", From: credentials.twilioFrom, Body: "slow" },
+      {},
+      AbortSignal.timeout(200),
+    ).then(
+      () => "answered",
+      () => "timed out",
+    );
+    expect(aborted).toBe("timed out");
+    expect(provider.stats().twilio.accepted).toBe(1);
+  });
+
+  it("drop: holds the request without accepting it and never answers before the client gives up", async () => {
+    await injectFailure({ route: "twilio", drop: true });
+    const outcome = await sendSms(
+      { To: "+35312345678", From: credentials.twilioFrom, Body: "dropped" },
+      {},
+      AbortSignal.timeout(300),
+    ).then(
+      () => "answered",
+      () => "timed out",
+    );
+    expect(outcome).toBe("timed out");
+    expect(provider.stats().twilio.accepted).toBe(0);
+    expect((await sendSms({ To: "+35312345678", From: credentials.twilioFrom, Body: "next" })).status).toBe(201);
+  });
+
+  it("refuses a rule that neither fails, delays nor drops", async () => {
+    expect((await injectFailure({ route: "twilio" })).status).toBe(400);
+  });
+});
+
+describe("local provider: lookups (Twilio message list, SendGrid Email Activity) with a lag", () => {
+  const setLag = (seconds: number) =>
+    fetch(`${provider.url}/_control/lookup-lag`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ seconds }),
+    });
+  const today = () => new Date().toISOString().slice(0, 10);
+
+  async function twilioList(query: Record<string, string>, authorization = twilioAuth) {
+    const response = await fetch(`${provider.url}${twilioPath}?${new URLSearchParams(query)}`, {
+      headers: { authorization },
+    });
+    return { status: response.status, body: (await response.json()) as { messages: Record<string, unknown>[] } };
+  }
+  async function activity(query: string, authorization = `Bearer ${credentials.sendgridApiKey}`) {
+    const response = await fetch(`${provider.url}/v3/messages?${new URLSearchParams({ query, limit: "10" })}`, {
+      headers: { authorization },
+    });
+    return { status: response.status, body: (await response.json()) as { messages: Record<string, unknown>[] } };
+  }
+
+  it("Twilio: GET Messages.json filtered by To and DateSent lists what was accepted, once the lag passed", async () => {
+    await setLag(1);
+    await sendSms({ To: "+35311111111", From: credentials.twilioFrom, Body: "Your inspection is on Monday" });
+    await sendSms({ To: "+35322222222", From: credentials.twilioFrom, Body: "Other" });
+    expect((await twilioList({ To: "+35311111111", DateSent: today() })).body.messages).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { status, body } = await twilioList({ To: "+35311111111", DateSent: today() });
+    expect(status).toBe(200);
+    expect(body.messages).toEqual([
+      expect.objectContaining({
+        to: "+35311111111",
+        body: "Your inspection is on Monday",
+        sid: expect.stringMatching(/^SM/),
+        date_sent: expect.any(String),
+      }),
+    ]);
+    expect((await twilioList({ To: "+35311111111", "DateSent>": today() })).body.messages).toHaveLength(1);
+    expect((await twilioList({ To: "+35311111111", DateSent: "2020-01-01" })).body.messages).toEqual([]);
+    expect((await twilioList({ To: "+35311111111" }, "Basic eDp5")).status).toBe(401);
+    await setLag(0);
+  });
+
+  it("SendGrid: GET /v3/messages finds a mail by its custom argument, once the lag passed", async () => {
+    await setLag(1);
+    await mailSend({ ...validMail, custom_args: { idempotency_key: "ntf_abc" } });
+    await mailSend({ ...validMail, custom_args: { idempotency_key: "ntf_other" } });
+    const query = `unique_args['idempotency_key']="ntf_abc"`;
+    expect((await activity(query)).body.messages).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { status, body } = await activity(query);
+    expect(status).toBe(200);
+    expect(body.messages).toEqual([
+      expect.objectContaining({ to_email: "amina@haddad.ie", subject: "Hello", msg_id: expect.any(String) }),
+    ]);
+    expect((await activity(`to_email="amina@haddad.ie"`)).body.messages).toHaveLength(2);
+    expect((await activity(query, "Bearer nope")).status).toBe(401);
+    expect((await activity("not a query")).status).toBe(400);
+    await setLag(0);
   });
 });

@@ -5,17 +5,33 @@
  * fields, limits, webhook signatures). It records what it received, shows an inbox
  * (`GET /inbox` as JSON, `GET /` as a page), and can be told to fail (429 with `Retry-After`,
  * any 4xx/5xx) per route for the next N requests or for a time window, so the dev stack and the
- * tests exercise the notifier's real HTTP path including its error handling.
+ * tests exercise the notifier's real HTTP path including its error handling. It can also be slow
+ * (accept a message at once but answer late, after the client gave up) or drop a request (hold it
+ * without accepting it and never answer), the two ways a provider call ends with an unknown outcome.
+ *
+ * It also answers the two lookups the notifier reconciles unknown outcomes with, showing only
+ * messages accepted at least `lookup lag` seconds ago (a provider's records lag behind its API):
+ * - Twilio: `GET /2010-04-01/Accounts/{Sid}/Messages.json?To=…&DateSent=…` (also `DateSent>` /
+ *   `DateSent<`, on or after / before a date), Basic auth, Twilio's list format;
+ * - SendGrid Email Activity: `GET /v3/messages?query=…&limit=…`, Bearer auth; the query is
+ *   conditions joined by ` AND `: `unique_args['name']="value"` (a custom argument), `msg_id`,
+ *   `to_email`, `from_email`, `subject`, `status` = "value".
  *
  * Control API (JSON):
- * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook", status, count?, for_seconds?, retry_after?}`
+ * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook", status?, count?, for_seconds?,
+ *   retry_after?, delay_ms?, drop?}`: with `status`, refuse (after `delay_ms` if given); with only
+ *   `delay_ms`, accept at once and answer after `delay_ms`; with `drop: true`, hold the request
+ *   without accepting it until the client gives up (at most `delay_ms`, default 60 s)
  * - `DELETE /_control/failures` — drop all injected failures
+ * - `POST /_control/lookup-lag` `{seconds}` — how long an accepted message stays invisible to the
+ *   lookups (default 0, or `LOCAL_PROVIDER_LOOKUP_LAG_SECONDS`)
  * - `POST /_control/reset` — empty the inbox and drop failures
  * - `GET /_control/stats` — counts per route since start (or reset), independent of the inbox
  *   size: accepted, refused, duplicates (accepted again under an accepted idempotency key) and
  *   the first duplicated keys; a long test run checks "nothing sent twice" with it
  *
- * Run: `tsx scripts/local-provider.ts` (port `LOCAL_PROVIDER_PORT`, default 8790; credentials from
+ * Run: `tsx scripts/local-provider.ts` (port `LOCAL_PROVIDER_PORT`, default 8790; lookup lag
+ * `LOCAL_PROVIDER_LOOKUP_LAG_SECONDS`, default 0; credentials from
  * `SENDGRID_API_KEY`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM`, `WEBHOOK_SECRET`,
  * defaulting to `LOCAL_PROVIDER_CREDENTIALS`). Tests: `startLocalProvider({ port: 0 })`.
  */
@@ -86,14 +102,22 @@ export interface RouteStats {
 }
 
 export interface FailureRule {
-  /** HTTP status to answer (400–599). */
-  readonly status: number;
+  /** HTTP status to answer (400–599); absent with `delayMs` alone (slow) or `drop`. */
+  readonly status?: number;
   /** Answer this many requests with the failure (default 1 unless `forSeconds` is given). */
   readonly count?: number;
   /** Answer every request for this many seconds. */
   readonly forSeconds?: number;
   /** `Retry-After` seconds for 429/503 answers. */
   readonly retryAfter?: number;
+  /**
+   * Milliseconds before answering. Without `status`: the message is accepted at once (it counts,
+   * and the lookups find it) and the answer comes this late — after a client's timeout, an
+   * accepted message whose outcome the client never learns.
+   */
+  readonly delayMs?: number;
+  /** Hold the request without accepting it, never answering before the client gives up. */
+  readonly drop?: boolean;
 }
 
 export interface LocalProvider {
@@ -103,6 +127,8 @@ export interface LocalProvider {
   received(): ReceivedMessage[];
   stats(): Record<ProviderRoute, RouteStats>;
   failNext(route: ProviderRoute, rule: FailureRule): void;
+  /** Seconds an accepted message stays invisible to the lookups. */
+  setLookupLag(seconds: number): void;
   reset(): void;
 }
 
@@ -113,31 +139,106 @@ export interface LocalProviderOptions {
   readonly credentials?: Partial<LocalProviderCredentials>;
   /** Largest request body accepted (SendGrid's own limit is 30 MB; 1 MB is plenty locally). */
   readonly maxBodyBytes?: number;
-  /** Inbox entries kept (oldest dropped first). */
+  /** Inbox entries kept (oldest dropped first); the lookups search these. */
   readonly maxInbox?: number;
+  /** Seconds an accepted message stays invisible to the lookups (default 0). */
+  readonly lookupLagSeconds?: number;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
 interface ActiveFailure {
-  status: number;
+  status: number | undefined;
   remaining: number | undefined;
   until: number | undefined;
   retryAfter: number | undefined;
+  delayMs: number | undefined;
+  drop: boolean;
 }
 
-const failureSchema = z.strictObject({
-  route: z.enum(["sendgrid", "twilio", "webhook"]),
-  status: z.int().min(400).max(599),
-  count: z.int().positive().max(10_000).optional(),
-  for_seconds: z.number().positive().max(86_400).optional(),
-  retry_after: z.int().min(0).max(86_400).optional(),
-});
+/** How long a dropped request is held when the rule gives no `delay_ms`. */
+const DEFAULT_DROP_HOLD_MS = 60_000;
+
+const failureSchema = z
+  .strictObject({
+    route: z.enum(["sendgrid", "twilio", "webhook"]),
+    status: z.int().min(400).max(599).optional(),
+    count: z.int().positive().max(10_000).optional(),
+    for_seconds: z.number().positive().max(86_400).optional(),
+    retry_after: z.int().min(0).max(86_400).optional(),
+    delay_ms: z.int().positive().max(600_000).optional(),
+    drop: z.boolean().optional(),
+  })
+  .refine((rule) => rule.status !== undefined || rule.drop === true || rule.delay_ms !== undefined, {
+    message: "a rule needs status (fail), delay_ms (slow) or drop: true",
+  })
+  .refine((rule) => !(rule.drop === true && rule.status !== undefined), {
+    message: "a dropped request gets no answer: drop and status exclude each other",
+  });
+
+const lookupLagSchema = z.strictObject({ seconds: z.number().min(0).max(86_400) });
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits `ms` or until the client went away, whichever comes first. */
+function hold(signal: AbortSignal | undefined, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Twilio's date format (RFC 2822), e.g. `Mon, 07 Dec 2026 10:15:00 +0000`. */
+function twilioDate(iso: string): string {
+  return new Date(iso).toUTCString().replace("GMT", "+0000");
+}
+
+/** One condition of an Email Activity query: `unique_args['name']="value"` or `field="value"`. */
+type ActivityCondition =
+  | { readonly customArg: string; readonly value: string }
+  | { readonly field: string; readonly value: string };
+
+const ACTIVITY_FIELDS = new Set(["msg_id", "to_email", "from_email", "subject", "status"]);
+
+function parseActivityQuery(query: string): ActivityCondition[] | undefined {
+  const conditions: ActivityCondition[] = [];
+  for (const part of query.split(/\s+AND\s+/i)) {
+    const trimmed = part.trim().replace(/^\((.*)\)$/, "$1");
+    const custom = /^unique_args\['([^']+)'\]\s*=\s*"([^"]*)"$/.exec(trimmed);
+    if (custom) {
+      conditions.push({ customArg: custom[1] as string, value: custom[2] as string });
+      continue;
+    }
+    const field = /^([a-z_]+)\s*=\s*"([^"]*)"$/.exec(trimmed);
+    if (!field || !ACTIVITY_FIELDS.has(field[1] as string)) return undefined;
+    conditions.push({ field: field[1] as string, value: field[2] as string });
+  }
+  return conditions.length > 0 ? conditions : undefined;
+}
 
 /** Builds the app; `startLocalProvider` serves it. */
-function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes: number, maxInbox: number) {
+function createLocalProvider(
+  credentials: LocalProviderCredentials,
+  maxBodyBytes: number,
+  maxInbox: number,
+  initialLookupLagSeconds: number,
+) {
   const inbox: ReceivedMessage[] = [];
+  let lookupLagSeconds = initialLookupLagSeconds;
+  const setLookupLag = (seconds: number) => {
+    lookupLagSeconds = seconds;
+  };
+  /** Accepted messages of a route old enough for the provider's own records to show them. */
+  const visible = (route: ProviderRoute): ReceivedMessage[] => {
+    const cutoff = Date.now() - lookupLagSeconds * 1000;
+    return inbox.filter(
+      (message) => message.route === route && message.accepted && Date.parse(message.received_at) <= cutoff,
+    );
+  };
   const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [] };
   const acceptedKeys = new Set<string>();
   const emptyStats = (): RouteStats => ({ accepted: 0, refused: 0, duplicates: 0, duplicate_keys: [] });
@@ -188,6 +289,8 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       remaining: rule.count ?? (rule.forSeconds === undefined ? 1 : undefined),
       until: rule.forSeconds === undefined ? undefined : Date.now() + rule.forSeconds * 1000,
       retryAfter: rule.retryAfter,
+      delayMs: rule.delayMs,
+      drop: rule.drop === true,
     });
   };
 
@@ -200,6 +303,36 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
 
   const failureHeaders = (failure: ActiveFailure): Record<string, string> =>
     failure.retryAfter === undefined ? {} : { "retry-after": String(failure.retryAfter) };
+
+  /**
+   * What an injected rule does to one request: `refuse` (answer its status, after its delay),
+   * `drop` (already held until the client left; record it and answer nothing useful), or `slow`
+   * (handle the request normally, then answer `slowMs` late). Undefined: no rule.
+   */
+  const applyFailure = async (
+    route: ProviderRoute,
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { kind: "refuse"; failure: ActiveFailure & { status: number } }
+    | { kind: "drop" }
+    | { kind: "slow"; slowMs: number }
+    | undefined
+  > => {
+    const failure = takeFailure(route);
+    if (!failure) return undefined;
+    if (failure.drop) {
+      await hold(signal, failure.delayMs ?? DEFAULT_DROP_HOLD_MS);
+      record({ route, status: 0, accepted: false, error: "dropped (failure injection): no answer" });
+      return { kind: "drop" };
+    }
+    if (failure.status !== undefined) {
+      if (failure.delayMs !== undefined) await sleep(failure.delayMs);
+      return { kind: "refuse", failure: failure as ActiveFailure & { status: number } };
+    }
+    return { kind: "slow", slowMs: failure.delayMs ?? 0 };
+  };
+  /** The answer to a dropped request: the client is gone, nobody reads it. */
+  const dropped = (c: Context) => c.body(null, 503);
 
   const app = new Hono();
 
@@ -221,8 +354,10 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
     if (authorization !== `Bearer ${credentials.sendgridApiKey}`) {
       return sendgridError(c, 401, "The provided authorization grant is invalid, expired, or revoked");
     }
-    const failure = takeFailure("sendgrid");
-    if (failure) {
+    const injected = await applyFailure("sendgrid", c.req.raw.signal);
+    if (injected?.kind === "drop") return dropped(c);
+    if (injected?.kind === "refuse") {
+      const { failure } = injected;
       // SendGrid announces its rate-limit window in X-RateLimit-* headers (Reset = unix seconds).
       const rateLimit =
         failure.status === 429
@@ -266,6 +401,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       html: content.find((part) => part.type === "text/html")?.value,
       payload: body,
     });
+    if (injected?.kind === "slow") await sleep(injected.slowMs);
     return c.body(null, 202, { "x-message-id": messageId });
   });
 
@@ -279,19 +415,29 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
     );
   };
 
+  const twilioAuthorized = (c: Context): boolean => {
+    const [scheme, encoded] = (c.req.header("authorization") ?? "").split(" ");
+    let decoded = "";
+    try {
+      decoded = scheme === "Basic" && encoded ? atob(encoded) : "";
+    } catch {
+      return false;
+    }
+    const [user, ...password] = decoded.split(":");
+    return (
+      user === credentials.twilioAccountSid &&
+      password.join(":") === credentials.twilioAuthToken &&
+      c.req.param("accountSid") === credentials.twilioAccountSid
+    );
+  };
+
   app.post("/2010-04-01/Accounts/:accountSid/Messages.json", async (c) => {
     const accountSid = c.req.param("accountSid");
-    const [scheme, encoded] = (c.req.header("authorization") ?? "").split(" ");
-    const [user, ...password] = scheme === "Basic" && encoded ? atob(encoded).split(":") : [];
-    if (
-      user !== credentials.twilioAccountSid ||
-      password.join(":") !== credentials.twilioAuthToken ||
-      accountSid !== credentials.twilioAccountSid
-    ) {
-      return twilioError(c, 401, 20003, "Authenticate");
-    }
-    const failure = takeFailure("twilio");
-    if (failure) {
+    if (!twilioAuthorized(c)) return twilioError(c, 401, 20003, "Authenticate");
+    const injected = await applyFailure("twilio", c.req.raw.signal);
+    if (injected?.kind === "drop") return dropped(c);
+    if (injected?.kind === "refuse") {
+      const { failure } = injected;
       const code = failure.status === 429 ? 20429 : failure.status >= 500 ? 20500 : 21211;
       return twilioError(c, failure.status, code, "injected failure", failureHeaders(failure));
     }
@@ -334,6 +480,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       text,
       segments,
     });
+    if (injected?.kind === "slow") await sleep(injected.slowMs);
     return c.json(
       {
         account_sid: accountSid,
@@ -379,8 +526,11 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       body,
     );
     if (!verification.ok) return refuse(401, `signature verification failed: ${verification.reason}`);
-    const failure = takeFailure("webhook");
-    if (failure) return refuse(failure.status, "injected failure", failureHeaders(failure));
+    const injected = await applyFailure("webhook", c.req.raw.signal);
+    if (injected?.kind === "drop") return dropped(c);
+    if (injected?.kind === "refuse") {
+      return refuse(injected.failure.status, "injected failure", failureHeaders(injected.failure));
+    }
     if (!c.req.header("content-type")?.toLowerCase().startsWith("application/json")) {
       return refuse(415, "content-type must be application/json");
     }
@@ -404,16 +554,136 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
       subject: payload.type,
       payload,
     });
+    if (injected?.kind === "slow") await sleep(injected.slowMs);
     return c.body(null, 204);
+  });
+
+  // ---- Lookups: Twilio's message list and SendGrid's Email Activity ---------------------------
+  app.get("/2010-04-01/Accounts/:accountSid/Messages.json", (c) => {
+    const accountSid = c.req.param("accountSid");
+    if (!twilioAuthorized(c)) {
+      return c.json(
+        { code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status: 401 },
+        401,
+      );
+    }
+    const params = new URL(c.req.url).searchParams;
+    const to = params.get("To");
+    const from = params.get("From");
+    const on = params.get("DateSent");
+    const onOrAfter = params.get("DateSent>");
+    const before = params.get("DateSent<");
+    const pageSize = Math.min(1000, Math.max(1, Number(params.get("PageSize") ?? 50) || 50));
+    const messages = visible("twilio")
+      .filter((message) => {
+        const day = message.received_at.slice(0, 10);
+        return (
+          (!to || (message.to ?? []).includes(to)) &&
+          (!from || message.from === from) &&
+          (!on || day === on) &&
+          (!onOrAfter || day >= onOrAfter) &&
+          (!before || day < before)
+        );
+      })
+      .reverse()
+      .slice(0, pageSize)
+      .map((message) => ({
+        account_sid: accountSid,
+        api_version: "2010-04-01",
+        body: message.text ?? "",
+        date_created: twilioDate(message.received_at),
+        date_sent: twilioDate(message.received_at),
+        date_updated: twilioDate(message.received_at),
+        direction: "outbound-api",
+        error_code: null,
+        error_message: null,
+        from: message.from ?? null,
+        num_segments: String(message.segments ?? 1),
+        sid: message.provider_message_id,
+        status: "delivered",
+        to: message.to?.[0] ?? null,
+        uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.provider_message_id}.json`,
+      }));
+    const uri = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+    return c.json({
+      end: Math.max(0, messages.length - 1),
+      first_page_uri: `${uri}?PageSize=${pageSize}&Page=0`,
+      next_page_uri: null,
+      page: 0,
+      page_size: pageSize,
+      previous_page_uri: null,
+      messages,
+      start: 0,
+      uri,
+    });
+  });
+
+  app.get("/v3/messages", (c) => {
+    if (c.req.header("authorization") !== `Bearer ${credentials.sendgridApiKey}`) {
+      return c.json({ errors: [{ field: null, message: "authorization required" }] }, 401);
+    }
+    const conditions = parseActivityQuery(c.req.query("query") ?? "");
+    if (!conditions) return c.json({ errors: [{ field: "query", message: "invalid query" }] }, 400);
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 10) || 10));
+    const matches = (message: ReceivedMessage, condition: ActivityCondition): boolean => {
+      if ("customArg" in condition) {
+        const args = ((message.payload as { custom_args?: Record<string, unknown> } | undefined)?.custom_args ??
+          {}) as Record<string, unknown>;
+        return args[condition.customArg] === condition.value;
+      }
+      switch (condition.field) {
+        case "msg_id":
+          return `${message.provider_message_id}.filter0001.local.0` === condition.value;
+        case "to_email":
+          return (message.to ?? []).includes(condition.value);
+        case "from_email":
+          return message.from === condition.value;
+        case "subject":
+          return message.subject === condition.value;
+        default:
+          return condition.value === "delivered";
+      }
+    };
+    const messages = visible("sendgrid")
+      .filter((message) => conditions.every((condition) => matches(message, condition)))
+      .reverse()
+      .slice(0, limit)
+      .map((message) => ({
+        from_email: message.from,
+        msg_id: `${message.provider_message_id}.filter0001.local.0`,
+        subject: message.subject,
+        to_email: message.to?.[0],
+        status: "delivered",
+        opens_count: 0,
+        clicks_count: 0,
+        last_event_time: message.received_at,
+      }));
+    return c.json({ messages });
   });
 
   // ---- Control API and inbox -----------------------------------------------------------------
   app.post("/_control/failures", async (c) => {
     const parsed = failureSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) return c.json({ error: "invalid failure rule", issues: parsed.error.issues }, 400);
-    const { route, status, count, for_seconds, retry_after } = parsed.data;
-    failNext(route, { status, count, forSeconds: for_seconds, retryAfter: retry_after });
-    return c.json({ route, status, count: count ?? null, for_seconds: for_seconds ?? null }, 201);
+    const { route, status, count, for_seconds, retry_after, delay_ms, drop } = parsed.data;
+    failNext(route, { status, count, forSeconds: for_seconds, retryAfter: retry_after, delayMs: delay_ms, drop });
+    return c.json(
+      {
+        route,
+        status: status ?? null,
+        count: count ?? null,
+        for_seconds: for_seconds ?? null,
+        delay_ms: delay_ms ?? null,
+        drop: drop ?? false,
+      },
+      201,
+    );
+  });
+  app.post("/_control/lookup-lag", async (c) => {
+    const parsed = lookupLagSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: "invalid lookup lag", issues: parsed.error.issues }, 400);
+    setLookupLag(parsed.data.seconds);
+    return c.json({ seconds: parsed.data.seconds }, 200);
   });
   app.delete("/_control/failures", (c) => {
     for (const route of Object.keys(failures) as ProviderRoute[]) failures[route] = [];
@@ -435,7 +705,7 @@ function createLocalProvider(credentials: LocalProviderCredentials, maxBodyBytes
   app.get("/", (c) => c.html(inboxPage(inbox)));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  return { app, inbox, failNext, reset, stats: () => structuredClone(stats) };
+  return { app, inbox, failNext, reset, setLookupLag, stats: () => structuredClone(stats) };
 }
 
 /** What SendGrid's validator would say about a Mail Send body, or undefined when it is valid. */
@@ -564,10 +834,11 @@ pre{white-space:pre-wrap;max-width:70em}</style></head>
 
 export async function startLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
   const credentials = { ...LOCAL_PROVIDER_CREDENTIALS, ...options.credentials };
-  const { app, inbox, failNext, reset, stats } = createLocalProvider(
+  const { app, inbox, failNext, reset, setLookupLag, stats } = createLocalProvider(
     credentials,
     options.maxBodyBytes ?? 1_000_000,
     options.maxInbox ?? 5_000,
+    options.lookupLagSeconds ?? 0,
   );
   const hostname = options.hostname ?? "127.0.0.1";
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
@@ -582,6 +853,7 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
     received: () => inbox.map((message) => ({ ...message })),
     stats,
     failNext,
+    setLookupLag,
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -595,6 +867,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const provider = await startLocalProvider({
     port: Number(env.LOCAL_PROVIDER_PORT ?? 8790),
+    lookupLagSeconds: Number(env.LOCAL_PROVIDER_LOOKUP_LAG_SECONDS ?? 0) || 0,
     credentials: {
       ...(env.SENDGRID_API_KEY ? { sendgridApiKey: env.SENDGRID_API_KEY } : {}),
       ...(env.TWILIO_ACCOUNT_SID ? { twilioAccountSid: env.TWILIO_ACCOUNT_SID } : {}),
