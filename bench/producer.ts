@@ -152,7 +152,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       id: "bench",
       hash: await hashApiKey(apiKey),
       sources: ["/bench/*"],
-      types: ["gov.*"],
+      types: ["gov.**"],
       rate_limit: { requests: 1_000_000_000, window_seconds: 60 },
     },
   ]);

@@ -7,8 +7,8 @@ describe("scripts/api-key.ts", () => {
   it("mints a key whose entry authenticates it and only it", async () => {
     const { key, entry } = await mintApiKey({
       id: "permits-service",
-      sources: ["/services/permits*"],
-      types: ["gov.permits.*"],
+      sources: ["/services/permits/**"],
+      types: ["gov.permits.**"],
       admin: false,
       rate: "500/60",
     });
@@ -38,7 +38,7 @@ describe("scripts/api-key.ts", () => {
 
   it("defaults to all sources and types and rejects a malformed rate", async () => {
     const { entry } = await mintApiKey({ id: "dev", sources: [], types: [], admin: true });
-    expect(entry).toMatchObject({ sources: ["*"], types: ["*"], admin: true });
+    expect(entry).toMatchObject({ sources: ["**"], types: ["**"], admin: true });
     await expect(mintApiKey({ id: "dev", sources: [], types: [], admin: false, rate: "fast" })).rejects.toThrow(
       /--rate/,
     );

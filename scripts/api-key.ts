@@ -5,16 +5,24 @@
  * Usage:
  *   npx tsx scripts/api-key.ts <id> [--source <pattern>]... [--type <pattern>]... [--admin]
  *                                   [--scope notify:direct-contact] [--rate <events>/<seconds>]
- * Patterns use `*` as a wildcard; without --source/--type the key may publish anything.
+ * Patterns are segment globs: `*` within one segment (between `/` in a source, `.` in a type), `**`
+ * across segments; without --source/--type the key may publish anything (`**`).
  * `--scope notify:direct-contact`: the notifier may send to contact details carried in this key's
  * events (give it only to the service that owns the contacts, e.g. identity).
  *
  * Example:
- *   npx tsx scripts/api-key.ts permits-service --source '/services/permits*' --type 'gov.permits.*'
+ *   npx tsx scripts/api-key.ts permits-service --source '/services/permits/**' --type 'gov.permits.**'
+ *
+ * `npx tsx scripts/api-key.ts check [file]` reads an `EDGEBUS_API_KEYS` array (the file, else
+ * stdin) and lists the patterns that are invalid or whose meaning changed when patterns became
+ * segment globs (`keys-check.ts`); exit status 1 when there is any.
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { governmentCatalogue } from "../schemas/index.ts";
 import { type ApiKeyEntry, apiKeyEntrySchema } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { checkApiKeys, failures, renderKeysCheck } from "./keys-check.ts";
 
 export async function mintApiKey(options: {
   id: string;
@@ -34,8 +42,8 @@ export async function mintApiKey(options: {
   const entry = apiKeyEntrySchema.parse({
     id: options.id,
     hash: await hashApiKey(key),
-    sources: options.sources.length > 0 ? options.sources : ["*"],
-    types: options.types.length > 0 ? options.types : ["*"],
+    sources: options.sources.length > 0 ? options.sources : ["**"],
+    types: options.types.length > 0 ? options.types : ["**"],
     admin: options.admin,
     scopes: options.scopes ?? [],
     ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
@@ -43,7 +51,28 @@ export async function mintApiKey(options: {
   return { key, entry };
 }
 
+/** `check [file]`: the `EDGEBUS_API_KEYS` array from the file, else stdin; exit 1 when a pattern needs fixing. */
+async function check(file: string | undefined): Promise<number> {
+  let text: string;
+  if (file !== undefined && file !== "-") text = await readFile(file, "utf8");
+  else if (process.stdin.isTTY) {
+    console.error("usage: npx tsx scripts/api-key.ts check [keys.json]   (or the JSON array on stdin)");
+    return 2;
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString("utf8");
+  }
+  const result = checkApiKeys(JSON.parse(text), governmentCatalogue.types());
+  console.log(renderKeysCheck(result));
+  return failures(result).length === 0 ? 0 : 1;
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === "check") {
+    process.exitCode = await check(process.argv[3]);
+    return;
+  }
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

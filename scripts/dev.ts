@@ -455,8 +455,8 @@ async function main(): Promise<void> {
     {
       id: "dev",
       hash: await hashApiKey(apiKey),
-      sources: ["*"],
-      types: ["*"],
+      sources: ["**"],
+      types: ["**"],
       admin: true,
       // The development key may do everything, including sending to contacts carried in events.
       scopes: ["notify:direct-contact"],

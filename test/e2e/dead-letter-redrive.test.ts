@@ -167,7 +167,7 @@ describe.skipIf(!available)("dead-letter redrive and archive replay on the real 
     env: {
       DATABASE_URL: databaseUrl(databaseName),
       EDGEBUS_DEV_EXTRA_API_KEYS: JSON.stringify([
-        { id: "publisher", hash: await hashApiKey(publisherKey), sources: ["*"], types: ["*"] },
+        { id: "publisher", hash: await hashApiKey(publisherKey), sources: ["**"], types: ["**"] },
       ]),
     },
   }));

@@ -35,7 +35,7 @@ function citizenEvent(overrides: Record<string, unknown> = {}) {
 
 describe.skipIf(bridge === null)("producer logs and error bodies hold no secrets or personal data", async () => {
   if (bridge === null) return;
-  const key = await mintKey({ sources: ["/services/identity"], types: ["gov.auth.*"] });
+  const key = await mintKey({ sources: ["/services/identity"], types: ["gov.auth.**"] });
   const producer = new ProducerUnderFuzz(bridge, [key]);
   const logged: string[] = [];
   const bodies: string[] = [];

@@ -20,8 +20,8 @@ export async function mintKey(scopes: Partial<Omit<ApiKeyEntry, "hash">> = {}): 
     entry: {
       id: scopes.id ?? `test-${crypto.randomUUID().slice(0, 8)}`,
       hash: await hashApiKey(key),
-      sources: scopes.sources ?? ["*"],
-      types: scopes.types ?? ["*"],
+      sources: scopes.sources ?? ["**"],
+      types: scopes.types ?? ["**"],
       admin: scopes.admin ?? false,
       scopes: scopes.scopes ?? [],
       ...(scopes.rate_limit === undefined ? {} : { rate_limit: scopes.rate_limit }),

@@ -20,12 +20,12 @@ import {
 const permits = await mintKey({
   id: "permits-service",
   sources: ["/services/permits*"],
-  types: ["gov.permits.*"],
+  types: ["gov.permits.**"],
 });
 const identity = await mintKey({
   id: "identity-service",
   sources: ["/services/identity*"],
-  types: ["gov.auth.*"],
+  types: ["gov.auth.**"],
   scopes: ["notify:direct-contact"],
 });
 

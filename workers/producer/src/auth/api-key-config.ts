@@ -3,11 +3,26 @@
  * of `{id, hash, sources, types, admin?, scopes?, rate_limit?}`. Only the SHA-256 hash of a key is
  * stored (`npx tsx scripts/api-key.ts <id>` mints a key and prints its entry).
  *
- * `sources` and `types` are patterns where `*` matches any run of characters
- * (`gov.permits.*`, `/services/permits*`, `*`).
+ * `sources` and `types` are segment globs (`scope-pattern.ts`): `*` within one segment, `**`
+ * across segments (`/services/permits/**`, `gov.permits.**`, `**` for anything).
  */
 import { z } from "zod";
+import { formatPath } from "#shared/catalogue/data-issues.ts";
 import { EdgebusError } from "#shared/errors.ts";
+import { type ScopeKind, scopePatternProblem } from "./scope-pattern.ts";
+
+/** A list of scope patterns of `kind`; a malformed one is refused naming the problem. */
+function scopePatterns(kind: ScopeKind) {
+  return z
+    .array(
+      z.string().superRefine((pattern, ctx) => {
+        const problem = scopePatternProblem(pattern, kind);
+        if (problem !== undefined)
+          ctx.addIssue({ code: "custom", message: `${kind} pattern ${JSON.stringify(pattern)} ${problem}` });
+      }),
+    )
+    .default([]);
+}
 
 export const rateLimitSchema = z.strictObject({
   /** Events (not requests: a batch of 20 counts 20) allowed per window. */
@@ -33,8 +48,8 @@ export type KeyScope = (typeof KEY_SCOPES)[number];
 export const apiKeyEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, '-' and '_' (max 64)"),
   hash: z.string().regex(/^[0-9a-f]{64}$/, "the lowercase hex SHA-256 of the key"),
-  sources: z.array(z.string().min(1)).default([]),
-  types: z.array(z.string().min(1)).default([]),
+  sources: scopePatterns("source"),
+  types: scopePatterns("type"),
   admin: z.boolean().default(false),
   scopes: z.array(z.enum(KEY_SCOPES)).default([]),
   rate_limit: rateLimitSchema.optional(),
@@ -61,7 +76,9 @@ export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
   }
   const parsed = apiKeysSchema.safeParse(json);
   if (!parsed.success) {
-    throw new EdgebusError("internal", `EDGEBUS_API_KEYS is invalid: ${parsed.error.issues[0]?.message ?? ""}`, {
+    const first = parsed.error.issues[0];
+    const where = first === undefined || first.path.length === 0 ? "" : `${formatPath("", first.path)}: `;
+    throw new EdgebusError("internal", `EDGEBUS_API_KEYS is invalid: ${where}${first?.message ?? ""}`, {
       details: parsed.error.issues,
     });
   }

@@ -1,7 +1,7 @@
 import { EdgebusError } from "#shared/errors.ts";
 import type { ApiKeyEntry } from "./api-key-config.ts";
 import { hashApiKey } from "./key-hash.ts";
-import { scopePatternMatches } from "./scope-pattern.ts";
+import { scopePatternMatches, sourceProblem } from "./scope-pattern.ts";
 
 /** The authenticated caller: the key's configuration, never the key itself. */
 export type Principal = ApiKeyEntry;
@@ -24,14 +24,24 @@ export async function authenticate(authorization: string | null, keys: readonly 
   return principal;
 }
 
-/** 403 unless the key may publish `type` from `source`. */
+/**
+ * 403 unless the key may publish `type` from `source` (`scope-pattern.ts`). Before that, 400 for a
+ * `source` with an empty, `.` or `..` segment, whatever the key: scopes match by segment, and
+ * such a source could name another path for whoever resolves it.
+ */
 export function assertMayPublish(principal: Principal, event: { source: string; type: string }): void {
-  if (!principal.sources.some((pattern) => scopePatternMatches(pattern, event.source))) {
+  const problem = sourceProblem(event.source);
+  if (problem !== undefined) {
+    throw new EdgebusError("invalid_envelope", problem, {
+      details: { issues: [{ path: "source", message: problem }] },
+    });
+  }
+  if (!principal.sources.some((pattern) => scopePatternMatches(pattern, event.source, "source"))) {
     throw new EdgebusError("forbidden", `API key ${principal.id} may not publish from source "${event.source}"`, {
       details: { key_id: principal.id, source: event.source, allowed_sources: principal.sources },
     });
   }
-  if (!principal.types.some((pattern) => scopePatternMatches(pattern, event.type))) {
+  if (!principal.types.some((pattern) => scopePatternMatches(pattern, event.type, "type"))) {
     throw new EdgebusError("forbidden", `API key ${principal.id} may not publish events of type "${event.type}"`, {
       details: { key_id: principal.id, type: event.type, allowed_types: principal.types },
     });

@@ -17,7 +17,7 @@ import { bearer, mintKey, type ResponseJson, testEnv } from "../producer-test-ha
 
 const available = inject("postgresAvailable");
 const admin = await mintKey({ id: "ops-admin", admin: true, sources: [], types: [] });
-const publisher = await mintKey({ id: "publisher-only", sources: ["*"], types: ["*"] });
+const publisher = await mintKey({ id: "publisher-only", sources: ["**"], types: ["**"] });
 const env = testEnv([admin, publisher], { REPLAY_RATE_PER_SECOND: "20" });
 const app = createProducerApp();
 const sql = () => openDatabase((workerEnv as unknown as { HYPERDRIVE: Hyperdrive }).HYPERDRIVE.connectionString);

@@ -3,7 +3,7 @@ import { createProducerApp } from "../app.ts";
 import { MemoryPublisher } from "../brokers/memory-publisher.ts";
 import { bearer, CE_BATCH, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
-const key = await mintKey({ sources: ["/services/*"], types: ["gov.auth.*", "gov.permits.*"] });
+const key = await mintKey({ sources: ["/services/*"], types: ["gov.auth.**", "gov.permits.**"] });
 const env = testEnv([key]);
 const app = createProducerApp();
 

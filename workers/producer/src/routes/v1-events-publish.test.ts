@@ -3,8 +3,8 @@ import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { createProducerApp } from "../app.ts";
 import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
 
-const publisher = await mintKey({ sources: ["/services/*", "identity*"], types: ["gov.auth.*", "gov.permits.*"] });
-const narrow = await mintKey({ sources: ["/services/permits"], types: ["gov.permits.*"] });
+const publisher = await mintKey({ sources: ["/services/*", "identity*"], types: ["gov.auth.**", "gov.permits.**"] });
+const narrow = await mintKey({ sources: ["/services/permits"], types: ["gov.permits.**"] });
 const env = testEnv([publisher, narrow]);
 const app = createProducerApp();
 
