@@ -291,6 +291,8 @@ function startWorkers(options: {
     TWILIO_FROM: credentials.twilioFrom,
     WEBHOOK_URL: `${provider.url}/webhooks/case-management`,
     WEBHOOK_SECRET: credentials.webhookSecret,
+    // The local provider answers SendGrid's Email Activity lookup too.
+    SENDGRID_EMAIL_ACTIVITY: "true",
   };
   if (bridge?.kafkaRest) {
     vars.UPSTASH_KAFKA_REST_URL = `${bridge.url}/kafka`;

@@ -59,6 +59,32 @@ describe("notifier configuration", () => {
     expect(problems({ ...valid, HYPERDRIVE: undefined })).toMatch(/HYPERDRIVE must be a Hyperdrive binding/);
   });
 
+  it("defaults and checks the settings for unknown citizens and unknown outcomes", () => {
+    expect(notifierEnvSchema.parse(valid)).toMatchObject({
+      UNKNOWN_CITIZEN_RETRY_SECONDS: 900,
+      UNKNOWN_OUTCOME_VISIBILITY_SECONDS: 300,
+      UNKNOWN_OUTCOME_POLICY: "resend",
+      SENDGRID_EMAIL_ACTIVITY: false,
+    });
+    expect(
+      notifierEnvSchema.parse({
+        ...valid,
+        UNKNOWN_CITIZEN_RETRY_SECONDS: "60",
+        UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "",
+        UNKNOWN_OUTCOME_POLICY: "give_up",
+        SENDGRID_EMAIL_ACTIVITY: "true",
+      }),
+    ).toMatchObject({
+      UNKNOWN_CITIZEN_RETRY_SECONDS: 60,
+      UNKNOWN_OUTCOME_VISIBILITY_SECONDS: 300,
+      UNKNOWN_OUTCOME_POLICY: "give_up",
+      SENDGRID_EMAIL_ACTIVITY: true,
+    });
+    expect(problems({ ...valid, UNKNOWN_OUTCOME_POLICY: "maybe" })).toMatch(/UNKNOWN_OUTCOME_POLICY/);
+    expect(problems({ ...valid, SENDGRID_EMAIL_ACTIVITY: "yes" })).toMatch(/SENDGRID_EMAIL_ACTIVITY: must be "true"/);
+    expect(problems({ ...valid, UNKNOWN_CITIZEN_RETRY_SECONDS: "100000" })).toMatch(/UNKNOWN_CITIZEN_RETRY_SECONDS/);
+  });
+
   it("accepts a Messaging Service SID as sender", () => {
     expect(problems({ ...valid, TWILIO_FROM: `MG${"0".repeat(32)}` })).toBe("");
   });

@@ -8,6 +8,17 @@ const SECRETS = ["SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
 
+/** Unset or `""` gives `fallback`. */
+const orDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.default(fallback as never));
+
+const seconds = z.coerce.number().int().min(0).max(86_400);
+
+/** wrangler vars are strings: "true"/"false". */
+const flag = z
+  .union([z.boolean(), z.enum(["true", "false"])], { error: 'must be "true" or "false"' })
+  .transform((value) => value === true || value === "true");
+
 const timeZone = z.string().refine((zone) => {
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
@@ -39,6 +50,24 @@ export const notifierEnvSchema = z
     NOTIFY_TIME_ZONE: timeZone.default("Europe/Dublin"),
     /** Deadline of one provider call. */
     PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+    /**
+     * How long a send waits, retried with backoff, for a citizen `citizen_refs` does not know yet
+     * (citizen-sync has not applied their `created` event) before it is skipped (`unknown_citizen`).
+     */
+    UNKNOWN_CITIZEN_RETRY_SECONDS: orDefault(seconds, 900),
+    /**
+     * After a provider call ended without an answer (timeout, dropped connection), how long to wait
+     * before asking the provider whether it has the message (its records lag) or sending again.
+     */
+    UNKNOWN_OUTCOME_VISIBILITY_SECONDS: orDefault(seconds, 300),
+    /**
+     * For a channel without a lookup (email without SENDGRID_EMAIL_ACTIVITY): `resend` after the
+     * visibility window (the citizen may get it twice), or `give_up` (recorded `unknown`, never
+     * sent again: the citizen may get nothing).
+     */
+    UNKNOWN_OUTCOME_POLICY: orDefault(z.enum(["resend", "give_up"]), "resend"),
+    /** The SendGrid account has the Email Activity add-on (and the API key its scope): look up unknown sends. */
+    SENDGRID_EMAIL_ACTIVITY: orDefault(flag, false),
   })
   .refine((env) => env.WEBHOOK_URL === undefined || env.WEBHOOK_SECRET !== undefined, {
     path: ["WEBHOOK_SECRET"],

@@ -5,7 +5,7 @@
  * rows and inbox entries; failures are injected through the provider's control API.
  */
 import { env, exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { openDatabase } from "#shared/db/client.ts";
 import { governmentDomains } from "../../../schemas/index.ts";
 import {
@@ -55,8 +55,21 @@ const CONTACT_FIELD: Record<string, string> = {
   "gov.documents.document.verified": "owner",
 };
 
-/** The catalogue example of `type` for a fresh citizen, with `contact` (or none) in the event. */
-function event(type: string, citizenId: number, contact: Contact | undefined, data: Record<string, unknown> = {}) {
+/**
+ * The catalogue example of `type` for a fresh citizen, with `contact` (or none) in the event,
+ * published by a key holding `notify:direct-contact` unless `stamp` says otherwise (`null`: an
+ * event without the stamp, as published before it existed).
+ */
+function event(
+  type: string,
+  citizenId: number,
+  contact: Contact | undefined,
+  data: Record<string, unknown> = {},
+  stamp: { edgebuskeyid: string; edgebusdirectcontact: boolean } | null = {
+    edgebuskeyid: "identity-service",
+    edgebusdirectcontact: true,
+  },
+) {
   const example = { ...(examples.get(type) as Record<string, unknown>) };
   if (type === "gov.auth.citizen.created") {
     Object.assign(example, { id: citizenId, phone: null, ...contact });
@@ -73,17 +86,26 @@ function event(type: string, citizenId: number, contact: Contact | undefined, da
     type,
     time: "2026-11-22T08:00:00Z",
     partitionkey: String(citizenId),
+    ...(stamp ?? {}),
     data: { ...example, ...data },
   };
 }
+
+/** Published by a key without `notify:direct-contact`. */
+const PERMITS_KEY = { edgebuskeyid: "permits-service", edgebusdirectcontact: false };
 
 const message = queueMessage;
 const recordingBatch = (messages: ReturnType<typeof queueMessage>[]) => recordingBatchFrom(QUEUE, messages);
 /** The Worker's env with the real DLQ binding, every dead letter recorded. */
 const recordingEnv = (overrides: Record<string, unknown> = {}) => recordingDeadLetters(env, overrides);
 
-async function deliver(body: unknown, attempts = 1, overrides: Record<string, unknown> = {}) {
-  const delivery = recordingBatch([message(body, attempts)]);
+async function deliver(
+  body: unknown,
+  attempts = 1,
+  overrides: Record<string, unknown> = {},
+  enqueuedAt: Date = new Date(),
+) {
+  const delivery = recordingBatch([{ ...message(body, attempts), timestamp: enqueuedAt }]);
   const recorded = recordingEnv(overrides);
   await handleNotificationBatch(delivery.batch, recorded.env);
   const [delaySeconds] = [...delivery.retried.values()];
@@ -123,16 +145,18 @@ async function receivedFor(address: string): Promise<InboxEntry[]> {
 
 async function failNext(
   route: InboxEntry["route"],
-  status: number,
-  options: { retry_after?: number; count?: number } = {},
+  status: number | undefined,
+  options: { retry_after?: number; count?: number; delay_ms?: number; drop?: boolean } = {},
 ) {
   const response = await fetch(`${providerUrl}/_control/failures`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ route, status, ...options }),
+    body: JSON.stringify({ route, ...(status === undefined ? {} : { status }), ...options }),
   });
   expect(response.status).toBe(201);
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function sendRows(eventId: string) {
   const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
@@ -146,9 +170,12 @@ async function sendRows(eventId: string) {
       locale: string | null;
       provider_message_id: string | null;
       last_error: string | null;
+      reconciliation: string | null;
+      reconcile_after: Date | null;
     }[]
   >`
-    select channel, status, attempts, recipient, skip_reason, locale, provider_message_id, last_error
+    select channel, status, attempts, recipient, skip_reason, locale, provider_message_id, last_error,
+           reconciliation, reconcile_after
     from edgebus.notifications where event_id = ${eventId} order by channel`;
 }
 
@@ -156,13 +183,15 @@ async function storeCitizen(
   directory: "permits" | "revenue",
   citizenId: number,
   contact: Contact & { language?: string },
+  deleted = false,
 ) {
   const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
   const table = sql(directory);
   await sql`
-    insert into ${table}.citizen_refs (citizen_id, name, email, phone, preferred_language, event_version, last_event_id, last_event_source)
+    insert into ${table}.citizen_refs (citizen_id, name, email, phone, preferred_language, event_version, last_event_id,
+                                       last_event_source, deleted_at)
     values (${citizenId}, ${contact.name ?? null}, ${contact.email ?? null}, ${contact.phone ?? null}, ${contact.language ?? null},
-            1, ${crypto.randomUUID()}, '/test/notifier')`;
+            1, ${crypto.randomUUID()}, '/test/notifier', ${deleted ? new Date() : null})`;
 }
 
 describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)", () => {
@@ -338,8 +367,10 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     ]);
   });
 
-  it("no recipient anywhere: recorded as skipped (no_recipient) and acked, nothing sent", async () => {
-    const body = event("gov.revenue.refund.issued", randomCitizenId(), undefined);
+  it("a deleted citizen (tombstone): recorded as skipped (no_recipient) and acked, nothing sent", async () => {
+    const citizenId = randomCitizenId();
+    await storeCitizen("revenue", citizenId, {}, true);
+    const body = event("gov.revenue.refund.issued", citizenId, undefined);
     expect(await deliver(body)).toMatchObject({ acked: true, retried: false, letters: [] });
     const rows = await sendRows(body.id);
     expect(rows.map((row) => [row.channel, row.status, row.skip_reason, row.recipient])).toEqual([
@@ -381,5 +412,240 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     const again = await worker.queue(QUEUE, [{ ...delivery, attempts: 2 }]);
     expect(again.explicitAcks).toEqual([delivery.id]);
     expect(await receivedFor(contact.email)).toHaveLength(1);
+  });
+
+  describe("contacts carried in an event are used only when the publishing key may (notify:direct-contact)", () => {
+    const attacker = () => freshContact({ name: "Mallory", email: `mallory.${crypto.randomUUID()}@evil.example` });
+
+    it("a permits key without the scope cannot redirect a citizen's email or SMS: they go to the directory", async () => {
+      const citizenId = randomCitizenId();
+      const citizen = freshContact({ name: "Amina Haddad" });
+      await storeCitizen("permits", citizenId, citizen);
+      const forged = attacker();
+      const body = event("gov.permits.application.approved", citizenId, forged, {}, PERMITS_KEY);
+      expect(await deliver(body)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(forged.email)).toEqual([]);
+      expect(await receivedFor(forged.phone)).toEqual([]);
+      const [email] = await receivedFor(citizen.email);
+      expect(email?.text).toContain("Dear Amina Haddad,");
+      expect(email?.text).not.toContain("Mallory");
+      expect(await receivedFor(citizen.phone)).toHaveLength(1);
+    });
+
+    it("an event without the stamp (published before it existed) is treated the same", async () => {
+      const citizenId = randomCitizenId();
+      const citizen = freshContact();
+      await storeCitizen("revenue", citizenId, citizen);
+      const forged = attacker();
+      const body = event("gov.revenue.payment.completed", citizenId, forged, {}, null);
+      expect(await deliver(body)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(forged.email)).toEqual([]);
+      expect(await receivedFor(citizen.email)).toHaveLength(1);
+    });
+
+    it("when the directory has no address for the channel the send is skipped, never sent to the event's", async () => {
+      const citizenId = randomCitizenId();
+      const citizen = freshContact();
+      await storeCitizen("permits", citizenId, { name: citizen.name, phone: citizen.phone });
+      const forged = attacker();
+      const body = event("gov.permits.application.submitted", citizenId, forged, {}, PERMITS_KEY);
+      expect(await deliver(body)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(forged.email)).toEqual([]);
+      expect(await receivedFor(forged.phone)).toEqual([]);
+      expect(await receivedFor(citizen.phone)).toHaveLength(1);
+      expect((await sendRows(body.id)).map((row) => [row.channel, row.status, row.skip_reason])).toEqual([
+        ["email", "skipped", "no_email_address"],
+        ["sms", "sent", null],
+        ["webhook", "sent", null],
+      ]);
+    });
+
+    it("a key holding the scope sends to the event's contacts", async () => {
+      const citizenId = randomCitizenId();
+      await storeCitizen("permits", citizenId, freshContact());
+      const carried = freshContact();
+      const body = event("gov.permits.application.approved", citizenId, carried);
+      expect(await deliver(body)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(carried.email)).toHaveLength(1);
+    });
+  });
+
+  describe("a citizen not yet in citizen_refs", () => {
+    it("is retried with backoff inside UNKNOWN_CITIZEN_RETRY_SECONDS, and sent once citizen-sync caught up", async () => {
+      const citizenId = randomCitizenId();
+      const body = event("gov.permits.application.approved", citizenId, undefined, {}, PERMITS_KEY);
+      const first = await deliver(body, 1, { UNKNOWN_CITIZEN_RETRY_SECONDS: "600" });
+      expect(first).toMatchObject({ acked: false, retried: true, letters: [] });
+      expect(first.delaySeconds).toBeGreaterThanOrEqual(1);
+      expect(first.delaySeconds).toBeLessThanOrEqual(600);
+      // Nothing skipped for good; the webhook (no citizen address needed) went out.
+      expect((await sendRows(body.id)).map((row) => [row.channel, row.status])).toEqual([["webhook", "sent"]]);
+
+      const citizen = freshContact();
+      await storeCitizen("permits", citizenId, citizen);
+      const second = await deliver(body, 2, { UNKNOWN_CITIZEN_RETRY_SECONDS: "600" });
+      expect(second).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(citizen.email)).toHaveLength(1);
+      expect(await receivedFor(citizen.phone)).toHaveLength(1);
+    });
+
+    it("is skipped (unknown_citizen) once the window has passed, counted in a log line and a row", async () => {
+      const body = event("gov.revenue.payment.completed", randomCitizenId(), undefined, {}, PERMITS_KEY);
+      const lines: string[] = [];
+      const spy = vi.spyOn(console, "warn").mockImplementation((line: string) => lines.push(line));
+      let result: Awaited<ReturnType<typeof deliver>>;
+      try {
+        result = await deliver(body, 3, { UNKNOWN_CITIZEN_RETRY_SECONDS: "60" }, new Date(Date.now() - 61_000));
+      } finally {
+        spy.mockRestore();
+      }
+      expect(result).toMatchObject({ acked: true, retried: false, letters: [] });
+      expect((await sendRows(body.id)).map((row) => [row.channel, row.status, row.skip_reason])).toEqual([
+        ["email", "skipped", "unknown_citizen"],
+        ["webhook", "sent", null],
+      ]);
+      const counted = lines.map((line) => JSON.parse(line)).find((line) => line.msg.includes("unknown citizen"));
+      expect(counted).toMatchObject({ count: 1 });
+    });
+
+    it("is skipped rather than dead-lettered on the last delivery, even inside the window", async () => {
+      const body = event("gov.revenue.refund.issued", randomCitizenId(), undefined, {}, PERMITS_KEY);
+      const result = await deliver(body, 6);
+      expect(result).toMatchObject({ acked: true, retried: false, letters: [] });
+      expect((await sendRows(body.id)).find((row) => row.channel === "email")).toMatchObject({
+        status: "skipped",
+        skip_reason: "unknown_citizen",
+      });
+    });
+  });
+
+  describe("an unknown outcome (the provider call timed out after the request went out)", () => {
+    const FAST = { PROVIDER_TIMEOUT_MS: "300", UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "1" };
+    const reminder = (phone: string) =>
+      event("gov.permits.inspection.scheduled", randomCitizenId(), freshContact({ phone }));
+
+    it("SMS: the provider accepted but answered too late → unknown, then found in Twilio's list: exactly one SMS", async () => {
+      const phone = freshContact().phone;
+      const body = reminder(phone);
+      await failNext("twilio", undefined, { delay_ms: 1_500 });
+      const first = await deliver(body, 1, FAST);
+      expect(first).toMatchObject({ acked: false, retried: true, letters: [] });
+      expect(first.delaySeconds).toBeGreaterThanOrEqual(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "sms")).toMatchObject({ status: "unknown" });
+
+      await sleep(1_100);
+      const second = await deliver(body, 2, FAST);
+      expect(second).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(phone)).toHaveLength(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "sms")).toMatchObject({
+        status: "sent",
+        reconciliation: "found",
+        provider_message_id: expect.stringMatching(/^SM/),
+      });
+    });
+
+    it("SMS: the provider dropped the request → unknown, then no record in Twilio's list: sent exactly once more", async () => {
+      const phone = freshContact().phone;
+      const body = reminder(phone);
+      await failNext("twilio", undefined, { drop: true, delay_ms: 1_000 });
+      expect(await deliver(body, 1, FAST)).toMatchObject({ acked: false, retried: true });
+      expect(await receivedFor(phone)).toHaveLength(0);
+      await sleep(1_100);
+      expect(await deliver(body, 2, FAST)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(phone)).toHaveLength(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "sms")).toMatchObject({
+        status: "sent",
+        reconciliation: "not_found",
+      });
+    });
+
+    it("before the visibility window has passed a redelivery neither looks up nor sends", async () => {
+      const phone = freshContact().phone;
+      const body = reminder(phone);
+      await failNext("twilio", undefined, { drop: true, delay_ms: 1_000 });
+      const settings = { ...FAST, UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "120" };
+      expect(await deliver(body, 1, settings)).toMatchObject({ retried: true });
+      const early = await deliver(body, 2, settings);
+      expect(early).toMatchObject({ acked: false, retried: true });
+      expect(early.delaySeconds).toBeGreaterThanOrEqual(100);
+      expect(await receivedFor(phone)).toHaveLength(0);
+    });
+
+    const EMAIL_ACTIVITY = { ...FAST, SENDGRID_EMAIL_ACTIVITY: "true" };
+    const receipt = (email: string) =>
+      event("gov.revenue.payment.completed", randomCitizenId(), freshContact({ email }));
+
+    it("email with SendGrid's Email Activity: accepted but late → found by its custom argument: exactly one email", async () => {
+      const { email } = freshContact();
+      const body = receipt(email);
+      await failNext("sendgrid", undefined, { delay_ms: 1_500 });
+      expect(await deliver(body, 1, EMAIL_ACTIVITY)).toMatchObject({ acked: false, retried: true });
+      await sleep(1_100);
+      expect(await deliver(body, 2, EMAIL_ACTIVITY)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(email)).toHaveLength(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "email")).toMatchObject({
+        status: "sent",
+        reconciliation: "found",
+      });
+    });
+
+    it("email with SendGrid's Email Activity: dropped → no record: sent exactly once more", async () => {
+      const { email } = freshContact();
+      const body = receipt(email);
+      await failNext("sendgrid", undefined, { drop: true, delay_ms: 1_000 });
+      expect(await deliver(body, 1, EMAIL_ACTIVITY)).toMatchObject({ acked: false, retried: true });
+      await sleep(1_100);
+      expect(await deliver(body, 2, EMAIL_ACTIVITY)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(email)).toHaveLength(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "email")).toMatchObject({
+        reconciliation: "not_found",
+      });
+    });
+
+    it("email without a lookup, UNKNOWN_OUTCOME_POLICY=give_up: recorded unknown and acked, never sent again", async () => {
+      const { email } = freshContact();
+      const body = receipt(email);
+      await failNext("sendgrid", undefined, { delay_ms: 1_500 });
+      const settings = { ...FAST, UNKNOWN_OUTCOME_POLICY: "give_up" };
+      expect(await deliver(body, 1, settings)).toMatchObject({ acked: true, retried: false, letters: [] });
+      expect((await sendRows(body.id)).find((row) => row.channel === "email")).toMatchObject({
+        status: "unknown",
+        reconciliation: "given_up",
+        reconcile_after: null,
+      });
+      await sleep(1_100);
+      expect(await deliver(body, 2, settings)).toMatchObject({ acked: true });
+      expect(await receivedFor(email)).toHaveLength(1);
+    });
+
+    it("email without a lookup, UNKNOWN_OUTCOME_POLICY=resend (default): sent again after the window", async () => {
+      const { email } = freshContact();
+      const body = receipt(email);
+      await failNext("sendgrid", undefined, { drop: true, delay_ms: 1_000 });
+      expect(await deliver(body, 1, FAST)).toMatchObject({ acked: false, retried: true });
+      await sleep(1_100);
+      expect(await deliver(body, 2, FAST)).toMatchObject({ acked: true, letters: [] });
+      expect(await receivedFor(email)).toHaveLength(1);
+      expect((await sendRows(body.id)).find((row) => row.channel === "email")).toMatchObject({
+        status: "sent",
+        reconciliation: "resent",
+      });
+    });
+  });
+
+  it("a database without the tables (code deployed before the migrations) is retried, not dead-lettered", async () => {
+    const admin = openDatabase(bindings.HYPERDRIVE.connectionString);
+    const name = `edgebus_unmigrated_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    await admin.unsafe(`create database ${name}`);
+    try {
+      const url = new URL(bindings.HYPERDRIVE.connectionString);
+      url.pathname = `/${name}`;
+      const body = event("gov.revenue.payment.completed", randomCitizenId(), freshContact());
+      const result = await deliver(body, 1, { HYPERDRIVE: { connectionString: url.toString() } });
+      expect(result).toMatchObject({ acked: false, retried: true, letters: [] });
+      expect(result.delaySeconds).toBeGreaterThanOrEqual(30);
+    } finally {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    }
   });
 });

@@ -23,7 +23,7 @@ import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger, eventLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
-import { type NotifierDependencies, notifyEvent } from "./notify/notify-event.ts";
+import { type NotifierDependencies, notifyEvent, UNKNOWN_CITIZEN } from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
@@ -57,6 +57,8 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
     directory: new PostgresCitizenDirectory(sql),
     log: new PostgresNotificationLog(sql),
     timeZone: env.NOTIFY_TIME_ZONE,
+    unknownOutcome: { visibilitySeconds: env.UNKNOWN_OUTCOME_VISIBILITY_SECONDS, policy: env.UNKNOWN_OUTCOME_POLICY },
+    unknownCitizenRetrySeconds: env.UNKNOWN_CITIZEN_RETRY_SECONDS,
     senders: {
       email: new SendGridSender({
         baseUrl: env.SENDGRID_BASE_URL,
@@ -65,6 +67,7 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
           ? { email: env.SENDGRID_FROM, name: env.SENDGRID_FROM_NAME }
           : { email: env.SENDGRID_FROM },
         timeoutMs,
+        emailActivity: env.SENDGRID_EMAIL_ACTIVITY,
       }),
       sms: new TwilioSender({
         baseUrl: env.TWILIO_BASE_URL,
@@ -91,11 +94,16 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: 2 });
   const deps = dependencies(env, sql);
   const retry = { maxRetries: env.MAX_RETRIES };
+  let unknownCitizenSkips = 0;
 
   const handler = compose<unknown>(
     async function notify(message) {
       // withDeadLetter below has already refused bodies parseQueuedEvent cannot read.
-      const result = await notifyEvent(message.body as CloudEventRecord, deps);
+      const result = await notifyEvent(message.body as CloudEventRecord, deps, {
+        enqueuedAt: message.timestamp,
+        attempts: message.attempts,
+        maxRetries: env.MAX_RETRIES,
+      });
       if (result.template === undefined) {
         logger.log("info", "no subscription for this event type", {
           request_id: message.id,
@@ -103,10 +111,16 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
         });
       }
       for (const channel of result.channels) {
-        logger.log("info", `notification ${channel.status}`, {
+        if (channel.status === "skipped" && channel.reason === UNKNOWN_CITIZEN) unknownCitizenSkips++;
+        logger.log(channel.status === "given_up" ? "warn" : "info", `notification ${channel.status}`, {
           request_id: message.id,
           ...eventLogFields(message.body),
-          note: channel.status === "skipped" ? `${channel.channel}: ${channel.reason}` : channel.channel,
+          note:
+            channel.status === "skipped"
+              ? `${channel.channel}: ${channel.reason}`
+              : channel.status === "sent" && channel.reconciliation
+                ? `${channel.channel}: reconciled ${channel.reconciliation}`
+                : channel.channel,
         });
       }
       return consumed();
@@ -115,12 +129,23 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     withRetry(retry),
     withDeadLetter({ reject: rejectUnreadableEvent }),
   );
-  return consumeBatch(
+  const settlements = await consumeBatch(
     batch,
     handler,
     { queue: batch.queue, consumer: CONSUMER, retry, logger, deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE) },
     { concurrency: CONCURRENCY },
   );
+  if (unknownCitizenSkips > 0) {
+    // Each is a row in edgebus.notifications (status skipped, skip_reason unknown_citizen).
+    logger.log(
+      "warn",
+      "notifications skipped: unknown citizen (not in citizen_refs within UNKNOWN_CITIZEN_RETRY_SECONDS)",
+      {
+        count: unknownCitizenSkips,
+      },
+    );
+  }
+  return settlements;
 }
 
 export default {

@@ -31,8 +31,11 @@ function ledgerWithOutage(log: NotificationLog, failures: number): NotificationL
   let remaining = failures;
   const wrapped = {
     markSentCalls: 0,
-    reserve: (record: Parameters<NotificationLog["reserve"]>[0]) => log.reserve(record),
+    reserve: (...args: Parameters<NotificationLog["reserve"]>) => log.reserve(...args),
     markFailed: (key: string, error: { code: string; message: string }) => log.markFailed(key, error),
+    markUnknown: (...args: Parameters<NotificationLog["markUnknown"]>) => log.markUnknown(...args),
+    markGivenUp: (key: string) => log.markGivenUp(key),
+    releaseUnknown: (key: string, error: { code: string; message: string }) => log.releaseUnknown(key, error),
     recordSkipped: (record: Parameters<NotificationLog["recordSkipped"]>[0], reason: string) =>
       log.recordSkipped(record, reason),
     async markSent(key: string, providerMessageId: string) {
@@ -61,6 +64,8 @@ function paymentEvent(): CloudEventRecord {
     type: "gov.revenue.payment.completed",
     time: "2026-06-03T10:16:41Z",
     datacontenttype: "application/json",
+    // Published by a key holding notify:direct-contact: the payer address in the event is used.
+    edgebusdirectcontact: true,
     data: {
       ...example,
       payer: { ...example.payer, email: `amina.${crypto.randomUUID().slice(0, 8)}@haddad.ie` },
@@ -70,7 +75,7 @@ function paymentEvent(): CloudEventRecord {
 
 describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepted", () => {
   const db = sql as NonNullable<typeof sql>;
-  const deps = (log: NotificationLog): NotifierDependencies => ({
+  const deps = (log: NotificationLog, emailActivity = false): NotifierDependencies => ({
     catalogue: loadTemplateCatalogue(),
     directory: new PostgresCitizenDirectory(db),
     log,
@@ -80,6 +85,7 @@ describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepte
         baseUrl: provider.url,
         apiKey: LOCAL_PROVIDER_CREDENTIALS.sendgridApiKey,
         from: { email: "noreply@council.example.gov" },
+        emailActivity,
       }),
       sms: new TwilioSender({
         baseUrl: provider.url,
@@ -125,6 +131,28 @@ describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepte
       (thrown: unknown) => thrown as EdgebusError,
     );
     expect(redelivery?.code).toBe("conflict");
+    expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
+  }, 20_000);
+
+  it("a long outage past the lease: the redelivery asks the provider, finds the email and sends nothing twice", async () => {
+    const event = paymentEvent();
+    const shortLease = () => new PostgresNotificationLog(db, { leaseSeconds: 1 });
+    const failure = await notifyEvent(event, deps(ledgerWithOutage(shortLease(), Number.POSITIVE_INFINITY), true)).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect((failure as EdgebusError).retryable).toBe(true);
+    expect(await status(event)).toEqual(["sending"]);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+
+    const settled = await notifyEvent(event, {
+      ...deps(shortLease(), true),
+      unknownOutcome: { visibilitySeconds: 0, policy: "resend" },
+    });
+    expect(settled.channels).toEqual([
+      expect.objectContaining({ channel: "email", status: "sent", reconciliation: "found" }),
+    ]);
+    expect(await status(event)).toEqual(["sent"]);
     expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
   }, 20_000);
 });

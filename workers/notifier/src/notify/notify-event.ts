@@ -5,15 +5,27 @@
  *
  * Channel failures do not stop the other channels: the email that worked stays sent, and the
  * redelivery caused by the failed SMS finds it `sent` and skips it.
+ *
+ * Two situations are retried rather than settled at once:
+ * - the citizen is not in `citizen_refs` yet (citizen-sync is behind): the send waits, retried
+ *   with backoff spread over `unknownCitizen.retrySeconds` from the message's enqueue time, then
+ *   is skipped (`unknown_citizen`); on the last delivery it is skipped rather than dead-lettered;
+ * - the provider call ended without an answer (timeout, dropped connection): the send is
+ *   `unknown`, never `failed`. After `unknownOutcome.visibilitySeconds` a redelivery asks the
+ *   provider (its `lookup`) and sends again only if it has no record; without a lookup,
+ *   `unknownOutcome.policy` sends again (`resend`) or records the send as given up (`give_up`).
+ *   Webhooks carry their idempotency key in `webhook-id`, which receivers deduplicate on, so an
+ *   unknown webhook is simply sent again.
  */
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { EdgebusError } from "#shared/errors.ts";
+import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { formatVariables } from "./event-variables.ts";
 import { idempotencyKeyOf } from "./idempotency-key.ts";
 import type { Channel, EmailNotification, SendReceipt, SmsNotification, WebhookNotification } from "./notification.ts";
-import { type NotificationLog, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
+import { type NotificationLog, type Reconciliation, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
+import { isUnknownOutcome } from "./provider-error.ts";
 import { type CitizenDirectory, type Recipient, resolveRecipient } from "./recipient.ts";
-import type { Sender } from "./sender.ts";
+import type { LookupResult, Sender } from "./sender.ts";
 import type { ChannelRule, Subscription } from "./subscription.ts";
 import { subscriptionFor } from "./subscriptions.ts";
 import type { TemplateCatalogue } from "./template-catalogue.ts";
@@ -25,6 +37,17 @@ export interface NotifierSenders {
   readonly webhook?: { readonly sender: Sender<"webhook">; readonly url: string };
 }
 
+/** What to do when a provider call ends without an answer (see the module comment). */
+export interface UnknownOutcomeSettings {
+  /** Seconds before the provider is asked (its records lag) or the send is repeated. */
+  readonly visibilitySeconds: number;
+  /** For a channel without a lookup: send again after the window, or record and give up. */
+  readonly policy: "resend" | "give_up";
+}
+
+export const DEFAULT_UNKNOWN_OUTCOME: UnknownOutcomeSettings = { visibilitySeconds: 300, policy: "resend" };
+export const DEFAULT_UNKNOWN_CITIZEN_RETRY_SECONDS = 900;
+
 export interface NotifierDependencies {
   readonly catalogue: TemplateCatalogue;
   readonly directory: CitizenDirectory;
@@ -32,12 +55,37 @@ export interface NotifierDependencies {
   readonly senders: NotifierSenders;
   /** IANA time zone for times in messages. */
   readonly timeZone: string;
+  /** Default `DEFAULT_UNKNOWN_OUTCOME`. */
+  readonly unknownOutcome?: UnknownOutcomeSettings;
+  /** How long a send waits for a citizen `citizen_refs` does not know yet; default 900 s. */
+  readonly unknownCitizenRetrySeconds?: number;
+}
+
+/** Which delivery of the queue message this is; decides how long an unknown citizen may still wait. */
+export interface Delivery {
+  /** When the message was first enqueued (`message.timestamp`; kept across retries). */
+  readonly enqueuedAt: Date;
+  /** 1 on the first delivery. */
+  readonly attempts: number;
+  /** The queue's `max_retries`: delivery `maxRetries + 1` is the last. */
+  readonly maxRetries: number;
+  readonly now?: Date;
 }
 
 export type ChannelResult =
-  | { readonly channel: Channel; readonly status: "sent"; readonly providerMessageId: string }
+  | {
+      readonly channel: Channel;
+      readonly status: "sent";
+      readonly providerMessageId: string;
+      /** Set when an earlier attempt's outcome was unknown. */
+      readonly reconciliation?: Reconciliation;
+    }
   | { readonly channel: Channel; readonly status: "already_sent" }
   | { readonly channel: Channel; readonly status: "skipped"; readonly reason: string }
+  /** The outcome is unknown and, by policy, will not be checked or repeated. */
+  | { readonly channel: Channel; readonly status: "given_up" }
+  /** Not settled yet (an unknown outcome, a citizen not synced yet): retry after `error.retryAfterSeconds`. */
+  | { readonly channel: Channel; readonly status: "pending"; readonly error: EdgebusError }
   | { readonly channel: Channel; readonly status: "failed"; readonly error: EdgebusError };
 
 export interface NotifyResult {
@@ -55,19 +103,39 @@ const SKIP_REASONS: Readonly<Record<Channel, string>> = {
 };
 
 type Planned =
-  | { kind: "send"; record: SendRecord; send: () => Promise<SendReceipt> }
-  | { kind: "skip"; record: SendRecord; reason: string };
+  | {
+      kind: "send";
+      record: SendRecord;
+      send: () => Promise<SendReceipt>;
+      /** The provider's records, when the deployment can ask them. */
+      lookup: ((since: Date) => Promise<LookupResult>) | undefined;
+    }
+  | { kind: "skip"; record: SendRecord; reason: string }
+  /** No address yet because the directory does not know the citizen yet. */
+  | { kind: "await_citizen"; record: SendRecord };
+
+/** A skipped send that waited in vain for the citizen to reach `citizen_refs`. */
+export const UNKNOWN_CITIZEN = "unknown_citizen";
 
 /**
- * Sends the notifications of one event. Resolves when every channel is sent, already sent or
- * skipped; rejects with an `EdgebusError` when a channel failed — `retryable` (with the longest
- * `retryAfterSeconds` asked for) if any failure may pass, otherwise permanent.
+ * Sends the notifications of one event. Resolves when every channel is sent, already sent,
+ * skipped or given up; rejects with an `EdgebusError` when a channel failed or is not settled yet
+ * (`pending`) — `retryable` (with the longest `retryAfterSeconds` asked for) if any of them may
+ * pass, otherwise permanent. `delivery` says which delivery of the queue message this is.
  */
-export async function notifyEvent(event: CloudEventRecord, deps: NotifierDependencies): Promise<NotifyResult> {
+export async function notifyEvent(
+  event: CloudEventRecord,
+  deps: NotifierDependencies,
+  delivery: Delivery = { enqueuedAt: new Date(), attempts: 1, maxRetries: Number.MAX_SAFE_INTEGER },
+): Promise<NotifyResult> {
   const subscription = subscriptionFor(event.type);
   if (!subscription) return { template: undefined, locale: undefined, channels: [] };
 
-  const recipient = await resolveRecipient(subscription, event.data, deps.directory);
+  // Contacts carried in the event count only when the producer stamped that the publishing key
+  // holds notify:direct-contact (a caller cannot send the stamp: the producer refuses it).
+  const recipient = await resolveRecipient(subscription, event.data, deps.directory, {
+    directContact: event.edgebusdirectcontact === true,
+  });
   const locale = deps.catalogue.chooseLocale(recipient.preferredLanguage);
   const values = {
     ...formatVariables(subscription.variables, event.data, {
@@ -86,9 +154,12 @@ export async function notifyEvent(event: CloudEventRecord, deps: NotifierDepende
   }
 
   const results: ChannelResult[] = [];
-  for (const plan of planned) results.push(await execute(plan, deps.log));
+  for (const plan of planned) results.push(await execute(plan, deps, delivery));
 
-  const failures = results.filter((result) => result.status === "failed");
+  const failures = results.filter(
+    (result): result is Extract<ChannelResult, { status: "failed" | "pending" }> =>
+      result.status === "failed" || result.status === "pending",
+  );
   if (failures.length > 0) throw combinedFailure(event, failures);
   return { template: subscription.template, locale, channels: results };
 }
@@ -130,6 +201,8 @@ async function planChannel(
   if (rule.channel === "webhook" && !address) return undefined; // no endpoint configured: not a send
   if (!address || !sender) {
     if (rule.when === "if_available") return undefined;
+    // The address may still come: citizen-sync has not applied the citizen's `created` yet.
+    if (recipient.citizenUnknown && sender) return { kind: "await_citizen", record: await record("") };
     const reason = SKIP_REASONS[rule.channel];
     const reasonText = !recipient.email && !recipient.phone ? "no_recipient" : reason;
     return { kind: "skip", record: await record(""), reason: reasonText };
@@ -145,7 +218,13 @@ async function planChannel(
       to: recipient.name ? { email: address, name: recipient.name } : { email: address },
       ...email,
     };
-    return { kind: "send", record: sendRecord, send: () => deps.senders.email.send(notification) };
+    const lookup = deps.senders.email.lookup;
+    return {
+      kind: "send",
+      record: sendRecord,
+      send: () => deps.senders.email.send(notification),
+      lookup: lookup && ((since) => lookup(notification, since)),
+    };
   }
   if (rule.channel === "sms") {
     const notification: SmsNotification = {
@@ -154,7 +233,13 @@ async function planChannel(
       to: address,
       body: deps.catalogue.renderSms(subscription.template, locale, values),
     };
-    return { kind: "send", record: sendRecord, send: () => deps.senders.sms.send(notification) };
+    const lookup = deps.senders.sms.lookup;
+    return {
+      kind: "send",
+      record: sendRecord,
+      send: () => deps.senders.sms.send(notification),
+      lookup: lookup && ((since) => lookup(notification, since)),
+    };
   }
   const webhook = deps.senders.webhook;
   if (!webhook) return undefined;
@@ -173,46 +258,173 @@ async function planChannel(
       data: event.data ?? null,
     },
   };
-  return { kind: "send", record: sendRecord, send: () => webhook.sender.send(notification) };
+  return { kind: "send", record: sendRecord, send: () => webhook.sender.send(notification), lookup: undefined };
 }
 
-async function execute(plan: Planned, log: NotificationLog): Promise<ChannelResult> {
+async function execute(plan: Planned, deps: NotifierDependencies, delivery: Delivery): Promise<ChannelResult> {
+  const { log } = deps;
   const channel = plan.record.channel;
   if (plan.kind === "skip") {
     await log.recordSkipped(plan.record, plan.reason);
     return { channel, status: "skipped", reason: plan.reason };
   }
-  const reservation = await log.reserve(plan.record);
+  if (plan.kind === "await_citizen") return awaitCitizen(plan.record, deps, delivery);
+
+  const unknownOutcome = deps.unknownOutcome ?? DEFAULT_UNKNOWN_OUTCOME;
+  // Webhook receivers deduplicate on webhook-id: repeating one is safe, so no window to wait out.
+  const idempotent = channel === "webhook";
+  const visibilitySeconds = idempotent ? 0 : unknownOutcome.visibilitySeconds;
+  const reservation = await log.reserve(plan.record, { visibilitySeconds });
   if (reservation.state === "done") return { channel, status: "already_sent" };
   if (reservation.state === "busy") {
     const error = new EdgebusError("conflict", `${channel} send is in progress in another delivery`, {
       retryable: true,
-      retryAfterSeconds: SEND_LEASE_SECONDS,
+      retryAfterSeconds: reservation.retryAfterSeconds,
     });
     return { channel, status: "failed", error };
   }
+  if (reservation.state === "wait") {
+    return pending(
+      channel,
+      "upstream_unavailable",
+      `${channel}: an earlier attempt's outcome is unknown; the provider is asked once its records can show it`,
+      reservation.retryAfterSeconds,
+    );
+  }
+
+  let reconciliation: Reconciliation | undefined;
+  if (reservation.state === "reconcile") {
+    if (plan.lookup !== undefined) {
+      let found: LookupResult;
+      try {
+        found = await plan.lookup(reservation.since);
+      } catch (thrown) {
+        const error = toEdgebusError(thrown);
+        await log.releaseUnknown(plan.record.idempotencyKey, { code: error.code, message: error.message });
+        return {
+          channel,
+          status: "failed",
+          error: new EdgebusError(
+            error.code,
+            `${channel}: asking the provider about an unknown outcome failed: ${error.message}`,
+            {
+              cause: error,
+              retryable: true,
+              retryAfterSeconds: error.retryAfterSeconds,
+              details: error.details,
+            },
+          ),
+        };
+      }
+      if (found.found) {
+        const marked = await markSentPatiently(log, plan.record.idempotencyKey, found.providerMessageId, "found");
+        if (!marked.ok) return sentButNotRecorded(channel, marked.error);
+        return { channel, status: "sent", providerMessageId: found.providerMessageId, reconciliation: "found" };
+      }
+      reconciliation = "not_found";
+    } else if (idempotent || unknownOutcome.policy === "resend") {
+      reconciliation = "resent";
+    } else {
+      await log.markGivenUp(plan.record.idempotencyKey);
+      return { channel, status: "given_up" };
+    }
+  }
+
   let receipt: SendReceipt;
   try {
     receipt = await plan.send();
   } catch (thrown) {
     const error =
       thrown instanceof EdgebusError ? thrown : new EdgebusError("internal", "send failed", { cause: thrown });
+    if (isUnknownOutcome(error) && !idempotent) {
+      if (plan.lookup === undefined && unknownOutcome.policy === "give_up") {
+        await log.markGivenUp(plan.record.idempotencyKey);
+        return { channel, status: "given_up" };
+      }
+      await log.markUnknown(
+        plan.record.idempotencyKey,
+        { code: error.code, message: error.message },
+        { visibilitySeconds },
+      );
+      return pending(
+        channel,
+        "upstream_unavailable",
+        `${channel}: ${error.message}; the provider may have accepted it, so it is checked after ${visibilitySeconds} s before any new attempt`,
+        visibilitySeconds,
+        error,
+      );
+    }
     await log.markFailed(plan.record.idempotencyKey, { code: error.code, message: error.message });
     return { channel, status: "failed", error };
   }
   // The provider accepted the message: from here on it must never be marked `failed` (the
   // redelivery would send it again). A database blip is outlasted by retrying the mark; if the
-  // database stays away, the reservation stays `sending` and the redelivery waits for its lease.
-  const marked = await markSentPatiently(log, plan.record.idempotencyKey, receipt.providerMessageId);
-  if (!marked.ok) {
-    const error = new EdgebusError(
-      "upstream_unavailable",
-      `${channel} was sent but recording it failed; the send stays reserved for ${SEND_LEASE_SECONDS} s`,
-      { cause: marked.error, retryable: true, retryAfterSeconds: SEND_LEASE_SECONDS },
-    );
-    return { channel, status: "failed", error };
+  // database stays away, the reservation stays `sending`, and once its lease expired a
+  // redelivery treats it as an unknown outcome (checked with the provider, not sent blindly).
+  const marked = await markSentPatiently(log, plan.record.idempotencyKey, receipt.providerMessageId, reconciliation);
+  if (!marked.ok) return sentButNotRecorded(channel, marked.error);
+  return {
+    channel,
+    status: "sent",
+    providerMessageId: receipt.providerMessageId,
+    ...(reconciliation === undefined ? {} : { reconciliation }),
+  };
+}
+
+function sentButNotRecorded(channel: Channel, cause: unknown): ChannelResult {
+  const error = new EdgebusError(
+    "upstream_unavailable",
+    `${channel} was sent but recording it failed; the send stays reserved for ${SEND_LEASE_SECONDS} s`,
+    { cause, retryable: true, retryAfterSeconds: SEND_LEASE_SECONDS },
+  );
+  return { channel, status: "failed", error };
+}
+
+function pending(
+  channel: Channel,
+  code: "upstream_unavailable" | "conflict",
+  message: string,
+  retryAfterSeconds: number,
+  cause?: unknown,
+): ChannelResult {
+  return {
+    channel,
+    status: "pending",
+    error: new EdgebusError(code, message, {
+      cause,
+      retryable: true,
+      retryAfterSeconds: Math.max(1, retryAfterSeconds),
+    }),
+  };
+}
+
+/**
+ * A send whose citizen `citizen_refs` does not know yet: retried while the window (from the
+ * message's enqueue time) lasts, with delays growing so the remaining deliveries span what is
+ * left of it; skipped (`unknown_citizen`) once it has passed or on the last delivery.
+ */
+async function awaitCitizen(
+  record: SendRecord,
+  deps: NotifierDependencies,
+  delivery: Delivery,
+): Promise<ChannelResult> {
+  const windowSeconds = deps.unknownCitizenRetrySeconds ?? DEFAULT_UNKNOWN_CITIZEN_RETRY_SECONDS;
+  const now = delivery.now ?? new Date();
+  const remaining = windowSeconds - (now.getTime() - delivery.enqueuedAt.getTime()) / 1000;
+  const deliveriesLeft = delivery.maxRetries + 1 - delivery.attempts;
+  if (remaining <= 0 || deliveriesLeft <= 0) {
+    await deps.log.recordSkipped(record, UNKNOWN_CITIZEN);
+    return { channel: record.channel, status: "skipped", reason: UNKNOWN_CITIZEN };
   }
-  return { channel, status: "sent", providerMessageId: receipt.providerMessageId };
+  // Doubling delays over the deliveries left add up to what remains of the window.
+  const slots = 2 ** Math.min(deliveriesLeft, 30) - 1;
+  const delay = Math.min(Math.ceil(remaining), Math.max(1, Math.ceil(remaining / slots)));
+  return pending(
+    record.channel,
+    "conflict",
+    `${record.channel}: the citizen is not in citizen_refs yet (citizen-sync behind?); waiting up to ${windowSeconds} s`,
+    delay,
+  );
 }
 
 /** Waits between attempts to record a completed send (about 7.5 s in all: a database restart). */
@@ -223,12 +435,13 @@ async function markSentPatiently(
   log: NotificationLog,
   key: string,
   providerMessageId: string,
+  reconciliation?: Reconciliation,
 ): Promise<{ ok: true } | { ok: false; error: unknown }> {
   let lastError: unknown;
   for (const delay of [0, ...MARK_SENT_RETRY_DELAYS_MS]) {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     try {
-      await log.markSent(key, providerMessageId);
+      await log.markSent(key, providerMessageId, reconciliation);
       return { ok: true };
     } catch (error) {
       lastError = error;
@@ -239,7 +452,7 @@ async function markSentPatiently(
 
 function combinedFailure(
   event: CloudEventRecord,
-  failures: readonly Extract<ChannelResult, { status: "failed" }>[],
+  failures: readonly Extract<ChannelResult, { status: "failed" | "pending" }>[],
 ): EdgebusError {
   const retryable = failures.filter((failure) => failure.error.retryable);
   const details = {

@@ -1,5 +1,12 @@
 import { type Database, databaseError } from "#shared/db/client.ts";
-import { type NotificationLog, type Reservation, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
+import {
+  type NotificationLog,
+  type Reconciliation,
+  type Reservation,
+  type ReserveOptions,
+  SEND_LEASE_SECONDS,
+  type SendRecord,
+} from "./notification-log.ts";
 
 async function guarded<T>(action: string, work: () => Promise<T>): Promise<T> {
   try {
@@ -9,7 +16,9 @@ async function guarded<T>(action: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `NotificationLog` on `edgebus.notifications` (migrations 0004 and 0007). */
+const errorText = (error: { code: string; message: string }) => `${error.code}: ${error.message}`;
+
+/** `NotificationLog` on `edgebus.notifications` (migrations 0004, 0007 and 0011). */
 export class PostgresNotificationLog implements NotificationLog {
   readonly #sql: Database;
   readonly #leaseSeconds: number;
@@ -19,38 +28,81 @@ export class PostgresNotificationLog implements NotificationLog {
     this.#leaseSeconds = leaseSeconds;
   }
 
-  reserve(record: SendRecord): Promise<Reservation> {
+  reserve(record: SendRecord, { visibilitySeconds }: ReserveOptions): Promise<Reservation> {
     const sql = this.#sql;
+    const lease = this.#leaseSeconds;
     return guarded("reserving the notification send", async () => {
-      // One statement: the unique idempotency key serialises concurrent deliveries.
-      const claimed = await sql<{ attempts: number }[]>`
+      // The first delivery (almost every send): one statement.
+      const inserted = await sql<{ attempts: number }[]>`
         insert into edgebus.notifications
           (event_source, event_id, event_type, channel, recipient, template, idempotency_key, provider, locale,
            status, attempts, updated_at)
         values
           (${record.eventSource}, ${record.eventId}, ${record.eventType}, ${record.channel}, ${record.recipient},
            ${record.template}, ${record.idempotencyKey}, ${record.provider}, ${record.locale}, 'sending', 1, now())
-        on conflict (idempotency_key) do update
-          set status = 'sending', attempts = edgebus.notifications.attempts + 1, updated_at = now()
-          where edgebus.notifications.status in ('pending', 'failed')
-             or (edgebus.notifications.status = 'sending'
-                 and edgebus.notifications.updated_at < now() - make_interval(secs => ${this.#leaseSeconds}))
+        on conflict (idempotency_key) do nothing
         returning attempts`;
-      const row = claimed[0];
-      if (row) return { state: "send", attempt: row.attempts };
-      const [existing] = await sql<{ status: string }[]>`
-        select status from edgebus.notifications where idempotency_key = ${record.idempotencyKey}`;
-      return { state: existing?.status === "sending" ? "busy" : "done" };
+      if (inserted[0]) return { state: "send", attempt: inserted[0].attempts };
+      // A send seen before: decide on the locked row, so concurrent deliveries take turns.
+      return sql.begin(async (tx): Promise<Reservation> => {
+        const [row] = await tx<
+          { status: string; age_seconds: number; reconcile_in_seconds: number | null; since_epoch: number }[]
+        >`
+          select status,
+                 extract(epoch from now() - updated_at)::float8 as age_seconds,
+                 extract(epoch from reconcile_after - now())::float8 as reconcile_in_seconds,
+                 extract(epoch from coalesce(unknown_since, updated_at))::float8 as since_epoch
+          from edgebus.notifications where idempotency_key = ${record.idempotencyKey}
+          for update`;
+        if (!row) return { state: "busy", retryAfterSeconds: 1 };
+        let status = row.status;
+        let reconcileIn = row.reconcile_in_seconds;
+        if (status === "sending") {
+          if (row.age_seconds < lease) {
+            return { state: "busy", retryAfterSeconds: Math.max(1, Math.ceil(lease - row.age_seconds)) };
+          }
+          // The attempt stopped without recording what the provider said (a crash, a database
+          // outage after the call): it may have been sent, so it is an unknown outcome.
+          await tx`
+            update edgebus.notifications
+            set status = 'unknown', unknown_since = coalesce(unknown_since, updated_at),
+                reconcile_after = updated_at + make_interval(secs => ${visibilitySeconds}),
+                last_error = 'the attempt stopped without recording the outcome'
+            where idempotency_key = ${record.idempotencyKey}`;
+          status = "unknown";
+          reconcileIn = visibilitySeconds - row.age_seconds;
+        }
+        if (status === "unknown") {
+          if (reconcileIn === null) return { state: "done" }; // given up
+          if (reconcileIn > 0) return { state: "wait", retryAfterSeconds: Math.max(1, Math.ceil(reconcileIn)) };
+          const [claimed] = await tx<{ attempts: number }[]>`
+            update edgebus.notifications
+            set status = 'sending', attempts = attempts + 1, updated_at = now()
+            where idempotency_key = ${record.idempotencyKey}
+            returning attempts`;
+          return { state: "reconcile", attempt: claimed?.attempts ?? 0, since: new Date(row.since_epoch * 1000) };
+        }
+        if (status === "pending" || status === "failed") {
+          const [claimed] = await tx<{ attempts: number }[]>`
+            update edgebus.notifications
+            set status = 'sending', attempts = attempts + 1, updated_at = now()
+            where idempotency_key = ${record.idempotencyKey}
+            returning attempts`;
+          return { state: "send", attempt: claimed?.attempts ?? 0 };
+        }
+        return { state: "done" }; // sent, delivered, skipped
+      });
     });
   }
 
-  markSent(idempotencyKey: string, providerMessageId: string): Promise<void> {
+  markSent(idempotencyKey: string, providerMessageId: string, reconciliation?: Reconciliation): Promise<void> {
     const sql = this.#sql;
     return guarded("marking the notification sent", async () => {
       await sql`
         update edgebus.notifications
         set status = 'sent', provider_message_id = ${providerMessageId}, last_error = null,
-            sent_at = now(), updated_at = now()
+            sent_at = now(), updated_at = now(), reconcile_after = null,
+            reconciliation = coalesce(${reconciliation ?? null}::text, reconciliation)
         where idempotency_key = ${idempotencyKey}`;
     });
   }
@@ -60,7 +112,44 @@ export class PostgresNotificationLog implements NotificationLog {
     return guarded("marking the notification failed", async () => {
       await sql`
         update edgebus.notifications
-        set status = 'failed', last_error = ${`${error.code}: ${error.message}`}, updated_at = now()
+        set status = 'failed', last_error = ${errorText(error)}, updated_at = now()
+        where idempotency_key = ${idempotencyKey} and status = 'sending'`;
+    });
+  }
+
+  markUnknown(
+    idempotencyKey: string,
+    error: { code: string; message: string },
+    { visibilitySeconds }: { readonly visibilitySeconds: number },
+  ): Promise<void> {
+    const sql = this.#sql;
+    return guarded("marking the notification outcome unknown", async () => {
+      await sql`
+        update edgebus.notifications
+        set status = 'unknown', unknown_since = now(),
+            reconcile_after = now() + make_interval(secs => ${visibilitySeconds}),
+            last_error = ${errorText(error)}, updated_at = now()
+        where idempotency_key = ${idempotencyKey} and status = 'sending'`;
+    });
+  }
+
+  markGivenUp(idempotencyKey: string): Promise<void> {
+    const sql = this.#sql;
+    return guarded("marking the notification given up", async () => {
+      await sql`
+        update edgebus.notifications
+        set status = 'unknown', unknown_since = coalesce(unknown_since, now()), reconcile_after = null,
+            reconciliation = 'given_up', updated_at = now()
+        where idempotency_key = ${idempotencyKey} and status in ('sending', 'unknown')`;
+    });
+  }
+
+  releaseUnknown(idempotencyKey: string, error: { code: string; message: string }): Promise<void> {
+    const sql = this.#sql;
+    return guarded("releasing the notification for a later check", async () => {
+      await sql`
+        update edgebus.notifications
+        set status = 'unknown', reconcile_after = now(), last_error = ${errorText(error)}, updated_at = now()
         where idempotency_key = ${idempotencyKey} and status = 'sending'`;
     });
   }

@@ -49,14 +49,30 @@ export async function providerError(provider: string, response: Response): Promi
   return new EdgebusError("bad_request", `${provider} rejected the request (${status})`, { details, retryable: false });
 }
 
-/** A request that never got an answer (DNS, connection reset, timeout): try again later. */
+/**
+ * A request that never got an answer (timeout, connection reset, DNS): retryable, and its outcome
+ * is unknown — the request may have reached the provider, which may have accepted it before the
+ * answer was lost. `fetch` does not say how far a request got, so every transport failure counts
+ * as unknown (`details.outcome`); the notifier settles it before sending again (`isUnknownOutcome`).
+ */
 export function networkError(provider: string, cause: unknown): EdgebusError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new EdgebusError("upstream_unavailable", `${provider} unreachable: ${reason}`, {
-    cause,
-    retryable: true,
-    details: { provider },
-  });
+  const timedOut = cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError");
+  return new EdgebusError(
+    "upstream_unavailable",
+    timedOut ? `${provider} did not answer in time (${reason})` : `${provider} unreachable: ${reason}`,
+    { cause, retryable: true, details: { provider, outcome: "unknown" } },
+  );
+}
+
+/** The call ended without an answer: the provider may or may not have the message. */
+export function isUnknownOutcome(error: unknown): boolean {
+  return (
+    error instanceof EdgebusError &&
+    typeof error.details === "object" &&
+    error.details !== null &&
+    (error.details as { outcome?: unknown }).outcome === "unknown"
+  );
 }
 
 /** Provider error bodies are small JSON or text; keep at most 2 KB so a dead letter stays readable. */

@@ -11,6 +11,10 @@ import type { Channel, Notification, SendReceipt } from "./notification.ts";
  * - on failure it rejects with an `EdgebusError`: `retryable: true` for 408, 429, 5xx and network
  *   errors (with `retryAfterSeconds` when the provider said when), `retryable: false` for any
  *   other 4xx (the same request cannot succeed: dead-letter it);
+ * - when no answer came (a timeout, a dropped connection) the provider may have accepted the
+ *   message: the error says so (`isUnknownOutcome`), and the send must not be repeated blindly;
+ * - `lookup`, where the provider has one, tells whether it holds a record of the notification
+ *   (sent at or after `since`), so an unknown outcome can be settled without a second message;
  * - it never logs or returns credentials.
  */
 export interface Sender<C extends Channel = Channel> {
@@ -18,4 +22,9 @@ export interface Sender<C extends Channel = Channel> {
   /** Provider name recorded with each send (`sendgrid`, `twilio`, `webhook`). */
   readonly provider: string;
   send(notification: Extract<Notification, { channel: C }>): Promise<SendReceipt>;
+  /** Absent when the deployment has no way to ask the provider (SendGrid without Email Activity). */
+  readonly lookup?: (notification: Extract<Notification, { channel: C }>, since: Date) => Promise<LookupResult>;
 }
+
+/** What a provider's records say about a notification whose outcome was unknown. */
+export type LookupResult = { readonly found: true; readonly providerMessageId: string } | { readonly found: false };

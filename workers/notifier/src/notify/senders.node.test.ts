@@ -6,6 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../../scripts/local-provider.ts";
 import type { EmailNotification, SmsNotification, WebhookNotification } from "./notification.ts";
+import { isUnknownOutcome } from "./provider-error.ts";
 import { SendGridSender } from "./sendgrid-sender.ts";
 import { TwilioSender } from "./twilio-sender.ts";
 import { WebhookSender } from "./webhook-sender.ts";
@@ -178,5 +179,59 @@ describe("WebhookSender", () => {
   it("honours the receiver's 429 Retry-After", async () => {
     provider.failNext("webhook", { status: 429, retryAfter: 30 });
     expect(await rejection(webhooks().send(webhook()))).toMatchObject({ retryable: true, retryAfterSeconds: 30 });
+  });
+});
+
+describe("unknown outcomes and the lookups that settle them", () => {
+  it("a call that gets no answer in time is an unknown outcome, not a plain failure", async () => {
+    provider.failNext("twilio", { delayMs: 1_000 });
+    const slow = new TwilioSender({
+      baseUrl: provider.url,
+      accountSid: credentials.twilioAccountSid,
+      authToken: credentials.twilioAuthToken,
+      from: credentials.twilioFrom,
+      timeoutMs: 200,
+    });
+    const error = await rejection(slow.send(sms));
+    expect(isUnknownOutcome(error)).toBe(true);
+    expect(error.retryable).toBe(true);
+    expect(isUnknownOutcome(new EdgebusError("upstream_unavailable", "twilio answered 503"))).toBe(false);
+  });
+
+  it("Twilio: found by recipient and exact body among the messages sent since; a different body is not it", async () => {
+    const since = new Date();
+    const receipt = await twilio().send(sms);
+    await expect(twilio().lookup(sms, since)).resolves.toEqual({
+      found: true,
+      providerMessageId: receipt.providerMessageId,
+    });
+    await expect(twilio().lookup({ ...sms, body: "Another reminder" }, since)).resolves.toEqual({ found: false });
+    await expect(twilio().lookup({ ...sms, to: "+35399999999" }, since)).resolves.toEqual({ found: false });
+  });
+
+  it("SendGrid: a lookup only with Email Activity, found by the idempotency key in custom_args", async () => {
+    expect(sendgrid().lookup).toBeUndefined();
+    const withActivity = new SendGridSender({
+      baseUrl: provider.url,
+      apiKey: credentials.sendgridApiKey,
+      from: { email: "noreply@council.example.gov" },
+      emailActivity: true,
+    });
+    const lookup = withActivity.lookup as NonNullable<SendGridSender["lookup"]>;
+    await expect(lookup(email, new Date())).resolves.toEqual({ found: false });
+    await withActivity.send(email);
+    await expect(lookup(email, new Date())).resolves.toMatchObject({ found: true });
+    await expect(lookup({ ...email, idempotencyKey: "ntf_other" }, new Date())).resolves.toEqual({ found: false });
+  });
+
+  it("a lookup the provider refuses rejects (the notifier keeps the send unknown and asks again later)", async () => {
+    const wrongKey = new SendGridSender({
+      baseUrl: provider.url,
+      apiKey: "SG.wrong",
+      from: { email: "noreply@council.example.gov" },
+      emailActivity: true,
+    });
+    const lookup = wrongKey.lookup as NonNullable<SendGridSender["lookup"]>;
+    expect((await rejection(lookup(email, new Date()))).details).toMatchObject({ provider: "sendgrid", status: 401 });
   });
 });

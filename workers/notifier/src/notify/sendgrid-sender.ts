@@ -1,7 +1,7 @@
 import { EdgebusError } from "#shared/errors.ts";
 import type { EmailNotification, SendReceipt } from "./notification.ts";
 import { fetchProvider, providerError } from "./provider-error.ts";
-import type { Sender } from "./sender.ts";
+import type { LookupResult, Sender } from "./sender.ts";
 
 export interface SendGridOptions {
   /** API origin, e.g. `https://api.sendgrid.com` or the local provider's URL. */
@@ -10,6 +10,11 @@ export interface SendGridOptions {
   readonly from: { readonly email: string; readonly name?: string };
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
+  /**
+   * The account has SendGrid's Email Activity add-on (and the key its scope): unknown outcomes are
+   * settled by asking it (`lookup`). Without it the sender has no lookup.
+   */
+  readonly emailActivity?: boolean;
 }
 
 /**
@@ -25,10 +30,37 @@ export class SendGridSender implements Sender<"email"> {
   readonly provider = "sendgrid";
   readonly #url: string;
   readonly #options: SendGridOptions;
+  readonly lookup?: (notification: EmailNotification, since: Date) => Promise<LookupResult>;
 
   constructor(options: SendGridOptions) {
     this.#url = new URL("/v3/mail/send", options.baseUrl).toString();
     this.#options = options;
+    if (options.emailActivity) this.lookup = (notification) => this.#findInEmailActivity(notification);
+  }
+
+  async #findInEmailActivity(notification: EmailNotification): Promise<LookupResult> {
+    const { apiKey, baseUrl, timeoutMs = 10_000, fetch: fetcher = fetch } = this.#options;
+    const url = new URL("/v3/messages", baseUrl);
+    // The key is `ntf_` and hex digits: nothing to escape inside the quotes.
+    url.searchParams.set("query", `unique_args['idempotency_key']="${notification.idempotencyKey}"`);
+    url.searchParams.set("limit", "10");
+    const response = await fetchProvider(
+      "sendgrid",
+      fetcher,
+      url.toString(),
+      { headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" } },
+      timeoutMs,
+    );
+    if (!response.ok) throw await providerError("sendgrid", response);
+    const body = (await response.json().catch(() => null)) as { messages?: unknown } | null;
+    if (!Array.isArray(body?.messages)) {
+      throw new EdgebusError("upstream_unavailable", "sendgrid Email Activity answered without a messages list", {
+        retryable: true,
+        details: { provider: "sendgrid", status: response.status },
+      });
+    }
+    const match = (body.messages as { msg_id?: unknown }[]).find((message) => typeof message.msg_id === "string");
+    return match ? { found: true, providerMessageId: match.msg_id as string } : { found: false };
   }
 
   async send(notification: EmailNotification): Promise<SendReceipt> {

@@ -1,7 +1,7 @@
 import { EdgebusError } from "#shared/errors.ts";
 import type { SendReceipt, SmsNotification } from "./notification.ts";
 import { fetchProvider, providerError } from "./provider-error.ts";
-import type { Sender } from "./sender.ts";
+import type { LookupResult, Sender } from "./sender.ts";
 
 export interface TwilioOptions {
   /** API origin, e.g. `https://api.twilio.com` or the local provider's URL. */
@@ -21,6 +21,10 @@ export interface TwilioOptions {
  * The idempotency key goes in `I-Twilio-Idempotency-Token` (the header Twilio itself uses for
  * idempotency on its webhooks). Twilio does not promise to deduplicate API requests on it, so
  * the notifier's send record is what prevents a second SMS; the header lets a duplicate be traced.
+ *
+ * `lookup`: the Messages list, `GET …/Messages.json?To=…&DateSent>=…`, matched on the recipient
+ * and the exact body. A message appears there once Twilio has sent it (`date_sent`), so the
+ * lookup waits out that lag (the notifier's visibility window).
  */
 export class TwilioSender implements Sender<"sms"> {
   readonly channel = "sms";
@@ -28,6 +32,8 @@ export class TwilioSender implements Sender<"sms"> {
   readonly #url: string;
   readonly #authorization: string;
   readonly #options: TwilioOptions;
+  readonly lookup = (notification: SmsNotification, since: Date): Promise<LookupResult> =>
+    this.#findInMessages(notification, since);
 
   constructor(options: TwilioOptions) {
     this.#url = new URL(
@@ -69,4 +75,43 @@ export class TwilioSender implements Sender<"sms"> {
     }
     return { providerMessageId: body.sid, status: response.status };
   }
+
+  async #findInMessages(notification: SmsNotification, since: Date): Promise<LookupResult> {
+    const { timeoutMs = 10_000, fetch: fetcher = fetch } = this.#options;
+    // The attempt began up to a provider timeout before `since`; an hour of margin, and the
+    // date filter reaches back to the day before so a send around midnight is not missed.
+    const earliest = since.getTime() - LOOKUP_MARGIN_MS;
+    const url = new URL(this.#url);
+    url.searchParams.set("To", notification.to);
+    url.searchParams.set("DateSent>", new Date(earliest - 86_400_000).toISOString().slice(0, 10));
+    url.searchParams.set("PageSize", "100");
+    const response = await fetchProvider(
+      "twilio",
+      fetcher,
+      url.toString(),
+      { headers: { authorization: this.#authorization, accept: "application/json" } },
+      timeoutMs,
+    );
+    if (!response.ok) throw await providerError("twilio", response);
+    const body = (await response.json().catch(() => null)) as { messages?: unknown } | null;
+    if (!Array.isArray(body?.messages)) {
+      throw new EdgebusError("upstream_unavailable", "twilio answered the message list without messages", {
+        retryable: true,
+        details: { provider: "twilio", status: response.status },
+      });
+    }
+    const match = (body.messages as { sid?: unknown; to?: unknown; body?: unknown; date_created?: unknown }[]).find(
+      (message) => {
+        if (typeof message.sid !== "string" || message.to !== notification.to || message.body !== notification.body) {
+          return false;
+        }
+        const created = typeof message.date_created === "string" ? Date.parse(message.date_created) : Number.NaN;
+        return Number.isNaN(created) || created >= earliest;
+      },
+    );
+    return match ? { found: true, providerMessageId: match.sid as string } : { found: false };
+  }
 }
+
+/** How far before `since` a looked-up message may have been created. */
+const LOOKUP_MARGIN_MS = 3_600_000;
