@@ -22,6 +22,10 @@ export const ERROR_CODES = {
   unknown_event_type: 422,
   rate_limited: 429,
   upstream_unavailable: 503,
+  /** Outside development: dedup and rate limits would use isolate memory (no shared Redis). */
+  dedup_not_shared: 503,
+  /** Outside development: some of the Kafka REST settings are set, not all. */
+  kafka_misconfigured: 503,
   internal: 500,
 } as const;
 

@@ -19,6 +19,7 @@ export default defineProject({
     testTimeout: 30_000,
     globalSetup: [
       fileURLToPath(new URL("./vitest.global-setup.ts", import.meta.url)),
+      fileURLToPath(new URL("./vitest.black-hole-setup.ts", import.meta.url)),
       fileURLToPath(new URL("../../test/support/postgres-global-setup.ts", import.meta.url)),
     ],
   },

@@ -3,7 +3,6 @@
  * the init middleware. Handlers receive capabilities and never construct clients themselves,
  * so tests can swap a publisher or a store without touching the routes.
  */
-import { Redis } from "@upstash/redis/cloudflare";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { createLogger } from "#shared/log.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
@@ -20,6 +19,7 @@ import type { MemoryDedupStore } from "./dedup/memory-dedup-store.ts";
 import { RedisDedupStore } from "./dedup/redis-dedup-store.ts";
 import type { ProducerConfig } from "./env.ts";
 import type { ProducerMetrics } from "./metrics.ts";
+import { createProducerRedis } from "./redis-client.ts";
 
 export interface Capabilities {
   readonly config: ProducerConfig;
@@ -51,16 +51,29 @@ export function buildCapabilities(
   overrides?: CapabilityOverrides,
 ): Capabilities {
   const custom = overrides?.(config) ?? {};
+  const log = createLogger({ component: "producer" });
+  // Outside development the producer refuses to publish while these last (`readiness.ts`); the
+  // settings at fault are logged here, once per isolate, and shown only to admin keys.
+  for (const problem of config.problems) {
+    log.log("error", `not ready to publish (${problem.code}): ${problem.message}`, {
+      error_code: problem.code,
+      note: `settings: ${problem.settings.join(", ")}`,
+    });
+  }
   let dedup: DedupStore;
   let rateLimiter: RateLimiter;
   if (config.redis !== null) {
-    const redis = new Redis({ url: config.redis.url, token: config.redis.token, enableTelemetry: false });
-    dedup = new RedisDedupStore(redis);
-    rateLimiter = new UpstashRateLimiter(redis);
+    const redis = createProducerRedis({ ...config.redis, timeoutMs: config.redisTimeoutMs });
+    dedup = new RedisDedupStore(redis, undefined, config.redisTimeoutMs);
+    rateLimiter = new UpstashRateLimiter(redis, undefined, config.redisTimeoutMs);
   } else {
-    if (!fallbacks.warned && (custom.dedup === undefined || custom.rateLimiter === undefined)) {
+    if (
+      config.environment === "development" &&
+      !fallbacks.warned &&
+      (custom.dedup === undefined || custom.rateLimiter === undefined)
+    ) {
       fallbacks.warned = true;
-      createLogger({ component: "producer" }).log(
+      log.log(
         "warn",
         "UPSTASH_REDIS_REST_URL is not set: dedup and rate limits use isolate memory and are NOT shared between isolates",
       );

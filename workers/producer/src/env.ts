@@ -28,9 +28,36 @@ const durableObjectNamespace = z.custom<DurableObjectNamespace>(
 /** Highest replay rate a deployment may configure: well under a queue's 5000 messages/s. */
 export const MAX_REPLAY_RATE_PER_SECOND = 1000;
 
+/**
+ * `development` keeps friendly fallbacks (isolate-memory dedup and rate limits, Kafka off when
+ * half-configured); `staging` and `production` fail closed (`readiness.ts`). Unset = production.
+ */
+export const ENVIRONMENTS = ["development", "staging", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** What the rate limiter does when Redis fails or misses `REDIS_TIMEOUT_MS`: let the request through, or refuse it (503). */
+export type RateLimitOnRedisFailure = "open" | "closed";
+
+/** Why a deployment outside development must not publish: the code callers get, the settings at fault. */
+export interface ConfigProblem {
+  readonly code: "dedup_not_shared" | "kafka_misconfigured";
+  readonly settings: readonly string[];
+  readonly message: string;
+}
+
+const REDIS_SETTINGS = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] as const;
+const KAFKA_SETTINGS = [
+  "UPSTASH_KAFKA_REST_URL",
+  "UPSTASH_KAFKA_REST_USERNAME",
+  "UPSTASH_KAFKA_REST_PASSWORD",
+] as const;
+
 const envSchema = z
   .object({
-    ENVIRONMENT: z.string().default("production"),
+    ENVIRONMENT: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.enum(ENVIRONMENTS, { message: `must be one of ${ENVIRONMENTS.join(", ")}` }).default("production"),
+    ),
     EDGEBUS_API_KEYS: optionalText,
     UPSTASH_REDIS_REST_URL: optionalUrl,
     UPSTASH_REDIS_REST_TOKEN: optionalText,
@@ -48,8 +75,21 @@ const envSchema = z
     REPLAY_JOBS: durableObjectNamespace.optional(),
     /** Messages per second a replay job sends: the default and the cap of a request's `rate_per_second`. */
     REPLAY_RATE_PER_SECOND: z.coerce.number().int().min(1).max(MAX_REPLAY_RATE_PER_SECOND).default(100),
+    /** Deadline of every Redis call (dedup, rate limits), in milliseconds. */
+    REDIS_TIMEOUT_MS: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.coerce.number().int().min(50).max(30_000).default(1000),
+    ),
+    /** Default: `closed` outside development, `open` in development. */
+    RATE_LIMIT_ON_REDIS_FAILURE: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.enum(["open", "closed"], { message: "must be open or closed" }).optional(),
+    ),
   })
   .superRefine((env, ctx) => {
+    // Outside development a half-configured Redis or Kafka is a readiness problem (503 with a code,
+    // details to admins and the log), not a 500 naming settings to every caller.
+    if (env.ENVIRONMENT !== "development") return;
     if (env.UPSTASH_REDIS_REST_URL !== undefined && env.UPSTASH_REDIS_REST_TOKEN === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -73,7 +113,11 @@ const envSchema = z
 export type ProducerBindings = z.input<typeof envSchema>;
 
 export interface ProducerConfig {
-  environment: string;
+  environment: Environment;
+  /** Empty in development; otherwise why publishing is refused (`readiness.ts`). */
+  problems: readonly ConfigProblem[];
+  redisTimeoutMs: number;
+  rateLimitOnRedisFailure: RateLimitOnRedisFailure;
   apiKeys: ApiKeyEntry[];
   redis: { url: string; token: string } | null;
   kafka: { url: string; username: string; password: string } | null;
@@ -100,6 +144,9 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
   const e = parsed.data;
   return {
     environment: e.ENVIRONMENT,
+    problems: e.ENVIRONMENT === "development" ? [] : readinessProblems(e),
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    rateLimitOnRedisFailure: e.RATE_LIMIT_ON_REDIS_FAILURE ?? (e.ENVIRONMENT === "development" ? "open" : "closed"),
     apiKeys: parseApiKeys(e.EDGEBUS_API_KEYS),
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
@@ -126,4 +173,26 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
       ratePerSecond: e.REPLAY_RATE_PER_SECOND,
     },
   };
+}
+
+/** What keeps a staging or production deployment from publishing safely. */
+function readinessProblems(e: z.output<typeof envSchema>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const missingRedis = REDIS_SETTINGS.filter((name) => e[name] === undefined);
+  if (missingRedis.length > 0) {
+    problems.push({
+      code: "dedup_not_shared",
+      settings: missingRedis,
+      message: `dedup and rate limits would use isolate memory, which no other isolate sees (duplicates and limits would not hold): set ${missingRedis.join(" and ")}`,
+    });
+  }
+  const missingKafka = KAFKA_SETTINGS.filter((name) => e[name] === undefined);
+  if (missingKafka.length > 0 && missingKafka.length < KAFKA_SETTINGS.length) {
+    problems.push({
+      code: "kafka_misconfigured",
+      settings: missingKafka,
+      message: `Kafka is half-configured: set ${missingKafka.join(" and ")}, or unset every UPSTASH_KAFKA_REST_* setting to publish without Kafka`,
+    });
+  }
+  return problems;
 }

@@ -144,6 +144,8 @@ export async function publishEvents(
         destination,
         indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
       ),
+    onFinishFailed: (_key, error) =>
+      publishLog.log("error", "published, but the dedup record could not be completed", errorLogFields(error)),
   });
 
   deliveries.forEach((delivery, position) => {

@@ -1,11 +1,16 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
+import { withRedisDeadline } from "../redis-client.ts";
 import type { RateLimit } from "./api-key-config.ts";
 import type { RateLimitDecision, RateLimiter } from "./rate-limiter.ts";
 
 /**
  * Sliding-window limits in Upstash Redis through `@upstash/ratelimit`, shared by every Worker
  * isolate. One `Ratelimit` per distinct limit (the library fixes the limit per instance).
+ *
+ * `take` runs under the deadline `timeoutMs` (`REDIS_TIMEOUT_MS`) and rejects when Redis fails or
+ * misses it; whether the request then goes through is the caller's decision
+ * (`RATE_LIMIT_ON_REDIS_FAILURE`, `rate-limit.ts`), not the library's.
  */
 export class UpstashRateLimiter implements RateLimiter {
   readonly #limiters = new Map<string, Ratelimit>();
@@ -13,6 +18,7 @@ export class UpstashRateLimiter implements RateLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = "edgebus:ratelimit",
+    private readonly timeoutMs = 1000,
   ) {}
 
   #limiterFor(limit: RateLimit): Ratelimit {
@@ -25,8 +31,9 @@ export class UpstashRateLimiter implements RateLimiter {
         prefix: `${this.prefix}:${id}`,
         // The in-isolate block cache would keep refusing after an operator raised the limit.
         ephemeralCache: false,
-        // Fail closed on a slow Redis is worse for producers than letting a few extra events in.
-        timeout: 2000,
+        // Off: the library's own timeout would let the request through silently; `take` has a
+        // deadline instead and the producer decides (RATE_LIMIT_ON_REDIS_FAILURE).
+        timeout: 0,
         analytics: false,
       });
       this.#limiters.set(id, limiter);
@@ -34,7 +41,11 @@ export class UpstashRateLimiter implements RateLimiter {
     return limiter;
   }
 
-  async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
+  take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
+    return withRedisDeadline("rate limiter (Redis)", this.timeoutMs, () => this.#take(keyId, limit, cost));
+  }
+
+  async #take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
     const limiter = this.#limiterFor(limit);
     // The library's script only refuses when the window is already full and otherwise adds the
     // whole cost, so a batch bigger than what is left would be refused AND charged. Checking the

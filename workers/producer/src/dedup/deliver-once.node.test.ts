@@ -165,4 +165,29 @@ describe("deliverMany", () => {
     expect(result).toMatchObject({ ok: false, error: { code: "upstream_unavailable" } });
     expect(published).toBe(false);
   });
+
+  it("answers what was published when only recording it failed, so the client does not publish it again", async () => {
+    const store = new MemoryDedupStore();
+    const finish = store.finish.bind(store);
+    store.finish = async () => {
+      throw new EdgebusError("upstream_unavailable", "redis went away after publishing");
+    };
+    const publisher = recordingPublisher();
+    const [result] = await deliverMany({
+      store,
+      requests: [{ key: "f", plan }],
+      publish: async (destination, indices) => Promise.all(indices.map(() => publisher.publish(destination))),
+    });
+    expect(result).toMatchObject({ ok: true, outcome: { status: "accepted", destinations: plan } });
+    expect(publisher.published).toHaveLength(3);
+    // A retry while the lease still holds is told to wait, not published again.
+    store.finish = finish;
+    const [retry] = await deliverMany({
+      store,
+      requests: [{ key: "f", plan }],
+      publish: async (destination, indices) => Promise.all(indices.map(() => publisher.publish(destination))),
+    });
+    expect(retry).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(publisher.published).toHaveLength(3);
+  });
 });

@@ -33,6 +33,8 @@ export interface DeliverManyInput {
   /** How long one request may hold an event's publishing lease. */
   leaseMs?: number;
   now?: () => Date;
+  /** Told when recording the outcome failed after publishing (the outcome is still answered). */
+  onFinishFailed?: (key: string, error: EdgebusError) => void;
 }
 
 /**
@@ -167,7 +169,10 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResu
         failed === undefined,
       );
     } catch (error) {
-      return { ok: false, error: toEdgebusError(error) };
+      // What was published stays published: answering an error here would make the client
+      // retry and publish it again. The record keeps its lease until it expires, so a retry
+      // meanwhile gets 409; after that the missing receipts make it publish again (at least once).
+      input.onFinishFailed?.((requests[index] as DeliveryRequest).key, toEdgebusError(error));
     }
     const receipts = { ...record.delivered, ...delivered };
     if (failed !== undefined) {

@@ -15,17 +15,60 @@ interface Entry {
   expiresAt: number;
 }
 
+export interface MemoryDedupOptions {
+  /** Most records kept; past it the oldest are dropped (their events could be published again). */
+  readonly maxRecords?: number;
+  /** How often expired records and leases are swept away. */
+  readonly sweepEveryMs?: number;
+}
+
 /**
  * Dedup in isolate memory — for local development and tests without Redis. NOT shared: another
  * isolate (or a restarted one) does not see these records, so duplicates are only caught
- * within one isolate. The producer logs a warning when it runs on this store.
+ * within one isolate. The producer logs a warning when it runs on this store, and outside
+ * development refuses to publish on it at all (`readiness.ts`).
+ *
+ * Memory stays bounded: expired records and leases are swept (at most once a minute, on `begin`),
+ * and at most `maxRecords` are kept, the oldest dropped first.
  */
 export class MemoryDedupStore implements DedupStore {
   readonly shared = false;
   readonly #entries = new Map<string, Entry>();
   readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
+  readonly #maxRecords: number;
+  readonly #sweepEveryMs: number;
+  #lastSweep: number;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    options: MemoryDedupOptions = {},
+  ) {
+    this.#maxRecords = options.maxRecords ?? 100_000;
+    this.#sweepEveryMs = options.sweepEveryMs ?? 60_000;
+    this.#lastSweep = now();
+  }
+
+  /** Records and leases held right now (expired ones not yet swept included). */
+  size(): { records: number; leases: number } {
+    return { records: this.#entries.size, leases: this.#leases.size };
+  }
+
+  #sweep(): void {
+    const now = this.now();
+    if (now - this.#lastSweep < this.#sweepEveryMs) return;
+    this.#lastSweep = now;
+    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, lease] of this.#leases) if (lease.expiresAt <= now) this.#leases.delete(key);
+  }
+
+  /** Drops the oldest records (Map order is insertion order) beyond `maxRecords`. */
+  #bound(): void {
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= this.#maxRecords) return;
+      this.#entries.delete(key);
+      this.#leases.delete(key);
+    }
+  }
 
   #live(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
@@ -51,6 +94,7 @@ export class MemoryDedupStore implements DedupStore {
   }
 
   async begin(key: string, holder: string, options: BeginOptions): Promise<BeginResult> {
+    this.#sweep();
     let entry = this.#live(key);
     if (entry?.complete) return { kind: "complete", record: this.#snapshot(entry) };
     const lease = this.#leases.get(key);
@@ -66,6 +110,7 @@ export class MemoryDedupStore implements DedupStore {
         expiresAt: this.now() + DEDUP_WINDOW_SECONDS * 1000,
       };
       this.#entries.set(key, entry);
+      this.#bound();
     }
     return { kind: "owned", record: this.#snapshot(entry), created };
   }

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
-import { EdgebusError } from "#shared/errors.ts";
+import { EdgebusError, isEdgebusError } from "#shared/errors.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
+import { withRedisDeadline } from "../redis-client.ts";
 import {
   type BeginOptions,
   type BeginResult,
@@ -51,6 +52,10 @@ async function sha256Hex(text: string): Promise<string> {
  * `complete` and one `d:<destination>` field per acknowledged destination (receipt JSON);
  * string `<prefix>:lease:<sha256(key)>` holding the lease holder, set NX with a PX expiry.
  * Keys are hashed because `source` and `id` are caller-chosen and unbounded.
+ *
+ * Every call has a deadline (`timeoutMs`, the producer's `REDIS_TIMEOUT_MS`): a Redis that does
+ * not answer fails the call with `upstream_unavailable`, and the producer publishes nothing it
+ * could not record (dedup fails closed).
  */
 export class RedisDedupStore implements DedupStore {
   readonly shared = true;
@@ -58,12 +63,14 @@ export class RedisDedupStore implements DedupStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = "edgebus:dedup",
+    private readonly timeoutMs = 1000,
   ) {}
 
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await withRedisDeadline(`dedup store (Redis) ${operation}`, this.timeoutMs, run);
     } catch (error) {
+      if (isEdgebusError(error)) throw error;
       throw new EdgebusError("upstream_unavailable", `dedup store (Redis) failed during ${operation}`, {
         cause: error,
         retryAfterSeconds: 1,

@@ -9,6 +9,7 @@ import { catalogueEventSchema } from "../catalogue-openapi.ts";
 import { countEvent, publishEvents } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
+import { assertReadyToPublish } from "../readiness.ts";
 import { API_KEY, defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
 
 /**
@@ -37,12 +38,13 @@ export const publishBatch = defineRoute(
     },
     responses: {
       200: { description: "Per-event results", content: jsonContent(batchResponseSchema) },
-      ...errorResponses([400, 401, 413, 415, 429]),
+      ...errorResponses([400, 401, 413, 415, 429, 503]),
     },
   }),
   async (c, principal) => {
     const caps = c.get("caps");
     const requestId = c.get("requestId");
+    assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxBatchBytes, "a batch");
     const items = parseBatch(c.req.raw.headers, body);
     await enforceRateLimit(caps, principal, items.length);

@@ -9,6 +9,7 @@ import { catalogueEventSchema } from "../catalogue-openapi.ts";
 import { publishEvent as publish } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
+import { assertReadyToPublish } from "../readiness.ts";
 import { API_KEY, defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
 
 /** A `ce-*` header of binary mode, documented (not validated here: `http-binding.ts` parses them). */
@@ -49,6 +50,7 @@ export const publishEvent = defineRoute(
   }),
   async (c, principal) => {
     const caps = c.get("caps");
+    assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxRequestBytes, "an event");
     await enforceRateLimit(caps, principal, 1);
     const incoming = parseSingleEvent(c.req.raw.headers, body);
