@@ -188,7 +188,7 @@ describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () 
   it("a database without the tables (code deployed before the migrations) is retried and says to run them", async () => {
     const admin = openDatabase(bindings.HYPERDRIVE.connectionString);
     const name = `edgebus_unmigrated_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    await admin.unsafe(`create database ${name}`);
+    await admin`create database ${admin(name)}`;
     try {
       const url = new URL(bindings.HYPERDRIVE.connectionString);
       url.pathname = `/${name}`;
@@ -214,7 +214,7 @@ describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () 
       expect(advice.length).toBeGreaterThan(0);
       expect(advice[0]).toContain("42P01");
     } finally {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin`drop database if exists ${admin(name)} with (force)`;
     }
   });
 });

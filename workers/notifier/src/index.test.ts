@@ -636,7 +636,7 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
   it("a database without the tables (code deployed before the migrations) is retried, not dead-lettered", async () => {
     const admin = openDatabase(bindings.HYPERDRIVE.connectionString);
     const name = `edgebus_unmigrated_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    await admin.unsafe(`create database ${name}`);
+    await admin`create database ${admin(name)}`;
     try {
       const url = new URL(bindings.HYPERDRIVE.connectionString);
       url.pathname = `/${name}`;
@@ -645,7 +645,7 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
       expect(result).toMatchObject({ acked: false, retried: true, letters: [] });
       expect(result.delaySeconds).toBeGreaterThanOrEqual(30);
     } finally {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin`drop database if exists ${admin(name)} with (force)`;
     }
   });
 });
