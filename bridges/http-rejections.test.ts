@@ -35,7 +35,7 @@ describe.runIf(available)("requests no bridge route sees answer in the edgebus e
         port: 0,
         kafka: { brokers: ["127.0.0.1:1"] },
         kafkaRest: { enabled: false },
-        redisRest: { url: serviceUrls.redis, token: "rejections-token-0001" },
+        redisRest: { url: serviceUrls.redis, token: "rejections-token-0001", allowUnrestrictedUser: true },
       }),
     );
   });

@@ -12,7 +12,9 @@
  *   renames the mirror's copies to `onprem.gov.*`, since one cluster stands for both the edge's
  *   Kafka and the on-prem one.
  * - Redis: `REDIS_URL` → the bridge's Redis REST gateway backs the producer's dedup and rate
- *   limits; unset → the producer's isolate-local store (fine for one `wrangler dev` process).
+ *   limits, connected as an ACL user dev creates through `REDIS_URL` (`edgebus-dev-<bridge port>`,
+ *   random password, deleted at the end); unset → the producer's isolate-local store (fine for one
+ *   `wrangler dev` process).
  * - Workers: ONE `wrangler dev` with every config (producer first, so it serves :8787), local
  *   queues, state under `.dev-data/wrangler`.
  * - A development API key (all scopes, `EDGEBUS_DEV_API_KEY` or random); only its hash reaches
@@ -36,7 +38,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import postgres from "postgres";
+import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
@@ -208,6 +212,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     settings.mirrorSecret = randomSecret();
   }
   if (redisUrl) settings.redisRest = { token: randomSecret() };
+  const gatewayRedis = redisUrl ? await gatewayRedisForDev(redisUrl) : undefined;
   // The file switches the gateways on or off; every other value comes from the environment. One
   // cluster plays both parts here: the producer's own publish (the edge path) lands in `gov.*`,
   // the kafka-mirror Worker's copy (the on-prem path) in `onprem.gov.*`, so neither doubles the other.
@@ -216,7 +221,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     configFile,
     JSON.stringify({
       kafkaRest: { enabled: Boolean(kafkaBrokers) },
-      redisRest: { enabled: Boolean(redisUrl) },
+      redisRest: { enabled: Boolean(redisUrl), allowUnrestrictedUser: gatewayRedis?.allowUnrestrictedUser ?? false },
       mirror: { rename: [{ from: "gov.*", to: `${DEV_MIRROR_PREFIX}gov.*` }] },
     }),
   );
@@ -224,7 +229,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     ...process.env,
     BRIDGE_PORT: String(BRIDGE_PORT),
     ...(kafkaBrokers ? { KAFKA_BROKERS: kafkaBrokers } : {}),
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...(gatewayRedis ? { REDIS_URL: gatewayRedis.url } : {}),
     ...(settings.kafkaRest
       ? {
           BRIDGE_KAFKA_REST_USERNAME: settings.kafkaRest.username,
@@ -237,6 +242,47 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
   startChild("bridge", process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], env);
   await waitForHttp(`${settings.url}/healthz`, "the bridge");
   return settings;
+}
+
+/**
+ * The Redis REST gateway's ACL user for this stack (`edgebus-dev-<bridge port>`, the bridge's own
+ * allow list and key patterns, a new random password each run, deleted when the stack stops),
+ * created through REDIS_URL. When REDIS_URL may not create users (or Redis is older than 7.0), the
+ * bridge connects as REDIS_URL itself with `allowUnrestrictedUser` and logs a warning.
+ */
+async function gatewayRedisForDev(redisUrl: string): Promise<{ url: string; allowUnrestrictedUser: boolean }> {
+  const username = `edgebus-dev-${BRIDGE_PORT}`;
+  const password = randomSecret();
+  const admin = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  admin.on("error", () => undefined);
+  try {
+    await admin.connect();
+    await createGatewayAclUser(admin, username, password, {
+      keyPatterns: ["edgebus:*"],
+      db: redisUrlParts(redisUrl).db,
+    });
+  } catch (error) {
+    log(
+      `cannot create the Redis ACL user ${username} (${error instanceof Error ? error.message : String(error)}); ` +
+        "the bridge connects as REDIS_URL instead and warns (docs/security.md)",
+    );
+    return { url: redisUrl, allowUnrestrictedUser: true };
+  } finally {
+    admin.disconnect();
+  }
+  stoppers.push({
+    name: "the Redis ACL user",
+    stop: async () => {
+      const cleanup = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      cleanup.on("error", () => undefined);
+      try {
+        await cleanup.call("ACL", "DELUSER", username);
+      } finally {
+        cleanup.disconnect();
+      }
+    },
+  });
+  return { url: redisUrlAs(redisUrl, username, password), allowUnrestrictedUser: false };
 }
 
 /** Producer first (it serves HTTP), then every consumer Worker; kafka-mirror only when the bridge mirrors. */

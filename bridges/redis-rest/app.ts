@@ -5,9 +5,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
-import { parseCommandList, parseSingleCommand } from "./command-body.ts";
+import { parseCommandList, parseSingleCommand, type RedisCommand } from "./command-body.ts";
+import { allowedCommandEntry, CommandPolicy } from "./command-policy.ts";
 import { type CommandOutcome, RedisCommandRunner } from "./command-runner.ts";
-import { assertCommandAllowed } from "./refused-commands.ts";
+import { RedisUserGuard } from "./user-guard.ts";
 
 const optionsSchema = z.object({
   token: z.string().min(16, { error: "the Redis REST token must have at least 16 characters" }),
@@ -23,6 +24,12 @@ const optionsSchema = z.object({
    * arrives as one big pipeline; the byte limit above already bounds the work.
    */
   maxCommands: z.number().int().positive().default(10_000),
+  /** Redis connections for concurrent `/multi-exec` calls; one more answers 503 + Retry-After. */
+  maxTransactionConnections: z.number().int().positive().default(16),
+  /** Commands served beyond the allow list (`command-policy.ts`), for a Redis dedicated to the gateway. */
+  allowCommands: z.array(allowedCommandEntry).default([]),
+  /** Serve (with a warning) over a Redis user that can run administrative commands. */
+  allowUnrestrictedUser: z.boolean().default(false),
 });
 
 export interface RedisRestAppOptions {
@@ -32,6 +39,14 @@ export interface RedisRestAppOptions {
   readonly token: string;
   readonly maxRequestBytes?: number;
   readonly maxCommands?: number;
+  readonly maxTransactionConnections?: number;
+  readonly allowCommands?: readonly string[];
+  readonly allowUnrestrictedUser?: boolean;
+  /**
+   * The check that `redis` is the restricted ACL user; the bridge passes the one it verified at
+   * startup. Default: one built from the options above.
+   */
+  readonly userGuard?: RedisUserGuard;
 }
 
 /**
@@ -43,7 +58,10 @@ export interface RedisRestAppOptions {
  * `body.error` as a string: `{result}` (null included), `{error: "ERR …"}` with 400 for a failed
  * single command or a discarded transaction, in-place `{error}` items with 200 for pipelines,
  * 401 for a bad token, 413/415/400 for oversized, non-JSON or malformed bodies, 503 when Redis is
- * unreachable. Commands that block or change connection state are refused (`refused-commands.ts`).
+ * unreachable or every transaction connection is busy (with `Retry-After`). Only the commands of
+ * the allow list run (`command-policy.ts`); the rest are refused with NOPERM, and Redis's ACL user
+ * (`redis-acl.ts`) refuses them inside Lua too. Over a Redis user that is not restricted the
+ * gateway answers 503 unless `allowUnrestrictedUser` is set (`user-guard.ts`).
  *
  * @example
  * const app = new Hono();
@@ -54,10 +72,15 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
   if (!parsed.success) {
     throw new EdgebusError("bad_request", `invalid Redis REST gateway options: ${z.prettifyError(parsed.error)}`);
   }
-  const { token, maxRequestBytes, maxCommands } = parsed.data;
-  const runner = new RedisCommandRunner(options.redis);
+  const { token, maxRequestBytes, maxCommands, maxTransactionConnections } = parsed.data;
+  const policy = new CommandPolicy({ allowCommands: parsed.data.allowCommands });
+  const guard =
+    options.userGuard ??
+    new RedisUserGuard(options.redis, { policy, allowUnrestrictedUser: parsed.data.allowUnrestrictedUser });
+  const runner = new RedisCommandRunner(options.redis, { transactions: { max: maxTransactionConnections } });
   options.redis.once("end", () => void runner.close());
   const isValidToken = tokenChecker(token);
+  const assertAllowed = (command: RedisCommand) => policy.assertAllowed(command);
 
   const app = new Hono();
 
@@ -82,21 +105,24 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
 
   app.post("/", limitBody, async (c) => {
     const command = parseSingleCommand(await readJson(c));
-    assertCommandAllowed(command);
+    assertAllowed(command);
+    await guard.assertServable();
     const outcome = await runner.runOne(command, wantsBase64(c));
     return "error" in outcome ? c.json(outcome, 400) : c.json(outcome);
   });
 
   app.post("/pipeline", limitBody, async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
-    commands.forEach(assertCommandAllowed);
+    commands.forEach(assertAllowed);
+    await guard.assertServable();
     const outcomes: CommandOutcome[] = await runner.runPipeline(commands, wantsBase64(c));
     return c.json(outcomes);
   });
 
   app.post("/multi-exec", limitBody, async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
-    commands.forEach(assertCommandAllowed);
+    commands.forEach(assertAllowed);
+    await guard.assertServable();
     return c.json(await runner.runTransaction(commands, wantsBase64(c)));
   });
 
@@ -137,6 +163,7 @@ async function readJson(c: Context): Promise<unknown> {
  */
 function renderError(c: Context, error: EdgebusError): Response {
   const message = error.code === "internal" ? "ERR internal error" : error.message;
+  if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
   return c.json({ error: message, code: error.code }, error.status as ContentfulStatusCode);
 }
 

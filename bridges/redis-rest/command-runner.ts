@@ -3,7 +3,7 @@ import { EdgebusError } from "#shared/errors.ts";
 import type { RedisCommand } from "./command-body.ts";
 import { encodeReply, type JsonReply } from "./reply-encoding.ts";
 import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";
-import { TransactionConnections } from "./transaction-connections.ts";
+import { type TransactionConnectionLimits, TransactionConnections } from "./transaction-connections.ts";
 
 /** One command's answer in the Upstash REST shape: `{result}` (null included) or `{error}`. */
 export type CommandOutcome = { result: JsonReply } | { error: string };
@@ -30,18 +30,33 @@ const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
  *   caller never mistakes an outage for a command error;
  * - pipeline commands are written in order on one connection in the same tick, so Redis runs
  *   them in request order (not atomically);
- * - transactions run `MULTI … EXEC` on a dedicated connection; a transaction Redis discards
- *   (`EXECABORT`) rejects with `bad_request` carrying the first queueing error.
+ * - transactions run `MULTI … EXEC` on a dedicated connection from a bounded pool (503 with
+ *   `Retry-After` when every one is borrowed); a transaction Redis discards (`EXECABORT`) rejects
+ *   with `bad_request` carrying the first queueing error;
+ * - `SCRIPT KILL` runs on a control connection of its own: a runaway script blocks the connection
+ *   that sent it (and everything pipelined behind it), and Redis accepts the kill only from
+ *   another connection.
  */
 export class RedisCommandRunner {
   readonly #redis: Redis;
   readonly #scripts: ScriptShaMap;
   readonly #transactions: TransactionConnections;
+  readonly #control: Redis;
+  /** The database of the gateway's URL; transaction connections select it explicitly. */
+  readonly #db: number;
 
-  constructor(redis: Redis, options: { scripts?: ScriptShaMap; transactions?: TransactionConnections } = {}) {
+  constructor(
+    redis: Redis,
+    options: { scripts?: ScriptShaMap; transactions?: Partial<TransactionConnectionLimits> } = {},
+  ) {
     this.#redis = redis;
     this.#scripts = options.scripts ?? new ScriptShaMap();
-    this.#transactions = options.transactions ?? new TransactionConnections(redis);
+    this.#transactions = new TransactionConnections(redis, options.transactions);
+    this.#db = Number(redis.options.db ?? 0);
+    // Opened now, not when a script is already running: a connection opened while Redis is busy
+    // cannot select its database.
+    this.#control = redis.duplicate();
+    this.#control.on("error", () => undefined);
   }
 
   get scripts(): ScriptShaMap {
@@ -58,7 +73,8 @@ export class RedisCommandRunner {
     // Issue every command before awaiting any: ioredis writes them back to back on one connection.
     const pending = commands.map((command) => {
       const prepared = this.#prepare(command);
-      return settle(this.#redis.callBuffer(prepared.name, ...prepared.args), prepared);
+      const connection = isScriptKill(prepared) ? this.#control : this.#redis;
+      return settle(connection.callBuffer(prepared.name, ...prepared.args), prepared);
     });
     const settled = await Promise.all(pending);
     return settled.map((outcome) => toOutcome(outcome, base64));
@@ -68,10 +84,27 @@ export class RedisCommandRunner {
     const prepared = commands.map((command) => this.#prepare(command));
     const connection = this.#transactions.acquire();
     try {
-      const multi = connection.callBuffer("MULTI");
+      // ioredis selects the database when it connects, but a SELECT that failed then (Redis busy
+      // with a script) would leave the connection on database 0: select it before every
+      // transaction, and run nothing when that fails.
+      if (this.#db !== 0) {
+        const selected = await settle(connection.callBuffer("SELECT", String(this.#db)), { name: "select", args: [] });
+        throwIfTransportFailure([selected]);
+        if (selected.kind === "reply-error") {
+          this.#transactions.release(connection);
+          throw new EdgebusError("bad_request", selected.error.message);
+        }
+      }
+      // Confirmed before anything is queued: commands sent after a refused MULTI would run one by
+      // one, outside any transaction.
+      const multi = await settle(connection.callBuffer("MULTI"), { name: "multi", args: [] });
+      throwIfTransportFailure([multi]);
+      if (multi.kind === "reply-error") {
+        this.#transactions.release(connection);
+        throw new EdgebusError("bad_request", multi.error.message);
+      }
       const queued = prepared.map((command) => settle(connection.callBuffer(command.name, ...command.args), command));
       const exec = settle(connection.callBuffer("EXEC"), { name: "exec", args: [] });
-      await multi;
       const queueing = await Promise.all(queued);
       const executed = await exec;
       throwIfTransportFailure([...queueing, executed]);
@@ -98,6 +131,7 @@ export class RedisCommandRunner {
 
   async close(): Promise<void> {
     await this.#transactions.close();
+    await this.#control.quit().catch(() => this.#control.disconnect());
   }
 
   /**
@@ -134,6 +168,10 @@ export class RedisCommandRunner {
     }
     return { name, args };
   }
+}
+
+function isScriptKill(command: PreparedCommand): boolean {
+  return command.name.toLowerCase() === "script" && command.args[0]?.toLowerCase() === "kill";
 }
 
 type Settled =

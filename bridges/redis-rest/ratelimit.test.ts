@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceUrls } from "../../scripts/service-probe.ts";
+import { createGatewayRedisUser, type GatewayRedisUser } from "../../test/support/redis-gateway-user.ts";
 import { requireService } from "../../test/support/services.ts";
 import { createRedisRestApp } from "./app.ts";
 
@@ -23,8 +24,8 @@ interface WireLog {
  * A fresh gateway (empty script map) behind a recording layer, so the test can count the EVAL,
  * EVALSHA and NOSCRIPT traffic `@upstash/ratelimit` really produced.
  */
-async function startRecordedGateway(log: WireLog) {
-  const redis = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+async function startRecordedGateway(log: WireLog, redisUrl: string) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const outer = new Hono();
   outer.use("*", async (c, next) => {
     const body = (await c.req.raw.clone().json()) as unknown[];
@@ -54,16 +55,22 @@ async function startRecordedGateway(log: WireLog) {
 describe.skipIf(!available)("@upstash/ratelimit 2.2 against the gateway", () => {
   const log: WireLog = { commands: [], noscriptReplies: 0 };
   let gateway: Awaited<ReturnType<typeof startRecordedGateway>>;
+  let user: GatewayRedisUser;
   let client: UpstashRedis;
 
   beforeAll(async () => {
-    gateway = await startRecordedGateway(log);
+    // The gateway's restricted ACL user: the library's scripts must run within the allow list.
+    user = await createGatewayRedisUser(serviceUrls.redis);
+    gateway = await startRecordedGateway(log, user.url);
     client = new UpstashRedis({ url: gateway.url, token, retry: { retries: 0 } });
   });
   afterAll(async () => {
-    const keys = await gateway.redis.keys(`${prefix}*`);
-    if (keys.length > 0) await gateway.redis.del(...keys);
+    const admin = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    admin.disconnect();
     await gateway.close();
+    await user.drop();
   });
 
   const limiter = (kind: "sliding" | "fixed") =>

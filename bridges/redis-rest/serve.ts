@@ -2,6 +2,8 @@ import { type ServerType, serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { createRedisRestApp } from "./app.ts";
+import { CommandPolicy } from "./command-policy.ts";
+import { RedisUserGuard } from "./user-guard.ts";
 
 const log = createLogger({ component: "redis-rest" });
 
@@ -12,6 +14,10 @@ export interface RedisRestServerOptions {
   readonly token: string;
   readonly hostname?: string;
   readonly maxRequestBytes?: number;
+  readonly maxTransactionConnections?: number;
+  readonly allowCommands?: readonly string[];
+  /** Serve over a Redis user that is not the restricted ACL user (a warning is logged). */
+  readonly allowUnrestrictedUser?: boolean;
 }
 
 export interface RunningRedisRestServer {
@@ -25,10 +31,17 @@ export interface RunningRedisRestServer {
 /**
  * Connects to Redis the way a REST gateway should: a request fails fast (one retry) instead of
  * waiting in ioredis's offline queue forever, and a command that hangs times out, so the HTTP
- * client gets a 503 it can act on.
+ * client gets a 503 it can act on. It sends nothing on connect beyond AUTH and SELECT: no INFO
+ * ready check and no CLIENT SETINFO, which the gateway's ACL user may not run (each refusal would
+ * land in Redis's ACL LOG).
  */
 export function connectGatewayRedis(redisUrl: string): Redis {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 10_000 });
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    commandTimeout: 10_000,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+  });
   // ioredis reports every failed reconnect attempt; one line per outage is enough for operators
   // (requests meanwhile get 503s). The URL is not logged: it may carry a password.
   let down = false;
@@ -43,13 +56,58 @@ export function connectGatewayRedis(redisUrl: string): Redis {
   return redis;
 }
 
-/** Starts the gateway alone on a port (tests, local tools). The bridge mounts the app under `/redis`. */
+export interface GatewayRedisOptions {
+  /** `redis://user:password@host:port/db`: the gateway's ACL user (`redis-acl.ts`). */
+  readonly url: string;
+  readonly allowCommands?: readonly string[];
+  readonly allowUnrestrictedUser?: boolean;
+}
+
+/** Startup wait for Redis's answer on who the gateway is; past it the bridge starts and checks per request. */
+const STARTUP_USER_CHECK_MS = 5_000;
+
+/**
+ * Connects the gateway's Redis and checks, before anything is served, that its user is the
+ * restricted ACL user (or that `allowUnrestrictedUser` allows another). Rejects, with the
+ * connection closed, when Redis answers as an unrestricted user that was not allowed.
+ */
+export async function openGatewayRedis(options: GatewayRedisOptions): Promise<{ redis: Redis; guard: RedisUserGuard }> {
+  const redis = connectGatewayRedis(options.url);
+  const guard = new RedisUserGuard(redis, {
+    policy: new CommandPolicy(options.allowCommands ? { allowCommands: options.allowCommands } : {}),
+    allowUnrestrictedUser: options.allowUnrestrictedUser ?? false,
+  });
+  try {
+    await guard.verifyAtStartup(STARTUP_USER_CHECK_MS);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return { redis, guard };
+}
+
+/**
+ * Starts the gateway alone on a port (tests, local tools). The bridge mounts the app under `/redis`.
+ * Rejects when Redis answers as a user that is not restricted to the allow list, unless
+ * `allowUnrestrictedUser` is set.
+ */
 export async function startRedisRestServer(options: RedisRestServerOptions): Promise<RunningRedisRestServer> {
-  const redis = connectGatewayRedis(options.redisUrl);
+  const allowUnrestrictedUser = options.allowUnrestrictedUser ?? false;
+  const { redis, guard: userGuard } = await openGatewayRedis({
+    url: options.redisUrl,
+    allowUnrestrictedUser,
+    ...(options.allowCommands === undefined ? {} : { allowCommands: options.allowCommands }),
+  });
   const app = createRedisRestApp({
     redis,
     token: options.token,
+    userGuard,
+    allowUnrestrictedUser,
     ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
+    ...(options.maxTransactionConnections === undefined
+      ? {}
+      : { maxTransactionConnections: options.maxTransactionConnections }),
+    ...(options.allowCommands === undefined ? {} : { allowCommands: options.allowCommands }),
   });
   const hostname = options.hostname ?? "127.0.0.1";
   const server = await new Promise<ServerType>((resolve) => {

@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Redis } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceUrls } from "../../scripts/service-probe.ts";
+import { createGatewayRedisUser, type GatewayRedisUser } from "../../test/support/redis-gateway-user.ts";
 import { requireService } from "../../test/support/services.ts";
 import { type RunningRedisRestServer, startRedisRestServer } from "./serve.ts";
 
@@ -12,16 +14,22 @@ const prefix = `t:brokers:${randomUUID()}:`;
 /** The unmodified client with its defaults: base64 responses and auto-pipelining. */
 describe.skipIf(!available)("@upstash/redis against the gateway", () => {
   let server: RunningRedisRestServer;
+  let user: GatewayRedisUser;
   let redis: Redis;
 
   beforeAll(async () => {
-    server = await startRedisRestServer({ port: 0, redisUrl: serviceUrls.redis, token });
+    // The gateway as deployed: connected as its restricted ACL user.
+    user = await createGatewayRedisUser(serviceUrls.redis);
+    server = await startRedisRestServer({ port: 0, redisUrl: user.url, token });
     redis = new Redis({ url: server.url, token, retry: { retries: 0 } });
   });
   afterAll(async () => {
-    const keys = await server.redis.keys(`${prefix}*`);
-    if (keys.length > 0) await server.redis.del(...keys);
+    const admin = new IORedis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    admin.disconnect();
     await server.close();
+    await user.drop();
   });
 
   it("stores and reads strings, including ones that look like base64 or status replies", async () => {

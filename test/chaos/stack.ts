@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { canConnect } from "../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../support/child-env.ts";
+import { createGatewayRedisUser, type GatewayRedisUser } from "../support/redis-gateway-user.ts";
 
 const run = promisify(execFile);
 const checkout = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -465,6 +466,7 @@ export class ChaosStack {
   #dev: ChildProcess | undefined;
   #kafkaStarted = false;
   #postgresStarted = false;
+  #redisUser: GatewayRedisUser | undefined;
 
   private constructor(workDir: string, pgBin: string, ports: ChaosPorts) {
     this.workDir = workDir;
@@ -516,13 +518,17 @@ export class ChaosStack {
       BRIDGE_REDIS_REST_TOKEN: secret(),
       BRIDGE_MIRROR_SECRET: secret(),
     };
+    // The Redis REST gateway connects as its ACL user, as deployed (dropped in stop()).
+    this.#redisUser = await createGatewayRedisUser(`redis://127.0.0.1:6379/${REDIS_DB}`, {
+      keyPatterns: ["edgebus:*"],
+    });
     const bridgeConfig = path.join(this.workDir, "bridge.json");
     await writeFile(
       bridgeConfig,
       JSON.stringify({
         port: this.ports.bridge,
         kafka: { brokers: this.kafka.brokers, clientId: "edgebus-chaos-bridge", requestTimeoutMs: 15_000 },
-        redisRest: { url: `redis://127.0.0.1:6379/${REDIS_DB}` },
+        redisRest: { url: this.#redisUser.url },
         mirror: { rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
       }),
     );
@@ -605,6 +611,7 @@ export class ChaosStack {
       clearTimeout(timer);
     }
     await this.bridge?.stop().catch((error) => log(`stopping the bridge: ${error}`));
+    await this.#redisUser?.drop().catch((error) => log(`deleting the Redis ACL user: ${error}`));
     if (this.#kafkaStarted) await this.kafka.script("reset").catch((error) => log(`stopping Kafka: ${error}`));
     if (this.#postgresStarted) await this.postgres.stop("fast").catch((error) => log(`stopping Postgres: ${error}`));
     if (keep) await writeFile(path.join(this.workDir, OWNER_FILE), JSON.stringify({ kept: true }));

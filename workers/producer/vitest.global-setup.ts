@@ -10,6 +10,7 @@ import type { TestProject } from "vitest/node";
 import type { RunningRedisRestServer } from "../../bridges/redis-rest/serve.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { KafkaRestRecorder } from "../../test/contract/kafka-rest-recorder.ts";
+import type { GatewayRedisUser } from "../../test/support/redis-gateway-user.ts";
 import { requireService } from "../../test/support/services.ts";
 
 declare module "vitest" {
@@ -28,6 +29,7 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const token = `producer-test-${crypto.randomUUID()}`;
   let gateway: RunningRedisRestServer | undefined;
+  let gatewayUser: GatewayRedisUser | undefined;
   if (await requireService("redis", "producer (dedup and rate limits on real Redis)")) {
     // Loaded through Node (tsx), not Vite: this project resolves packages with workerd conditions,
     // under which ioredis's CommonJS named exports are not found (workers-sdk#6465).
@@ -35,7 +37,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       "../../bridges/redis-rest/serve.ts",
       import.meta.url,
     )) as typeof import("../../bridges/redis-rest/serve.ts");
-    gateway = await startRedisRestServer({ port: 0, redisUrl: serviceUrls.redis, token });
+    const { createGatewayRedisUser } = (await tsImport(
+      "../../test/support/redis-gateway-user.ts",
+      import.meta.url,
+    )) as typeof import("../../test/support/redis-gateway-user.ts");
+    // As deployed: the gateway connects as its ACL user, limited to the default key patterns.
+    gatewayUser = await createGatewayRedisUser(serviceUrls.redis, { keyPatterns: ["edgebus:*"] });
+    gateway = await startRedisRestServer({ port: 0, redisUrl: gatewayUser.url, token });
   }
 
   const recorder = new KafkaRestRecorder("producer-test", "producer-secret");
@@ -61,5 +69,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Test events use random ids, so their dedup records and rate-limit counters never collide
     // with other suites; they expire on their own (24 h, and twice the rate-limit window).
     await gateway?.close();
+    await gatewayUser?.drop();
   };
 }

@@ -83,12 +83,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     "../../../bridges/config.ts",
     import.meta.url,
   )) as typeof import("../../../bridges/config.ts");
+  // The gateway connects as its ACL user, as deployed (the server is private: no clean-up needed).
+  const { createGatewayRedisUser } = (await tsImport(
+    "../../support/redis-gateway-user.ts",
+    import.meta.url,
+  )) as typeof import("../../support/redis-gateway-user.ts");
+  const gatewayUser = await createGatewayRedisUser(privateRedis.url, { keyPatterns: ["edgebus:*"] });
   const bridge: RunningBridge = await startBridge(
     parseBridgeConfig({
       port: 0,
       kafka: { brokers: serviceUrls.kafkaBrokers, clientId: "edgebus-fuzz" },
       kafkaRest: { username: credentials.kafkaUsername, password: credentials.kafkaPassword },
-      redisRest: { url: privateRedis.url, token: credentials.redisToken },
+      redisRest: { url: gatewayUser.url, token: credentials.redisToken },
     }),
   );
   const { redisKeyCounter } = (await tsImport(

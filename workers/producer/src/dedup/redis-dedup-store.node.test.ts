@@ -1,7 +1,9 @@
 import { Redis } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRedisRestServer, startRedisRestServer } from "../../../../bridges/redis-rest/serve.ts";
 import { serviceUrls } from "../../../../scripts/service-probe.ts";
+import { createGatewayRedisUser, type GatewayRedisUser } from "../../../../test/support/redis-gateway-user.ts";
 import { requireService } from "../../../../test/support/services.ts";
 import { runDedupStoreContract } from "./dedup-store.contract.ts";
 import { RedisDedupStore } from "./redis-dedup-store.ts";
@@ -10,7 +12,11 @@ import { RedisDedupStore } from "./redis-dedup-store.ts";
 const available = await requireService("redis", "RedisDedupStore");
 const token = "redis-dedup-store-test-token";
 let gateway: RunningRedisRestServer | undefined;
-const prefix = `test:dedup:${crypto.randomUUID()}`;
+let gatewayUser: GatewayRedisUser | undefined;
+/** Full access, to inspect what the store wrote (the gateway's own user may not run KEYS). */
+let admin: IORedis | undefined;
+// Under edgebus:*, the key patterns the gateway's ACL user gets by default.
+const prefix = `edgebus:test:dedup:${crypto.randomUUID()}`;
 
 function client(): Redis {
   if (gateway === undefined) throw new Error("gateway not started");
@@ -19,13 +25,16 @@ function client(): Redis {
 
 describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", () => {
   beforeAll(async () => {
-    gateway = await startRedisRestServer({ port: 0, redisUrl: serviceUrls.redis, token });
+    admin = new IORedis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    gatewayUser = await createGatewayRedisUser(serviceUrls.redis, { keyPatterns: ["edgebus:*"] });
+    gateway = await startRedisRestServer({ port: 0, redisUrl: gatewayUser.url, token });
   });
   afterAll(async () => {
-    if (gateway === undefined) return;
-    const keys = await gateway.redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await gateway.redis.del(...keys);
-    await gateway.close();
+    const keys = (await admin?.keys(`${prefix}:*`)) ?? [];
+    if (keys.length > 0) await admin?.del(...keys);
+    await gateway?.close();
+    await gatewayUser?.drop();
+    admin?.disconnect();
   });
 
   runDedupStoreContract("RedisDedupStore", () => new RedisDedupStore(client(), prefix));
@@ -37,9 +46,9 @@ describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", ()
       firstSeenAt: "2026-11-01T00:00:00.000Z",
       leaseMs: 1000,
     });
-    const keys = await gateway?.redis.keys(`${prefix}:event:*`);
+    const keys = await admin?.keys(`${prefix}:event:*`);
     expect(keys?.every((key) => /:event:[0-9a-f]{64}$/.test(key))).toBe(true);
-    const ttls = await Promise.all((keys ?? []).map((key) => gateway?.redis.ttl(key)));
+    const ttls = await Promise.all((keys ?? []).map((key) => admin?.ttl(key)));
     expect(ttls.every((ttl) => ttl !== undefined && ttl > 86_000 && ttl <= 86_400)).toBe(true);
   });
 
