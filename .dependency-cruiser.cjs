@@ -94,6 +94,17 @@ module.exports = {
       from: { path: "^scripts/", pathNot: TEST_FILE },
       to: { path: "^test/" },
     },
+    // ---- ops/ -------------------------------------------------------------------------------------------------------
+    {
+      name: "ops-no-runtime",
+      comment:
+        "ops/ (alert rules, dashboard generator) describes the system from outside, through its metric contract " +
+        "(docs/metrics.md): its code must not import workers/, bridges/, scripts/, test/ or bench/. scripts/ and " +
+        "tests may import ops/ (generate-artefacts writes its generated files).",
+      severity: "error",
+      from: { path: "^ops/", pathNot: TEST_FILE },
+      to: { path: "^(workers|bridges|scripts|test|bench)/" },
+    },
     // ---- whole tree ------------------------------------------------------------------------------------------------
     {
       name: "no-circular",

@@ -92,6 +92,7 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
       shared: `shared/src/${id}-target.ts`,
       producer: `workers/producer/src/${id}-target.ts`,
       archive: `workers/archive/src/${id}-target.ts`,
+      ops: `ops/${id}-target.ts`,
     };
     const targets: Probe[] = Object.values(t).map((path) => ({ path, imports: [] }));
 
@@ -132,6 +133,10 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
         probe: { path: `bridges/${id}-runtime.ts`, imports: [t.producer, t.testSupport] },
         to: t.producer,
       },
+      "ops-no-runtime": {
+        probe: { path: `ops/${id}-runtime.ts`, imports: [t.producer, t.bridge, t.script, t.testSupport, t.bench] },
+        to: t.script,
+      },
       "scripts-no-test": {
         probe: { path: `scripts/${id}-test.ts`, imports: [t.testSupport] },
         to: t.testSupport,
@@ -155,6 +160,8 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
         imports: [t.producer, t.script, t.testSupport, t.testFixture, t.archive, t.bridge],
       },
       { path: `scripts/${id}-ok.test.ts`, imports: [t.script, t.testSupport, t.testFixture] },
+      { path: `scripts/${id}-ops-ok.ts`, imports: [t.ops] },
+      { path: `ops/${id}-ok.ts`, imports: [t.ops, `#shared/${id}-target.ts`] },
       { path: `shared/src/${id}-ok.ts`, imports: [t.shared] },
       { path: `shared/src/${id}-ok.test.ts`, imports: [t.shared, t.testSupport, t.testFixture] },
       { path: `bridges/kafka-rest/${id}-ok.ts`, imports: [t.bridge, `#shared/${id}-target.ts`] },

@@ -57,8 +57,20 @@ describe("committed artefacts", () => {
     for (const artefact of ARTEFACTS) {
       const first = artefact.render();
       expect(artefact.render()).toBe(first);
-      expect(first.endsWith("}\n")).toBe(true);
+      expect(first.endsWith("\n")).toBe(true);
+      if (artefact.path.endsWith(".json")) expect(first.endsWith("}\n")).toBe(true);
     }
+  });
+
+  it("include the Grafana dashboard and the recording rules and promtool test of its queries (ops/)", () => {
+    const paths = ARTEFACTS.map((a) => a.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "ops/grafana/edgebus.json",
+        "ops/prometheus/dashboard.rules.yml",
+        "ops/prometheus/tests/dashboard.test.yml",
+      ]),
+    );
   });
 });
 

@@ -4,6 +4,9 @@
  *   schemas/generated/json-schema/<type>.json   JSON Schema (2020-12) of each event type
  *   schemas/generated/asyncapi.json             AsyncAPI 3.0 document of the catalogue
  *   schemas/generated/openapi.json              OpenAPI 3.1 document of the producer API
+ *   ops/grafana/edgebus.json                    Grafana dashboard (ops/grafana/panels.ts)
+ *   ops/prometheus/dashboard.rules.yml          one recording rule per dashboard query
+ *   ops/prometheus/tests/dashboard.test.yml     their promtool unit test
  *
  * Usage: `npx tsx scripts/generate-artefacts.ts` (write) or `... --check` (exit 1 listing files
  * that differ from what the code would generate, are missing, or are left over).
@@ -18,6 +21,7 @@ import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { eventJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import type { RoutingRule } from "#shared/routing/routing-rule.ts";
+import { OPS_ARTEFACTS } from "../ops/artefacts.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 
@@ -80,6 +84,8 @@ export const ARTEFACTS: readonly Artefact[] = [
   }),
   // The producer's OpenAPI document (served at GET /openapi.json), derived from its route declarations.
   { path: "schemas/generated/openapi.json", render: () => renderJson(renderOpenApi(governmentCatalogue)) },
+  // The Grafana dashboard and the recording rules + promtool test that check its queries (ops/README.md).
+  ...OPS_ARTEFACTS,
 ];
 
 export interface DriftReport {

@@ -1,6 +1,7 @@
 // `npm test`: prepares the servers the suites talk to, then type-check, lint, generated-artefact
-// drift check and every Vitest project. Every step runs even when an earlier one failed, so one
-// run shows every problem; the exit code is non-zero when anything failed.
+// drift check, the Prometheus rule tests and every Vitest project. Every step runs even when an
+// earlier one failed, so one run shows every problem; the exit code is non-zero when anything
+// failed.
 //
 //   npm test                       everything
 //   npm test -- --project node     extra arguments go to `vitest run` (checks still run)
@@ -11,6 +12,11 @@
 // no Vitest arguments were given: `npm run chaos -- --quick` (test/chaos/, its own Postgres,
 // Kafka cluster, bridge and wrangler dev); its tests count in the summary.
 //
+// Prometheus rules (ops/prometheus): `promtool check rules` and `promtool test rules`, plus a syntax
+// check of the sample scrape config. promtool comes from Debian's `prometheus` package (.ci/run
+// installs it); locally a missing promtool skips the step with how to install it, under CI=true it
+// fails the step.
+//
 // Servers: Postgres from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgebus_test);
 // the database is created when missing and migrations are applied. Without a reachable server
 // (and DATABASE_URL unset) the embedded Postgres (scripts/embedded-postgres.ts) is started.
@@ -20,7 +26,7 @@
 // Plain JavaScript run by plain Node (no tsx): it must work before anything is built. Node >= 22.18
 // strips the types of the one TypeScript module it imports (scripts/service-probe.ts).
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 // The same server locations, probes and hints the suites use (Node strips the types on import).
@@ -48,6 +54,8 @@ const runChaos = vitestArgs.length === 0 && !noChaos;
 const steps = [];
 /** Servers that are missing: what to do about it. */
 const missing = [];
+/** Steps skipped locally because a tool is missing: what and how to install it. */
+const skippedSteps = [];
 /** Child processes to stop on exit (embedded Postgres). */
 const cleanups = [];
 
@@ -203,6 +211,43 @@ async function probeOtherServers() {
   }
 }
 
+const PROMETHEUS_DIR = "ops/prometheus";
+const PROMTOOL_HINT =
+  "install promtool (Debian/Ubuntu: sudo apt-get install --no-install-recommends prometheus; macOS: brew install prometheus)";
+
+/** `promtool check rules` on ops/prometheus/*.rules.yml, `promtool test rules` on its tests/*.test.yml. */
+async function checkPrometheusRules() {
+  const yamlIn = (dir, suffix) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(suffix))
+          .sort()
+          .map((f) => path.join(dir, f))
+      : [];
+  const ruleFiles = yamlIn(PROMETHEUS_DIR, ".rules.yml");
+  const testFiles = yamlIn(path.join(PROMETHEUS_DIR, "tests"), ".test.yml");
+  if (ruleFiles.length === 0) return;
+  const found = (await run("sh", ["-c", "command -v promtool >/dev/null"])) === 0;
+  if (!found) {
+    heading("prometheus rules");
+    if (isCI) {
+      record("prometheus rules", false, `CI=true and promtool is not on PATH: ${PROMTOOL_HINT}`);
+    } else {
+      console.log(`promtool: NOT on PATH — the Prometheus rule checks are skipped; ${PROMTOOL_HINT}`);
+      skippedSteps.push(
+        `prometheus rules (${ruleFiles.length} rule files, ${testFiles.length} tests): ${PROMTOOL_HINT}`,
+      );
+    }
+    return;
+  }
+  await step("prometheus rules: check", "promtool", ["check", "rules", ...ruleFiles]);
+  await step("prometheus rules: test", "promtool", ["test", "rules", ...testFiles]);
+  const config = path.join(PROMETHEUS_DIR, "prometheus.yml");
+  // --syntax-only: the sample's credentials file and targets do not exist here.
+  if (existsSync(config))
+    await step("prometheus config: check", "promtool", ["check", "config", "--syntax-only", config]);
+}
+
 /**
  * Reads Vitest's JSON report: counts, failed files without a failed test (a failed hook or an
  * import error: their reason comes from the hook-errors report, and the tests they kept from
@@ -262,6 +307,9 @@ async function main() {
       console.log("\nscripts/generate-artefacts.ts does not exist yet: no drift check");
     }
   }
+
+  // Seconds, and independent of the servers: runs with --tests-only too.
+  await checkPrometheusRules();
 
   rmSync(REPORT_FILE, { force: true });
   rmSync(HOOK_ERRORS_FILE, { force: true });
@@ -335,6 +383,7 @@ async function main() {
     }
   }
   for (const { server, hint } of missing) console.log(`${server} missing: suites that need it are skipped — ${hint}`);
+  for (const skipped of skippedSteps) console.log(`skipped step ${skipped}`);
   if (!counts) record("test report", false, `${REPORT_FILE} was not written`);
 
   const failedSteps = steps.filter((s) => !s.ok);
