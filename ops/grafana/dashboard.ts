@@ -17,6 +17,7 @@ import {
   VizTooltipOptionsBuilder,
 } from "@grafana/grafana-foundation-sdk/common";
 import {
+  AnnotationQueryBuilder,
   type Dashboard,
   DashboardBuilder,
   DashboardCursorSync,
@@ -108,7 +109,18 @@ export function buildDashboard(rows: readonly RowSpec[] = DASHBOARD_ROWS): Dashb
     .tooltip(DashboardCursorSync.Crosshair)
     .time({ from: "now-6h", to: "now" })
     .refresh("1m")
-    .withVariable(new DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"));
+    .withVariable(new DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"))
+    // Grafana's own annotations (and alert state changes), as every dashboard Grafana creates has.
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name("Annotations & Alerts")
+        .datasource({ type: "grafana", uid: "-- Grafana --" })
+        .builtIn(1)
+        .enable(true)
+        .hide(true)
+        .iconColor("rgba(0, 211, 255, 1)")
+        .type("dashboard"),
+    );
   let id = 0;
   for (const row of rows) {
     builder.withRow(new RowBuilder(row.title).id(++id));
