@@ -337,8 +337,10 @@ function startWorkers(options: {
     TWILIO_FROM: credentials.twilioFrom,
     WEBHOOK_URL: `${provider.url}/webhooks/case-management`,
     WEBHOOK_SECRET: credentials.webhookSecret,
-    // The local provider answers SendGrid's Email Activity lookup too.
+    // The local provider answers SendGrid's Email Activity lookup too, and shows a message to
+    // both lookups at once (no lookup lag), so an unknown outcome can be checked after seconds.
     SENDGRID_EMAIL_ACTIVITY: "true",
+    UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "10",
   };
   if (bridge?.kafkaRest) {
     vars.UPSTASH_KAFKA_REST_URL = `${bridge.url}/kafka`;

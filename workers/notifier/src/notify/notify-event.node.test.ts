@@ -27,12 +27,25 @@ afterAll(async () => {
 beforeEach(() => provider.reset());
 
 /** The real ledger whose `markSent` fails `failures` times, as a restarting database does. */
-function ledgerWithOutage(log: NotificationLog, failures: number): NotificationLog & { markSentCalls: number } {
+function ledgerWithOutage(
+  log: NotificationLog,
+  failures: number,
+  failingMarkFailed = 0,
+): NotificationLog & { markSentCalls: number } {
   let remaining = failures;
+  let remainingMarkFailed = failingMarkFailed;
   const wrapped = {
     markSentCalls: 0,
     reserve: (...args: Parameters<NotificationLog["reserve"]>) => log.reserve(...args),
-    markFailed: (key: string, error: { code: string; message: string }) => log.markFailed(key, error),
+    async markFailed(key: string, error: { code: string; message: string }) {
+      if (remainingMarkFailed > 0) {
+        remainingMarkFailed--;
+        throw new EdgebusError("upstream_unavailable", "marking the notification failed failed: Postgres unavailable", {
+          retryable: true,
+        });
+      }
+      await log.markFailed(key, error);
+    },
     markUnknown: (...args: Parameters<NotificationLog["markUnknown"]>) => log.markUnknown(...args),
     markGivenUp: (key: string) => log.markGivenUp(key),
     releaseUnknown: (key: string, error: { code: string; message: string }) => log.releaseUnknown(key, error),
@@ -153,6 +166,21 @@ describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepte
       expect.objectContaining({ channel: "email", status: "sent", reconciliation: "found" }),
     ]);
     expect(await status(event)).toEqual(["sent"]);
+    expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
+  }, 20_000);
+
+  it("a provider refusal during a short outage is still recorded failed: the redelivery sends at once", async () => {
+    const event = paymentEvent();
+    provider.failNext("sendgrid", { status: 503 });
+    const failure = await notifyEvent(event, deps(ledgerWithOutage(new PostgresNotificationLog(db), 0, 2))).then(
+      () => undefined,
+      (thrown: unknown) => thrown as EdgebusError,
+    );
+    expect(failure).toMatchObject({ code: "upstream_unavailable", retryable: true });
+    // Not left `sending` (which a redelivery would have to treat as an unknown outcome).
+    expect(await status(event)).toEqual(["failed"]);
+    const again = await notifyEvent(event, deps(new PostgresNotificationLog(db)));
+    expect(again.channels.map((c) => c.status)).toEqual(["sent"]);
     expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
   }, 20_000);
 });

@@ -338,13 +338,15 @@ async function execute(plan: Planned, deps: NotifierDependencies, delivery: Deli
       thrown instanceof EdgebusError ? thrown : new EdgebusError("internal", "send failed", { cause: thrown });
     if (isUnknownOutcome(error) && !idempotent) {
       if (plan.lookup === undefined && unknownOutcome.policy === "give_up") {
-        await log.markGivenUp(plan.record.idempotencyKey);
+        await recordPatiently(() => log.markGivenUp(plan.record.idempotencyKey));
         return { channel, status: "given_up" };
       }
-      await log.markUnknown(
-        plan.record.idempotencyKey,
-        { code: error.code, message: error.message },
-        { visibilitySeconds },
+      await recordPatiently(() =>
+        log.markUnknown(
+          plan.record.idempotencyKey,
+          { code: error.code, message: error.message },
+          { visibilitySeconds },
+        ),
       );
       return pending(
         channel,
@@ -354,7 +356,9 @@ async function execute(plan: Planned, deps: NotifierDependencies, delivery: Deli
         error,
       );
     }
-    await log.markFailed(plan.record.idempotencyKey, { code: error.code, message: error.message });
+    await recordPatiently(() =>
+      log.markFailed(plan.record.idempotencyKey, { code: error.code, message: error.message }),
+    );
     return { channel, status: "failed", error };
   }
   // The provider accepted the message: from here on it must never be marked `failed` (the
@@ -427,27 +431,41 @@ async function awaitCitizen(
   );
 }
 
-/** Waits between attempts to record a completed send (about 7.5 s in all: a database restart). */
+/**
+ * Waits between attempts to record the outcome of a provider call (about 7.5 s in all: a database
+ * restart). Whatever the provider said must reach the ledger: a `sending` row left behind counts
+ * as an unknown outcome, settled only after the visibility window.
+ */
 export const MARK_SENT_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1000, 2000, 4000];
 
-/** `markSent`, retried over `MARK_SENT_RETRY_DELAYS_MS`; the last error when every attempt failed. */
-async function markSentPatiently(
-  log: NotificationLog,
-  key: string,
-  providerMessageId: string,
-  reconciliation?: Reconciliation,
-): Promise<{ ok: true } | { ok: false; error: unknown }> {
+/** `mark`, retried over `MARK_SENT_RETRY_DELAYS_MS`; the last error when every attempt failed. */
+async function patiently(mark: () => Promise<void>): Promise<{ ok: true } | { ok: false; error: unknown }> {
   let lastError: unknown;
   for (const delay of [0, ...MARK_SENT_RETRY_DELAYS_MS]) {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     try {
-      await log.markSent(key, providerMessageId, reconciliation);
+      await mark();
       return { ok: true };
     } catch (error) {
       lastError = error;
     }
   }
   return { ok: false, error: lastError };
+}
+
+function markSentPatiently(
+  log: NotificationLog,
+  key: string,
+  providerMessageId: string,
+  reconciliation?: Reconciliation,
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  return patiently(() => log.markSent(key, providerMessageId, reconciliation));
+}
+
+/** Records the outcome of a call that was not accepted (or not known to be); throws the last error. */
+async function recordPatiently(mark: () => Promise<void>): Promise<void> {
+  const recorded = await patiently(mark);
+  if (!recorded.ok) throw recorded.error;
 }
 
 function combinedFailure(
