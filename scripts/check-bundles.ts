@@ -1,11 +1,17 @@
 /**
- * Bundles every Worker the way `wrangler deploy` would (`--dry-run --outdir`), reports each
- * bundle's raw and gzipped size, and fails when one exceeds Cloudflare's upload limit for the
- * Workers Free plan (1 MiB gzipped; paid plans allow 10 MiB, staying under 1 MiB keeps both open).
+ * Bundles every Worker the way `wrangler deploy --env production` would (`--dry-run --outdir`),
+ * reports each bundle's raw and gzipped size, and fails when one exceeds Cloudflare's upload limit
+ * for the Workers Free plan (1 MiB gzipped; paid plans allow 10 MiB, staying under 1 MiB keeps
+ * both open). Each config's top level (what `wrangler dev` and the tests use) is dry-run too.
  *
- * Usage: `npm run check:bundles` (CI runs it from `.ci/run`). A bundle that does not build fails
- * the check too: that is the same failure `wrangler deploy` would hit.
+ * Usage: `npm run check:bundles` (CI runs it from `.ci/run`). A bundle that does not build, or a
+ * config whose `[env.production]` wrangler refuses, fails the check too: that is the same failure
+ * `wrangler deploy --env production` would hit.
  */
+
+/** The environment whose bundles are measured: what gets deployed. */
+export const DEPLOYED_ENV = "production";
+
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -67,12 +73,16 @@ async function measure(outdir: string): Promise<{ rawBytes: number; gzipBytes: n
 }
 
 export async function checkBundle(config: string, outRoot: string): Promise<BundleReport> {
-  const outdir = path.join(outRoot, config.replaceAll(/[/\\.]/g, "_"));
-  const { code, output } = await runWrangler(["deploy", "--dry-run", "--outdir", outdir, "-c", config]);
-  if (code !== 0) {
+  const failed = (what: string, code: number, output: string) => {
     const lastLines = output.trim().split("\n").slice(-15).join("\n");
-    return { config, rawBytes: 0, gzipBytes: 0, error: `wrangler exit ${code}\n${lastLines}` };
-  }
+    return { config, rawBytes: 0, gzipBytes: 0, error: `${what}: wrangler exit ${code}\n${lastLines}` };
+  };
+  const topLevel = await runWrangler(["deploy", "--dry-run", "-c", config]);
+  if (topLevel.code !== 0) return failed("wrangler deploy --dry-run", topLevel.code, topLevel.output);
+  const outdir = path.join(outRoot, config.replaceAll(/[/\\.]/g, "_"));
+  const deployed = await runWrangler(["deploy", "--dry-run", "--env", DEPLOYED_ENV, "--outdir", outdir, "-c", config]);
+  if (deployed.code !== 0)
+    return failed(`wrangler deploy --dry-run --env ${DEPLOYED_ENV}`, deployed.code, deployed.output);
   return { config, ...(await measure(outdir)) };
 }
 
@@ -97,7 +107,9 @@ async function main(): Promise<number> {
         failed += 1;
         console.log(`FAIL ${report.config}: ${kib(report.gzipBytes)} gzipped exceeds ${kib(GZIP_LIMIT_BYTES)}`);
       } else {
-        console.log(`ok   ${report.config}: ${kib(report.rawBytes)} raw, ${kib(report.gzipBytes)} gzipped`);
+        console.log(
+          `ok   ${report.config} (--env ${DEPLOYED_ENV}): ${kib(report.rawBytes)} raw, ${kib(report.gzipBytes)} gzipped`,
+        );
       }
     }
     console.log(
