@@ -2,16 +2,42 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
+import { allowedCommandEntry } from "./redis-rest/command-policy.ts";
 
 /**
  * The bridge's configuration: one YAML or JSON file (`--config bridge.yaml`, see
  * `bridge.example.yaml`), every field with a documented default, and environment variables on
  * top (the names in docs/configuration.md: KAFKA_BROKERS, REDIS_URL, BRIDGE_PORT, BRIDGE_KAFKA_REST_USERNAME,
- * BRIDGE_KAFKA_REST_PASSWORD, BRIDGE_REDIS_REST_TOKEN, BRIDGE_MIRROR_SECRET; plus
+ * BRIDGE_KAFKA_REST_PASSWORD(_PREVIOUS), BRIDGE_KAFKA_REST_CREDENTIALS, BRIDGE_REDIS_REST_TOKEN,
+ * BRIDGE_MIRROR_SECRET(_PREVIOUS), BRIDGE_TLS_CERT_FILE/KEY_FILE; plus
  * BRIDGE_KAFKA_SASL_MECHANISM/USERNAME/PASSWORD and BRIDGE_KAFKA_TLS=true). Parsed once, here.
  */
 
 const secret = z.string().min(16, "must be at least 16 characters");
+/** One value, or a list of values that are all accepted (rotation: the new one and the old one). */
+const secrets = z
+  .union([secret, z.array(secret).min(1, "at least one value")])
+  .transform((value) => (Array.isArray(value) ? value : [value]));
+/** Glob patterns (`*` = any run of characters) on topic or consumer-group names. */
+const patterns = z.array(z.string().min(1)).default([]);
+const MIB = 1_048_576;
+
+/**
+ * One Kafka REST login and what it may do: `produce` topics, `fetch` topics (fetch, consume,
+ * committed, offsets) and consumer `groups` (consume, commit, committed, delete), each a list
+ * of glob patterns; an empty list allows nothing.
+ */
+const kafkaRestCredential = z.object({
+  username: z
+    .string()
+    .min(1)
+    .regex(/^[^:]+$/, "must not contain ':'"),
+  password: secrets,
+  produce: patterns,
+  fetch: patterns,
+  groups: patterns,
+});
+export type KafkaRestCredentialConfig = z.output<typeof kafkaRestCredential>;
 
 export const bridgeConfigSchema = z
   .object({
@@ -47,18 +73,60 @@ export const bridgeConfigSchema = z
             defaultPartitions: z.number().int().min(1).max(1000).default(3),
             /** -1 = the broker's default.replication.factor. */
             replicationFactor: z.number().int().min(-1).max(10).default(-1),
+            /**
+             * Topics the bridge may create besides the catalogue's (and their `mirror.rename`
+             * targets): glob patterns. Any other missing topic is a 404 naming it.
+             */
+            createPatterns: patterns,
+          })
+          .prefault({}),
+        producer: z
+          .object({
+            /** Bytes of records waiting for the Kafka producer; past it callers get 503 + Retry-After. */
+            maxQueuedBytes: z
+              .number()
+              .int()
+              .min(MIB)
+              .default(64 * MIB),
           })
           .prefault({}),
       })
       .prefault({}),
+    /** The bridge's own HTTPS listener (else plain HTTP: put it behind a TLS-terminating proxy). */
+    tls: z
+      .object({
+        certFile: z.string().min(1),
+        keyFile: z.string().min(1),
+      })
+      .optional(),
     kafkaRest: z
       .object({
         enabled: z.boolean().default(true),
-        username: z.string().min(1).optional(),
-        password: secret.optional(),
+        /** The single full-access login (backward compatible); more in `credentials`. */
+        username: z
+          .string()
+          .min(1)
+          .regex(/^[^:]+$/, "must not contain ':'")
+          .optional(),
+        password: secrets.optional(),
+        credentials: z.array(kafkaRestCredential).default([]),
         consumerIdleTimeoutMs: z.number().int().min(1000).default(120_000),
         maxConsumerInstances: z.number().int().min(1).default(200),
-        maxBodyBytes: z.number().int().min(1024).default(1_048_576),
+        maxBodyBytes: z.number().int().min(1024).default(MIB),
+        /** Bytes of request bodies all `/kafka` calls hold at once (>= maxBodyBytes). */
+        bodyBudgetBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * MIB),
+        /** Partitions in one `/fetch`, topics in one `/consume`. */
+        maxPartitionsPerRequest: z.number().int().min(1).max(10_000).default(64),
+        /** Record bytes (keys, values, headers) in one `/fetch` or `/consume` answer. */
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(8 * MIB),
       })
       .prefault({}),
     redisRest: z
@@ -66,12 +134,27 @@ export const bridgeConfigSchema = z
         enabled: z.boolean().default(true),
         url: z.string().url().default("redis://127.0.0.1:6379"),
         token: secret.optional(),
+        /** Keys (and channels) the gateway's Redis ACL user may touch; see --print-redis-acl. */
+        keyPatterns: z
+          .array(z.string().regex(/^\S+$/, "a Redis key pattern without spaces"))
+          .min(1)
+          .default(["edgebus:*"]),
+        /** Commands served beyond the allow list, for a Redis dedicated to the gateway ("keys", "script|flush"). */
+        allowCommands: z.array(allowedCommandEntry).default([]),
+        /** Start even when the Redis user is not restricted to the allow list (a warning is logged). */
+        allowUnrestrictedUser: z.boolean().default(false),
+        /** Redis connections for concurrent /multi-exec calls; one more gets 503 + Retry-After. */
+        maxTransactionConnections: z.number().int().min(1).max(1000).default(16),
       })
       .prefault({}),
     mirror: z
       .object({
-        /** Push: the kafka-mirror Worker posts signed batches to `POST /v1/mirror`. */
-        secret: secret.optional(),
+        /** Push: the kafka-mirror Worker posts signed batches to `POST /v1/mirror`. One value or a list (rotation). */
+        secret: secrets.optional(),
+        /** Where seen nonces are kept (replay protection, shared by every bridge); default `redisRest.url`. */
+        nonceRedisUrl: z.string().url().optional(),
+        /** Key prefix of the nonces; inside `redisRest.keyPatterns` when the gateway's Redis user keeps them. */
+        nonceKeyPrefix: z.string().min(1).default("edgebus:mirror-nonce:"),
         mode: z.enum(["binary", "structured"]).default("binary"),
         toleranceSeconds: z.number().int().min(1).max(3600).default(300),
         /** 100 events of the producer's largest size (~128 kB) must fit. */
@@ -79,7 +162,13 @@ export const bridgeConfigSchema = z
           .number()
           .int()
           .min(1024)
-          .default(16 * 1_048_576),
+          .default(16 * MIB),
+        /** Bytes of request bodies all mirror calls hold at once (>= maxBodyBytes). */
+        bodyBudgetBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(32 * MIB),
         include: z.array(z.string()).default([]),
         exclude: z.array(z.string()).default([]),
         rename: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) })).default([]),
@@ -99,12 +188,43 @@ export const bridgeConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
-    if (config.kafkaRest.enabled && (!config.kafkaRest.username || !config.kafkaRest.password)) {
+    const rest = config.kafkaRest;
+    if (rest.username !== undefined && rest.password === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafkaRest", "password"],
+        message: "required with username (BRIDGE_KAFKA_REST_PASSWORD)",
+      });
+    }
+    if (rest.enabled && kafkaRestCredentialsOf(config).length === 0) {
       ctx.addIssue({
         code: "custom",
         path: ["kafkaRest"],
         message:
-          "username and password are required (BRIDGE_KAFKA_REST_USERNAME / BRIDGE_KAFKA_REST_PASSWORD) or set enabled: false",
+          "username and password are required (BRIDGE_KAFKA_REST_USERNAME / BRIDGE_KAFKA_REST_PASSWORD), or credentials (BRIDGE_KAFKA_REST_CREDENTIALS), or set enabled: false",
+      });
+    }
+    const names = kafkaRestCredentialsOf(config).map((c) => c.username);
+    const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+    if (repeated.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafkaRest", "credentials"],
+        message: `each username once: ${[...new Set(repeated)].join(", ")} appears more than once (list every valid password under one entry)`,
+      });
+    }
+    if (rest.bodyBudgetBytes < rest.maxBodyBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kafkaRest", "bodyBudgetBytes"],
+        message: "must be at least kafkaRest.maxBodyBytes",
+      });
+    }
+    if (config.mirror.bodyBudgetBytes < config.mirror.maxBodyBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mirror", "bodyBudgetBytes"],
+        message: "must be at least mirror.maxBodyBytes",
       });
     }
     if (config.redisRest.enabled && !config.redisRest.token) {
@@ -117,6 +237,33 @@ export const bridgeConfigSchema = z
   });
 
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
+
+/**
+ * Every Kafka REST login: the single `username`/`password` (full access: every topic and group,
+ * as before there were scopes) first, then `credentials`.
+ */
+export function kafkaRestCredentialsOf(config: {
+  readonly kafkaRest: {
+    readonly username?: string | undefined;
+    readonly password?: string[] | undefined;
+    readonly credentials: readonly KafkaRestCredentialConfig[];
+  };
+}): KafkaRestCredentialConfig[] {
+  const { username, password, credentials } = config.kafkaRest;
+  const single: KafkaRestCredentialConfig[] =
+    username !== undefined && password !== undefined
+      ? [{ username, password, produce: ["*"], fetch: ["*"], groups: ["*"] }]
+      : [];
+  return [...single, ...credentials];
+}
+
+/** The Redis that keeps the mirror's nonces. */
+export function mirrorNonceRedisUrl(config: {
+  readonly mirror: { readonly nonceRedisUrl?: string | undefined };
+  readonly redisRest: { readonly url: string };
+}): string {
+  return config.mirror.nonceRedisUrl ?? config.redisRest.url;
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -145,10 +292,42 @@ export function applyEnvironment(file: Record<string, unknown>, env: Env): Recor
   if (env.BRIDGE_KAFKA_TLS === "true") section("kafka").tls = { ...((section("kafka").tls as object) ?? {}) };
   if (env.BRIDGE_KAFKA_REST_USERNAME) section("kafkaRest").username = env.BRIDGE_KAFKA_REST_USERNAME;
   if (env.BRIDGE_KAFKA_REST_PASSWORD) section("kafkaRest").password = env.BRIDGE_KAFKA_REST_PASSWORD;
+  if (env.BRIDGE_KAFKA_REST_PASSWORD_PREVIOUS) {
+    section("kafkaRest").password = [...asList(section("kafkaRest").password), env.BRIDGE_KAFKA_REST_PASSWORD_PREVIOUS];
+  }
+  if (env.BRIDGE_KAFKA_REST_CREDENTIALS) {
+    section("kafkaRest").credentials = jsonArray("BRIDGE_KAFKA_REST_CREDENTIALS", env.BRIDGE_KAFKA_REST_CREDENTIALS);
+  }
   if (env.REDIS_URL) section("redisRest").url = env.REDIS_URL;
   if (env.BRIDGE_REDIS_REST_TOKEN) section("redisRest").token = env.BRIDGE_REDIS_REST_TOKEN;
   if (env.BRIDGE_MIRROR_SECRET) section("mirror").secret = env.BRIDGE_MIRROR_SECRET;
+  if (env.BRIDGE_MIRROR_SECRET_PREVIOUS) {
+    section("mirror").secret = [...asList(section("mirror").secret), env.BRIDGE_MIRROR_SECRET_PREVIOUS];
+  }
+  if (env.BRIDGE_TLS_CERT_FILE || env.BRIDGE_TLS_KEY_FILE) {
+    const tls = { ...((merged.tls as Record<string, unknown> | undefined) ?? {}) };
+    if (env.BRIDGE_TLS_CERT_FILE) tls.certFile = env.BRIDGE_TLS_CERT_FILE;
+    if (env.BRIDGE_TLS_KEY_FILE) tls.keyFile = env.BRIDGE_TLS_KEY_FILE;
+    (merged as Record<string, unknown>).tls = tls;
+  }
   return merged;
+}
+
+function asList(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function jsonArray(name: string, text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new EdgebusError("bad_request", `invalid bridge config: ${name} is not valid JSON`);
+  }
+  if (!Array.isArray(parsed))
+    throw new EdgebusError("bad_request", `invalid bridge config: ${name} must be a JSON array`);
+  return parsed;
 }
 
 /** Parses a config object (file content plus environment); throws with every problem listed. */

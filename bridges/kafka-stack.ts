@@ -17,9 +17,10 @@ export function createKafkaStack(
   connection: KafkaConnection,
   policy: TopicPolicy,
   consumers: ConsumerRegistryOptions,
+  producerOptions: { maxQueuedBytes?: number } = {},
 ): KafkaStack {
   const topics = new TopicAdmin(connection, policy);
-  const producer = new RecordProducer(connection, topics);
+  const producer = new RecordProducer(connection, topics, producerOptions);
   const reader = new PartitionReader(connection);
   const registry = new ConsumerRegistry(connection, consumers);
   return {

@@ -79,8 +79,9 @@ describe.runIf(available)("bridge main", () => {
         "kafka:",
         `  brokers: [${serviceUrls.kafkaBrokers.map((b) => `"${b}"`).join(", ")}]`,
         `  clientId: main-test-${run}`,
+        `  topics: { createPatterns: ["main-${run}-direct"] }`,
         "kafkaRest: { username: edgebus }",
-        `redisRest: { url: "${serviceUrls.redis}" }`,
+        `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
         "mirror:",
         `  rename: [{ from: "gov.*", to: "main-${run}.gov.*" }]`,
       ].join("\n"),
@@ -102,6 +103,20 @@ describe.runIf(available)("bridge main", () => {
     const kafka = new Kafka({ url: `${url}/kafka`, username: "edgebus", password: secrets.BRIDGE_KAFKA_REST_PASSWORD });
     const produced = await kafka.producer().produce(`main-${run}-direct`, "hi");
     expect(produced.offset).toBe(0);
+    // Neither the catalogue's, a mirror rename of one, nor in createPatterns: a 404 naming it.
+    const refused = await fetch(`${url}/kafka/produce/main-${run}-typo`, {
+      method: "POST",
+      body: JSON.stringify({ value: "x" }),
+      headers: {
+        authorization: `Basic ${btoa(`edgebus:${secrets.BRIDGE_KAFKA_REST_PASSWORD}`)}`,
+        "content-type": "application/json",
+      },
+    });
+    expect(refused.status).toBe(404);
+    expect(await refused.json()).toMatchObject({
+      code: "not_found",
+      error: expect.stringContaining(`main-${run}-typo`),
+    });
 
     const body = JSON.stringify({
       events: [

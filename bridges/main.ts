@@ -1,23 +1,36 @@
 /**
  * `npm run bridge -- --config bridge.yaml`: starts the bridge (bridges/server.ts) and owns the
  * process: signals, exit codes, startup errors. The only file in bridges/ that exits.
+ * `npm run bridge -- --print-redis-acl [--config …]` prints the Redis REST gateway's ACL user
+ * (`redis-rest/print-acl.ts`) and exits.
  */
 import { parseArgs } from "node:util";
 import { isEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
 import { loadBridgeConfig } from "./config.ts";
+import { redisAclPrintout } from "./redis-rest/print-acl.ts";
 import { startBridge } from "./server.ts";
 
 const log = createLogger({ component: "bridge" });
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, allowPositionals: false });
+  const { values } = parseArgs({
+    options: { config: { type: "string", short: "c" }, "print-redis-acl": { type: "boolean" } },
+    allowPositionals: false,
+  });
+  if (values["print-redis-acl"]) {
+    const { line, notes } = await redisAclPrintout(values.config ?? process.env.BRIDGE_CONFIG, process.env);
+    process.stderr.write(`${notes}\n`);
+    process.stdout.write(`${line}\n`);
+    return;
+  }
   const config = await loadBridgeConfig(values.config ?? process.env.BRIDGE_CONFIG, process.env);
   const bridge = await startBridge(config);
   const parts = [
     config.kafkaRest.enabled ? "/kafka" : undefined,
     config.redisRest.enabled ? "/redis" : undefined,
     config.mirror.secret ? "POST /v1/mirror" : undefined,
+    config.tls ? "HTTPS" : undefined,
     config.mirror.pull ? `mirror pull from ${withoutCredentials(config.mirror.pull.url)}` : undefined,
   ].filter(Boolean);
   log.log("info", "edgebus bridge listening", {
@@ -45,6 +58,21 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // SIGHUP: serve the certificate and key files as they are now (a renewed certificate).
+  process.on("SIGHUP", () => {
+    if (!config.tls) {
+      log.log("info", "SIGHUP: no tls configured; nothing to reload");
+      return;
+    }
+    try {
+      bridge.reloadTls();
+      log.log("info", "TLS certificate reloaded", { note: config.tls.certFile });
+    } catch (error) {
+      log.log("error", "TLS certificate reload failed; still serving the previous one", {
+        error_message: (error as Error).message,
+      });
+    }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,12 +1,16 @@
 import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
-import type { BridgeConfig } from "./config.ts";
+import { type BridgeConfig, kafkaRestCredentialsOf, mirrorNonceRedisUrl } from "./config.ts";
+import { globMatcher } from "./glob.ts";
 import { checkHealth } from "./health.ts";
+import { BodyBudget, closeUnreadBodies } from "./http/bounded-body.ts";
 import { answerClientError, notFoundResponse } from "./http-rejections.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
@@ -14,16 +18,23 @@ import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
 import { BridgeMetrics } from "./metrics.ts";
 import { MirrorPull } from "./mirror/mirror-pull.ts";
 import { createMirrorRoute } from "./mirror/mirror-route.ts";
+import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
 import { createRedisRestApp } from "./redis-rest/app.ts";
-import { connectGatewayRedis } from "./redis-rest/serve.ts";
+import { openGatewayRedis } from "./redis-rest/serve.ts";
 
 const KNOWN_AREAS = new Set(["kafka", "redis", "v1", "healthz", "metrics"]);
 
 export interface RunningBridge {
-  /** e.g. `http://127.0.0.1:8788` */
+  /** e.g. `http://127.0.0.1:8788` (`https://` when `tls` is configured) */
   readonly url: string;
   readonly app: Hono;
+  /**
+   * Reads `tls.certFile` and `tls.keyFile` again and serves them to new connections (SIGHUP in
+   * bridges/main.ts). Throws, keeping the current certificate, when the files are unreadable or
+   * do not form a key pair. Nothing to do without `tls`.
+   */
+  reloadTls(): void;
   /** Stops accepting requests, stops the mirror pull, flushes the producer, closes every connection. */
   close(): Promise<void>;
 }
@@ -64,25 +75,72 @@ function catalogueTopicPartitions(): (topic: string) => number | undefined {
 }
 
 /**
+ * Topics the bridge may create: the catalogue's, where the mirror's topic mapping sends them, and
+ * `kafka.topics.createPatterns`. A typo or an attacker's name is a 404, never a new topic.
+ */
+function creatableTopics(config: BridgeConfig, mapping: TopicMapping): (topic: string) => boolean {
+  const known = new Set<string>();
+  for (const { name } of governmentCatalogue.topics()) {
+    known.add(name);
+    const mirrored = mapping.map(name);
+    if (mirrored !== null) known.add(mirrored);
+  }
+  const extra = globMatcher(config.kafka.topics.createPatterns);
+  return (topic) => known.has(topic) || extra(topic);
+}
+
+/** The bridge's certificate and key, checked to form a pair before they are used. */
+function readServingTls(tls: NonNullable<BridgeConfig["tls"]>): { cert: string; key: string } {
+  const pair = {
+    cert: readPem("tls.certFile", tls.certFile) as string,
+    key: readPem("tls.keyFile", tls.keyFile) as string,
+  };
+  try {
+    createSecureContext(pair);
+  } catch (error) {
+    throw new EdgebusError(
+      "bad_request",
+      `tls.certFile and tls.keyFile are not a usable pair: ${(error as Error).message}`,
+    );
+  }
+  return pair;
+}
+
+/**
  * The bridge's HTTP surface on one port: `/kafka` (Upstash Kafka REST), `/redis` (Upstash Redis
  * REST), `POST /v1/mirror`, `/healthz`, `/metrics`; plus the mirror pull when configured.
  * Each part is enabled by its config section; nothing here exits the process.
  */
 export async function startBridge(config: BridgeConfig): Promise<RunningBridge> {
   const metrics = new BridgeMetrics();
+  // First: refuses to start over an unrestricted Redis user before anything else is opened.
+  const gatewayRedis = config.redisRest.enabled ? await openGatewayRedis(config.redisRest) : undefined;
+  const redis: Redis | undefined = gatewayRedis?.redis;
   // No Kafka clients (and no Kafka health probe) when nothing uses Kafka, e.g. a Redis-only bridge.
   const usesKafka = config.kafkaRest.enabled || config.mirror.secret !== undefined || config.mirror.pull !== undefined;
+  const mapping = new TopicMapping(config.mirror);
+  // Read before anything connects: a missing or broken certificate stops the start.
+  const servingTls = config.tls ? readServingTls(config.tls) : undefined;
   const kafka: KafkaStack | undefined = usesKafka
     ? createKafkaStack(
         kafkaConnectionOf(config),
-        { ...config.kafka.topics, partitionsFor: catalogueTopicPartitions() },
+        {
+          ...config.kafka.topics,
+          partitionsFor: catalogueTopicPartitions(),
+          mayCreate: creatableTopics(config, mapping),
+        },
         { idleTimeoutMs: config.kafkaRest.consumerIdleTimeoutMs, maxInstances: config.kafkaRest.maxConsumerInstances },
+        { maxQueuedBytes: config.kafka.producer.maxQueuedBytes },
       )
     : undefined;
-  const redis: Redis | undefined = config.redisRest.enabled ? connectGatewayRedis(config.redisRest.url) : undefined;
-  const mapping = new TopicMapping(config.mirror);
+  const nonces: NonceStore | undefined =
+    kafka && config.mirror.secret
+      ? new RedisNonceStore(mirrorNonceRedisUrl(config), config.mirror.nonceKeyPrefix)
+      : undefined;
 
   const app = new Hono();
+  // First: a refusal while the request body is still arriving closes the connection gently.
+  app.use("*", closeUnreadBodies);
   app.use("*", async (c, next) => {
     await next();
     // A fixed label set: arbitrary request paths must not create unbounded metric series.
@@ -104,13 +162,31 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       "/kafka",
       createKafkaRestApp({
         ...kafka,
-        credentials: { username: config.kafkaRest.username as string, password: config.kafkaRest.password as string },
-        limits: { maxBodyBytes: config.kafkaRest.maxBodyBytes },
+        credentials: kafkaRestCredentialsOf(config).map((c) => ({ ...c, passwords: c.password })),
+        limits: {
+          maxBodyBytes: config.kafkaRest.maxBodyBytes,
+          maxPartitionsPerRequest: config.kafkaRest.maxPartitionsPerRequest,
+          maxResponseBytes: config.kafkaRest.maxResponseBytes,
+        },
+        bodyBudget: new BodyBudget(config.kafkaRest.bodyBudgetBytes),
         onProduced: (count) => metrics.inc("edgebus_bridge_kafka_rest_produced_total", {}, count),
       }),
     );
   }
-  if (redis) app.route("/redis", createRedisRestApp({ redis, token: config.redisRest.token as string }));
+  if (gatewayRedis) {
+    const { token, maxTransactionConnections, allowCommands, allowUnrestrictedUser } = config.redisRest;
+    app.route(
+      "/redis",
+      createRedisRestApp({
+        redis: gatewayRedis.redis,
+        userGuard: gatewayRedis.guard,
+        token: token as string,
+        maxTransactionConnections,
+        allowCommands,
+        allowUnrestrictedUser,
+      }),
+    );
+  }
   if (kafka && config.mirror.secret) {
     app.route(
       "/",
@@ -121,6 +197,8 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         mode: config.mirror.mode,
         toleranceSeconds: config.mirror.toleranceSeconds,
         maxBodyBytes: config.mirror.maxBodyBytes,
+        bodyBudget: new BodyBudget(config.mirror.bodyBudgetBytes),
+        nonces,
         onResults: (results) => {
           for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
         },
@@ -140,7 +218,12 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
 
   app.notFound(notFoundResponse);
 
-  const server: ServerType = serve({ fetch: app.fetch, port: config.port, hostname: config.hostname });
+  // autoCleanupIncoming off: the server's own "read and discard up to 64 MiB of an unread body"
+  // is replaced by closeUnreadBodies, which reads none of it (bridges/http/bounded-body.ts).
+  const listen = { fetch: app.fetch, port: config.port, hostname: config.hostname, autoCleanupIncoming: false };
+  const server: ServerType = servingTls
+    ? serve({ ...listen, createServer: createHttpsServer, serverOptions: servingTls })
+    : serve(listen);
   server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
@@ -149,8 +232,12 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   pull?.start();
   const address = server.address() as AddressInfo;
   return {
-    url: `http://${config.hostname}:${address.port}`,
+    url: `${servingTls ? "https" : "http"}://${config.hostname}:${address.port}`,
     app,
+    reloadTls() {
+      if (!config.tls) return;
+      (server as HttpsServer).setSecureContext(readServingTls(config.tls));
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections (the Upstash clients use them) would hold close() open forever.
@@ -158,6 +245,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       await closed;
       await pull?.stop();
       await kafka?.close();
+      await nonces?.close();
       await redis?.quit().catch(() => undefined);
     },
   };

@@ -1,12 +1,18 @@
 import { Hono } from "hono";
 import { EdgebusError } from "#shared/errors.ts";
+import type { BodyBudget } from "../http/bounded-body.ts";
 import type { PartitionReader } from "../kafka/partition-reader.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import type { TopicAdmin } from "../kafka/topic-admin.ts";
-import { type BasicCredentials, basicAuth } from "./basic-auth.ts";
+import { basicAuth, type KafkaRestLogins } from "./basic-auth.ts";
 import type { ConsumerInstanceSettings } from "./consumer-instance.ts";
 import type { ConsumerRegistry } from "./consumer-registry.ts";
-import { DEFAULT_CONSUMER_SETTINGS, DEFAULT_KAFKA_REST_LIMITS, type KafkaRestLimits } from "./gateway-context.ts";
+import {
+  DEFAULT_CONSUMER_SETTINGS,
+  DEFAULT_KAFKA_REST_LIMITS,
+  type GatewayEnv,
+  type KafkaRestLimits,
+} from "./gateway-context.ts";
 import { registerConsumerGroups } from "./routes/consumer-groups.ts";
 import { registerFetch } from "./routes/fetch.ts";
 import { registerProduce } from "./routes/produce.ts";
@@ -20,8 +26,11 @@ export interface KafkaRestDeps {
   readonly producer: RecordProducer;
   readonly reader: PartitionReader;
   readonly consumers: ConsumerRegistry;
-  readonly credentials: BasicCredentials;
+  /** One full-access `{username, password}`, or scoped logins (see `basic-auth.ts`). */
+  readonly credentials: KafkaRestLogins;
   readonly limits?: Partial<KafkaRestLimits>;
+  /** Bytes of request bodies all gateway calls hold at once; none = only `limits.maxBodyBytes`. */
+  readonly bodyBudget?: BodyBudget;
   /** Defaults for instances whose creating call sent no `Kafka-*` headers (Upstash's defaults). */
   readonly consumerDefaults?: Partial<ConsumerInstanceSettings>;
   /** Called with every produced record count (metrics). */
@@ -34,18 +43,22 @@ export interface KafkaRestDeps {
  * e.g. `app.route("/kafka", createKafkaRestApp(deps))`; the client's `url` is then
  * `http://host/kafka`. Every response is JSON; errors are `{error, status, code}` with a 4xx for
  * bad input. One file per route group under `routes/`.
+ *
+ * Credentials are checked before any body is read; bodies are read with the bounded reader
+ * (`bridges/http/bounded-body.ts`); each login is limited to its topic and group patterns (403).
  */
-export function createKafkaRestApp(deps: KafkaRestDeps): Hono {
+export function createKafkaRestApp(deps: KafkaRestDeps): Hono<GatewayEnv> {
   const ctx = {
     topics: deps.topics,
     producer: deps.producer,
     reader: deps.reader,
     consumers: deps.consumers,
     limits: { ...DEFAULT_KAFKA_REST_LIMITS, ...deps.limits },
+    bodyBudget: deps.bodyBudget,
     consumerDefaults: { ...DEFAULT_CONSUMER_SETTINGS, ...deps.consumerDefaults },
     onProduced: deps.onProduced,
   };
-  const app = new Hono();
+  const app = new Hono<GatewayEnv>();
   app.onError((error, c) => upstashErrorResponse(c, error));
   app.use("*", basicAuth(deps.credentials));
   registerProduce(app, ctx);

@@ -1,34 +1,132 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { EdgebusError } from "#shared/errors.ts";
+import { globMatcher } from "../glob.ts";
 
+/** One login with full access (every topic, every group): the gateway's original single credential. */
 export interface BasicCredentials {
   readonly username: string;
   readonly password: string;
 }
 
 /**
+ * One login and what it may do. Each list holds glob patterns (`*` = any run of characters);
+ * an empty list allows nothing. `passwords`: every value is accepted (rotation).
+ */
+export interface KafkaRestCredential {
+  readonly username: string;
+  readonly passwords: readonly string[];
+  /** Topics it may produce to. */
+  readonly produce: readonly string[];
+  /** Topics it may read: `/fetch`, `/consume`, `/committed`, `/offsets`. */
+  readonly fetch: readonly string[];
+  /** Consumer groups it may consume in, commit for, read or delete. */
+  readonly groups: readonly string[];
+}
+
+export type KafkaRestLogins = BasicCredentials | readonly KafkaRestCredential[];
+
+/** What the authenticated caller of one request may do; the routes ask before they act. */
+export class CredentialScope {
+  readonly username: string;
+  readonly #produce: (topic: string) => boolean;
+  readonly #fetch: (topic: string) => boolean;
+  readonly #groups: (group: string) => boolean;
+
+  constructor(credential: KafkaRestCredential) {
+    this.username = credential.username;
+    this.#produce = globMatcher(credential.produce);
+    this.#fetch = globMatcher(credential.fetch);
+    this.#groups = globMatcher(credential.groups);
+  }
+
+  canProduce(topic: string): boolean {
+    return this.#produce(topic);
+  }
+
+  canFetch(topic: string): boolean {
+    return this.#fetch(topic);
+  }
+
+  canUseGroup(group: string): boolean {
+    return this.#groups(group);
+  }
+
+  /** Throws `forbidden` (403) naming every topic of `topics` this login may not produce to. */
+  requireProduce(topics: Iterable<string>): void {
+    const refused = [...new Set(topics)].filter((t) => !this.canProduce(t));
+    if (refused.length > 0) throw this.#refusal("produce to", "topic", refused);
+  }
+
+  /** Throws `forbidden` (403) naming every topic of `topics` this login may not read. */
+  requireFetch(topics: Iterable<string>): void {
+    const refused = [...new Set(topics)].filter((t) => !this.canFetch(t));
+    if (refused.length > 0) throw this.#refusal("read", "topic", refused);
+  }
+
+  /** Throws `forbidden` (403) when this login may not use consumer group `group`. */
+  requireGroup(group: string): void {
+    if (!this.canUseGroup(group)) throw this.#refusal("use", "consumer group", [group]);
+  }
+
+  #refusal(action: string, kind: string, names: string[]): EdgebusError {
+    return new EdgebusError(
+      "forbidden",
+      `credential ${this.username} may not ${action} ${kind}${names.length > 1 ? "s" : ""} ${names.join(", ")}`,
+      { details: { [kind === "topic" ? "topics" : "groups"]: names } },
+    );
+  }
+}
+
+/** The context variable the middleware sets for the routes. */
+export const SCOPE = "kafkaRestScope";
+export type KafkaRestVariables = { [SCOPE]: CredentialScope };
+
+export function credentialList(logins: KafkaRestLogins): readonly KafkaRestCredential[] {
+  if (!Array.isArray(logins)) {
+    const single = logins as BasicCredentials;
+    return [{ username: single.username, passwords: [single.password], produce: ["*"], fetch: ["*"], groups: ["*"] }];
+  }
+  return logins as readonly KafkaRestCredential[];
+}
+
+/**
  * HTTP Basic auth as `@upstash/kafka` sends it (`authorization: Basic base64(user:pass)`); the
- * password may contain `:` so the decoded text is split on the first one. Comparison does not
- * stop at the first differing byte.
+ * password may contain `:` so the decoded text is split on the first one. Runs before any route
+ * reads a body. Every password of every login is compared (in constant time per comparison), so
+ * the time taken does not tell which usernames exist. On success the login's scope is in
+ * `c.get(SCOPE)`.
  *
  * @example app.use("*", basicAuth({ username: "edgebus", password: process.env.PASS }))
  */
-export function basicAuth(credentials: BasicCredentials): MiddlewareHandler {
-  const expected = `${credentials.username}:${credentials.password}`;
+export function basicAuth(logins: KafkaRestLogins): MiddlewareHandler<{ Variables: KafkaRestVariables }> {
+  const known = credentialList(logins).map((credential) => ({
+    username: credential.username,
+    digests: credential.passwords.map(digest),
+    scope: new CredentialScope(credential),
+  }));
   return async function basicAuthMiddleware(c, next) {
     const header = c.req.header("authorization") ?? "";
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!match) throw new EdgebusError("unauthorized", "missing Basic authorization");
     const decoded = Buffer.from(match[1] as string, "base64").toString("latin1");
-    if (decoded.indexOf(":") < 0 || !constantTimeEqual(decoded, expected)) {
-      throw new EdgebusError("unauthorized", "invalid username or password");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new EdgebusError("unauthorized", "invalid username or password");
+    const username = decoded.slice(0, colon);
+    const password = digest(decoded.slice(colon + 1));
+    let found: CredentialScope | undefined;
+    for (const candidate of known) {
+      let passwordMatches = false;
+      for (const expected of candidate.digests)
+        passwordMatches = timingSafeEqual(expected, password) || passwordMatches;
+      if (passwordMatches && candidate.username === username) found = candidate.scope;
     }
+    if (!found) throw new EdgebusError("unauthorized", "invalid username or password");
+    c.set(SCOPE, found);
     await next();
   };
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "latin1").digest();
 }

@@ -44,6 +44,8 @@ export class ConsumerInstance {
   /** Next offset to commit per `topic\0partition` (last returned + 1), not yet committed. */
   readonly #pending = new Map<string, TopicPartitionOffset>();
   #autoCommitTimer: NodeJS.Timeout | undefined;
+  /** A message taken from the stream that did not fit the previous answer: the next poll starts with it. */
+  #carried: KafkaMessage | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   lastUsedAt = Date.now();
@@ -55,12 +57,30 @@ export class ConsumerInstance {
     this.settings = settings;
   }
 
-  /** Returns up to `maxRecords` records, waiting up to `timeoutMs` when none is ready. */
-  poll(topics: readonly string[], timeoutMs: number, maxRecords: number): Promise<ConsumedRecord[]> {
+  /**
+   * Returns up to `maxRecords` records of at most `maxBytes` together (at least one record when
+   * any is ready), waiting up to `timeoutMs` when none is ready.
+   */
+  poll(
+    topics: readonly string[],
+    timeoutMs: number,
+    maxRecords: number,
+    maxBytes: number = Number.POSITIVE_INFINITY,
+  ): Promise<ConsumedRecord[]> {
     return this.#serial(async () => {
       this.lastUsedAt = Date.now();
       const stream = await this.#subscribe(topics);
-      const records = await readAvailable(stream, timeoutMs, maxRecords, () => this.#streamError);
+      const carry = {
+        take: () => {
+          const message = this.#carried;
+          this.#carried = undefined;
+          return message;
+        },
+        keep: (message: KafkaMessage) => {
+          this.#carried = message;
+        },
+      };
+      const records = await readAvailable(stream, { timeoutMs, maxRecords, maxBytes }, carry, () => this.#streamError);
       for (const message of records) {
         this.#pending.set(`${message.topic}\u0000${message.partition}`, {
           topic: message.topic,
@@ -108,6 +128,8 @@ export class ConsumerInstance {
     const same = wanted.length === this.#topics.length && wanted.every((t, i) => t === this.#topics[i]);
     if (this.#stream && same && !this.#streamError) return this.#stream;
     // A new topic list (or a broken stream) means a new subscription: settle what was read so far.
+    // A carried message was never returned: the group redelivers it from the committed offset.
+    this.#carried = undefined;
     await this.#teardown();
     this.#streamError = undefined;
     const consumer = new Consumer<Bytes, Bytes, Bytes, Bytes>({
@@ -197,18 +219,29 @@ export class ConsumerInstance {
   }
 }
 
-/** Takes what the stream has buffered; if nothing, waits for data until `timeoutMs`. */
+/**
+ * Takes what the stream has buffered, within `maxRecords` and `maxBytes` (a message that does not
+ * fit is kept for the next poll); if nothing, waits for data until `timeoutMs`.
+ */
 async function readAvailable(
   stream: MessagesStream<Bytes, Bytes, Bytes, Bytes>,
-  timeoutMs: number,
-  maxRecords: number,
+  limits: { timeoutMs: number; maxRecords: number; maxBytes: number },
+  carry: { take(): KafkaMessage | undefined; keep(message: KafkaMessage): void },
   failure: () => Error | undefined,
 ): Promise<KafkaMessage[]> {
+  const { timeoutMs, maxRecords, maxBytes } = limits;
   const take = (): KafkaMessage[] => {
     const taken: KafkaMessage[] = [];
+    let bytes = 0;
     while (taken.length < maxRecords) {
-      const message = stream.read() as KafkaMessage | null;
-      if (message === null) break;
+      const message = carry.take() ?? (stream.read() as KafkaMessage | null);
+      if (message === null || message === undefined) break;
+      const size = messageBytes(message);
+      if (taken.length > 0 && bytes + size > maxBytes) {
+        carry.keep(message);
+        break;
+      }
+      bytes += size;
       taken.push(message);
     }
     return taken;
@@ -233,6 +266,13 @@ async function readAvailable(
     records = take();
   }
   return records;
+}
+
+/** Bytes of a message in an answer: key, value and headers. */
+function messageBytes(message: KafkaMessage): number {
+  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [key, value] of message.headers ?? []) bytes += (key?.length ?? 0) + (value?.length ?? 0);
+  return bytes;
 }
 
 /**

@@ -1,24 +1,19 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
+import { type BodyLimits, readBoundedText } from "../http/bounded-body.ts";
 
 /**
- * Reads and validates a JSON body with a size limit. `undefined` when the body is empty (the
- * client sends no body for "commit last consumed"), when `optional`.
+ * Reads (within `maxBytes` and the area's budget, counted on the stream) and validates a JSON
+ * body. `undefined` when the body is empty (the client sends no body for "commit last
+ * consumed"), when `optional`.
  */
 export async function readJson<T extends z.ZodType>(
   c: Context,
   schema: T,
-  options: { maxBytes: number; optional?: boolean },
+  options: BodyLimits & { optional?: boolean },
 ): Promise<z.infer<T> | undefined> {
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > options.maxBytes) {
-    throw new EdgebusError("payload_too_large", `body larger than ${options.maxBytes} bytes`);
-  }
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > options.maxBytes) {
-    throw new EdgebusError("payload_too_large", `body larger than ${options.maxBytes} bytes`);
-  }
+  const text = await readBoundedText(c, options);
   if (text.trim() === "") {
     if (options.optional) return undefined;
     throw new EdgebusError("bad_request", "request body is required");

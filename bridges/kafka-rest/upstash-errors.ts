@@ -19,6 +19,7 @@ export function upstashErrorResponse(c: Context, error: unknown): Response {
     code: failure.code,
   };
   if (failure.details !== undefined && failure.code !== "upstream_unavailable") body.details = failure.details;
+  if (failure.retryAfterSeconds !== undefined) c.header("retry-after", String(failure.retryAfterSeconds));
   return c.json(body, failure.status as ContentfulStatusCode);
 }
 

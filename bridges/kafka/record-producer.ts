@@ -19,11 +19,19 @@ const INVALID_TIMESTAMP = 32;
  * in-sync replicas, with one receipt per record in input order (offset of that exact record);
  * otherwise it rejects with an `EdgebusError` and the caller must assume nothing was written.
  * Missing topics are created through `TopicAdmin` (or refused with `not_found`).
+ *
+ * Bounded: the records of calls admitted and not yet answered take at most `maxQueuedBytes`
+ * (a call alone is always admitted); past it `produce()` rejects at once with
+ * `upstream_unavailable` and `retryAfterSeconds` (503 + Retry-After for HTTP callers), so a slow
+ * or absent Kafka cannot make the bridge hold an unbounded backlog.
  */
 export class RecordProducer {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #topics: TopicAdmin;
   readonly #maxRequestBytes: number;
+  readonly #maxQueuedBytes: number;
+  /** Approximate bytes of the records of every admitted call not yet answered. */
+  #queuedBytes = 0;
   #roundRobin = 0;
   #closed = false;
   /** Calls waiting for the request in flight to finish; sent together next. */
@@ -31,11 +39,17 @@ export class RecordProducer {
   #pumping = false;
 
   /**
-   * @param maxRequestBytes records per produce request, by approximate size; below the broker's
-   * `message.max.bytes` (1 MiB by default), which bounds one partition's batch.
+   * @param options.maxRequestBytes records per produce request, by approximate size; below the
+   * broker's `message.max.bytes` (1 MiB by default), which bounds one partition's batch.
+   * @param options.maxQueuedBytes records waiting or in flight, by approximate size (64 MiB by default).
    */
-  constructor(connection: KafkaConnection, topics: TopicAdmin, maxRequestBytes = 900_000) {
-    this.#maxRequestBytes = maxRequestBytes;
+  constructor(
+    connection: KafkaConnection,
+    topics: TopicAdmin,
+    options: { maxRequestBytes?: number; maxQueuedBytes?: number } = {},
+  ) {
+    this.#maxRequestBytes = options.maxRequestBytes ?? 900_000;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1_048_576;
     this.#producer = new Producer({
       ...clientOptions(connection, "producer"),
       idempotent: true,
@@ -45,9 +59,32 @@ export class RecordProducer {
     this.#topics = topics;
   }
 
+  /** True while the queue is full: a new call (other than a first one) would be refused. */
+  get saturated(): boolean {
+    return this.#queuedBytes >= this.#maxQueuedBytes;
+  }
+
   async produce(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
     if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
     if (records.length === 0) return [];
+    const bytes = records.reduce((sum, record) => sum + approximateSize(record), 0);
+    // Admitted before the first await, so concurrent callers see each other's bytes.
+    if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
+      throw new EdgebusError(
+        "upstream_unavailable",
+        `the bridge's Kafka producer queue is full (${this.#queuedBytes} bytes waiting for Kafka); retry shortly`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    this.#queuedBytes += bytes;
+    try {
+      return await this.#produceAdmitted(records);
+    } finally {
+      this.#queuedBytes -= bytes;
+    }
+  }
+
+  async #produceAdmitted(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
     const partitionCounts = await this.#topics.ensure(records.map((r) => r.topic));
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).

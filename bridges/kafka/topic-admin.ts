@@ -6,6 +6,12 @@ import { flatten, kafkaUnavailable } from "./kafka-errors.ts";
 export interface TopicPolicy {
   /** Create a missing topic on first use; when false an unknown topic is a 404. */
   readonly autoCreate: boolean;
+  /**
+   * Which missing topics may be created (with `autoCreate`); any other is a 404 naming it. The
+   * bridge allows the catalogue's topics, their mirror renames and `kafka.topics.createPatterns`;
+   * absent = every topic (embedding code and tests that pick their own names).
+   */
+  readonly mayCreate?: (topic: string) => boolean;
   /** Partitions for a new topic (the catalogue's count); `defaultPartitions` when undefined. */
   readonly partitionsFor: (topic: string) => number | undefined;
   readonly defaultPartitions: number;
@@ -72,6 +78,14 @@ export class TopicAdmin {
       const absent = missing.filter((t) => !existing.has(t));
       if (absent.length > 0 && !this.#policy.autoCreate) {
         throw new EdgebusError("not_found", `unknown topic: ${absent.join(", ")}`, { details: { topics: absent } });
+      }
+      const refused = absent.filter((t) => !(this.#policy.mayCreate?.(t) ?? true));
+      if (refused.length > 0) {
+        throw new EdgebusError(
+          "not_found",
+          `unknown topic: ${refused.join(", ")} (the bridge creates only the event catalogue's topics and kafka.topics.createPatterns)`,
+          { details: { topics: refused } },
+        );
       }
       await Promise.all(absent.map((topic) => this.#create(topic)));
     }

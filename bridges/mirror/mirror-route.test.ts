@@ -3,14 +3,15 @@ import { Consumer, type Message } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
-import { signMirrorRequest } from "#shared/mirror-signature.ts";
+import { NONCE_HEADER, SIGNATURE_HEADER, signMirrorRequest } from "#shared/mirror-signature.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { requireService } from "../../test/support/services.ts";
 import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
 import { createMirrorRoute } from "./mirror-route.ts";
+import { RedisNonceStore } from "./nonce-store.ts";
 import { TopicMapping } from "./topic-mapping.ts";
 
-const available = await requireService("kafka", "mirror push");
+const available = (await requireService("kafka", "mirror push")) && (await requireService("redis", "mirror push"));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const secret = "mirror-test-secret";
 // Unique per run: the event type gov.m<run>.citizen.* maps to topic gov.m<run>.citizen.
@@ -53,6 +54,7 @@ async function readAll(topic: string, expected: number): Promise<Message<Buffer,
 describe.runIf(available)("mirror push", () => {
   let stack: KafkaStack;
   let app: ReturnType<typeof createMirrorRoute>;
+  let nonces: RedisNonceStore;
 
   const post = async (body: string, headers: Record<string, string>) =>
     app.request(MIRROR_PATH, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
@@ -68,14 +70,20 @@ describe.runIf(available)("mirror push", () => {
       },
       { idleTimeoutMs: 60_000, maxInstances: 5 },
     );
+    nonces = new RedisNonceStore(serviceUrls.redis);
     app = createMirrorRoute({
       producer: stack.producer,
-      secret,
+      // The second is the secret being rotated out: both are accepted.
+      secret: [secret, "mirror-test-secret-previous"],
       mode: "binary",
       mapping: new TopicMapping({ exclude: [`gov.${domain}.ignored`] }),
+      nonces,
     });
   });
-  afterAll(async () => stack?.close());
+  afterAll(async () => {
+    await nonces?.close();
+    await stack?.close();
+  });
 
   it("refuses a bad or expired signature with 401 and a reason", async () => {
     const body = JSON.stringify({ events: [event()] });
@@ -90,7 +98,110 @@ describe.runIf(available)("mirror push", () => {
     });
     const unsigned = await post(body, {});
     expect(unsigned.status).toBe(401);
+    // v1 (no nonce) is refused with a reason that says what to do.
+    const v1 = await signMirrorRequest(secret, body);
+    const oldScheme = await post(body, {
+      ...v1,
+      [SIGNATURE_HEADER]: v1[SIGNATURE_HEADER]?.replace("v2=", "v1=") as string,
+    });
+    expect(((await oldScheme.json()) as { error: { message: string } }).error.message).toMatch(
+      /v1 is no longer accepted/,
+    );
   });
+
+  it("checks the signature headers before reading a byte of the body", async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            pulled += 1;
+            controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    for (const headers of [
+      {},
+      await signMirrorRequest(secret, "x", Math.floor(Date.now() / 1000) - 3600),
+      { ...(await signMirrorRequest(secret, "x")), [NONCE_HEADER]: "short" },
+    ]) {
+      const response = await app.request(MIRROR_PATH, {
+        method: "POST",
+        body: endless(),
+        headers,
+        duplex: "half",
+      } as RequestInit);
+      expect(response.status).toBe(401);
+    }
+    expect(pulled).toBe(0);
+    // Well-formed headers: the body is read, but never more than maxBodyBytes of it.
+    const small = createMirrorRoute({
+      producer: stack.producer,
+      secret,
+      mode: "binary",
+      mapping: new TopicMapping({}),
+      maxBodyBytes: 1024 * 1024,
+    });
+    const tooLarge = await small.request(MIRROR_PATH, {
+      method: "POST",
+      body: endless(),
+      headers: await signMirrorRequest("forged-secret-0000001", "x"),
+      duplex: "half",
+    } as RequestInit);
+    expect(tooLarge.status).toBe(413);
+    expect(pulled).toBeLessThanOrEqual(1024 / 64 + 2);
+  });
+
+  it("accepts every configured secret (rotation)", async () => {
+    const body = JSON.stringify({ events: [event({ type: `gov.${domain}.extra.created` })] });
+    const previous = await post(body, await signMirrorRequest("mirror-test-secret-previous", body));
+    expect(previous.status, await previous.clone().text()).toBe(200);
+  });
+
+  it("refuses a replayed request with 409 in the one error shape; the same body with a fresh nonce passes", async () => {
+    const body = JSON.stringify({ events: [event({ type: `gov.${domain}.extra.created` })] });
+    const headers = await signMirrorRequest(secret, body);
+    expect((await post(body, headers)).status).toBe(200);
+    const replay = await post(body, headers);
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toEqual({
+      error: {
+        code: "conflict",
+        message: expect.stringMatching(/nonce was already used/),
+        request_id: expect.any(String),
+      },
+    });
+    // A retry signs again with a fresh nonce: accepted (at-least-once, as before).
+    expect((await post(body, await signMirrorRequest(secret, body))).status).toBe(200);
+  });
+
+  it("fails closed when the nonce store cannot answer: 503, retryable, Retry-After", async () => {
+    const down = new RedisNonceStore("redis://127.0.0.1:1");
+    const closed = createMirrorRoute({
+      producer: stack.producer,
+      secret,
+      mode: "binary",
+      mapping: new TopicMapping({}),
+      nonces: down,
+    });
+    try {
+      const body = JSON.stringify({ events: [event({ type: `gov.${domain}.extra.created` })] });
+      const response = await closed.request(MIRROR_PATH, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...(await signMirrorRequest(secret, body)) },
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: "upstream_unavailable",
+        message: expect.stringMatching(/replay protection is unavailable/),
+      });
+    } finally {
+      await down.close();
+    }
+  }, 20_000);
 
   it("refuses bodies that are not an event batch", async () => {
     const notJson = "{nope";

@@ -6,21 +6,28 @@ import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { MIRROR_MAX_EVENTS, MIRROR_PATH, type MirrorResult } from "#shared/mirror-protocol.ts";
-import { verifyMirrorRequest } from "#shared/mirror-signature.ts";
+import { checkMirrorHeaders, DEFAULT_TOLERANCE_SECONDS, verifyMirrorRequest } from "#shared/mirror-signature.ts";
 import { topicForType } from "#shared/names.ts";
+import { type BodyBudget, readBoundedText } from "../http/bounded-body.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import { type BindingMode, toKafkaRecord } from "./cloud-event-binding.ts";
+import { MemoryNonceStore, type NonceStore } from "./nonce-store.ts";
 import type { TopicMapping } from "./topic-mapping.ts";
 
 const log = createLogger({ component: "mirror" });
 
 export interface MirrorRouteOptions {
   readonly producer: RecordProducer;
-  readonly secret: string;
+  /** The HMAC secret, or every secret accepted during a rotation. */
+  readonly secret: string | readonly string[];
   readonly mapping: TopicMapping;
   readonly mode: BindingMode;
   readonly toleranceSeconds?: number;
   readonly maxBodyBytes?: number;
+  /** Bytes of request bodies all mirror calls hold at once; none = only `maxBodyBytes`. */
+  readonly bodyBudget?: BodyBudget;
+  /** Seen nonces (replay protection); the bridge uses Redis, the default is this process's memory. */
+  readonly nonces?: NonceStore;
   /** Called with the results of every accepted request (metrics). */
   readonly onResults?: (results: readonly MirrorResult[]) => void;
 }
@@ -45,27 +52,33 @@ const eventSchema = z
   .passthrough();
 
 /**
- * `POST /v1/mirror` (wire format in shared/src/mirror-protocol.ts): verifies the HMAC signature
- * over the raw body, writes each event to Kafka per the CloudEvents Kafka binding and answers one
- * result per event in request order. An event is `acked` only after Kafka acknowledged it
+ * `POST /v1/mirror` (wire format in shared/src/mirror-protocol.ts). In this order, so that an
+ * unsigned request costs no body bytes and a forged one at most `maxBodyBytes`:
+ * 1. the signature headers: present, well-formed, timestamp within the tolerance (else 401);
+ * 2. the body, read on the stream up to `maxBodyBytes` (413) within the area's budget (429);
+ * 3. the HMAC over timestamp, nonce and raw body against every accepted secret (401);
+ * 4. the body: `{events: [1..100]}` (400);
+ * 5. the nonce, claimed once in the nonce store: a replay is 409 `conflict`, a store that cannot
+ *    answer 503 (fail closed);
+ * 6. the batch: each event written to Kafka per the CloudEvents Kafka binding, one result per
+ *    event in request order (503 + Retry-After up front when the producer's queue is full).
+ * An event is `acked` only after Kafka acknowledged it
  * (`acks=all`). Events are produced per destination topic, so one topic failing does not fail
  * the others. An event whose topic the mapping excludes is `acked` without a topic: there is
  * nothing to mirror, and the Worker must not retry it.
  */
 export function createMirrorRoute(options: MirrorRouteOptions): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MIRROR_MAX_BODY_BYTES;
+  const toleranceSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const nonces = options.nonces ?? new MemoryNonceStore();
   const app = new Hono();
   app.onError((error, c) => renderError(c, error));
 
   app.post(MIRROR_PATH, async (c) => {
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > maxBodyBytes) throw new EdgebusError("payload_too_large", `body larger than ${maxBodyBytes} bytes`);
-    const raw = await c.req.text();
-    if (Buffer.byteLength(raw) > maxBodyBytes)
-      throw new EdgebusError("payload_too_large", `body larger than ${maxBodyBytes} bytes`);
-    const check = await verifyMirrorRequest(options.secret, raw, c.req.raw.headers, {
-      toleranceSeconds: options.toleranceSeconds,
-    });
+    const headers = checkMirrorHeaders(c.req.raw.headers, { toleranceSeconds });
+    if (!headers.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${headers.reason}`);
+    const raw = await readBoundedText(c, { maxBytes: maxBodyBytes, budget: options.bodyBudget });
+    const check = await verifyMirrorRequest(options.secret, raw, c.req.raw.headers, { toleranceSeconds });
     if (!check.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${check.reason}`);
     let parsed: unknown;
     try {
@@ -77,6 +90,16 @@ export function createMirrorRoute(options: MirrorRouteOptions): Hono {
     if (!body.success) {
       throw new EdgebusError("bad_request", `body must be {"events": [1..${MIRROR_MAX_EVENTS} CloudEvents]}`, {
         details: body.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+    }
+    // Claimed only for a batch that can be written (a refused one leaves nothing behind), and
+    // kept past the whole window in which its timestamp is accepted by any bridge's clock.
+    if (!(await nonces.claim(check.nonce, 2 * toleranceSeconds + 60))) {
+      throw new EdgebusError("conflict", "mirror request refused: this nonce was already used (a replayed request)");
+    }
+    if (options.producer.saturated) {
+      throw new EdgebusError("upstream_unavailable", "the bridge's Kafka producer queue is full; retry shortly", {
+        retryAfterSeconds: 1,
       });
     }
     const results = await mirror(body.data.events, options);
@@ -162,5 +185,6 @@ function renderError(c: Context, error: unknown): Response {
   const failure = toEdgebusError(error);
   if (failure.code === "internal") log.log("error", "internal error", { path: c.req.path, ...errorLogFields(error) });
   const requestId = c.req.header("x-request-id") ?? randomUUID();
+  if (failure.retryAfterSeconds !== undefined) c.header("retry-after", String(failure.retryAfterSeconds));
   return c.json(errorBody(failure, requestId), failure.status as ContentfulStatusCode);
 }

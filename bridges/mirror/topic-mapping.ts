@@ -1,3 +1,5 @@
+import { globToRegExp } from "../glob.ts";
+
 /**
  * Which Kafka topic an edge topic is mirrored to. Identity by default; `include` / `exclude`
  * are glob patterns (`*` = any run of characters) on the edge topic, `rename` rules are tried
@@ -32,9 +34,4 @@ export class TopicMapping {
     }
     return topic;
   }
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${escaped.join("(.*)")}$`);
 }

@@ -11,12 +11,15 @@ import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
 import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 import { createKafkaStack, type KafkaStack } from "../../bridges/kafka-stack.ts";
 import { createMirrorRoute } from "../../bridges/mirror/mirror-route.ts";
+import { RedisNonceStore } from "../../bridges/mirror/nonce-store.ts";
 import { TopicMapping } from "../../bridges/mirror/topic-mapping.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { handleMirrorBatch } from "../../workers/kafka-mirror/src/index.ts";
 import { requireService } from "../support/services.ts";
 
-const available = await requireService("kafka", "kafka-mirror → bridge → Kafka");
+const available =
+  (await requireService("kafka", "kafka-mirror → bridge → Kafka")) &&
+  (await requireService("redis", "kafka-mirror → bridge → Kafka"));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const domain = `mm${run}`;
 const topic = `gov.${domain}.citizen`;
@@ -76,6 +79,7 @@ describe.runIf(available)("kafka-mirror Worker through the real bridge into Kafk
   let stack: KafkaStack;
   let server: ServerType;
   let url: string;
+  let nonces: RedisNonceStore;
 
   beforeAll(async () => {
     stack = createKafkaStack(
@@ -83,7 +87,14 @@ describe.runIf(available)("kafka-mirror Worker through the real bridge into Kafk
       { autoCreate: true, partitionsFor: () => 2, defaultPartitions: 1, replicationFactor: -1 },
       { idleTimeoutMs: 60_000, maxInstances: 5 },
     );
-    const app = createMirrorRoute({ producer: stack.producer, secret, mode: "binary", mapping: new TopicMapping({}) });
+    nonces = new RedisNonceStore(serviceUrls.redis);
+    const app = createMirrorRoute({
+      producer: stack.producer,
+      secret,
+      mode: "binary",
+      mapping: new TopicMapping({}),
+      nonces,
+    });
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
     });
@@ -92,6 +103,7 @@ describe.runIf(available)("kafka-mirror Worker through the real bridge into Kafk
 
   afterAll(async () => {
     await new Promise((resolve) => server?.close(resolve));
+    await nonces?.close();
     await stack?.close();
   });
 
@@ -130,5 +142,26 @@ describe.runIf(available)("kafka-mirror Worker through the real bridge into Kafk
     expect(letters.map((l) => l.message_id)).toEqual(["m3"]);
     const ids = await eventIdsInTopic(3);
     expect(ids.sort()).toEqual(events.map((e) => e.id).sort());
+  }, 30_000);
+
+  it("a Worker retry of a batch is signed with a fresh nonce and accepted; a replay of a sent request is refused", async () => {
+    const sent: { headers: Headers; body: string }[] = [];
+    const recording = (async (input: string, init: RequestInit) => {
+      sent.push({ headers: new Headers(init.headers), body: String(init.body) });
+      return fetch(input, init);
+    }) as unknown as typeof fetch;
+    const body = event(200);
+    const first = recordingBatch([body]);
+    await handleMirrorBatch(first.batch, env().env, recording);
+    const retry = recordingBatch([body], 2);
+    await handleMirrorBatch(retry.batch, env().env, recording);
+    expect(first.acked).toEqual(["m0"]);
+    expect(retry.acked).toEqual(["m0"]);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]?.headers.get("x-edgebus-nonce")).not.toBe(sent[1]?.headers.get("x-edgebus-nonce"));
+    // Someone who captured the first request sends it again, unchanged: refused, nothing written.
+    const replay = await fetch(url, { method: "POST", headers: sent[0]?.headers, body: sent[0]?.body });
+    expect(replay.status).toBe(409);
+    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe("conflict");
   }, 30_000);
 });

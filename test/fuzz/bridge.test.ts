@@ -1,11 +1,13 @@
 /**
  * Hostile input against a real bridge process (Kafka REST on the real Kafka, Redis REST on a
  * private redis-server, signed mirror ingest): wrong Basic/Bearer credentials, forged, stale,
- * future-dated and wrong-length HMAC signatures, truncated and byte-corrupted bodies, hostile
- * values in every field, odd content types, oversize bodies and 100 KB headers, deep nesting,
- * huge numbers, unknown routes. Every answer must be below 500, every rejection must carry a code
- * and a reason, nothing of a rejected request may reach Kafka or Redis, and the process must
- * keep serving without logging an internal error.
+ * future-dated, wrong-length, nonce-less and replayed HMAC signatures, truncated and
+ * byte-corrupted bodies, hostile values in every field, odd content types, oversize bodies and
+ * 100 KB headers, deep nesting, huge numbers, unknown routes, chunked floods of up to 300 MB on
+ * every area, and scoped Kafka REST logins reaching past their topics and groups. Every answer
+ * must be below 500, every rejection must carry a code and a reason, nothing of a rejected request
+ * may reach Kafka or Redis, and the process must keep serving without logging an internal error.
+ * The suite prints the bridge's RSS before and after.
  *
  * Runs per property: EDGEBUS_FUZZ_RUNS (full form) or the short defaults below (CI).
  */
@@ -13,10 +15,11 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIRROR_PATH } from "#shared/mirror-protocol.ts";
-import { SIGNATURE_HEADER, signMirrorRequest, TIMESTAMP_HEADER } from "#shared/mirror-signature.ts";
+import { NONCE_HEADER, SIGNATURE_HEADER, signMirrorRequest, TIMESTAMP_HEADER } from "#shared/mirror-signature.ts";
 import { requireService } from "../support/services.ts";
 import { bridgeRejectionProblem } from "./bridge-answers.ts";
 import { type BridgeBackendState, type BridgeProcess, startBridgeProcess } from "./support/bridge-process.ts";
+import { chunkedFlood, megabytes, residentBytes } from "./support/chunked-flood.ts";
 import { FuzzTally, fuzzParameters, fuzzTimeoutMs, parseFuzzSettings } from "./support/fuzz-settings.ts";
 import {
   contentTypes,
@@ -41,6 +44,29 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A topic of the suite's own, so produced records are easy to tell apart from other suites'. */
 const TOPIC = "edgebus.fuzz.bridge";
+/** A topic only the full-access login may produce to. */
+const OTHER_TOPIC = "edgebus.fuzz.restricted";
+
+/**
+ * Scoped logins beside the full-access one (BRIDGE_KAFKA_REST_CREDENTIALS): one that may only
+ * produce to TOPIC, one that may only read TOPIC in groups `fuzz-readers*`.
+ */
+const SCOPED = {
+  producer: {
+    username: "fuzz-producer",
+    password: "fuzz-producer-password-01",
+    produce: [TOPIC],
+    fetch: [],
+    groups: [],
+  },
+  reader: {
+    username: "fuzz-reader",
+    password: "fuzz-reader-password-0001",
+    produce: [],
+    fetch: [TOPIC],
+    groups: ["fuzz-readers*"],
+  },
+} as const;
 
 type ExchangeInit = Parameters<typeof httpExchange>[1];
 
@@ -70,14 +96,33 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
   let basic: string;
   let bearerToken: string;
 
+  let rssBefore = 0;
+
   beforeAll(async () => {
-    bridge = await startBridgeProcess();
+    bridge = await startBridgeProcess({
+      env: { BRIDGE_KAFKA_REST_CREDENTIALS: JSON.stringify(Object.values(SCOPED)) },
+    });
     basic = `Basic ${btoa(`${bridge.secrets.kafkaUsername}:${bridge.secrets.kafkaPassword}`)}`;
     bearerToken = `Bearer ${bridge.secrets.redisToken}`;
+    // Both topics exist before the scoped logins are tried on them.
+    for (const topic of [TOPIC, OTHER_TOPIC]) {
+      const created = await httpExchange(`${bridge.url}/kafka/produce`, {
+        method: "POST",
+        headers: { authorization: basic, "content-type": "application/json" },
+        body: JSON.stringify({ topic, value: "setup" }),
+      });
+      expect(created.status, created.text).toBe(200);
+    }
+    rssBefore = await residentBytes(bridge.pid);
   }, 90_000);
 
   afterAll(async () => {
     tally.print();
+    if (bridge) {
+      console.log(
+        `fuzz bridge › RSS: ${megabytes(rssBefore)} before the properties, ${megabytes(await residentBytes(bridge.pid).catch(() => 0))} after`,
+      );
+    }
     await bridge?.stop();
   });
 
@@ -307,10 +352,15 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
       fc.constant({ kind: "upper-case hex" as const }),
       fc.nat({ max: 63 }).map((cut) => ({ kind: "truncated signature" as const, cut })),
       fc.constant({ kind: "other body signed" as const }),
-      fc.constant({ kind: "v2 scheme" as const }),
+      fc.constant({ kind: "v1 scheme" as const }),
       fc
         .constantFrom("", "-1", "1e10", "0x10", "99999999999999", "now", " 1", "1.5")
         .map((timestamp) => ({ kind: "odd timestamp" as const, timestamp })),
+      fc.constant({ kind: "no nonce" as const }),
+      fc.constant({ kind: "other nonce" as const }),
+      fc
+        .constantFrom("", "short", "x".repeat(129), "has space in it!!", "ünïcödé-nonce-000", "../../etc/passwd..")
+        .map((nonce) => ({ kind: "odd nonce" as const, nonce })),
     );
 
     it("forged, stale, future-dated and wrong-length signatures are refused with 401", async () => {
@@ -323,21 +373,32 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
           if (forged.kind === "stale") headers = await signMirrorRequest(secret, body, now() - forged.age);
           if (forged.kind === "future") headers = await signMirrorRequest(secret, body, now() + forged.ahead);
           if (forged.kind === "random hex")
-            headers = { [TIMESTAMP_HEADER]: String(now()), [SIGNATURE_HEADER]: `v1=${forged.hex}` };
+            headers = {
+              [TIMESTAMP_HEADER]: String(now()),
+              [NONCE_HEADER]: crypto.randomUUID().replace(/-/g, ""),
+              [SIGNATURE_HEADER]: `v2=${forged.hex}`,
+            };
           if (forged.kind === "wrong secret") headers = await signMirrorRequest(`${secret}x`, body);
           if (
             forged.kind === "upper-case hex" ||
             forged.kind === "truncated signature" ||
-            forged.kind === "v2 scheme"
+            forged.kind === "v1 scheme"
           ) {
             headers = await signMirrorRequest(secret, body);
             const signature = headers[SIGNATURE_HEADER] ?? "";
             headers[SIGNATURE_HEADER] =
               forged.kind === "upper-case hex"
-                ? `v1=${signature.slice(3).toUpperCase()}`
-                : forged.kind === "v2 scheme"
-                  ? signature.replace("v1=", "v2=")
+                ? `v2=${signature.slice(3).toUpperCase()}`
+                : forged.kind === "v1 scheme"
+                  ? signature.replace("v2=", "v1=")
                   : signature.slice(0, 3 + forged.cut);
+          }
+          if (forged.kind === "no nonce" || forged.kind === "other nonce" || forged.kind === "odd nonce") {
+            headers = await signMirrorRequest(secret, body);
+            if (forged.kind === "no nonce") delete headers[NONCE_HEADER];
+            else
+              headers[NONCE_HEADER] =
+                forged.kind === "odd nonce" ? forged.nonce : crypto.randomUUID().replace(/-/g, "");
           }
           if (forged.kind === "other body signed") headers = await signMirrorRequest(secret, mirrorBody());
           if (forged.kind === "odd timestamp") {
@@ -416,6 +477,160 @@ describe.runIf(available)("bridge under hostile input", { timeout: fuzzTimeoutMs
         fuzzParameters(settings, 100),
       );
     });
+  });
+
+  it("mirror: a replayed request is refused with 409 and writes nothing", async () => {
+    const property = "mirror replay";
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), async (events) => {
+        const body = JSON.stringify({ events: Array.from({ length: events }, validCloudEvent) });
+        const headers = {
+          "content-type": "application/json",
+          ...(await signMirrorRequest(bridge.secrets.mirrorSecret, body)),
+        };
+        const first = await check(property, MIRROR_PATH, { method: "POST", headers, body });
+        expect(first.status, first.text).toBe(200);
+        const replay = await check(property, MIRROR_PATH, { method: "POST", headers, body });
+        expect(replay.status, replay.text).toBe(409);
+      }),
+      fuzzParameters(settings, 10),
+    );
+  });
+
+  it("chunked floods of up to 300 MB on every area: refused on the stream within a second, nothing written", async () => {
+    const property = "chunked flood";
+    const flood = fc.record({
+      target: fc.constantFrom(
+        { path: MIRROR_PATH, prefix: '{"events":[' },
+        { path: "/kafka/produce", prefix: `[{"topic":"${TOPIC}","value":"` },
+        { path: "/kafka/fetch", prefix: '{"topicPartitionOffsets":[' },
+        { path: "/kafka/consume/fuzz-readers-a/flood", prefix: '{"topics":["' },
+        { path: "/kafka/commit/fuzz-readers-a/flood", prefix: "[" },
+        { path: "/redis", prefix: '["set","fuzz:flood","' },
+        { path: "/redis/pipeline", prefix: '[["set","fuzz:flood","' },
+      ),
+      credentials: fc.constantFrom("none", "wrong", "right"),
+      megabytes: fc.integer({ min: 2, max: 300 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(flood, async ({ target, credentials, megabytes: size }) => {
+        const headers: Record<string, string> = {};
+        const area = target.path.split("/")[1];
+        if (credentials !== "none") {
+          if (area === "kafka")
+            headers.authorization = credentials === "right" ? basic : `Basic ${btoa("fuzz-user:wrong")}`;
+          else if (area === "redis")
+            headers.authorization = credentials === "right" ? bearerToken : "Bearer wrong-token";
+          // The mirror: well-formed, current headers; only the body could show the signature is forged.
+          else
+            Object.assign(
+              headers,
+              await signMirrorRequest(credentials === "right" ? "forged-secret-000001" : "x".repeat(16), "x"),
+            );
+        }
+        const before = await bridge.state();
+        const answer = await chunkedFlood(`${bridge.url}${target.path}`, {
+          headers,
+          prefix: target.prefix,
+          totalBytes: size * 1_000_000,
+          deadlineMs: 5_000,
+        });
+        const after = await bridge.state();
+        const what = `${credentials} ${target.path} ${size} MB → ${answer.status ?? answer.failure} after ${answer.ms} ms: ${answer.text.slice(0, 200)}`;
+        tally.record(property, answer.status ?? "none");
+        expect([401, 413, 429], what).toContain(answer.status);
+        expect(bridgeRejectionProblem(target.path, answer.status as number, answer.text), what).toBeUndefined();
+        expect(answer.ms, what).toBeLessThan(1_000);
+        expect(after.kafkaProduced - before.kafkaProduced, what).toBe(0);
+        expect(after.mirrorAcked - before.mirrorAcked, what).toBe(0);
+        expect(after.redisKeys - before.redisKeys, what).toBe(0);
+      }),
+      fuzzParameters(settings, 14),
+    );
+  });
+
+  it("scoped Kafka REST logins never reach past their topics and groups", async () => {
+    const property = "kafka credential scope";
+    type Login = keyof typeof SCOPED;
+    const operations = [
+      "produce",
+      "produce path",
+      "produce get",
+      "fetch",
+      "offsets",
+      "consume",
+      "commit",
+      "committed",
+      "delete",
+    ] as const;
+    type Operation = (typeof operations)[number];
+    const groups = ["fuzz-readers-a", "edgebus-mirror", "fuzz-reader", "fuzz-readersx"];
+    const glob = (pattern: string, name: string) =>
+      pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+    /** What the login may do, from its configuration (the model the bridge must follow). */
+    const allowed = (login: Login, operation: Operation, topic: string, group: string): boolean => {
+      const scope = SCOPED[login];
+      const may = (patterns: readonly string[], name: string) => patterns.some((p) => glob(p, name));
+      if (operation.startsWith("produce")) return may(scope.produce, topic);
+      if (operation === "fetch" || operation === "offsets") return may(scope.fetch, topic);
+      if (operation === "delete") return may(scope.groups, group);
+      return may(scope.groups, group) && may(scope.fetch, topic);
+    };
+    const request = (operation: Operation, topic: string, group: string): [string, ExchangeInit] => {
+      const json = (path: string, body: unknown): [string, ExchangeInit] => [
+        path,
+        { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } },
+      ];
+      switch (operation) {
+        case "produce":
+          return json("/kafka/produce", { topic, value: "scoped" });
+        case "produce path":
+          return json(`/kafka/produce/${topic}`, { value: "scoped" });
+        case "produce get":
+          return [`/kafka/produce/${topic}/scoped`, { method: "GET", headers: {} }];
+        case "fetch":
+          return json("/kafka/fetch", { topic, partition: 0, offset: 0, timeout: 100 });
+        case "offsets":
+          return json("/kafka/offsets/latest", [{ topic, partition: 0 }]);
+        case "consume":
+          return json(`/kafka/consume/${group}/scoped`, { topic, timeout: 100 });
+        case "commit":
+          return json(`/kafka/commit/${group}/scoped`, [{ topic, partition: 0, offset: 0 }]);
+        case "committed":
+          return json(`/kafka/committed/${group}/scoped`, [{ topic, partition: 0 }]);
+        case "delete":
+          return [`/kafka/delete-consumer/${group}/scoped`, { method: "POST", headers: {} }];
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Login>("producer", "reader"),
+        fc.constantFrom(...operations),
+        fc.constantFrom(TOPIC, OTHER_TOPIC, "gov.auth.citizen"),
+        fc.constantFrom(...groups),
+        async (login, operation, topic, group) => {
+          const [path, init] = request(operation, topic, group);
+          const { username, password } = SCOPED[login];
+          init.headers = { ...init.headers, authorization: `Basic ${btoa(`${username}:${password}`)}` };
+          const ex = await check(property, path, init);
+          const what = `${login} ${operation} ${topic} ${group} → ${ex.status} ${ex.text.slice(0, 200)}`;
+          if (allowed(login, operation, topic, group)) {
+            expect(ex.status, what).not.toBe(403);
+          } else {
+            expect(ex.status, what).toBe(403);
+            expect(JSON.parse(ex.text), what).toMatchObject({ code: "forbidden", status: 403 });
+          }
+        },
+      ),
+      fuzzParameters(settings, 120),
+    );
+    // Instances the reader created in its own groups go away with it.
+    for (const group of groups) {
+      await httpExchange(`${bridge.url}/kafka/delete-consumer/${group}/scoped`, {
+        method: "POST",
+        headers: { authorization: basic },
+      });
+    }
   });
 
   it("unknown routes and methods in every area, and 100 KB headers, answer 4xx with a code and a reason", async () => {

@@ -3,8 +3,9 @@ import { EdgebusError } from "#shared/errors.ts";
 import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
 import type { ConsumedRecord } from "../../kafka/record.ts";
 import type { TopicAdmin } from "../../kafka/topic-admin.ts";
+import { SCOPE } from "../basic-auth.ts";
 import type { ConsumerInstanceSettings } from "../consumer-instance.ts";
-import type { GatewayContext } from "../gateway-context.ts";
+import type { GatewayContext, GatewayEnv } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";
 import { badRequest } from "../upstash-errors.ts";
 import {
@@ -18,10 +19,22 @@ import {
 
 /**
  * Consumer groups: `POST /consume/{g}/{i}`, `POST /commit/{g}/{i}`, `POST /committed/{g}/{i}`,
- * `GET /consumers`, `POST /delete-consumer/{g}/{i}`.
+ * `GET /consumers`, `POST /delete-consumer/{g}/{i}`. The group is checked against the caller's
+ * group patterns before any body is read, the topics against its fetch patterns.
  */
-export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
-  const consume = async (c: Context, group: string, instance: string, topics: string[], timeout?: number) => {
+export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
+  const body = { maxBytes: ctx.limits.maxBodyBytes, budget: ctx.bodyBudget };
+  const consume = async (
+    c: Context<GatewayEnv>,
+    group: string,
+    instance: string,
+    topics: string[],
+    timeout?: number,
+  ) => {
+    if (new Set(topics).size > ctx.limits.maxPartitionsPerRequest) {
+      throw new EdgebusError("payload_too_large", `at most ${ctx.limits.maxPartitionsPerRequest} topics per consume`);
+    }
+    c.get(SCOPE).requireFetch(topics);
     const settings = instanceSettings(c, ctx.consumerDefaults);
     await ctx.topics.require(topics);
     const consumer = ctx.consumers.obtain(group, instance, settings);
@@ -30,15 +43,16 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
       topics,
       Math.min(timeout ?? 1000, ctx.limits.maxWaitMs),
       ctx.limits.maxRecordsPerConsume,
+      ctx.limits.maxResponseBytes,
     );
     return c.json(records);
   };
 
   app.post("/consume/:group/:instance", async (c) => {
     const { group, instance } = consumerPath(c);
-    const body = await readJson(c, consumeRequest, { maxBytes: ctx.limits.maxBodyBytes });
-    if (!body) throw badRequest("request body is required");
-    return consume(c, group, instance, body.topics ?? [body.topic as string], body.timeout);
+    const request = await readJson(c, consumeRequest, body);
+    if (!request) throw badRequest("request body is required");
+    return consume(c, group, instance, request.topics ?? [request.topic as string], request.timeout);
   });
   // Documented form the JS client does not use: `GET /consume/{g}/{i}/{topic}?timeout=ms`.
   app.get("/consume/:group/:instance/:topic", async (c) => {
@@ -50,20 +64,24 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
 
   app.post("/commit/:group/:instance", async (c) => {
     const { group, instance } = consumerPath(c);
-    const body = await readJson(c, oneOrMany(topicPartitionOffset), {
-      maxBytes: ctx.limits.maxBodyBytes,
-      optional: true,
-    });
+    const offsets = await readJson(c, oneOrMany(topicPartitionOffset), { ...body, optional: true });
+    if (offsets) c.get(SCOPE).requireFetch(offsets.map((o) => o.topic));
     const consumer = ctx.consumers.get(group, instance);
     if (!consumer) throw new EdgebusError("not_found", `no consumer instance ${group}/${instance}`);
-    await consumer.commit(body);
+    await consumer.commit(offsets);
     return c.json({ result: "Success", status: 200 });
   });
 
   app.post("/committed/:group/:instance", async (c) => {
     const { group } = consumerPath(c);
-    const body = await readJson(c, oneOrMany(topicPartition), { maxBytes: ctx.limits.maxBodyBytes });
-    const partitions = body ?? [];
+    const partitions = (await readJson(c, oneOrMany(topicPartition), body)) ?? [];
+    if (partitions.length > ctx.limits.maxPartitionsPerRequest) {
+      throw new EdgebusError(
+        "payload_too_large",
+        `at most ${ctx.limits.maxPartitionsPerRequest} partitions per request`,
+      );
+    }
+    c.get(SCOPE).requireFetch(partitions.map((p) => p.topic));
     await ctx.topics.require(partitions.map((p) => p.topic));
     let groups: Awaited<ReturnType<TopicAdmin["admin"]["listConsumerGroupOffsets"]>>;
     try {
@@ -81,8 +99,11 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
   });
 
   app.get("/consumers", (c) => {
+    const scope = c.get(SCOPE);
     const groups = new Map<string, { name: string; topics: { topic: string; partitions: number[] }[] }[]>();
     for (const consumer of ctx.consumers.list()) {
+      // Only the groups this login may use: another service's groups are not its business.
+      if (!scope.canUseGroup(consumer.group)) continue;
       const instances = groups.get(consumer.group) ?? [];
       instances.push({ name: consumer.name, topics: consumer.assignments() });
       groups.set(consumer.group, instances);
@@ -90,7 +111,7 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
     return c.json([...groups].map(([name, instances]) => ({ name, instances })));
   });
 
-  const deleteConsumer = async (c: Context) => {
+  const deleteConsumer = async (c: Context<GatewayEnv>) => {
     const { group, instance } = consumerPath(c);
     if (!(await ctx.consumers.remove(group, instance))) {
       throw new EdgebusError("not_found", `no consumer instance ${group}/${instance}`);
@@ -102,16 +123,18 @@ export function registerConsumerGroups(app: Hono, ctx: GatewayContext): void {
   app.delete("/delete-consumer/:group/:instance", deleteConsumer);
 }
 
-function consumerPath(c: Context): { group: string; instance: string } {
+/** The group and instance of the path, with the group checked against the caller's group patterns. */
+function consumerPath(c: Context<GatewayEnv>): { group: string; instance: string } {
   const group = consumerId.safeParse(c.req.param("group"));
   const instance = consumerId.safeParse(c.req.param("instance"));
   if (!group.success || !instance.success) {
     throw badRequest("consumer group and instance ids: 1-255 of letters, digits and . _ - :");
   }
+  c.get(SCOPE).requireGroup(group.data);
   return { group: group.data, instance: instance.data };
 }
 
-function instanceSettings(c: Context, defaults: ConsumerInstanceSettings): ConsumerInstanceSettings {
+function instanceSettings(c: Context<GatewayEnv>, defaults: ConsumerInstanceSettings): ConsumerInstanceSettings {
   const headers = consumerHeaders.safeParse({
     autoCommit: c.req.header("kafka-enable-auto-commit"),
     autoCommitIntervalMs: c.req.header("kafka-auto-commit-interval"),

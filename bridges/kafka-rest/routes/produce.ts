@@ -1,14 +1,16 @@
 import type { Hono } from "hono";
 import { EdgebusError } from "#shared/errors.ts";
 import type { RecordToProduce } from "../../kafka/record.ts";
-import type { GatewayContext } from "../gateway-context.ts";
+import { SCOPE } from "../basic-auth.ts";
+import type { GatewayContext, GatewayEnv } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";
 import { badRequest } from "../upstash-errors.ts";
 import { oneOrMany, type ProduceMessage, produceMessage, topicProduceMessage } from "../wire.ts";
 
 /** `POST /produce`, `POST /produce/{topic}`, `GET /produce/{topic}/{message}`. */
-export function registerProduce(app: Hono, ctx: GatewayContext): void {
+export function registerProduce(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
   const { limits } = ctx;
+  const body = { maxBytes: limits.maxBodyBytes, budget: ctx.bodyBudget };
   const produce = async (messages: readonly ProduceMessage[]) => {
     if (messages.length === 0) throw badRequest("no messages to produce");
     if (messages.length > limits.maxMessagesPerProduce) {
@@ -21,20 +23,22 @@ export function registerProduce(app: Hono, ctx: GatewayContext): void {
 
   // The client sends a single object for produce() and still expects an array back.
   app.post("/produce", async (c) => {
-    const body = await readJson(c, oneOrMany(produceMessage), { maxBytes: limits.maxBodyBytes });
-    return c.json(await produce(body ?? []));
+    const messages = (await readJson(c, oneOrMany(produceMessage), body)) ?? [];
+    c.get(SCOPE).requireProduce(messages.map((m) => m.topic));
+    return c.json(await produce(messages));
   });
   // Documented forms the JS client does not use: a topic in the path, one message or many.
   app.post("/produce/:topic", async (c) => {
     const topic = c.req.param("topic");
-    const body = await readJson(c, oneOrMany(topicProduceMessage), { maxBytes: limits.maxBodyBytes });
-    return c.json(await produce((body ?? []).map((m) => ({ ...m, topic }))));
+    c.get(SCOPE).requireProduce([topic]);
+    const messages = (await readJson(c, oneOrMany(topicProduceMessage), body)) ?? [];
+    return c.json(await produce(messages.map((m) => ({ ...m, topic }))));
   });
   app.get("/produce/:topic/:message", async (c) => {
+    const topic = c.req.param("topic");
+    c.get(SCOPE).requireProduce([topic]);
     const key = c.req.query("key");
-    const [receipt] = await produce([
-      { topic: c.req.param("topic"), value: c.req.param("message"), ...(key === undefined ? {} : { key }) },
-    ]);
+    const [receipt] = await produce([{ topic, value: c.req.param("message"), ...(key === undefined ? {} : { key }) }]);
     return c.json(receipt);
   });
 }

@@ -1,22 +1,42 @@
 import type { Hono } from "hono";
 import { EdgebusError } from "#shared/errors.ts";
 import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
-import type { GatewayContext } from "../gateway-context.ts";
+import { SCOPE } from "../basic-auth.ts";
+import type { GatewayContext, GatewayEnv } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";
 import { badRequest } from "../upstash-errors.ts";
 import { oneOrMany, topicPartition } from "../wire.ts";
 
-/** `GET /topics` (partition counts) and `POST /offsets/{timestamp|earliest|latest}`. */
-export function registerTopicMetadata(app: Hono, ctx: GatewayContext): void {
-  app.get("/topics", async (c) => c.json(await ctx.topics.partitionCounts()));
+/**
+ * `GET /topics` (partition counts of the topics the caller may produce to or read) and
+ * `POST /offsets/{timestamp|earliest|latest}` (topics the caller may read).
+ */
+export function registerTopicMetadata(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
+  app.get("/topics", async (c) => {
+    const scope = c.get(SCOPE);
+    const counts = await ctx.topics.partitionCounts();
+    return c.json(
+      Object.fromEntries(Object.entries(counts).filter(([topic]) => scope.canProduce(topic) || scope.canFetch(topic))),
+    );
+  });
 
   app.post("/offsets/:timestamp", async (c) => {
     const raw = c.req.param("timestamp");
     const timestamp = raw === "earliest" ? -2n : raw === "latest" ? -1n : /^\d{1,16}$/.test(raw) ? BigInt(raw) : null;
     if (timestamp === null)
       throw badRequest(`offsets timestamp must be earliest, latest or milliseconds, got "${raw}"`);
-    const body = await readJson(c, oneOrMany(topicPartition), { maxBytes: ctx.limits.maxBodyBytes });
+    const body = await readJson(c, oneOrMany(topicPartition), {
+      maxBytes: ctx.limits.maxBodyBytes,
+      budget: ctx.bodyBudget,
+    });
     const partitions = body ?? [];
+    if (partitions.length > ctx.limits.maxPartitionsPerRequest) {
+      throw new EdgebusError(
+        "payload_too_large",
+        `at most ${ctx.limits.maxPartitionsPerRequest} partitions per request`,
+      );
+    }
+    c.get(SCOPE).requireFetch(partitions.map((p) => p.topic));
     const counts = await ctx.topics.require(partitions.map((p) => p.topic));
     for (const p of partitions) {
       if (p.partition >= (counts.get(p.topic) ?? 0))

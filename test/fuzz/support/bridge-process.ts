@@ -7,9 +7,13 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serviceUrls } from "../../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../../support/child-env.ts";
+import { createGatewayRedisUser } from "../../support/redis-gateway-user.ts";
 import { freePort, type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
 import { redisKeyCounter } from "./redis-key-counter.ts";
 
@@ -34,6 +38,8 @@ export interface BridgeBackendState {
 
 export interface BridgeProcess {
   readonly url: string;
+  /** The bridge's process id (its RSS is in `/proc/<pid>/status`). */
+  readonly pid: number;
   readonly secrets: BridgeSecrets;
   readonly redisUrl: string;
   /** Everything the process wrote to stdout and stderr so far. */
@@ -41,7 +47,18 @@ export interface BridgeProcess {
   /** True while the process has not exited. */
   alive(): boolean;
   state(): Promise<BridgeBackendState>;
+  /** Sends a signal to the process (e.g. SIGHUP to reload its TLS certificate). */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
+}
+
+export interface BridgeProcessOptions {
+  /** Non-secret settings, written to a config file the bridge reads (`--config`). */
+  readonly config?: Record<string, unknown>;
+  /** More environment variables (secrets, overrides). */
+  readonly env?: Record<string, string>;
+  /** `https` when the config turns on the bridge's own TLS. */
+  readonly scheme?: "http" | "https";
 }
 
 /** The caller's environment minus bridge settings it may carry (a config file path, other secrets). */
@@ -51,9 +68,36 @@ function metric(text: string, name: string, labels = ""): number {
   return line === undefined ? 0 : Number(line.slice(prefix.length + 1));
 }
 
+/**
+ * The suites' own topics may be created (the bridge creates only the catalogue's and configured
+ * patterns): `edgebus.fuzz.*`, `edgebus.hygiene` and the mirror's `gov.fuzz.*`. A caller's config
+ * is laid over this, section by section.
+ */
+function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
+  const defaults: Record<string, Record<string, unknown>> = {
+    kafka: { topics: { createPatterns: ["edgebus.fuzz.*", "edgebus.hygiene", "gov.fuzz.*"] } },
+  };
+  return mergeDeep(defaults, config);
+}
+
+function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeDeep(current, value) : value;
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Starts the bridge on a free port of engineer D's range and resolves once it logged that it listens. */
-export async function startBridgeProcess(): Promise<BridgeProcess> {
+export async function startBridgeProcess(options: BridgeProcessOptions = {}): Promise<BridgeProcess> {
   const redis: PrivateRedis = await startPrivateRedis();
+  // The Redis REST gateway connects as its ACL user, as deployed (the server is private: no clean-up).
+  const gatewayUser = await createGatewayRedisUser(redis.url);
   // Chosen after the private Redis is listening, so the two cannot pick the same free port.
   const port = await freePort();
   const secrets: BridgeSecrets = {
@@ -63,16 +107,20 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
     mirrorSecret: `mirror-secret-${randomBytes(12).toString("hex")}`,
   };
   let output = "";
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts"], {
+  const configDir = await mkdtemp(join(tmpdir(), "edgebus-fuzz-bridge-"));
+  const configFile = join(configDir, "bridge.json");
+  await writeFile(configFile, JSON.stringify(withDefaults(options.config ?? {})));
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
     cwd: REPO_ROOT,
     env: scrubbedEnv({
       BRIDGE_PORT: String(port),
       KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(","),
-      REDIS_URL: redis.url,
+      REDIS_URL: gatewayUser.url,
       BRIDGE_KAFKA_REST_USERNAME: secrets.kafkaUsername,
       BRIDGE_KAFKA_REST_PASSWORD: secrets.kafkaPassword,
       BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
       BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
+      ...options.env,
     }),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -82,7 +130,7 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     output += chunk;
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.scheme ?? "http"}://127.0.0.1:${port}`;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`bridge did not start in 60 s:\n${output}`)), 60_000);
@@ -101,11 +149,13 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
   } catch (error) {
     child.kill("SIGKILL");
     await redis.stop();
+    await rm(configDir, { recursive: true, force: true });
     throw error;
   }
   const keys = redisKeyCounter(redis.url);
   return {
     url,
+    pid: child.pid as number,
     secrets,
     redisUrl: redis.url,
     output: () => output,
@@ -118,6 +168,9 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
         redisKeys: await keys.count("*"),
       };
     },
+    signal(name) {
+      child.kill(name);
+    },
     async stop() {
       await keys.close();
       if (child.exitCode === null) {
@@ -127,6 +180,7 @@ export async function startBridgeProcess(): Promise<BridgeProcess> {
         });
       }
       await redis.stop();
+      await rm(configDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,7 +3,9 @@
  * Resolves with the per-event results of a 200; any other answer becomes an `EdgebusError` for
  * the whole batch: 408/429/5xx/network/timeout retryable (with `Retry-After`), 401/403 also
  * retryable (a secret mismatch is fixed by configuration, not by dropping events; exhausted
- * retries still end in the DLQ), other 4xx permanent.
+ * retries still end in the DLQ), 409 retryable (the bridge saw this request's nonce before, e.g.
+ * a proxy re-sent it: the retry is signed again with a fresh nonce), other 4xx permanent.
+ * Every call signs anew, so no two requests, retries included, share a nonce.
  */
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError } from "#shared/errors.ts";
@@ -45,7 +47,8 @@ export async function postMirrorBatch(
   const text = (await response.text().catch(() => "")).slice(0, 300);
   const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
   const status = response.status;
-  const retryable = status === 408 || status === 429 || status === 401 || status === 403 || status >= 500;
+  const retryable =
+    status === 408 || status === 409 || status === 429 || status === 401 || status === 403 || status >= 500;
   throw new EdgebusError(
     status === 429 ? "rate_limited" : retryable ? "upstream_unavailable" : "bad_request",
     `mirror bridge answered ${status}${text ? `: ${text}` : ""}`,
