@@ -176,9 +176,9 @@ describe("the [env.staging] and [env.production] sections repeat the development
   it.each(ENVIRONMENTS)(
     "%s: each consumer's MAX_RETRIES equals its max_retries, and secrets are never vars",
     async (env) => {
-      const { unstable_readConfig } = await import("wrangler");
+      const readConfig = await wranglerConfigReader();
       for (const config of await findWorkerConfigs()) {
-        const resolved = unstable_readConfig({ config, env }, { hideWarnings: true });
+        const resolved = readConfig(config, env);
         const maxRetries = resolved.vars.MAX_RETRIES;
         if (maxRetries !== undefined) {
           for (const consumer of resolved.queues.consumers ?? []) {
