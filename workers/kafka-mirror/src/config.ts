@@ -13,11 +13,17 @@ export function isRemotePlainHttp(url: string): boolean {
   return parsed.protocol === "http:" && !LOOPBACK_HOSTS.has(parsed.hostname);
 }
 
+/** As the producer reads it: unset (or `""`) is production. */
+export const ENVIRONMENTS = ["development", "staging", "production"] as const;
+
 /** Bindings, vars and secrets of kafka-mirror (see wrangler.toml), validated at the boundary. */
 export const kafkaMirrorEnvSchema = z
   .object({
-    /** `production` (also when unset) refuses a remote `http://` BRIDGE_MIRROR_URL. */
-    ENVIRONMENT: z.string().trim().min(1).default("production"),
+    /** Outside `development` (unset = production) a remote `http://` BRIDGE_MIRROR_URL is refused. */
+    ENVIRONMENT: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.enum(ENVIRONMENTS, { message: `must be one of ${ENVIRONMENTS.join(", ")}` }).default("production"),
+    ),
     /** Full URL of the bridge's mirror ingest, e.g. `https://bridge.example.gov/v1/mirror`. */
     BRIDGE_MIRROR_URL: z.url({ protocol: /^https?$/ }),
     /** HMAC key shared with the bridge: `npx wrangler secret put BRIDGE_MIRROR_SECRET`. */
@@ -27,12 +33,11 @@ export const kafkaMirrorEnvSchema = z
     DEAD_LETTER_QUEUE: deadLetterQueueBinding("kafka-mirror-dlq"),
   })
   .superRefine((env, ctx) => {
-    if (env.ENVIRONMENT === "production" && isRemotePlainHttp(env.BRIDGE_MIRROR_URL)) {
+    if (env.ENVIRONMENT !== "development" && isRemotePlainHttp(env.BRIDGE_MIRROR_URL)) {
       ctx.addIssue({
         code: "custom",
         path: ["BRIDGE_MIRROR_URL"],
-        message:
-          "must be https:// in production: events would cross the network in clear text (http:// is allowed only for 127.0.0.1, localhost and [::1]; ENVIRONMENT is production)",
+        message: `must be https:// in ${env.ENVIRONMENT}: events would cross the network in clear text (http:// is allowed only for 127.0.0.1, localhost and [::1], or with ENVIRONMENT development)`,
       });
     }
   });

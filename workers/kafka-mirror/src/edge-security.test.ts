@@ -36,18 +36,23 @@ afterEach(() => vi.restoreAllMocks());
 describe("kafka-mirror: the bridge URL in production", () => {
   const parse = (vars: Record<string, unknown>) => kafkaMirrorEnvSchema.safeParse({ ...base, ...vars });
 
-  it("refuses a remote http:// bridge when ENVIRONMENT is production or unset", () => {
+  it("refuses a remote http:// bridge when ENVIRONMENT is production, staging or unset", () => {
     for (const vars of [
       { ENVIRONMENT: "production", BRIDGE_MIRROR_URL: "http://bridge.example.gov/v1/mirror" },
+      { ENVIRONMENT: "staging", BRIDGE_MIRROR_URL: "http://bridge.example.gov/v1/mirror" },
       { ENVIRONMENT: undefined, BRIDGE_MIRROR_URL: "http://10.0.0.7:8788/v1/mirror" },
+      { ENVIRONMENT: "", BRIDGE_MIRROR_URL: "http://10.0.0.7:8788/v1/mirror" },
     ]) {
       const result = parse(vars);
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]).toMatchObject({
         path: ["BRIDGE_MIRROR_URL"],
-        message: expect.stringMatching(/must be https:\/\/ in production/),
+        message: expect.stringMatching(/must be https:\/\/ in (production|staging)/),
       });
     }
+    expect(parse({ ENVIRONMENT: "prod", BRIDGE_MIRROR_URL: "https://bridge.example.gov/v1/mirror" }).success).toBe(
+      false,
+    );
   });
 
   it("allows https://, the same machine over http://, and any URL outside production", () => {
