@@ -7,9 +7,18 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
+import { jsonNestsDeeperThan } from "#shared/envelope/json-depth.ts";
+import { findUnstorableText } from "#shared/envelope/storable-text.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import type { ProducerEnv } from "../hono-env.ts";
+import { readBodyText } from "../read-body.ts";
 import { errorResponses, jsonContent } from "../route-definition.ts";
+
+/**
+ * Limits of an admin request body: a few filter fields, so far below an event's. The size is
+ * enforced while streaming (`read-body.ts`), the depth before parsing (`json-depth.ts`).
+ */
+export const ADMIN_BODY_LIMITS = { maxBytes: 16_384, maxDepth: 8 } as const;
 
 /** Tag of every admin operation (tests find the admin routes in the OpenAPI document by it). */
 export const ADMIN_TAGS = ["admin"];
@@ -17,6 +26,11 @@ export const ADMIN_TAGS = ["admin"];
 /** Errors any admin route can answer: no key, no admin scope, no database. */
 export function adminErrors(statuses: readonly number[]) {
   return errorResponses([...statuses, 401, 403, 503]);
+}
+
+/** Errors of an admin route that reads a JSON body: those, a malformed or nested body, one too large. */
+export function adminBodyErrors(statuses: readonly number[]) {
+  return adminErrors([...new Set([...statuses, 400, 413])].sort());
 }
 
 /** Path of the routes of one dead letter (`deadLetterId` reads it). */
@@ -46,8 +60,21 @@ export function jobCreated(schema: z.ZodType) {
   };
 }
 
-/** A zod result as the value, or 400 `bad_request` listing every problem with its field. */
+/**
+ * A zod result as the value, or 400 `bad_request` listing every problem with its field. Text
+ * Postgres cannot store (U+0000, an unpaired surrogate) is refused first, naming the field: every
+ * admin input ends up in a SQL parameter.
+ */
 export function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const unstorable = findUnstorableText(input);
+  if (unstorable.length > 0) {
+    const problems = unstorable.map((issue) => ({ field: issue.path || undefined, message: issue.message }));
+    throw new EdgebusError(
+      "bad_request",
+      `invalid ${what}: ${problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join("; ")}`,
+      { details: { problems } },
+    );
+  }
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => ({
@@ -58,10 +85,16 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown, what:
   throw new EdgebusError("bad_request", `invalid ${what}: ${summary}`, { details: { problems } });
 }
 
-/** The JSON body of an admin POST; an empty body counts as `{}`. */
+/** The JSON body of an admin POST, within `ADMIN_BODY_LIMITS`; an empty body counts as `{}`. */
 export async function readJsonBody(c: Context<ProducerEnv>): Promise<unknown> {
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw, ADMIN_BODY_LIMITS.maxBytes, "an admin request body");
   if (text.trim() === "") return {};
+  if (jsonNestsDeeperThan(text, ADMIN_BODY_LIMITS.maxDepth)) {
+    throw new EdgebusError(
+      "malformed_json",
+      `the request body nests arrays/objects deeper than ${ADMIN_BODY_LIMITS.maxDepth} levels (the limit for admin requests)`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {

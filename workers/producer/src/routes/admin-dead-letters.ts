@@ -24,6 +24,7 @@ import { requireReplayJobs, startReplayJob } from "../replay-job-client.ts";
 import { ADMIN_KEY, defineRoute, jsonBodySchema, jsonContent } from "../route-definition.ts";
 import {
   ADMIN_TAGS,
+  adminBodyErrors,
   adminErrors,
   deadLetterId,
   deadLetterIdParams,
@@ -108,7 +109,7 @@ const redrive = createRoute({
   responses: {
     200: { description: "Dry run", content: jsonContent(redriveDryRunSchema) },
     202: jobCreated(redriveResponseSchema),
-    ...adminErrors([400]),
+    ...adminBodyErrors([400]),
   },
 });
 
@@ -227,7 +228,7 @@ const discard = createRoute({
   request: { params: deadLetterIdParams, body: { required: false, content: jsonContent(discardSchema) } },
   responses: {
     200: { description: "Discarded", content: jsonContent(deadLetterResponseSchema) },
-    ...adminErrors([400, 404, 409]),
+    ...adminBodyErrors([400, 404, 409]),
   },
 });
 

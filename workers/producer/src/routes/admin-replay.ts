@@ -15,6 +15,7 @@ import { requireReplayJobs, STALLED_AFTER_MS, startReplayJob, wakeReplayJob } fr
 import { ADMIN_KEY, defineRoute, jsonBodySchema, jsonContent } from "../route-definition.ts";
 import {
   ADMIN_TAGS,
+  adminBodyErrors,
   adminErrors,
   jobCreated,
   parseInput,
@@ -46,7 +47,7 @@ const replay = createRoute({
   responses: {
     200: { description: "Dry run", content: jsonContent(archiveReplayDryRunSchema) },
     202: jobCreated(archiveReplayResponseSchema),
-    ...adminErrors([400]),
+    ...adminBodyErrors([400]),
   },
 });
 
