@@ -22,7 +22,10 @@ describe.runIf(available)("bridge server without Kafka", () => {
 
   it("serves /redis and a healthy /healthz without creating Kafka clients", async () => {
     const user = await createGatewayRedisUser(serviceUrls.redis);
-    const bridge = await startBridge(redisOnly(user.url));
+    const bridge = await startBridge(redisOnly(user.url)).catch(async (error: unknown) => {
+      await user.drop();
+      throw error;
+    });
     try {
       const health = await fetch(`${bridge.url}/healthz`);
       expect(health.status).toBe(200);

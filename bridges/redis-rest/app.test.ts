@@ -27,8 +27,8 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
-    await gatewayRedis.quit();
-    await user.drop();
+    await gatewayRedis?.quit();
+    await user?.drop();
     await redis.quit();
   });
 

@@ -69,8 +69,8 @@ describe.skipIf(!available)("@upstash/ratelimit 2.2 against the gateway", () => 
     const keys = await admin.keys(`${prefix}*`);
     if (keys.length > 0) await admin.del(...keys);
     admin.disconnect();
-    await gateway.close();
-    await user.drop();
+    await gateway?.close();
+    await user?.drop();
   });
 
   const limiter = (kind: "sliding" | "fixed") =>

@@ -28,8 +28,8 @@ describe.skipIf(!available)("@upstash/redis against the gateway", () => {
     const keys = await admin.keys(`${prefix}*`);
     if (keys.length > 0) await admin.del(...keys);
     admin.disconnect();
-    await server.close();
-    await user.drop();
+    await server?.close();
+    await user?.drop();
   });
 
   it("stores and reads strings, including ones that look like base64 or status replies", async () => {

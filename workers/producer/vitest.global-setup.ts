@@ -43,7 +43,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     )) as typeof import("../../test/support/redis-gateway-user.ts");
     // As deployed: the gateway connects as its ACL user, limited to the default key patterns.
     gatewayUser = await createGatewayRedisUser(serviceUrls.redis, { keyPatterns: ["edgebus:*"] });
-    gateway = await startRedisRestServer({ port: 0, redisUrl: gatewayUser.url, token });
+    const user = gatewayUser;
+    gateway = await startRedisRestServer({ port: 0, redisUrl: user.url, token }).catch(async (error: unknown) => {
+      await user.drop();
+      throw error;
+    });
   }
 
   const recorder = new KafkaRestRecorder("producer-test", "producer-secret");
