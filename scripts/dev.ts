@@ -34,7 +34,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -44,6 +43,7 @@ import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redi
 import { governmentCatalogue } from "../schemas/index.ts";
 import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { preparePrivateDataDir, tightenModes, writePrivateFile } from "./dev-data.ts";
 import { EMBEDDED_POSTGRES_DEFAULT_PORT, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, type LocalProvider, startLocalProvider } from "./local-provider.ts";
 import { migrate } from "./migrate.ts";
@@ -217,7 +217,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
   // cluster plays both parts here: the producer's own publish (the edge path) lands in `gov.*`,
   // the kafka-mirror Worker's copy (the on-prem path) in `onprem.gov.*`, so neither doubles the other.
   const configFile = path.join(DEV_DATA, "bridge.dev.json");
-  await writeFile(
+  await writePrivateFile(
     configFile,
     JSON.stringify({
       kafkaRest: { enabled: Boolean(kafkaBrokers) },
@@ -486,9 +486,12 @@ async function main(): Promise<void> {
   if (bridgeUrl === undefined && (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"])) {
     await assertPortFree(BRIDGE_PORT, "--bridge-port");
   }
-  await mkdir(DEV_DATA, { recursive: true });
+  // Private to the user (the dev API key is in it): umask 077 for this process and its children.
+  await preparePrivateDataDir(DEV_DATA);
 
   const databaseUrl = await preparePostgres();
+  // PGlite unpacks its initial data folder 0666 whatever the umask; what it creates later is 0600.
+  await tightenModes(DEV_DATA);
   const provider = await startLocalProvider({ port: PROVIDER_PORT, credentials: LOCAL_PROVIDER_CREDENTIALS });
   stoppers.push({ name: "local provider", stop: () => provider.close() });
   log(`local notification provider on ${provider.url}`);
@@ -549,7 +552,7 @@ async function main(): Promise<void> {
     `\nTry it (README.md's quick start):\n\nexport EDGEBUS_API_KEY=${shellQuote(apiKey)}\n${exampleCurl()}\n\nThen: npm run demo   ·   Ctrl-C stops everything.\n`,
   );
   // The demo reads the key and URLs from here; the file lives in the git-ignored .dev-data.
-  await writeFile(
+  await writePrivateFile(
     path.join(DEV_DATA, "dev-stack.json"),
     JSON.stringify({ producer, apiKey, providerUrl: provider.url, databaseUrl, bridge: bridge ?? null, kafkaBrokers }),
   );

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
@@ -92,4 +93,19 @@ describe("README quick start: npm run dev (embedded Postgres) and its curl", () 
       { schema: "revenue", name: "Amina Haddad", email: "amina.haddad@example.org", event_version: 1 },
     ]);
   }, 90_000);
+
+  it("keeps its data folder private: the dev key's file and all the rest 0600, folders 0700", async () => {
+    const readableByOthers: string[] = [];
+    const walk = async (target: string): Promise<void> => {
+      const stats = await lstat(target);
+      if (stats.isSymbolicLink()) return;
+      if ((stats.mode & 0o077) !== 0) {
+        readableByOthers.push(`${(stats.mode & 0o777).toString(8)} ${path.relative(dev.stack.dataDir, target)}`);
+      }
+      if (stats.isDirectory()) for (const entry of await readdir(target)) await walk(path.join(target, entry));
+    };
+    await walk(dev.stack.dataDir);
+    expect(await readdir(dev.stack.dataDir)).toContain("dev-stack.json");
+    expect(readableByOthers).toEqual([]);
+  });
 });
