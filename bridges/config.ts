@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
-import { allowedCommandEntry } from "./redis-rest/command-policy.ts";
+import { redisRestConfigSchema } from "./redis-rest/config-schema.ts";
 
 /**
  * The bridge's configuration: one YAML or JSON file (`--config bridge.yaml`, see
@@ -129,24 +129,7 @@ export const bridgeConfigSchema = z
           .default(8 * MIB),
       })
       .prefault({}),
-    redisRest: z
-      .object({
-        enabled: z.boolean().default(true),
-        url: z.string().url().default("redis://127.0.0.1:6379"),
-        token: secret.optional(),
-        /** Keys (and channels) the gateway's Redis ACL user may touch; see --print-redis-acl. */
-        keyPatterns: z
-          .array(z.string().regex(/^\S+$/, "a Redis key pattern without spaces"))
-          .min(1)
-          .default(["edgebus:*"]),
-        /** Commands served beyond the allow list, for a Redis dedicated to the gateway ("keys", "script|flush"). */
-        allowCommands: z.array(allowedCommandEntry).default([]),
-        /** Start even when the Redis user is not restricted to the allow list (a warning is logged). */
-        allowUnrestrictedUser: z.boolean().default(false),
-        /** Redis connections for concurrent /multi-exec calls; one more gets 503 + Retry-After. */
-        maxTransactionConnections: z.number().int().min(1).max(1000).default(16),
-      })
-      .prefault({}),
+    redisRest: redisRestConfigSchema.prefault({}),
     mirror: z
       .object({
         /** Push: the kafka-mirror Worker posts signed batches to `POST /v1/mirror`. One value or a list (rotation). */

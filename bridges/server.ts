@@ -175,11 +175,14 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   }
   if (gatewayRedis) {
     const { token, maxTransactionConnections, allowCommands, allowUnrestrictedUser } = config.redisRest;
+    const { maxBodyBytes, bodyBudgetBytes } = config.redisRest;
     app.route(
       "/redis",
       createRedisRestApp({
         redis: gatewayRedis.redis,
         userGuard: gatewayRedis.guard,
+        maxRequestBytes: maxBodyBytes,
+        bodyBudget: new BodyBudget(bodyBudgetBytes),
         token: token as string,
         maxTransactionConnections,
         allowCommands,

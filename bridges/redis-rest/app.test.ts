@@ -104,8 +104,43 @@ describe.skipIf(!available)("Redis REST gateway over HTTP", () => {
     it("enforces the request size limit with 413", async () => {
       const res = await post("/", ["set", `${prefix}big`, "x".repeat(70 * 1024)]);
       expect(res.status).toBe(413);
-      expect(await res.json()).toEqual({ error: expect.stringContaining("exceeds"), code: "payload_too_large" });
+      expect(await res.json()).toEqual({ error: "body larger than 65536 bytes", code: "payload_too_large" });
       expect(await redis.exists(`${prefix}big`)).toBe(0);
+    });
+
+    it("counts a chunked body on the stream (no Content-Length), and refuses it past the limit", async () => {
+      const big = JSON.stringify(["set", `${prefix}chunked`, "x".repeat(70 * 1024)]);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(big);
+          for (let at = 0; at < bytes.length; at += 8192) controller.enqueue(bytes.slice(at, at + 8192));
+          controller.close();
+        },
+      });
+      const res = await app.request("/", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(await redis.exists(`${prefix}chunked`)).toBe(0);
+    });
+
+    it("answers 429 with Retry-After when the area's body budget is spent", async () => {
+      const { BodyBudget } = await import("../http/bounded-body.ts");
+      const budget = new BodyBudget(4096);
+      budget.tryTake(4000); // held by requests in flight
+      const tight = createRedisRestApp({ redis: gatewayRedis, token, bodyBudget: budget });
+      const res = await tight.request("/", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(["set", `${prefix}budget`, "x".repeat(200)]),
+      });
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(await json(res)).toMatchObject({ code: "rate_limited" });
+      expect(await redis.exists(`${prefix}budget`)).toBe(0);
     });
 
     it("enforces the commands-per-request limit with 413, running none of them", async () => {

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
+import { type BodyBudget, type BodyLimits, readBoundedText } from "../http/bounded-body.ts";
 import { parseCommandList, parseSingleCommand, type RedisCommand } from "./command-body.ts";
 import { allowedCommandEntry, CommandPolicy } from "./command-policy.ts";
 import { type CommandOutcome, RedisCommandRunner } from "./command-runner.ts";
@@ -38,6 +38,8 @@ export interface RedisRestAppOptions {
   /** The Bearer token clients must send (`BRIDGE_REDIS_REST_TOKEN`). */
   readonly token: string;
   readonly maxRequestBytes?: number;
+  /** Bytes of request bodies all `/redis` calls may hold at once (429 + Retry-After beyond). */
+  readonly bodyBudget?: BodyBudget;
   readonly maxCommands?: number;
   readonly maxTransactionConnections?: number;
   readonly allowCommands?: readonly string[];
@@ -96,14 +98,12 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
     await next();
   });
 
-  const limitBody = bodyLimit({
-    maxSize: maxRequestBytes,
-    onError: () => {
-      throw new EdgebusError("payload_too_large", `ERR request body exceeds ${maxRequestBytes} bytes`);
-    },
-  });
+  // Read only after the token was checked, counted on the stream (chunked too), within the limit
+  // and the area's budget (bridges/http/bounded-body.ts).
+  const bodyLimits = { maxBytes: maxRequestBytes, ...(options.bodyBudget ? { budget: options.bodyBudget } : {}) };
+  const readJson = (c: Context) => readJsonBody(c, bodyLimits);
 
-  app.post("/", limitBody, async (c) => {
+  app.post("/", async (c) => {
     const command = parseSingleCommand(await readJson(c));
     assertAllowed(command);
     await guard.assertServable();
@@ -111,7 +111,7 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
     return "error" in outcome ? c.json(outcome, 400) : c.json(outcome);
   });
 
-  app.post("/pipeline", limitBody, async (c) => {
+  app.post("/pipeline", async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
     commands.forEach(assertAllowed);
     await guard.assertServable();
@@ -119,7 +119,7 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
     return c.json(outcomes);
   });
 
-  app.post("/multi-exec", limitBody, async (c) => {
+  app.post("/multi-exec", async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
     commands.forEach(assertAllowed);
     await guard.assertServable();
@@ -140,7 +140,7 @@ function wantsBase64(c: Context): boolean {
   return c.req.header("upstash-encoding")?.toLowerCase() === "base64";
 }
 
-async function readJson(c: Context): Promise<unknown> {
+async function readJsonBody(c: Context, limits: BodyLimits): Promise<unknown> {
   const contentType = c.req.header("content-type") ?? "";
   if (contentType.split(";")[0]?.trim().toLowerCase() !== "application/json") {
     throw new EdgebusError(
@@ -148,7 +148,7 @@ async function readJson(c: Context): Promise<unknown> {
       "ERR the body must be JSON sent as Content-Type: application/json",
     );
   }
-  const text = await c.req.text();
+  const text = await readBoundedText(c, limits);
   try {
     return JSON.parse(text);
   } catch {

@@ -10,7 +10,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
 import { withoutCredentials } from "#shared/log.ts";
-import { applyEnvironment, bridgeConfigSchema } from "../config.ts";
+import { applyEnvironment } from "../config.ts";
+import { redisRestConfigSchema } from "./config-schema.ts";
 import { printableGatewayAcl } from "./redis-acl.ts";
 
 export interface RedisAclPrintout {
@@ -33,7 +34,7 @@ export async function redisAclPrintout(
     file = parsed as Record<string, unknown>;
   }
   const merged = applyEnvironment(file, env);
-  const section = bridgeConfigSchema.shape.redisRest.safeParse(merged.redisRest);
+  const section = redisRestConfigSchema.safeParse(merged.redisRest ?? {});
   if (!section.success) {
     throw new EdgebusError("bad_request", `invalid redisRest config:\n${z.prettifyError(section.error)}`);
   }
