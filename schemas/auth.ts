@@ -3,6 +3,10 @@
  * snapshot (event-carried state transfer) so the `citizen_refs` read models never call back, and
  * must carry the citizen's `eventversion` (`requiresEventVersion`): the read models keep the newest
  * version whatever order the events arrive in.
+ *
+ * The citizen events are also accepted as the government's design shows them (short types such as
+ * `citizen.created`, `data.citizen_id` with a `data.snapshot`): the `aliases` and the `seed-v1`
+ * upcasters below (`upcasters/seed-v1.ts`, docs/seed-events.md).
  */
 import { z } from "zod";
 import { defineEvent } from "#shared/catalogue/define-event.ts";
@@ -10,6 +14,7 @@ import type { DomainCatalogue } from "#shared/catalogue/types.ts";
 import {
   actor,
   calendarDate,
+  citizenAddress,
   citizenId,
   email,
   employeeId,
@@ -21,6 +26,7 @@ import {
   timestamp,
   userId,
 } from "./fields.ts";
+import { citizenCreatedFromSeedV1, citizenUpdatedFromSeedV1, citizenVerifiedFromSeedV1 } from "./upcasters/seed-v1.ts";
 
 const citizenSnapshotV1Shape = {
   id: citizenId,
@@ -34,12 +40,22 @@ const citizenSnapshotV1Shape = {
 };
 
 /** v2 adds the language the citizen wants to be written to in (optional: older clients omit it). */
-const citizenSnapshotShape = {
+const citizenSnapshotV2Shape = {
   ...citizenSnapshotV1Shape,
   preferred_language: languageTag.optional(),
 };
 
+/**
+ * v3: the address may be free text, `{text}`, as services that never split addresses record it
+ * (the government design's `"address": "456 Main St, Springfield"`, upcast by seed-v1).
+ */
+const citizenSnapshotShape = {
+  ...citizenSnapshotV2Shape,
+  address: citizenAddress.nullable(),
+};
+
 export const citizenCreatedV1 = z.strictObject(citizenSnapshotV1Shape);
+export const citizenCreatedV2 = z.strictObject(citizenSnapshotV2Shape);
 export const citizenCreated = z.strictObject(citizenSnapshotShape);
 
 /** Fields of the snapshot that can change after creation (id and created_at never do). */
@@ -55,10 +71,25 @@ export const mutableCitizenFields = [
 
 const fieldChange = z.strictObject({ old: z.unknown(), new: z.unknown() });
 
+const citizenChanges = z
+  .partialRecord(z.enum(mutableCitizenFields), fieldChange)
+  .describe("Changed fields with old and new value");
+
+export const citizenUpdatedV1 = z.strictObject({
+  ...citizenSnapshotV2Shape,
+  updated_at: timestamp,
+  changes: citizenChanges,
+});
+
+/**
+ * v2: the address may be free text (as in `created` v3), and `created_at` is optional: an update
+ * need not restate when the citizen registered (the government design's updates do not).
+ */
 export const citizenUpdated = z.strictObject({
   ...citizenSnapshotShape,
+  created_at: timestamp.optional(),
   updated_at: timestamp,
-  changes: z.partialRecord(z.enum(mutableCitizenFields), fieldChange).describe("Changed fields with old and new value"),
+  changes: citizenChanges,
 });
 
 export const citizenDeleted = z.strictObject({
@@ -144,19 +175,25 @@ export const authCatalogue: DomainCatalogue = {
   events: [
     defineEvent({
       type: "gov.auth.citizen.created",
-      version: 2,
+      version: 3,
       description: "A citizen account was registered; carries the full citizen snapshot.",
       data: citizenCreated,
-      previousVersions: [{ version: 1, data: citizenCreatedV1 }],
+      previousVersions: [
+        { version: 1, data: citizenCreatedV1 },
+        { version: 2, data: citizenCreatedV2 },
+      ],
       entityIdField: "id",
       requiresEventVersion: true,
       example: { ...exampleCitizen, preferred_language: "ga" },
+      aliases: ["citizen.created"],
+      upcasters: [citizenCreatedFromSeedV1],
     }),
     defineEvent({
       type: "gov.auth.citizen.updated",
-      version: 1,
+      version: 2,
       description: "A citizen's details changed; carries the new snapshot and the changed fields.",
       data: citizenUpdated,
+      previousVersions: [{ version: 1, data: citizenUpdatedV1 }],
       entityIdField: "id",
       requiresEventVersion: true,
       example: {
@@ -169,6 +206,8 @@ export const authCatalogue: DomainCatalogue = {
           email_verified: { old: true, new: false },
         },
       },
+      aliases: ["citizen.updated"],
+      upcasters: [citizenUpdatedFromSeedV1],
     }),
     defineEvent({
       type: "gov.auth.citizen.deleted",
@@ -178,6 +217,7 @@ export const authCatalogue: DomainCatalogue = {
       entityIdField: "id",
       requiresEventVersion: true,
       example: { id: 104233, deleted_at: "2026-09-30T08:00:00Z", reason: "citizen_request", deleted_by: "system" },
+      aliases: ["citizen.deleted"],
     }),
     defineEvent({
       type: "gov.auth.citizen.verified",
@@ -194,6 +234,8 @@ export const authCatalogue: DomainCatalogue = {
         document_reference: "DOC-7f3a9c",
         verified_at: "2026-03-15T11:02:44Z",
       },
+      aliases: ["citizen.verified"],
+      upcasters: [citizenVerifiedFromSeedV1],
     }),
     defineEvent({
       type: "gov.auth.employee.assigned",

@@ -75,6 +75,19 @@ export const postalAddress = z
   .describe("Postal address");
 
 /**
+ * An address as one piece of free text ("789 Oak Ave, Springfield"), for services that never
+ * split addresses into lines: the text is kept as written rather than guessed into `line1`/`city`.
+ */
+export const addressText = z
+  .strictObject({ text: z.string().min(1).max(500).describe("The address as written, one line") })
+  .describe("Address as free text");
+
+/** A citizen's address: postal (structured) or, as some services record it, free text. */
+export const citizenAddress = z
+  .union([postalAddress, addressText])
+  .describe("Postal address, or {text} when the service records addresses as free text");
+
+/**
  * Who to tell about an event. Carried where the publishing service already knows it, so the
  * notifier need not look the citizen up; absent fields are looked up by `citizen_id`.
  */

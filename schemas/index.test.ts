@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { catalogueIncompatibilities, type JsonSchema, toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { upcasterId } from "#shared/catalogue/upcaster.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
 import { governmentCatalogue } from "./index.ts";
 
@@ -28,13 +29,46 @@ describe("government catalogue rules", () => {
     expect(catalogueIncompatibilities(commerceCatalogue)).toEqual([]);
   });
 
-  it("has at least one real evolution: citizen.created v2 adds an optional preferred_language", () => {
+  it("has real evolutions: citizen.created v2 adds an optional preferred_language, v3 a free-text address", () => {
     const versions = governmentCatalogue.versionsOf("gov.auth.citizen.created");
-    expect(versions.map((v) => v.version)).toEqual([1, 2]);
-    const [v1, v2] = versions.map((v) => toInputJsonSchema(v.data));
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    const [v1, v2, v3] = versions.map((v) => toInputJsonSchema(v.data));
     expect(v1?.properties).not.toHaveProperty("preferred_language");
     expect(v2?.properties).toHaveProperty("preferred_language");
     expect(v2?.required).not.toContain("preferred_language");
+    const created = (address: unknown) =>
+      governmentCatalogue.validateData("gov.auth.citizen.created", {
+        ...(governmentCatalogue.require("gov.auth.citizen.created").example as object),
+        address,
+      });
+    expect(JSON.stringify(v2?.properties?.address)).not.toContain('"text"');
+    expect(JSON.stringify(v3?.properties?.address)).toContain('"text"');
+    expect(created({ text: "789 Oak Ave, Springfield" }).ok).toBe(true);
+    expect(created({ text: "" }).ok).toBe(false);
+    expect(created({ text: "x", city: "Springfield" }).ok).toBe(false);
+  });
+
+  it("citizen.updated v2 needs no created_at (an update need not restate it)", () => {
+    const versions = governmentCatalogue.versionsOf("gov.auth.citizen.updated");
+    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    const { created_at: _, ...withoutCreatedAt } = governmentCatalogue.require("gov.auth.citizen.updated")
+      .example as Record<string, unknown>;
+    expect(governmentCatalogue.validateData("gov.auth.citizen.updated", withoutCreatedAt).ok).toBe(true);
+    expect(versions[0]?.data.safeParse(withoutCreatedAt).success).toBe(false);
+  });
+
+  it("the citizen events' aliases and seed-v1 upcasters are declared with them", () => {
+    expect(governmentCatalogue.aliases()).toEqual(
+      ["created", "deleted", "updated", "verified"].map((action) => ({
+        alias: `citizen.${action}`,
+        type: `gov.auth.citizen.${action}`,
+      })),
+    );
+    const forms = (type: string) => (governmentCatalogue.require(type).upcasters ?? []).map(upcasterId);
+    expect(forms("gov.auth.citizen.created")).toEqual(["seed-v1"]);
+    expect(forms("gov.auth.citizen.updated")).toEqual(["seed-v1"]);
+    expect(forms("gov.auth.citizen.verified")).toEqual(["seed-v1"]);
+    expect(forms("gov.auth.citizen.deleted")).toEqual([]);
   });
 
   it("rejects unknown fields at every level of every type", () => {

@@ -94,8 +94,62 @@ interface IntendedDifference {
   reason: string;
 }
 
+/**
+ * Components changed since the fixture, each with its reason. They are applied to the fixture
+ * before it is dereferenced, so every place that refers to a component sees the change once.
+ */
+const COMPONENT_CHANGES: IntendedDifference[] = [
+  {
+    path: ["Receipt", "properties", "received_as"],
+    before: undefined,
+    after: at(document, ["components", "schemas", "Receipt", "properties", "received_as"]),
+    reason: "the receipt says which form an upcast event came in (seed-v1: the government design's own events)",
+  },
+  {
+    path: ["LegacyEnvelope", "required"],
+    before: ["event_id", "event_type", "source", "data"],
+    after: ["event_id", "event_type", "data"],
+    reason: "a legacy envelope without source takes the publishing key's only allowed source",
+  },
+  // Catalogue evolutions, judged by the catalogue's own compatibility check (schemas/index.test.ts).
+  ...(
+    [
+      ["gov.auth.citizen.created", 2, 3, "v3: a free-text address ({text}); its alias and seed-v1 form"],
+      ["gov.auth.citizen.updated", 1, 2, "v2: a free-text address, created_at optional; its alias and seed-v1 form"],
+      ["gov.auth.citizen.verified", 1, 1, "its alias and seed-v1 form"],
+      ["gov.auth.citizen.deleted", 1, 1, "its alias"],
+    ] as const
+  ).map(([type, was, is, reason]) => {
+    const after = at(document, ["components", "schemas", `data.${type}`]) as Json;
+    return {
+      path: [`data.${type}`],
+      before: { ...(at(handWritten, ["components", "schemas", `data.${type}`]) as Json), "x-edgebus-version": was },
+      after: { ...after, "x-edgebus-version": is },
+      reason,
+    };
+  }),
+];
+
+function withComponentChanges(fixture: Json): Json {
+  const patched = structuredClone(fixture);
+  for (const { path, after } of COMPONENT_CHANGES) {
+    const parent = at(patched.components.schemas, path.slice(0, -1)) as Json;
+    parent[path[path.length - 1] as string] = structuredClone(after);
+  }
+  return patched;
+}
+
 describe("the derived OpenAPI document against the hand-written one it replaced", () => {
-  const before = sortedKeys(dereferenced(handWritten)) as Json;
+  it.each(COMPONENT_CHANGES.map((change) => [change.path.join(" › "), change] as const))(
+    "changed component %s",
+    (_, { path, before: was, after: is }) => {
+      expect(was).not.toEqual(is);
+      expect(at(handWritten.components.schemas as Json, path)).toStrictEqual(was);
+      expect(at(document.components.schemas, path)).toStrictEqual(is);
+    },
+  );
+
+  const before = sortedKeys(dereferenced(withComponentChanges(handWritten))) as Json;
   const derived = sortedKeys(dereferenced(JSON.parse(JSON.stringify(document)))) as Json;
 
   const publish = ["paths", "/v1/events", "post", "requestBody", "content", "application/cloudevents+json"];

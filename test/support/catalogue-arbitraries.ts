@@ -233,6 +233,13 @@ function set(root: unknown, path: readonly PropertyKey[], value: unknown): unkno
   return root;
 }
 
+/** Whether `record` has the object branch's required keys and, when it is closed, no others. */
+function fitsShape(branch: JsonSchema, record: Record<string, unknown>): boolean {
+  const properties = branch.properties ?? {};
+  if (!(branch.required ?? []).every((key) => Object.hasOwn(record, key))) return false;
+  return branch.additionalProperties !== false || Object.keys(record).every((key) => key in properties);
+}
+
 function visit(schema: JsonSchema | boolean, value: unknown, path: PropertyKey[], report: Report): void {
   if (typeof schema === "boolean") return;
   const branches = flatBranches(schema);
@@ -268,9 +275,11 @@ function visit(schema: JsonSchema | boolean, value: unknown, path: PropertyKey[]
     }
     return;
   }
-  const objectBranch = matching.find((b) => b.type === "object");
-  if (objectBranch && value !== null && typeof value === "object" && !Array.isArray(value)) {
+  const objectBranches = matching.filter((b) => b.type === "object");
+  if (objectBranches.length > 0 && value !== null && typeof value === "object" && !Array.isArray(value)) {
     const record = value as Record<string, unknown>;
+    // Of several object branches (a postal address or {text}), the one the value is an instance of.
+    const objectBranch = objectBranches.find((b) => fitsShape(b, record)) ?? (objectBranches[0] as JsonSchema);
     const properties = objectBranch.properties ?? {};
     for (const key of objectBranch.required ?? []) {
       report("missing_required_field", [...path, key], (root) => {

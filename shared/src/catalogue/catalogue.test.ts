@@ -5,6 +5,7 @@ import { commerceCatalogue, commerceDomains } from "../../../test/fixtures/comme
 import { EdgebusError } from "../errors.ts";
 import { Catalogue } from "./catalogue.ts";
 import type { DomainCatalogue, EventTypeDefinition } from "./types.ts";
+import { type EventUpcaster, PathRelocations } from "./upcaster.ts";
 
 const widgetCreated: EventTypeDefinition = {
   type: "acme.shop.widget.created",
@@ -111,6 +112,117 @@ describe("Catalogue construction", () => {
   });
 });
 
+describe("aliases and upcasters", () => {
+  /** `acme.shop.widget.created` sent by an old shop as `widget.new` with `{widget, size_cm}`. */
+  const oldShop: EventUpcaster = {
+    form: "oldshop",
+    formVersion: 2,
+    description: "the old shop",
+    recognises: (data) => typeof data === "object" && data !== null && "widget" in data,
+    upcast: ({ data }) => {
+      const { widget, size_cm } = data as { widget: unknown; size_cm: unknown };
+      if (typeof size_cm !== "number") return { ok: false, issues: [{ path: "data.size_cm", message: "a number" }] };
+      const relocations = new PathRelocations();
+      relocations.add("data.widget_id", "data.widget");
+      return { ok: true, data: { widget_id: widget, size: size_cm }, pathOf: relocations.pathOf, source: "/old-shop" };
+    },
+    example: { widget: "w-1", size_cm: 3 },
+  };
+  const withForms = (overrides: Partial<EventTypeDefinition>) => shop({ events: [{ ...widgetCreated, ...overrides }] });
+  const input = (data: unknown) => ({
+    data,
+    time: "2026-01-01T00:00:00Z",
+    source: "shop",
+    sourceGivenAs: "service" as const,
+  });
+
+  it("resolves aliases to the full type, per catalogue; anything else unchanged", () => {
+    const catalogue = new Catalogue([withForms({ aliases: ["widget.new", "new_widget"] })], { namespace: "acme" });
+    expect(catalogue.resolveType("widget.new")).toBe("acme.shop.widget.created");
+    expect(catalogue.resolveType("new_widget")).toBe("acme.shop.widget.created");
+    expect(catalogue.resolveType("acme.shop.widget.created")).toBe("acme.shop.widget.created");
+    expect(catalogue.resolveType("widget.old")).toBe("widget.old");
+    expect(catalogue.aliases()).toEqual([
+      { alias: "new_widget", type: "acme.shop.widget.created" },
+      { alias: "widget.new", type: "acme.shop.widget.created" },
+    ]);
+    expect(governmentCatalogue.resolveType("widget.new")).toBe("widget.new");
+    expect(commerceCatalogue.aliases()).toEqual([]);
+  });
+
+  it("upcasts a recognised form: the current data validated, issues at the sender's paths", () => {
+    const catalogue = new Catalogue([withForms({ upcasters: [oldShop] })], { namespace: "acme" });
+    const type = "acme.shop.widget.created";
+    expect(catalogue.upcast(type, input({ widget_id: "w-1", size: 3 }))).toBeUndefined();
+    expect(catalogue.upcast(type, input({ widget: "w-2", size_cm: 4 }))).toEqual({
+      ok: true,
+      form: "oldshop-v2",
+      data: { widget_id: "w-2", size: 4 },
+      source: "/old-shop",
+    });
+    expect(catalogue.upcast(type, input({ widget: "w-2", size_cm: "4" }))).toEqual({
+      ok: false,
+      form: "oldshop-v2",
+      issues: [{ path: "data.size_cm", message: "a number" }],
+    });
+    const invalid = catalogue.upcast(type, input({ widget: 7, size_cm: 4 }));
+    expect(invalid?.ok === false && invalid.issues.map((issue) => issue.path)).toEqual(["data.widget"]);
+  });
+
+  it("rejects bad, clashing or type-like aliases", () => {
+    const other = { ...widgetCreated, type: "acme.shop.widget.deleted", aliases: ["widget.new"] };
+    const problems = problemsOf([
+      shop({
+        events: [
+          { ...widgetCreated, aliases: ["widget.new", "Widget.New", "acme.widget", "acme.shop.widget.deleted"] },
+          other,
+        ],
+      }),
+    ]);
+    expect(problems).toEqual([
+      'alias "Widget.New" of acme.shop.widget.created must be dot-separated lowercase segments',
+      'alias "acme.widget" of acme.shop.widget.created must not start with the namespace "acme" (it would look like a type)',
+      'alias "acme.shop.widget.deleted" of acme.shop.widget.created must not start with the namespace "acme" (it would look like a type)',
+      'alias "acme.shop.widget.deleted" of acme.shop.widget.created is an event type',
+      'alias "widget.new" of acme.shop.widget.deleted is already an alias of acme.shop.widget.created',
+    ]);
+  });
+
+  it("rejects upcasters whose example does not upcast, that recognise the current shape, or are declared twice", () => {
+    const where = 'event type "acme.shop.widget.created": upcaster';
+    expect(problemsOf([withForms({ upcasters: [{ ...oldShop, example: { widget: "w", size_cm: "3" } }] })])).toEqual([
+      `${where} oldshop-v2: example does not upcast (data.size_cm a number)`,
+    ]);
+    expect(problemsOf([withForms({ upcasters: [{ ...oldShop, recognises: () => true }] })])).toEqual([
+      `${where} oldshop-v2 recognises the type's current example`,
+    ]);
+    expect(problemsOf([withForms({ upcasters: [oldShop, oldShop] })])).toEqual([
+      `${where} oldshop-v2 is declared twice`,
+    ]);
+    const v3 = { ...oldShop, formVersion: 3 };
+    expect(problemsOf([withForms({ upcasters: [oldShop, v3] })])).toEqual([
+      `${where} oldshop-v3: its example is recognised by oldshop-v2 first`,
+    ]);
+    expect(problemsOf([withForms({ upcasters: [{ ...oldShop, form: "Old-Shop", formVersion: 0 }] })])).toEqual([
+      `${where} Old-Shop-v0: form must be lowercase letters and digits`,
+      `${where} Old-Shop-v0: formVersion must be a positive integer`,
+    ]);
+  });
+});
+
+describe("PathRelocations", () => {
+  it("moves a path and everything under it, the longest pair first, on segment boundaries", () => {
+    const relocations = new PathRelocations();
+    relocations.add("data.address", "data.snapshot.address");
+    relocations.add("data.address.text", "data.snapshot.address");
+    expect(relocations.pathOf("data.address")).toBe("data.snapshot.address");
+    expect(relocations.pathOf("data.address.city")).toBe("data.snapshot.address.city");
+    expect(relocations.pathOf("data.address.text")).toBe("data.snapshot.address");
+    expect(relocations.pathOf("data.addresses[0]")).toBe("data.addresses[0]");
+    expect(relocations.pathOf("data.name")).toBe("data.name");
+  });
+});
+
 describe("governmentCatalogue", () => {
   it("holds every type of the government catalogue", () => {
     const expected = [
@@ -189,7 +301,7 @@ describe("governmentCatalogue", () => {
       unknown
     >;
     expect(governmentCatalogue.validateData("gov.auth.citizen.created", v1).ok).toBe(true);
-    expect(governmentCatalogue.versionsOf("gov.auth.citizen.created").map((v) => v.version)).toEqual([1, 2]);
+    expect(governmentCatalogue.versionsOf("gov.auth.citizen.created").map((v) => v.version)).toEqual([1, 2, 3]);
   });
 
   it("throws unknown_event_type with suggestions for an unknown type", () => {

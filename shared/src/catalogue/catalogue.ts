@@ -14,6 +14,7 @@ import { topicForType } from "../names.ts";
 import { closeMatches } from "./close-matches.ts";
 import { type DataIssue, toDataIssues } from "./data-issues.ts";
 import type { DomainCatalogue, EventTypeDefinition, TopicDefinition } from "./types.ts";
+import { type UpcastInput, upcasterId } from "./upcaster.ts";
 
 export type { DataIssue } from "./data-issues.ts";
 
@@ -29,10 +30,29 @@ export type DataValidation =
   | { readonly ok: true; readonly data: unknown }
   | { readonly ok: false; readonly issues: DataIssue[] };
 
+/** An event received in another form of its type (`upcaster.ts`), mapped to the current shape. */
+export type UpcastOutcome =
+  | {
+      readonly ok: true;
+      /** The upcaster's id (`seed-v1`): the form the event was received in. */
+      readonly form: string;
+      /** `data` in the current shape, validated by the current schema. */
+      readonly data: unknown;
+      /** The event's new `source`, when the form names sources differently. */
+      readonly source?: string;
+    }
+  | { readonly ok: false; readonly form: string; readonly issues: DataIssue[] };
+
 /** Lowercase name segment: `citizen`, `logged_in`. */
 const SEGMENT = "[a-z][a-z0-9_]*";
 const SEGMENT_PATTERN = new RegExp(`^${SEGMENT}$`);
 const NAMESPACE_PATTERN = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
+/** An alias is dot-separated lowercase segments too (`citizen.created`). */
+const ALIAS_PATTERN = NAMESPACE_PATTERN;
+/** An upcaster's form name (`seed`); its id adds the version (`seed-v1`). */
+const FORM_PATTERN = /^[a-z][a-z0-9]*$/;
+/** The input an upcaster's example is checked with when the catalogue is built. */
+const EXAMPLE_UPCAST_INPUT = { time: "2026-01-01T00:00:00Z", source: "/example", sourceGivenAs: "attribute" } as const;
 /** Kafka allows more, but a topic with more partitions than this is a typo, not a design. */
 const MAX_PARTITIONS = 1024;
 const DEFAULT_SUGGESTIONS = 3;
@@ -42,6 +62,8 @@ export class Catalogue {
   readonly #domains: readonly DomainCatalogue[];
   readonly #events = new Map<string, EventTypeDefinition>();
   readonly #topics = new Map<string, TopicDefinition>();
+  /** alias → full type */
+  readonly #aliases = new Map<string, string>();
 
   constructor(domains: readonly DomainCatalogue[], options: CatalogueOptions) {
     this.namespace = options.namespace;
@@ -80,6 +102,43 @@ export class Catalogue {
     throw new EdgebusError("unknown_event_type", `unknown event type "${type}"${hint}`, {
       details: { type, did_you_mean: suggestions },
     });
+  }
+
+  /**
+   * The full type a name stands for: a type of the catalogue is itself, an alias its type
+   * (`citizen.created` → `gov.auth.citizen.created`); any other name is returned unchanged (and
+   * `require` then answers `unknown_event_type`). Resolution is per catalogue: a key publishing
+   * into this catalogue gets this catalogue's aliases.
+   */
+  resolveType(name: string): string {
+    if (this.#events.has(name)) return name;
+    return this.#aliases.get(name) ?? name;
+  }
+
+  /** Every alias with its type, sorted by alias. */
+  aliases(): { alias: string; type: string }[] {
+    return [...this.#aliases].map(([alias, type]) => ({ alias, type })).sort((a, b) => (a.alias < b.alias ? -1 : 1));
+  }
+
+  /**
+   * `data` of `type` sent in another form (`upcaster.ts`), mapped to the current shape:
+   * `undefined` when no upcaster of the type recognises it (it is meant to be the current shape);
+   * otherwise the form's id with the mapped `data`, validated by the current schema, or every
+   * problem, each at the path the sender wrote.
+   */
+  upcast(type: string, input: UpcastInput): UpcastOutcome | undefined {
+    const definition = this.require(type);
+    const upcaster = definition.upcasters?.find((candidate) => candidate.recognises(input.data));
+    if (upcaster === undefined) return undefined;
+    const form = upcasterId(upcaster);
+    const result = upcaster.upcast(input);
+    if (!result.ok) return { ok: false, form, issues: [...result.issues] };
+    const validation = this.validateData(type, result.data);
+    if (!validation.ok) {
+      const pathOf = result.pathOf ?? ((path: string) => path);
+      return { ok: false, form, issues: validation.issues.map((issue) => ({ ...issue, path: pathOf(issue.path) })) };
+    }
+    return { ok: true, form, data: validation.data, ...(result.source === undefined ? {} : { source: result.source }) };
   }
 
   /** All event types, sorted. */
@@ -187,6 +246,55 @@ export class Catalogue {
         if (!usedTopics.has(topic.name)) problems.push(`topic "${topic.name}" has no event types`);
       }
       problems.push(...checkEventVersionAgreement(domain.events));
+    }
+    problems.push(...this.#loadAliases(), ...this.#checkUpcasters());
+    return problems;
+  }
+
+  #loadAliases(): string[] {
+    const problems: string[] = [];
+    for (const event of this.#events.values()) {
+      for (const alias of event.aliases ?? []) {
+        const where = `alias "${alias}" of ${event.type}`;
+        if (!ALIAS_PATTERN.test(alias)) problems.push(`${where} must be dot-separated lowercase segments`);
+        else if (alias === this.namespace || alias.startsWith(`${this.namespace}.`)) {
+          problems.push(`${where} must not start with the namespace "${this.namespace}" (it would look like a type)`);
+        }
+        if (this.#events.has(alias)) problems.push(`${where} is an event type`);
+        const taken = this.#aliases.get(alias);
+        if (taken !== undefined) problems.push(`${where} is already an alias of ${taken}`);
+        else this.#aliases.set(alias, event.type);
+      }
+    }
+    return problems;
+  }
+
+  #checkUpcasters(): string[] {
+    const problems: string[] = [];
+    for (const event of this.#events.values()) {
+      const seen = new Set<string>();
+      for (const upcaster of event.upcasters ?? []) {
+        const id = upcasterId(upcaster);
+        const where = `event type "${event.type}": upcaster ${id}`;
+        if (!FORM_PATTERN.test(upcaster.form)) problems.push(`${where}: form must be lowercase letters and digits`);
+        if (!Number.isInteger(upcaster.formVersion) || upcaster.formVersion < 1) {
+          problems.push(`${where}: formVersion must be a positive integer`);
+        }
+        if (seen.has(id)) problems.push(`${where} is declared twice`);
+        seen.add(id);
+        if (upcaster.recognises(event.example)) problems.push(`${where} recognises the type's current example`);
+        if (!upcaster.recognises(upcaster.example)) {
+          problems.push(`${where} does not recognise its own example`);
+          continue;
+        }
+        const outcome = this.upcast(event.type, { data: upcaster.example, ...EXAMPLE_UPCAST_INPUT });
+        if (outcome !== undefined && !outcome.ok) {
+          const issues = outcome.issues.map((issue) => `${issue.path} ${issue.message}`);
+          problems.push(`${where}: example does not upcast (${issues.join(", ")})`);
+        } else if (outcome?.form !== id) {
+          problems.push(`${where}: its example is recognised by ${outcome?.form ?? "nothing"} first`);
+        }
+      }
     }
     return problems;
   }

@@ -54,6 +54,22 @@ describe("toDataIssues", () => {
     ]);
   });
 
+  it("reports a failed union through its clearly closest branch, else as the union", () => {
+    const postal = z.strictObject({ line1: z.string(), city: z.string() });
+    const text = z.strictObject({ text: z.string().min(1) });
+    const union = z.strictObject({ address: z.union([postal, text]).nullable() });
+    expect(issuesOf(union, { address: { line1: "1 Main St" } })).toEqual([
+      { path: "data.address.city", message: "required field is missing (string)" },
+    ]);
+    expect(issuesOf(union, { address: { text: "" } })[0]?.path).toBe("data.address.text");
+    // Nothing to tell the branches apart: the union's own issue.
+    expect(issuesOf(union, { address: 12 }).map((issue) => issue.path)).toEqual(["data.address"]);
+    const ip = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
+    expect(issuesOf(z.strictObject({ ip }), { ip: "nope" })).toEqual([
+      { path: "data.ip", message: "must be an IPv4 or IPv6 address" },
+    ]);
+  });
+
   it("bounds the number of issues", () => {
     const list = Array.from({ length: 500 }, () => ({ code: 1 }));
     expect(issuesOf(schema, { email: "a@b.example", nested: { n: 1 }, list })).toHaveLength(MAX_REPORTED_ISSUES);

@@ -38,10 +38,35 @@ function isMissingField(input: unknown, path: readonly PropertyKey[]): boolean {
   return !Object.hasOwn(parent, path[path.length - 1] as PropertyKey);
 }
 
+type ZodIssue = z.ZodError["issues"][number];
+
+/** How far a union branch is from accepting the value: its issues, each unknown key counted. */
+function distance(branch: readonly ZodIssue[]): number {
+  return branch.reduce((sum, issue) => sum + (issue.code === "unrecognized_keys" ? issue.keys.length : 1), 0);
+}
+
+/**
+ * A union none of whose branches accepted the value is reported through the branch clearly
+ * closest to it (strictly fewer problems than every other: a postal address without `city` is
+ * "data.address.city is missing", not "data.address is invalid"); when no branch stands out the
+ * union's own issue stays (e.g. "must be an IPv4 or IPv6 address").
+ */
+function expandUnions(issues: readonly ZodIssue[]): ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+    const distances = issue.errors.map(distance);
+    const best = Math.min(...distances);
+    const closest = distances.indexOf(best);
+    if (distances.lastIndexOf(best) !== closest) return [issue];
+    const branch = issue.errors[closest] ?? [];
+    return expandUnions(branch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as ZodIssue));
+  });
+}
+
 /** `input` is the value that was validated; it lets a missing field be told apart from a wrong one. */
 export function toDataIssues(error: z.ZodError, input: unknown, root = "data"): DataIssue[] {
   const issues: DataIssue[] = [];
-  for (const issue of error.issues) {
+  for (const issue of expandUnions(error.issues)) {
     if (issue.code === "unrecognized_keys") {
       // One issue per unknown field, pointing at the field itself rather than its parent.
       for (const key of issue.keys)

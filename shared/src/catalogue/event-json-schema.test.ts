@@ -62,11 +62,11 @@ describe("eventJsonSchema", () => {
 
   it("identifies the type and version", () => {
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    expect(schema.$id).toBe(schemaIdOf("gov.auth.citizen.created", 2));
-    expect(schema.$id).toBe("urn:edgebus:schema:gov.auth.citizen.created:v2");
-    expect(schema.title).toBe("gov.auth.citizen.created v2");
+    expect(schema.$id).toBe(schemaIdOf("gov.auth.citizen.created", 3));
+    expect(schema.$id).toBe("urn:edgebus:schema:gov.auth.citizen.created:v3");
+    expect(schema.title).toBe("gov.auth.citizen.created v3");
     expect(schema.description).toBe(definition.description);
-    expect(schema.version).toBe(2);
+    expect(schema.version).toBe(3);
   });
 
   it("keeps zod's constraints and drops only non-standard formats that a pattern covers", () => {

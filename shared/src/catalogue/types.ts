@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { EventUpcaster } from "./upcaster.ts";
 
 /**
  * The event catalogue's shape. A domain module (`schemas/<domain>.ts`) exports one
@@ -27,6 +28,18 @@ export interface EventTypeDefinition<Data extends z.ZodType = z.ZodType> {
   readonly requiresEventVersion?: boolean;
   /** One realistic valid `data` example (used in docs, OpenAPI and tests). */
   readonly example: z.input<Data>;
+  /**
+   * Other names services send this type under (`citizen.created` for `gov.auth.citizen.created`):
+   * lowercase dot-separated segments, never a full type of the catalogue's namespace, unique in
+   * the catalogue. The producer resolves them (`Catalogue.resolveType`); events travel on under
+   * the full type.
+   */
+  readonly aliases?: readonly string[];
+  /**
+   * Other forms of `data` this type is sent in, each mapped to the current shape when received
+   * (`upcaster.ts`); at most one recognises any `data`.
+   */
+  readonly upcasters?: readonly EventUpcaster[];
 }
 
 export interface TopicDefinition {

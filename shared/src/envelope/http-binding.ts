@@ -2,7 +2,9 @@
  * CloudEvents 1.0 HTTP protocol binding for the producer: structured mode
  * (`application/cloudevents+json`), binary mode (`ce-*` headers, percent-decoded, JSON body),
  * the legacy envelope (plain `application/json` without `ce-*` headers) and batch mode
- * (`application/cloudevents-batch+json`).
+ * (`application/cloudevents-batch+json`). A body or batch item without `specversion` that carries
+ * `event_id` and `event_type` is the legacy envelope whatever the content type: services built to
+ * the government design send their events as they are, singly or in a batch.
  *
  * Parsing goes through the `cloudevents` SDK (`HTTP.toEvent`, `CloudEvent#validate`), with a
  * zod check of the core attributes first: the SDK silently replaces an unparsable `time` with
@@ -14,6 +16,7 @@
  */
 import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
 import { z } from "zod";
+import type { SourceGivenAs } from "../catalogue/upcaster.ts";
 import { EdgebusError } from "../errors.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
@@ -27,6 +30,19 @@ export interface IncomingEvent {
   mode: EnvelopeMode;
   /** CloudEvent attributes (context + extensions) and `data`, as JSON. */
   attributes: Record<string, unknown>;
+  /**
+   * How `source` was given, when not as a source attribute: the legacy envelope's
+   * `source.service` (a service name), or none at all (`missingSource` supplied it).
+   */
+  sourceGivenAs?: Exclude<SourceGivenAs, "attribute">;
+}
+
+export interface ParseOptions {
+  /**
+   * The source of a legacy envelope that has none: the publishing key's only allowed source. It
+   * throws (422 naming `source`) when the key allows several; without it such an envelope is a 400.
+   */
+  missingSource?: () => string;
 }
 
 export const MEDIA_TYPES = {
@@ -187,24 +203,45 @@ function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
   };
 }
 
-function parseLegacyEvent(json: unknown): IncomingEvent {
+/** A legacy envelope sent where a CloudEvent is expected: no `specversion`, but `event_id` and `event_type`. */
+function isLegacyShaped(json: unknown): boolean {
+  return looksLikeLegacyEnvelope(json) && !Object.hasOwn(json as object, "specversion");
+}
+
+function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
   refuseUnstorableText(findUnstorableText(json));
   const parsed = legacyEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     throw invalidEnvelope("the legacy envelope is invalid", toValidationIssues(parsed.error.issues));
   }
-  const attributes = fromLegacyEnvelope(parsed.data);
+  const legacy = parsed.data;
+  let sourceGivenAs: IncomingEvent["sourceGivenAs"] = typeof legacy.source === "object" ? "service" : undefined;
+  if (legacy.source === undefined) {
+    if (options.missingSource === undefined) {
+      throw invalidEnvelope("the legacy envelope is invalid", [{ path: "source", message: "required" }]);
+    }
+    legacy.source = options.missingSource();
+    sourceGivenAs = "api-key";
+  }
+  const attributes = fromLegacyEnvelope(legacy);
   checkCoreAttributes(attributes);
-  return { mode: "legacy", attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes) };
+  return {
+    mode: "legacy",
+    attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes),
+    ...(sourceGivenAs === undefined ? {} : { sourceGivenAs }),
+  };
 }
 
 /**
  * One event from `POST /v1/events`: structured, binary or legacy, chosen by `Content-Type` and
  * the presence of `ce-*` headers.
  */
-export function parseSingleEvent(headers: Headers, bodyText: string): IncomingEvent {
+export function parseSingleEvent(headers: Headers, bodyText: string, options: ParseOptions = {}): IncomingEvent {
   const mediaType = mediaTypeOf(headers.get("content-type"));
-  if (mediaType === MEDIA_TYPES.structured) return parseStructuredEvent(parseJson(bodyText));
+  if (mediaType === MEDIA_TYPES.structured) {
+    const json = parseJson(bodyText);
+    return isLegacyShaped(json) ? parseLegacyEvent(json, options) : parseStructuredEvent(json);
+  }
   if (mediaType === MEDIA_TYPES.batch) {
     throw new EdgebusError("unsupported_media_type", "batches go to POST /v1/events/batch", {
       details: { accepted: [MEDIA_TYPES.structured, MEDIA_TYPES.json] },
@@ -213,7 +250,7 @@ export function parseSingleEvent(headers: Headers, bodyText: string): IncomingEv
   if (mediaType === MEDIA_TYPES.json) {
     if (hasBinaryHeaders(headers)) return parseBinaryEvent(headers, bodyText);
     const json = parseJson(bodyText);
-    if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json);
+    if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json, options);
     throw invalidEnvelope(
       "an application/json body must come with ce-* headers (binary mode) or be a legacy envelope",
       [{ path: "", message: "no ce-id header and no event_id/event_type fields" }],
@@ -230,12 +267,12 @@ export function parseSingleEvent(headers: Headers, bodyText: string): IncomingEv
 export type BatchItem = { ok: true; event: IncomingEvent } | { ok: false; error: EdgebusError };
 
 /**
- * A batch body (`application/cloudevents-batch+json`): a JSON array of structured events.
- * The batch as a whole is refused only for a wrong content type, malformed JSON, a non-array or
- * too many events; each item is otherwise parsed on its own so one bad event does not sink
- * the others.
+ * A batch body (`application/cloudevents-batch+json`): a JSON array of structured events (or
+ * legacy envelopes, see above). The batch as a whole is refused only for a wrong content type,
+ * malformed JSON, a non-array or too many events; each item is otherwise parsed on its own so one
+ * bad event does not sink the others.
  */
-export function parseBatch(headers: Headers, bodyText: string): BatchItem[] {
+export function parseBatch(headers: Headers, bodyText: string, options: ParseOptions = {}): BatchItem[] {
   const mediaType = mediaTypeOf(headers.get("content-type"));
   if (mediaType !== MEDIA_TYPES.batch) {
     throw new EdgebusError(
@@ -260,7 +297,7 @@ export function parseBatch(headers: Headers, bodyText: string): BatchItem[] {
   }
   return json.map((item): BatchItem => {
     try {
-      return { ok: true, event: parseStructuredEvent(item) };
+      return { ok: true, event: isLegacyShaped(item) ? parseLegacyEvent(item, options) : parseStructuredEvent(item) };
     } catch (error) {
       if (error instanceof EdgebusError) return { ok: false, error };
       throw error;

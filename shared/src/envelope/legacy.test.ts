@@ -62,6 +62,13 @@ describe("legacy envelope", () => {
     expect(toLegacyEnvelope(record).source).toEqual(legacy.source);
   });
 
+  it("leaves source out when the envelope has none (the producer takes the key's only source)", () => {
+    const { source: _, ...withoutSource } = legacy;
+    const attributes = fromLegacyEnvelope(legacyEnvelopeSchema.parse(withoutSource));
+    expect(attributes).not.toHaveProperty("source");
+    expect(attributes).not.toHaveProperty("sourceinstance");
+  });
+
   it("converts epoch-millisecond timestamps", () => {
     const parsed = legacyEnvelopeSchema.parse({ ...legacy, timestamp: Date.UTC(2026, 0, 2) });
     expect(parsed.timestamp).toBe("2026-01-02T00:00:00.000Z");

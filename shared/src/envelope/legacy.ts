@@ -11,6 +11,7 @@
  * | `causation_id` (optional)    | `causationid`                                          |
  * | `source` (string)            | `source`                                               |
  * | `source.service`             | `source`                                               |
+ * | no `source`                  | the publishing key's only source (`parseSingleEvent`'s `missingSource`) |
  * | `source.instance`            | `sourceinstance` extension                             |
  * | `source.version`             | `sourceversion` extension                              |
  * | `data`                       | `data` (`datacontenttype: application/json`)           |
@@ -18,6 +19,10 @@
  * The service alone becomes `source` so that a retry from another instance of the same service
  * is still recognised as a duplicate (`source` + `id` is the duplicate key); instance and
  * version travel as extensions and come back on the way out (`toLegacyEnvelope`).
+ *
+ * Events in the government design's own form use this envelope too, with a short `event_type`
+ * and a service name without a leading `/`: the catalogue's aliases and its `seed-v1` upcasters
+ * take them from there (`upcast.ts`, docs/seed-events.md).
  */
 import { z } from "zod";
 import type { CloudEventRecord } from "./cloud-event.ts";
@@ -52,7 +57,8 @@ export const legacyEnvelopeSchema = z.strictObject({
   timestamp: legacyTimestampSchema.optional(),
   correlation_id: nonEmpty.optional(),
   causation_id: nonEmpty.optional(),
-  source: legacySourceSchema,
+  /** Optional: without it, the publishing key's only allowed source (a key with several gets a 422). */
+  source: legacySourceSchema.optional(),
   data: z.unknown(),
 });
 
@@ -68,17 +74,20 @@ export function looksLikeLegacyEnvelope(body: unknown): boolean {
 
 /**
  * Legacy envelope (already validated) → CloudEvent attributes. `time` is left out when the
- * legacy event had no timestamp; normalisation defaults it.
+ * legacy event had no timestamp; normalisation defaults it. `source` is left out when the legacy
+ * event had none (the caller supplies it).
  */
 export function fromLegacyEnvelope(legacy: LegacyEnvelope): Record<string, unknown> {
   const event: Record<string, unknown> = {
     specversion: "1.0",
     id: legacy.event_id,
     type: legacy.event_type,
-    source: typeof legacy.source === "string" ? legacy.source : legacy.source.service,
     datacontenttype: "application/json",
     data: legacy.data,
   };
+  if (legacy.source !== undefined) {
+    event.source = typeof legacy.source === "string" ? legacy.source : legacy.source.service;
+  }
   if (legacy.timestamp !== undefined) event.time = legacy.timestamp;
   if (legacy.event_version !== undefined) event.eventversion = legacy.event_version;
   if (legacy.correlation_id !== undefined) event.correlationid = legacy.correlation_id;

@@ -17,6 +17,12 @@ export const receiptSchema = z.object({
     .nullable()
     .describe("Where Kafka stored the event; null when Kafka is not configured"),
   queues: z.array(z.enum(QUEUE_NAMES as [QueueName, ...QueueName[]])).describe("Cloudflare Queues the event went to"),
+  received_as: z
+    .string()
+    .optional()
+    .describe(
+      "The form the event's data came in when it was not the catalogue's current shape (e.g. `seed-v1`, the government design's own events); it was upcast to the current shape. Absent for current-shape events",
+    ),
 });
 
 export type Receipt = z.infer<typeof receiptSchema>;

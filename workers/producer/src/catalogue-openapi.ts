@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { upcasterId } from "#shared/catalogue/upcaster.ts";
 import { topicForType } from "#shared/names.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -36,6 +37,16 @@ export function dataJsonSchema(catalogue: Catalogue, type: string): JsonObject {
     "x-edgebus-topic": topicForType(type),
     ...(definition.entityIdField === undefined ? {} : { "x-edgebus-entity-id-field": definition.entityIdField }),
     "x-edgebus-requires-eventversion": definition.requiresEventVersion === true,
+    // Other names and forms the producer accepts for this type, upcast to this schema (docs/seed-events.md).
+    ...(definition.aliases?.length ? { "x-edgebus-aliases": definition.aliases } : {}),
+    ...(definition.upcasters?.length
+      ? {
+          "x-edgebus-accepted-forms": definition.upcasters.map((upcaster) => ({
+            form: upcasterId(upcaster),
+            description: upcaster.description,
+          })),
+        }
+      : {}),
     examples: [definition.example],
   };
 }

@@ -9,6 +9,7 @@ import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
 import { toKafkaBinaryMessage } from "#shared/envelope/kafka-binding.ts";
 import { normaliseEvent } from "#shared/envelope/normalise.ts";
 import { toQueueMessage } from "#shared/envelope/queue-message.ts";
+import { upcastEvent } from "#shared/envelope/upcast.ts";
 import { EdgebusError, isEdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { QueueName } from "#shared/names.ts";
@@ -30,16 +31,20 @@ export type PublishResult = { ok: true; receipt: Receipt } | { ok: false; error:
 interface Prepared {
   event: CloudEventRecord;
   plan: string[];
+  /** The form `data` came in when it was upcast (`seed-v1`). */
+  receivedAs?: string;
 }
 
 /** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
 export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted" | "duplicate" | "rejected"): void {
-  const known = typeof type === "string" && caps.catalogue.get(type) !== undefined;
-  caps.metrics.events.inc({ type: known ? (type as string) : "unknown", outcome });
+  const resolved = typeof type === "string" ? caps.catalogue.resolveType(type) : undefined;
+  const known = resolved !== undefined && caps.catalogue.get(resolved) !== undefined;
+  caps.metrics.events.inc({ type: known ? resolved : "unknown", outcome });
 }
 
 function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEvent): Prepared {
-  const { attributes } = incoming;
+  // Aliases and other forms of a type first: the scope check sees the full type and final source.
+  const { attributes, receivedAs } = upcastEvent(incoming, caps.catalogue);
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
   refuseReservedAttributes(attributes);
   // Stamped before normalising, so the queue-size limit counts the stamp too.
@@ -49,7 +54,7 @@ function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEve
     ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
     ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),
   ];
-  return { event, plan };
+  return { event, plan, ...(receivedAs === undefined ? {} : { receivedAs }) };
 }
 
 /** Publishes `events` to one destination in one call (the publishers chunk within broker limits). */
@@ -90,7 +95,7 @@ async function publishTo(
 }
 
 function toReceipt(
-  event: CloudEventRecord,
+  { event, receivedAs }: Prepared,
   status: Receipt["status"],
   destinations: readonly string[],
   receipts: Readonly<Record<string, PublishReceipt>>,
@@ -112,6 +117,7 @@ function toReceipt(
     queues: destinations
       .filter((destination) => destination.startsWith(QUEUE_PREFIX))
       .map((destination) => destination.slice(QUEUE_PREFIX.length) as QueueName),
+    ...(receivedAs === undefined ? {} : { received_as: receivedAs }),
   };
 }
 
@@ -155,7 +161,7 @@ export async function publishEvents(
       countEvent(caps, item.event.type, outcome.status);
       results[index] = {
         ok: true,
-        receipt: toReceipt(item.event, outcome.status, outcome.destinations, outcome.receipts),
+        receipt: toReceipt(item, outcome.status, outcome.destinations, outcome.receipts),
       };
     } else {
       countEvent(caps, item.event.type, "rejected");

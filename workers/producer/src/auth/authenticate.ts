@@ -48,6 +48,25 @@ export function assertMayPublish(principal: Principal, event: { source: string; 
   }
 }
 
+/**
+ * The source of an event that names none (the legacy envelope without `source`): the key's only
+ * allowed source, when its `sources` are one literal source (no `*`). A key allowed several
+ * sources cannot say which one is meant: 422 naming the field.
+ */
+export function onlySourceOf(principal: Principal): string {
+  const [only, ...others] = principal.sources;
+  if (only !== undefined && others.length === 0 && !only.includes("*")) return only;
+  const message = `the event has no source, and API key ${principal.id} may publish from ${
+    principal.sources.length === 1 ? "every source its pattern admits" : `${principal.sources.length} source patterns`
+  }; send source (the service that publishes it)`;
+  throw new EdgebusError("schema_validation_failed", message, {
+    details: {
+      issues: [{ path: "source", message: "required: the API key does not allow exactly one source" }],
+      allowed_sources: principal.sources,
+    },
+  });
+}
+
 /** 403 unless the key has the `admin` scope. */
 export function assertAdmin(principal: Principal): void {
   if (!principal.admin) throw new EdgebusError("forbidden", `API key ${principal.id} lacks the admin scope`);

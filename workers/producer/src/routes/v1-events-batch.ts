@@ -5,6 +5,7 @@ import { parseBatch } from "#shared/envelope/http-binding.ts";
 import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { errorBody } from "#shared/errors.ts";
 import { type BatchItemResult, batchResponseSchema } from "../api-schemas.ts";
+import { onlySourceOf } from "../auth/authenticate.ts";
 import { catalogueEventSchema } from "../catalogue-openapi.ts";
 import { countEvent, publishEvents } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
@@ -46,7 +47,7 @@ export const publishBatch = defineRoute(
     const requestId = c.get("requestId");
     assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxBatchBytes, "a batch");
-    const items = parseBatch(c.req.raw.headers, body);
+    const items = parseBatch(c.req.raw.headers, body, { missingSource: () => onlySourceOf(principal) });
     await enforceRateLimit(caps, principal, items.length);
 
     const parsed: { index: number; event: IncomingEvent }[] = [];

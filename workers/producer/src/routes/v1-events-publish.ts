@@ -5,6 +5,7 @@ import { parseSingleEvent } from "#shared/envelope/http-binding.ts";
 import { legacyEnvelopeSchema } from "#shared/envelope/legacy.ts";
 import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { receiptSchema } from "../api-schemas.ts";
+import { onlySourceOf } from "../auth/authenticate.ts";
 import { catalogueEventSchema } from "../catalogue-openapi.ts";
 import { publishEvent as publish } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
@@ -53,7 +54,7 @@ export const publishEvent = defineRoute(
     assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxRequestBytes, "an event");
     await enforceRateLimit(caps, principal, 1);
-    const incoming = parseSingleEvent(c.req.raw.headers, body);
+    const incoming = parseSingleEvent(c.req.raw.headers, body, { missingSource: () => onlySourceOf(principal) });
     const receipt = await publish(caps, principal, incoming);
     return c.json(receipt, 202);
   },
