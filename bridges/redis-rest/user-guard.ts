@@ -96,9 +96,11 @@ export class RedisUserGuard {
       try {
         await this.#redis.call(name, ...args);
       } catch (error) {
-        if (!isReplyError(error)) throw error;
-        if (error.message.startsWith("NOPERM")) continue;
-        // Any other answer (a renamed command, …) proves nothing: assume the worst.
+        // A transport failure, or Redis busy with a script or loading: no answer yet (probe again later).
+        if (!isReplyError(error) || /^(BUSY|LOADING|MASTERDOWN|TRYAGAIN) /.test(error.message)) throw error;
+        // Refused by the ACL, or renamed away (rename-command): this user cannot run it.
+        if (error.message.startsWith("NOPERM") || error.message.startsWith("ERR unknown command")) continue;
+        // Any other error means Redis accepted the command for this user: assume the worst.
       }
       const ran = [name.toUpperCase(), ...args.slice(0, 1).map((a) => a.toUpperCase()), ...args.slice(1)].join(" ");
       if (this.#options.allowUnrestrictedUser) {
