@@ -30,7 +30,7 @@ export const publishEvent = defineRoute(
     path: "/v1/events",
     operationId: "publishEvent",
     summary: "Publish one event",
-    description: `Structured mode (\`application/cloudevents+json\`), binary mode (\`ce-*\` headers, percent-encoded, with an \`application/json\` body holding \`data\`) or the legacy envelope (\`application/json\` with \`event_id\`, \`event_type\`…). A request body may be ${ENVELOPE_LIMITS.maxRequestBytes} bytes and the normalised event ${ENVELOPE_LIMITS.maxEventBytes} bytes (the queue message limit minus its metadata). A retry with the same source + id answers \`duplicate\` and publishes only destinations a previous attempt missed.`,
+    description: `Structured mode (\`application/cloudevents+json\`), binary mode (\`ce-*\` headers, percent-encoded, with an \`application/json\` body holding \`data\`) or the legacy envelope (\`application/json\` with \`event_id\`, \`event_type\`…; without \`source\` it is published from the key's only allowed source). Short types that are catalogue aliases (\`citizen.created\`) and the government design's own citizen events are upcast to the current shape first; the receipt then says \`received_as\` (\`seed-v1\`). A request body may be ${ENVELOPE_LIMITS.maxRequestBytes} bytes and the normalised event ${ENVELOPE_LIMITS.maxEventBytes} bytes (the queue message limit minus its metadata). A retry with the same source + id answers \`duplicate\` and publishes only destinations a previous attempt missed.`,
     security: API_KEY,
     request: {
       headers: binaryModeHeaders,
