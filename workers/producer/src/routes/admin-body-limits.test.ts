@@ -77,8 +77,18 @@ describe("admin request bodies have size and depth limits", () => {
 
   it.each<[string, string, string | undefined, string]>([
     ["a NUL in a discard reason", "DELETE /v1/dead-letters/987654321", '{"reason":"fixed\\u0000"}', "reason"],
-    ["an unpaired surrogate in a discard reason", "DELETE /v1/dead-letters/987654321", '{"reason":"fixed\\udc00"}', "reason"],
-    ["an unpaired surrogate in a redrive filter", "POST /v1/dead-letters/replay", '{"consumer":"n\\ud800","dry_run":true}', "consumer"],
+    [
+      "an unpaired surrogate in a discard reason",
+      "DELETE /v1/dead-letters/987654321",
+      '{"reason":"fixed\\udc00"}',
+      "reason",
+    ],
+    [
+      "an unpaired surrogate in a redrive filter",
+      "POST /v1/dead-letters/replay",
+      '{"consumer":"n\\ud800","dry_run":true}',
+      "consumer",
+    ],
     [
       "a surrogate in a replay type",
       "POST /v1/replay",
