@@ -201,6 +201,17 @@ describe("refusals name the field as the sender wrote it", () => {
     ]);
   });
 
+  it("a field named __proto__ is refused like any other unknown field", () => {
+    const changes = JSON.parse('{"__proto__": {"old": 1, "new": 2}}');
+    expect(issuesOf("updated", { ...clone(updated.data), changes }).map((issue) => issue.path)).toEqual([
+      "data.changes.__proto__",
+    ]);
+    const verification = JSON.parse(JSON.stringify(verified.data).replace("{", '{"__proto__": {"x": 1},'));
+    expect(issuesOf("verified", verification).map((issue) => issue.path)).toEqual(["data.__proto__"]);
+    const snapshot = JSON.parse(JSON.stringify(created.data).replace('"snapshot":{', '"snapshot":{"__proto__":{},'));
+    expect(issuesOf("created", snapshot).map((issue) => issue.path)).toEqual(["data.snapshot.__proto__"]);
+  });
+
   it("a created event carries no changes", () => {
     expect(issuesOf("created", { ...created.data, changes: updated.data.changes })[0]?.path).toBe("data.changes");
     expect(upcast("created", { ...created.data, changes: null })?.ok).toBe(true);

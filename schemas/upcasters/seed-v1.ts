@@ -66,6 +66,14 @@ const BOOLEAN_FIELDS: readonly string[] = ["email_verified", "identity_verified"
 /** The design's staff ids (`employee_456`); the catalogue's are `EMP-000456`. */
 const SEED_EMPLOYEE = /^employee_([0-9]{1,6})$/;
 
+/**
+ * Sets an own, enumerable property, whatever its name: `obj["__proto__"] = …` would set the
+ * prototype instead, and the current schema would never see (nor refuse) the sender's field.
+ */
+function put(target: Json, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Recognised by `data.citizen_id`: the current citizen events name the citizen `id`. */
 function recognises(data: unknown): boolean {
   return isObject(data) && Object.hasOwn(data, "citizen_id");
@@ -148,7 +156,7 @@ function citizenOf(m: Mapping, data: Json): Json | undefined {
     }
     const current = formatPath("data", [key]);
     m.relocations.add(current, written);
-    citizen[key] = m.fieldValue(key, value, current, written);
+    put(citizen, key, m.fieldValue(key, value, current, written));
   }
   return citizen;
 }
@@ -163,8 +171,12 @@ function changesOf(m: Mapping, changes: unknown): Json {
   const mapped: Json = {};
   for (const [field, change] of Object.entries(changes)) {
     const path = formatPath("data", ["changes", field]);
+    if (field === "__proto__") {
+      m.issue(path, "unknown field"); // zod's records drop this key without a word
+      continue;
+    }
     if (!isObject(change)) {
-      mapped[field] = change; // the current schema names the problem
+      put(mapped, field, change); // the current schema names the problem
       continue;
     }
     const avro = Object.hasOwn(change, "old_value") || Object.hasOwn(change, "new_value");
@@ -185,7 +197,7 @@ function changesOf(m: Mapping, changes: unknown): Json {
       m.relocations.add(current, written);
       out[target] = m.fieldValue(field, change[name], current, written);
     }
-    mapped[field] = out;
+    put(mapped, field, out);
   }
   return mapped;
 }
@@ -259,7 +271,7 @@ export const citizenVerifiedFromSeedV1: EventUpcaster = {
     m.relocations.add("data.id", "data.citizen_id");
     for (const [key, value] of Object.entries(rest)) {
       if (key === "id") continue;
-      verification[key] = value;
+      put(verification, key, value);
     }
     const staff = typeof rest.verified_by === "string" ? SEED_EMPLOYEE.exec(rest.verified_by) : null;
     if (staff?.[1] !== undefined) verification.verified_by = `EMP-${staff[1].padStart(6, "0")}`;
