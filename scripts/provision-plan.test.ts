@@ -51,7 +51,12 @@ describe("npm run provision: the plan from the wrangler configs", () => {
     const steps = buildPlan(byEnv.production ?? [], { env: "production" });
     const hyperdrive = kinds(steps, "hyperdrive") as Extract<PlanStep, { kind: "hyperdrive" }>[];
     expect(Object.fromEntries(hyperdrive.map((step) => [step.id, [...step.configs].sort()]))).toEqual({
-      "edgebus-db": ["workers/archive/wrangler.toml", "workers/dead-letter/wrangler.toml", "wrangler.toml"],
+      "edgebus-db": [
+        "workers/archive/wrangler.toml",
+        "workers/dead-letter/wrangler.toml",
+        "workers/kafka-mirror/wrangler.toml",
+        "wrangler.toml",
+      ],
       "edgebus-permits-db": ["workers/citizen-sync/wrangler.permits.toml"],
       "edgebus-revenue-db": ["workers/citizen-sync/wrangler.revenue.toml"],
       "edgebus-notifier-db": ["workers/notifier/wrangler.toml"],

@@ -8,6 +8,8 @@ export default defineProject({
       miniflare: {
         compatibilityFlags: ["service_binding_extra_handlers"],
         bindings: { BRIDGE_MIRROR_URL: inject("mirrorUrl"), BRIDGE_MIRROR_SECRET: inject("mirrorSecret") },
+        // The consumer metrics (edgebus.consumer_metrics) go to the migrated test database.
+        hyperdrives: { HYPERDRIVE: inject("databaseUrl") },
       },
     })),
   ],
@@ -16,6 +18,6 @@ export default defineProject({
     include: ["src/**/*.test.ts"],
     // *.node.test.ts: unit tests of Node-testable modules, run by the "node" project.
     exclude: ["src/**/*.node.test.ts"],
-    globalSetup: ["../../test/support/mirror-test-server.ts"],
+    globalSetup: ["../../test/support/mirror-test-server.ts", "../../test/support/postgres-global-setup.ts"],
   },
 });

@@ -34,5 +34,7 @@ export async function holdMisconfiguredBatch(
       },
     },
     logger: options.logger,
+    // Nothing says where the counts could go (the bindings are what is wrong); the backlog shows it.
+    metrics: null,
   });
 }

@@ -25,6 +25,7 @@
  *     await consumeBatch(batch, handler, {
  *       queue: batch.queue, consumer: "notifier", retry, logger,
  *       deadLetters: queueDeadLetterSink(env.NOTIFICATIONS_DLQ),
+ *       metrics: postgresConsumerMetrics(sql),                 // #shared/db/consumer-metrics-store.ts
  *     });                                                      // never throws; acks/retries every message
  *   },
  * };
@@ -32,6 +33,10 @@
  *
  * A batch consumer (one transaction per batch, e.g. citizen-sync) computes a
  * `Map<messageId, Outcome>` and calls `settleBatch(batch, outcomes, context)`.
+ *
+ * Both count the batch once every message is settled (`consumer-metrics.ts`: messages by outcome,
+ * batch size and duration, event age) and write the counts to `context.metrics` in one call; a
+ * failed write is logged, never retried, and never changes how a message was settled.
  *
  * Outcomes: `consumed()`, `retryLater(error, delaySeconds?)`, `deadLetter(error)`, `poison(reason)`;
  * a thrown `EdgebusError` with `retryable: true` is retried with exponential backoff and full
@@ -42,13 +47,23 @@
 
 export { createLogger, eventLogFields, type LogFields, type Logger, type LogLevel } from "../log.ts";
 export { type BackoffOptions, backoffDelaySeconds, QUEUES_MAX_DELAY_SECONDS } from "./backoff.ts";
-export { type ConsumeOptions, consumeBatch, settleBatch } from "./consume-batch.ts";
+export { type BatchContext, type ConsumeOptions, consumeBatch, settleBatch } from "./consume-batch.ts";
 export {
   type ConsumerMessage,
   type QueueBatch,
   type QueueMessage,
   toConsumerMessage,
 } from "./consumer-message.ts";
+export {
+  type BatchCounts,
+  BatchMetrics,
+  type ConsumerMetricsSink,
+  HISTOGRAM_BOUNDS,
+  MESSAGE_OUTCOMES,
+  type MessageOutcome,
+  messageOutcome,
+  writeBatchMetrics,
+} from "./consumer-metrics.ts";
 export {
   DEAD_LETTER_KIND,
   type DeadLetterMessage,

@@ -12,6 +12,11 @@ export const archiveEnvSchema = z.object({
    * beyond the 14-day maximum retention of a queue message, so no redelivery can outlive it.
    */
   PROCESSED_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(15).max(3650).default(30),
+  /**
+   * And folds `edgebus.consumer_metrics` minutes older than this into their totals row: the
+   * metrics keep every count, the table keeps per-minute detail for this long.
+   */
+  CONSUMER_METRICS_RETENTION_DAYS: z.coerce.number().int().min(1).max(90).default(2),
   HYPERDRIVE: hyperdriveBinding,
   DEAD_LETTER_QUEUE: deadLetterQueueBinding("archive-dlq"),
 });

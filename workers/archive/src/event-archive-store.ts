@@ -3,14 +3,19 @@
  */
 
 import type { Database } from "#shared/db/client.ts";
-import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
 
 /**
  * Appends events in one statement; an event already archived (same source + id) is skipped, so
  * redelivery is harmless. Returns how many rows were new.
  */
 export async function archiveEvents(sql: Database, events: readonly CloudEventRecord[]): Promise<number> {
-  if (events.length === 0) return 0;
+  return (await archiveNewEvents(sql, events)).size;
+}
+
+/** As `archiveEvents`, returning the `eventKey` (source + id) of each event that was new. */
+export async function archiveNewEvents(sql: Database, events: readonly CloudEventRecord[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
   const rows = events.map((event) => ({
     source: event.source,
     id: event.id,
@@ -22,7 +27,7 @@ export async function archiveEvents(sql: Database, events: readonly CloudEventRe
     correlationid: event.correlationid ?? null,
     event,
   }));
-  const inserted = await sql`
+  const inserted = await sql<{ source: string; id: string }[]>`
     insert into edgebus.event_archive (source, id, type, subject, partitionkey, time, eventversion, correlationid, event)
     select x.source, x.id, x.type, x.subject, x.partitionkey, x.time, x.eventversion, x.correlationid, x.event
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(
@@ -30,8 +35,8 @@ export async function archiveEvents(sql: Database, events: readonly CloudEventRe
       correlationid text, event jsonb
     )
     on conflict (source, id) do nothing
-    returning 1`;
-  return inserted.length;
+    returning source, id`;
+  return new Set(inserted.map((row) => eventKey(row)));
 }
 
 export interface PruneOptions {

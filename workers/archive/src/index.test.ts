@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
+import { BatchMetrics } from "#shared/consumers/consumer-metrics.ts";
 import { openDatabase } from "#shared/db/client.ts";
+import { addBatchCounts } from "#shared/db/consumer-metrics-store.ts";
+import { consumerMetricsTotals, metricsQueue } from "../../../test/support/consumer-metrics.ts";
 import {
   queueMessage,
   queueWorker,
@@ -73,6 +76,65 @@ describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
     expect(await sql()`select 1 from edgebus.event_archive where source = ${source} and id = ${good.id}`).toHaveLength(
       1,
     );
+  });
+
+  it("counts each batch once in edgebus.consumer_metrics: applied, duplicate, dead-lettered", async () => {
+    const queue = metricsQueue("archive");
+    const archivedBefore = event();
+    await worker.queue("archive", [message(archivedBefore)]);
+    const fresh = event();
+    const result = await worker.queue(queue, [
+      message(fresh),
+      message(fresh),
+      message(archivedBefore, 2),
+      message({ not: "an event" }),
+    ]);
+    expect(result.explicitAcks).toHaveLength(4);
+    expect(await consumerMetricsTotals(sql(), "archive", queue)).toEqual({
+      applied: 1,
+      // The second copy in the batch, and the event archived by an earlier batch.
+      duplicate: 2,
+      retried: 0,
+      dead_lettered: 1,
+      batches: 1,
+      batch_size_sum: 4,
+      event_age_count: 3,
+      enqueue_age_count: 4,
+    });
+  });
+
+  it("the daily job folds consumer-metrics minutes past their retention into the totals, keeping every sum", async () => {
+    const consumer = `archive-retention-test-${crypto.randomUUID()}`;
+    const batch = (applied: number) => {
+      const metrics = new BatchMetrics(consumer, "archive", Date.now() - 100);
+      for (let i = 0; i < applied; i++)
+        metrics.observe({ timestamp: new Date(Date.now() - 3000), body: {} }, "applied", Date.now());
+      return metrics.finish(Date.now());
+    };
+    for (const applied of [1, 2, 3]) await addBatchCounts(sql(), batch(applied));
+    // Move the first rows back in time: 10 and 5 days old, past a 2-day retention.
+    await sql()`update edgebus.consumer_metrics set minute = minute - interval '10 days' where consumer = ${consumer}`;
+    await addBatchCounts(sql(), batch(4));
+    await sql()`update edgebus.consumer_metrics set minute = minute - interval '5 days'
+                where consumer = ${consumer} and minute > now() - interval '1 day'`;
+    await addBatchCounts(sql(), batch(5));
+    const before = await consumerMetricsTotals(sql(), consumer, "archive");
+    expect(before).toMatchObject({ applied: 15, batches: 5, enqueue_age_count: 15 });
+
+    const result = await pruneExpiredEvents({ ...env, CONSUMER_METRICS_RETENTION_DAYS: "2" });
+    expect(result.metrics?.folded).toBeGreaterThanOrEqual(2);
+    expect(await consumerMetricsTotals(sql(), consumer, "archive")).toEqual(before);
+    const rows = await sql()`
+      select minute = '-infinity'::timestamptz as totals, applied::int, batches::int, enqueue_age_buckets
+      from edgebus.consumer_metrics where consumer = ${consumer} order by minute`;
+    expect(rows.map((r) => [r.totals, r.applied, r.batches])).toEqual([
+      [true, 10, 4],
+      [false, 5, 1],
+    ]);
+    expect(rows[0]?.enqueue_age_buckets).toEqual({ "5": 10 });
+    // A second run finds nothing more to fold and leaves the sums alone.
+    await pruneExpiredEvents({ ...env, CONSUMER_METRICS_RETENTION_DAYS: "2" });
+    expect(await consumerMetricsTotals(sql(), consumer, "archive")).toEqual(before);
   });
 
   it("prunes archive and ledger rows older than their retention and keeps recent ones", async () => {

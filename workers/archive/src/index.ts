@@ -9,16 +9,19 @@ import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed, deadLetter, type Outcome, poison, retryLater } from "#shared/consumers/outcome.ts";
 import { databaseError, openDatabase } from "#shared/db/client.ts";
-import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
+import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger } from "#shared/log.ts";
 import { archiveEnvSchema } from "./config.ts";
-import { archiveEvents, pruneArchive } from "./event-archive-store.ts";
+import { pruneConsumerMetrics } from "./consumer-metrics-retention.ts";
+import { archiveEvents, archiveNewEvents, pruneArchive } from "./event-archive-store.ts";
 import { pruneProcessedEvents } from "./processed-events.ts";
 
 const CONSUMER = "archive";
 
 export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Promise<void> {
+  const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = archiveEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
@@ -35,12 +38,20 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
   }
   const sql = openDatabase(env.HYPERDRIVE.connectionString);
   try {
-    const inserted = await archiveEvents(
+    const inserted = await archiveNewEvents(
       sql,
       archivable.map((a) => a.event),
     );
-    for (const { messageId } of archivable) outcomes.set(messageId, consumed());
-    logger.log("info", "events archived", { count: inserted, note: `received=${archivable.length}` });
+    // An event archived before (a redelivery, a replay) or twice in this batch is a duplicate:
+    // only the first copy of a newly inserted event counts as applied.
+    const firstCopies = new Set<string>();
+    for (const { messageId, event } of archivable) {
+      const key = eventKey(event);
+      const applied = inserted.has(key) && !firstCopies.has(key);
+      firstCopies.add(key);
+      outcomes.set(messageId, consumed(applied ? "applied" : "duplicate"));
+    }
+    logger.log("info", "events archived", { count: inserted.size, note: `received=${archivable.length}` });
   } catch (thrown) {
     const error = databaseError(thrown, "writing edgebus.event_archive");
     if (error.retryable) for (const { messageId } of archivable) outcomes.set(messageId, retryLater(error));
@@ -49,8 +60,8 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
       // the others: archive one by one to isolate it.
       for (const { messageId, event } of archivable) {
         try {
-          await archiveEvents(sql, [event]);
-          outcomes.set(messageId, consumed());
+          const added = await archiveEvents(sql, [event]);
+          outcomes.set(messageId, consumed(added === 1 ? "applied" : "duplicate"));
         } catch (single) {
           const singleError = databaseError(single, "writing edgebus.event_archive");
           outcomes.set(messageId, singleError.retryable ? retryLater(singleError) : deadLetter(singleError));
@@ -64,17 +75,23 @@ export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Pr
     retry: { maxRetries: env.MAX_RETRIES },
     deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
     logger,
+    metrics: postgresConsumerMetrics(sql),
+    receivedAt,
   });
 }
 
 /**
  * The daily retention job: deletes events archived more than ARCHIVE_RETENTION_DAYS ago and
  * dedup-ledger rows older than PROCESSED_EVENTS_RETENTION_DAYS, each in bounded chunks (a run
- * that hits the bound leaves the rest to the next run).
+ * that hits the bound leaves the rest to the next run), and folds consumer-metrics minutes older
+ * than CONSUMER_METRICS_RETENTION_DAYS into their totals (one statement; a failure there is
+ * logged and leaves the other two done).
  */
-export async function pruneExpiredEvents(
-  rawEnv: unknown,
-): Promise<{ archive: { deleted: number; done: boolean }; ledger: { deleted: number; done: boolean } }> {
+export async function pruneExpiredEvents(rawEnv: unknown): Promise<{
+  archive: { deleted: number; done: boolean };
+  ledger: { deleted: number; done: boolean };
+  metrics: { folded: number } | undefined;
+}> {
   const logger = createLogger({ consumer: CONSUMER });
   const env = archiveEnvSchema.parse(rawEnv);
   const sql = openDatabase(env.HYPERDRIVE.connectionString);
@@ -94,7 +111,15 @@ export async function pruneExpiredEvents(
       count: result.deleted,
       note: result.done ? "complete" : "more left for the next run",
     });
-  return { archive, ledger };
+  let metrics: { folded: number } | undefined;
+  try {
+    metrics = await pruneConsumerMetrics(sql, { retentionDays: env.CONSUMER_METRICS_RETENTION_DAYS });
+    logger.log("info", "consumer_metrics folded", { count: metrics.folded, note: "minute rows into their totals" });
+  } catch (thrown) {
+    const error = databaseError(thrown, "folding edgebus.consumer_metrics");
+    logger.log("error", "consumer_metrics not folded", { error_code: error.code, error_message: error.message });
+  }
+  return { archive, ledger, metrics };
 }
 
 export default {

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { openDatabase } from "#shared/db/client.ts";
+import { consumerMetricsTotals, metricsQueue } from "../../../test/support/consumer-metrics.ts";
 import {
   queueMessage,
   queueWorker,
@@ -102,6 +103,33 @@ describe.skipIf(!available)("citizen-sync (workerd, real Postgres)", () => {
     expect(result.retryMessages[0]?.msgId).toBe(ids[6]);
     expect(result.retryMessages[0]?.delaySeconds).toBe(1);
     expect(await citizenRow(id)).toMatchObject({ name: "Amina H.", version: 2, deleted: false });
+  });
+
+  it("counts each batch once in edgebus.consumer_metrics: applied, duplicate, retried, dead-lettered", async () => {
+    const queue = metricsQueue(QUEUE);
+    const id = randomCitizenId();
+    const created = citizenEvent("gov.auth.citizen.created", id, 1);
+    const first = await worker.queue(queue, [
+      message(created),
+      message(created),
+      message(citizenEvent("gov.auth.citizen.verified", randomCitizenId(), 1)),
+      message("not a cloud event"),
+    ]);
+    expect(first.outcome).toBe("ok");
+    // A redelivery: the dedup ledger (edgebus.processed_events) recognises it.
+    await worker.queue(queue, [message(created, 2)]);
+    const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+    expect(await consumerMetricsTotals(sql, "citizen-sync:permits", queue)).toEqual({
+      applied: 1,
+      duplicate: 2,
+      retried: 1,
+      dead_lettered: 1,
+      batches: 2,
+      batch_size_sum: 5,
+      // The body that is not an event has no time.
+      event_age_count: 4,
+      enqueue_age_count: 5,
+    });
   });
 
   it("dead-letters poison with its error and keeps the rest of the batch", async () => {

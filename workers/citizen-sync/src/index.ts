@@ -9,6 +9,7 @@ import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { type Outcome, outcomeFromError } from "#shared/consumers/outcome.ts";
 import { openDatabase } from "#shared/db/client.ts";
+import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { createLogger } from "#shared/log.ts";
 import { citizenSyncEnvSchema } from "./config.ts";
 import { syncCitizenBatch } from "./sync-batch.ts";
@@ -42,6 +43,8 @@ export async function handleCitizenSyncBatch(batch: QueueBatch, rawEnv: unknown)
     retry: { maxRetries: env.MAX_RETRIES },
     deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
     logger: logger.child({ consumer }),
+    metrics: postgresConsumerMetrics(sql),
+    receivedAt: started,
   });
   logger.log("info", "batch settled", {
     consumer,

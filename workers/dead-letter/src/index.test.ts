@@ -3,6 +3,7 @@ import { describe, expect, inject, it, vi } from "vitest";
 import type { QueueMessage } from "#shared/consumers/consumer-message.ts";
 import { DEAD_LETTER_KIND, type DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
 import { openDatabase } from "#shared/db/client.ts";
+import { consumerMetricsTotals, metricsQueue } from "../../../test/support/consumer-metrics.ts";
 import { queueWorker } from "../../../test/support/queue-delivery.ts";
 import { handleDeadLetterBatch } from "./index.ts";
 
@@ -85,6 +86,28 @@ describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () 
       failure_count: 1,
       status: "pending",
       event: original,
+    });
+  });
+
+  it("counts each batch once in edgebus.consumer_metrics, aged by the original event's time", async () => {
+    const queue = metricsQueue("notifications-dlq");
+    const result = await worker.queue(queue, [
+      message(letter(event(), "2026-11-22T08:00:00.000Z")),
+      message(letter(event(), "2026-11-22T08:00:00.000Z")),
+      message("moved by the platform, not an event"),
+    ]);
+    expect(result.explicitAcks).toHaveLength(3);
+    const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+    expect(await consumerMetricsTotals(sql, "dead-letter", queue)).toEqual({
+      applied: 3,
+      duplicate: 0,
+      retried: 0,
+      dead_lettered: 0,
+      batches: 1,
+      batch_size_sum: 3,
+      // The two letters carry an event with its time; the bare string has none.
+      event_age_count: 2,
+      enqueue_age_count: 3,
     });
   });
 

@@ -13,9 +13,11 @@
 import { z } from "zod";
 import { settleBatch } from "#shared/consumers/consume-batch.ts";
 import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import type { ConsumerMetricsSink } from "#shared/consumers/consumer-metrics.ts";
 import type { DeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { consumed, type Outcome, retryLater } from "#shared/consumers/outcome.ts";
 import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
+import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger, type Logger } from "#shared/log.ts";
 import { hyperdriveBinding } from "#shared/worker-bindings.ts";
@@ -128,8 +130,10 @@ async function storeLetters(sql: Database, letters: readonly Letter[], logger: L
 }
 
 export async function handleDeadLetterBatch(batch: QueueBatch, rawEnv: unknown, now = new Date()): Promise<void> {
+  const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   let outcomes: Map<string, Outcome>;
+  let metrics: ConsumerMetricsSink | null = null;
   const parsed = deadLetterEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
     const outcome = retryLater(
@@ -148,6 +152,7 @@ export async function handleDeadLetterBatch(batch: QueueBatch, rawEnv: unknown, 
     });
     const sql = openDatabase(parsed.data.HYPERDRIVE.connectionString);
     outcomes = await storeLetters(sql, letters, logger);
+    metrics = postgresConsumerMetrics(sql);
   }
   const settlements = await settleBatch(batch, outcomes, {
     queue: batch.queue,
@@ -155,6 +160,8 @@ export async function handleDeadLetterBatch(batch: QueueBatch, rawEnv: unknown, 
     retry: { maxRetries: Number.MAX_SAFE_INTEGER },
     deadLetters: noDeadLetterQueue,
     logger,
+    metrics,
+    receivedAt,
   });
   const stored = settlements.filter((settlement) => settlement.action === "ack").length;
   if (stored > 0) logger.log("info", "dead letters stored", { count: stored });

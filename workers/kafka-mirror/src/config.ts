@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deadLetterQueueBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
+import { deadLetterQueueBinding, hyperdriveBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
 
 /** Hosts a plain `http://` bridge URL may name even in production: the same machine. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -31,6 +31,11 @@ export const kafkaMirrorEnvSchema = z
     MAX_RETRIES: maxRetriesVar,
     MIRROR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     DEAD_LETTER_QUEUE: deadLetterQueueBinding("kafka-mirror-dlq"),
+    /**
+     * Postgres, for the consumer metrics only (`edgebus.consumer_metrics`). Optional: mirroring
+     * never depends on it; without it the Worker writes no metrics and says so once per isolate.
+     */
+    HYPERDRIVE: hyperdriveBinding.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.ENVIRONMENT !== "development" && isRemotePlainHttp(env.BRIDGE_MIRROR_URL)) {

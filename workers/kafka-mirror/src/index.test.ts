@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { DeadLetterMessage } from "#shared/consumers/dead-letter-message.ts";
+import { openDatabase } from "#shared/db/client.ts";
+import { consumerMetricsTotals, metricsQueue } from "../../../test/support/consumer-metrics.ts";
 import {
   queueMessage,
   queueWorker,
@@ -11,7 +13,8 @@ import { handleMirrorBatch } from "./index.ts";
 import { parseRetryAfter } from "./mirror-client.ts";
 
 const worker = queueWorker(exports);
-const _bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue };
+const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive };
+const postgresAvailable = inject("postgresAvailable");
 const receivedUrl = new URL("/received", inject("mirrorUrl")).toString();
 
 function event(mirror?: string) {
@@ -125,6 +128,40 @@ describe("kafka-mirror consumer (workerd, signed local mirror server)", () => {
     );
     expect(retried).toEqual([1]);
   });
+
+  it.runIf(postgresAvailable)(
+    "counts each batch once in edgebus.consumer_metrics: applied, duplicate, retried, dead-lettered",
+    async () => {
+      const queue = metricsQueue("kafka-mirror");
+      const ok = event();
+      const result = await worker.queue(queue, [
+        message(ok),
+        message(ok),
+        message(event("transient")),
+        message(event("permanent")),
+      ]);
+      expect(result.explicitAcks).toHaveLength(3);
+      const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+      expect(await consumerMetricsTotals(sql, "kafka-mirror", queue)).toEqual({
+        applied: 1,
+        // The second copy in the batch was not sent again.
+        duplicate: 1,
+        retried: 1,
+        dead_lettered: 1,
+        batches: 1,
+        batch_size_sum: 4,
+        event_age_count: 4,
+        enqueue_age_count: 4,
+      });
+
+      // Without the HYPERDRIVE binding the Worker mirrors as before and writes no metrics.
+      const unmetered = metricsQueue("kafka-mirror");
+      const { batch, acked } = recordingBatch(unmetered, [message(event())]);
+      await handleMirrorBatch(batch, { ...env, HYPERDRIVE: undefined });
+      expect(acked.size).toBe(1);
+      expect((await consumerMetricsTotals(sql, "kafka-mirror", unmetered)).batches).toBe(0);
+    },
+  );
 
   it("parses Retry-After as seconds or an HTTP date", () => {
     expect(parseRetryAfter("12")).toBe(12);

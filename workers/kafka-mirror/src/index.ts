@@ -8,6 +8,8 @@ import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed, deadLetter, type Outcome, outcomeFromError, poison, retryLater } from "#shared/consumers/outcome.ts";
+import { openDatabase } from "#shared/db/client.ts";
+import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { EdgebusError } from "#shared/errors.ts";
@@ -17,7 +19,11 @@ import { postMirrorBatch } from "./mirror-client.ts";
 
 const CONSUMER = "kafka-mirror";
 
+/** Whether this isolate already said it writes no metrics (no HYPERDRIVE binding). */
+let warnedNoMetrics = false;
+
 export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetchImpl?: typeof fetch): Promise<void> {
+  const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = kafkaMirrorEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
@@ -25,6 +31,10 @@ export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetc
     return;
   }
   const env = parsed.data;
+  if (env.HYPERDRIVE === undefined && !warnedNoMetrics) {
+    warnedNoMetrics = true;
+    logger.log("warn", "HYPERDRIVE is not bound: kafka-mirror writes no consumer metrics (edgebus.consumer_metrics)");
+  }
   const outcomes = new Map<string, Outcome>();
   // Messages by event key: the same event twice in a batch is sent once and settled alike.
   const messagesByEvent = new Map<string, string[]>();
@@ -69,7 +79,10 @@ export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetc
           );
           outcome = error.retryable ? retryLater(error) : deadLetter(error);
         }
-        for (const id of ids) outcomes.set(id, outcome);
+        // A second copy of the event in this batch was not sent again: a duplicate once the first is acked.
+        ids.forEach((id, copy) => {
+          outcomes.set(id, copy > 0 && outcome.kind === "consumed" ? consumed("duplicate") : outcome);
+        });
       }
     } catch (thrown) {
       const outcome = outcomeFromError(thrown);
@@ -83,6 +96,12 @@ export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetc
     retry: { maxRetries: env.MAX_RETRIES },
     deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
     logger,
+    // One connection, for the one metrics statement (opened only when that statement runs).
+    metrics:
+      env.HYPERDRIVE === undefined
+        ? null
+        : postgresConsumerMetrics(openDatabase(env.HYPERDRIVE.connectionString, { max: 1 })),
+    receivedAt,
   });
   logger.log("info", "batch mirrored", {
     count: batch.messages.length,

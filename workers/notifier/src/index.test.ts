@@ -8,6 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { openDatabase } from "#shared/db/client.ts";
 import { governmentDomains } from "../../../schemas/index.ts";
+import { consumerMetricsTotals, metricsQueue } from "../../../test/support/consumer-metrics.ts";
 import {
   queueMessage,
   queueWorker,
@@ -246,6 +247,31 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     expect((await receivedFor(contact.phone)).length).toBe(1);
     expect((await receivedFor(body.id)).length).toBe(1);
     expect((await sendRows(body.id)).map((row) => row.attempts)).toEqual([1, 1, 1]);
+  });
+
+  it("counts each batch once in edgebus.consumer_metrics: applied, duplicate, retried, dead-lettered", async () => {
+    const queue = metricsQueue(QUEUE);
+    const contact = freshContact();
+    const sent = event("gov.permits.application.approved", randomCitizenId(), contact);
+    const failing = event("gov.revenue.payment.completed", randomCitizenId(), freshContact());
+    const batches = [[message(sent)], [message(sent, 2)], [message(failing)], [message({ not: "an event" })]];
+    for (const [index, messages] of batches.entries()) {
+      if (index === 2) await failNext("sendgrid", 503);
+      const delivery = recordingBatchFrom(queue, messages);
+      await handleNotificationBatch(delivery.batch, recordingEnv().env);
+    }
+    const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
+    expect(await consumerMetricsTotals(sql, "notifier", queue)).toEqual({
+      applied: 1,
+      // The redelivery found every channel sent already.
+      duplicate: 1,
+      retried: 1,
+      dead_lettered: 1,
+      batches: 4,
+      batch_size_sum: 4,
+      event_age_count: 3,
+      enqueue_age_count: 4,
+    });
   });
 
   it("a provider 429 is retried after its Retry-After, and the redelivery sends only what is missing", async () => {

@@ -19,6 +19,7 @@ import { withDeadLetter } from "#shared/consumers/with-dead-letter.ts";
 import { withLogging } from "#shared/consumers/with-logging.ts";
 import { withRetry } from "#shared/consumers/with-retry.ts";
 import { openDatabase } from "#shared/db/client.ts";
+import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger, eventLogFields } from "#shared/log.ts";
@@ -84,6 +85,7 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
 }
 
 export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown): Promise<Settlement[]> {
+  const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = notifierEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {
@@ -123,7 +125,10 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
                 : channel.channel,
         });
       }
-      return consumed();
+      // Every channel was sent by an earlier delivery: a redelivery, nothing new (counted as a duplicate).
+      const redelivered =
+        result.channels.length > 0 && result.channels.every((channel) => channel.status === "already_sent");
+      return consumed(redelivered ? "duplicate" : "applied");
     },
     withLogging(logger),
     withRetry(retry),
@@ -132,7 +137,15 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   const settlements = await consumeBatch(
     batch,
     handler,
-    { queue: batch.queue, consumer: CONSUMER, retry, logger, deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE) },
+    {
+      queue: batch.queue,
+      consumer: CONSUMER,
+      retry,
+      logger,
+      deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
+      metrics: postgresConsumerMetrics(sql),
+      receivedAt,
+    },
     { concurrency: CONCURRENCY },
   );
   if (unknownCitizenSkips > 0) {
