@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiKeysSchema } from "../workers/producer/src/auth/api-key-config.ts";
-import { authenticate } from "../workers/producer/src/auth/authenticate.ts";
+import { assertMayPublish, authenticate } from "../workers/producer/src/auth/authenticate.ts";
 import { mintApiKey } from "./api-key.ts";
 
 describe("scripts/api-key.ts", () => {
@@ -34,6 +34,28 @@ describe("scripts/api-key.ts", () => {
     await expect(
       mintApiKey({ id: "x", sources: [], types: [], admin: false, scopes: ["notify:all"] }),
     ).rejects.toThrow();
+  });
+
+  it("--metrics mints a scraper's key: the metrics scope, nothing to publish", async () => {
+    const { key, entry } = await mintApiKey({
+      id: "prometheus",
+      sources: [],
+      types: [],
+      admin: false,
+      metricsOnly: true,
+    });
+    expect(entry).toMatchObject({ id: "prometheus", sources: [], types: [], admin: false, scopes: ["metrics"] });
+    const keys = apiKeysSchema.parse([entry]);
+    const principal = await authenticate(`Bearer ${key}`, keys);
+    expect(() =>
+      assertMayPublish(principal, { source: "/services/identity", type: "gov.auth.citizen.created" }),
+    ).toThrow(/may not publish/);
+    await expect(
+      mintApiKey({ id: "prometheus", sources: ["**"], types: [], admin: false, metricsOnly: true }),
+    ).rejects.toThrow(/--metrics/);
+    // The scope alone may also be added to a key that publishes.
+    const both = await mintApiKey({ id: "svc", sources: [], types: [], admin: false, scopes: ["metrics"] });
+    expect(both.entry).toMatchObject({ sources: ["**"], types: ["**"], scopes: ["metrics"] });
   });
 
   it("defaults to all sources and types and rejects a malformed rate", async () => {

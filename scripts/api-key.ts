@@ -4,11 +4,15 @@
  *
  * Usage:
  *   npx tsx scripts/api-key.ts <id> [--source <pattern>]... [--type <pattern>]... [--admin]
- *                                   [--scope notify:direct-contact] [--rate <events>/<seconds>]
+ *                                   [--scope notify:direct-contact|metrics] [--rate <events>/<seconds>]
+ *   npx tsx scripts/api-key.ts <id> --metrics
  * Patterns are segment globs: `*` within one segment (between `/` in a source, `.` in a type), `**`
  * across segments; without --source/--type the key may publish anything (`**`).
  * `--scope notify:direct-contact`: the notifier may send to contact details carried in this key's
  * events (give it only to the service that owns the contacts, e.g. identity).
+ * `--metrics`: a Prometheus scraper's key: the `metrics` scope (`GET /v1/metrics/consumers`) and
+ * nothing else — no source, no type, so it can publish nothing; not with --source, --type,
+ * --admin or --scope.
  *
  * Example:
  *   npx tsx scripts/api-key.ts permits-service --source '/services/permits/**' --type 'gov.permits.**'
@@ -20,7 +24,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { type ApiKeyEntry, apiKeyEntrySchema } from "../workers/producer/src/auth/api-key-config.ts";
+import { type ApiKeyEntry, apiKeyEntrySchema, METRICS_SCOPE } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { checkApiKeys, failures, renderKeysCheck } from "./keys-check.ts";
 
@@ -31,7 +35,24 @@ export async function mintApiKey(options: {
   admin: boolean;
   scopes?: string[];
   rate?: string;
+  /** A scraper's key: the `metrics` scope alone, no sources or types (it can publish nothing). */
+  metricsOnly?: boolean;
 }): Promise<{ key: string; entry: ApiKeyEntry }> {
+  if (options.metricsOnly) {
+    if (options.sources.length > 0 || options.types.length > 0 || options.admin || (options.scopes ?? []).length > 0)
+      throw new Error(
+        "--metrics mints a key that may only read metrics: leave out --source, --type, --admin and --scope",
+      );
+    const key = generateApiKey();
+    const entry = apiKeyEntrySchema.parse({
+      id: options.id,
+      hash: await hashApiKey(key),
+      sources: [],
+      types: [],
+      scopes: [METRICS_SCOPE],
+    });
+    return { key, entry };
+  }
   const key = generateApiKey();
   let rateLimit: ApiKeyEntry["rate_limit"];
   if (options.rate !== undefined) {
@@ -80,13 +101,14 @@ async function main(): Promise<void> {
       type: { type: "string", multiple: true, default: [] },
       admin: { type: "boolean", default: false },
       scope: { type: "string", multiple: true, default: [] },
+      metrics: { type: "boolean", default: false },
       rate: { type: "string" },
     },
   });
   const [id] = positionals;
   if (id === undefined) {
     console.error(
-      "usage: npx tsx scripts/api-key.ts <id> [--source p]... [--type p]... [--admin] [--scope notify:direct-contact] [--rate n/s]",
+      "usage: npx tsx scripts/api-key.ts <id> [--source p]... [--type p]... [--admin] [--scope notify:direct-contact|metrics] [--rate n/s]\n       npx tsx scripts/api-key.ts <id> --metrics   (a scraper's key: reads /v1/metrics/consumers, publishes nothing)",
     );
     process.exit(2);
   }
@@ -96,6 +118,7 @@ async function main(): Promise<void> {
     types: values.type,
     admin: values.admin,
     scopes: values.scope,
+    metricsOnly: values.metrics,
     ...(values.rate === undefined ? {} : { rate: values.rate }),
   });
   console.log(`API key (give to the client; shown only now):\n  ${key}\n`);

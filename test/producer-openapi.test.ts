@@ -13,6 +13,7 @@
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
+import { ERROR_CODES } from "#shared/errors.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { PRODUCER_ROUTES, renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 import { routeMethods } from "../workers/producer/src/route-definition.ts";
@@ -111,6 +112,24 @@ const COMPONENT_CHANGES: IntendedDifference[] = [
     after: ["event_id", "event_type", "data"],
     reason: "a legacy envelope without source takes the publishing key's only allowed source",
   },
+  ...[
+    ["Error", "properties", "error", "properties", "code", "enum"],
+    ["BatchItemResult", "anyOf", 1, "properties", "error", "properties", "code", "enum"],
+  ].map(
+    (path): IntendedDifference => ({
+      path,
+      before: at(handWritten, ["components", "schemas", ...path]),
+      after: Object.keys(ERROR_CODES),
+      reason:
+        "new 503 codes: dedup_not_shared and kafka_misconfigured (a deployment that must not publish), redis_unavailable and kafka_unavailable (GET /readyz)",
+    }),
+  ),
+  {
+    path: ["Ready"],
+    before: undefined,
+    after: at(document, ["components", "schemas", "Ready"]),
+    reason: "the answer of GET /readyz (new route)",
+  },
   // Catalogue evolutions, judged by the catalogue's own compatibility check (schemas/index.test.ts).
   ...(
     [
@@ -130,11 +149,17 @@ const COMPONENT_CHANGES: IntendedDifference[] = [
   }),
 ];
 
+/** Routes added since the fixture, with their reason; their methods are checked against the app below. */
+const NEW_PATHS: readonly (readonly [path: string, reason: string])[] = [
+  ["/readyz", "readiness: Redis and the Kafka REST endpoint answer a probe, 503 naming the one that does not"],
+  ["/v1/metrics/consumers", "Prometheus text of the consumer, queue and dead-letter metrics, for a metrics-scope key"],
+];
+
 function withComponentChanges(fixture: Json): Json {
   const patched = structuredClone(fixture);
   for (const { path, after } of COMPONENT_CHANGES) {
     const parent = at(patched.components.schemas, path.slice(0, -1)) as Json;
-    parent[path[path.length - 1] as string] = structuredClone(after);
+    parent[path[path.length - 1] as string | number] = structuredClone(after);
   }
   return patched;
 }
@@ -166,6 +191,26 @@ describe("the derived OpenAPI document against the hand-written one it replaced"
     before: { type: "integer", minimum: 1 },
     after: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     reason: "z.int() bounds the id to safe integers, as deadLetterId() does (404 above)",
+  });
+
+  /** The one error shape, as the dereferenced document writes it in every error response. */
+  const errorContent = { "application/json": { schema: at(before, ["components", "schemas", "Error"]) } };
+  const codesOf = (status: number) =>
+    Object.entries(ERROR_CODES)
+      .filter(([, s]) => s === status)
+      .map(([code]) => `\`${code}\``)
+      .join(", ");
+  const listed503 = (path: string, method: string): IntendedDifference => ({
+    path: ["paths", path, method, "responses", "503", "description"],
+    before: "Error (`upstream_unavailable`)",
+    after: `Error (${codesOf(503)})`,
+    reason: "a response's description lists every code of its status, and 503 has new ones (see Error above)",
+  });
+  const bodyLimit413 = (path: string, method: string): IntendedDifference => ({
+    path: ["paths", path, method, "responses", "413"],
+    before: undefined,
+    after: { description: "Error (`payload_too_large`)", content: errorContent },
+    reason: "admin request bodies are read within 16,384 bytes: 413 beyond",
   });
 
   const INTENDED: IntendedDifference[] = [
@@ -216,6 +261,44 @@ describe("the derived OpenAPI document against the hand-written one it replaced"
     deadLetterId("/v1/dead-letters/{id}", "get"),
     deadLetterId("/v1/dead-letters/{id}", "delete"),
     deadLetterId("/v1/dead-letters/{id}/replay", "post"),
+    ...(
+      [
+        ["/v1/events", "post"],
+        ["/v1/dead-letters", "get"],
+        ["/v1/dead-letters/replay", "post"],
+        ["/v1/dead-letters/{id}", "get"],
+        ["/v1/dead-letters/{id}", "delete"],
+        ["/v1/dead-letters/{id}/replay", "post"],
+        ["/v1/replay", "post"],
+        ["/v1/replay/{id}", "get"],
+        ["/v1/replay/{id}", "delete"],
+      ] as const
+    ).map(([path, method]) => listed503(path, method)),
+    bodyLimit413("/v1/dead-letters/replay", "post"),
+    bodyLimit413("/v1/dead-letters/{id}", "delete"),
+    bodyLimit413("/v1/replay", "post"),
+    ...(["/v1/events/batch", "/healthz"] as const).map(
+      (path): IntendedDifference => ({
+        path: ["paths", path, path === "/healthz" ? "get" : "post", "responses", "503"],
+        before: undefined,
+        after: { description: `Error (${codesOf(503)})`, content: errorContent },
+        reason: "outside development a deployment that must not publish answers 503 with the problem's code",
+      }),
+    ),
+    {
+      path: ["paths", "/healthz", "get", "description"],
+      before: undefined,
+      after: at(document, ["paths", "/healthz", "get", "description"]),
+      reason: "says when /healthz answers 503 and who sees the settings at fault",
+    },
+    ...NEW_PATHS.map(
+      ([path, reason]): IntendedDifference => ({
+        path: ["paths", path],
+        before: undefined,
+        after: at(derived, ["paths", path]),
+        reason: `new route: ${reason}`,
+      }),
+    ),
   ];
 
   it.each(INTENDED.map((difference) => [difference.path.join(" › "), difference] as const))(
@@ -246,9 +329,12 @@ describe("the derived OpenAPI document against the hand-written one it replaced"
       ]),
     );
     const methods = routeMethods(PRODUCER_ROUTES);
-    expect(methods).toStrictEqual(expected);
+    const added = new Set(NEW_PATHS.map(([path]) => path));
+    for (const path of added) expect(methods[path], path).toEqual(["GET", "HEAD"]);
+    const kept = Object.fromEntries(Object.entries(methods).filter(([path]) => !added.has(path)));
+    expect(kept).toStrictEqual(expected);
     // The order of the paths decides which 405 answers where a static path overlaps a parameterised one.
-    expect(Object.keys(methods)).toEqual(Object.keys(expected));
+    expect(Object.keys(kept)).toEqual(Object.keys(expected));
   });
 });
 

@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   dedup_not_shared: 503,
   /** Outside development: some of the Kafka REST settings are set, not all. */
   kafka_misconfigured: 503,
+  /** `GET /readyz`: Redis (dedup and rate limits) did not answer its probe in time, or not as expected. */
+  redis_unavailable: 503,
+  /** `GET /readyz`: the Kafka REST endpoint did not answer its probe in time, or not as expected. */
+  kafka_unavailable: 503,
   internal: 500,
 } as const;
 

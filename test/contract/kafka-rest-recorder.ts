@@ -80,6 +80,11 @@ export class KafkaRestRecorder {
     if (req.headers.authorization !== expected) {
       return { status: 401, body: JSON.stringify({ error: "Unauthorized", status: 401 }) };
     }
+    if (req.method === "GET" && req.url === "/kafka/topics") {
+      // The topic list (a readiness probe's request): the topics produced to, with their partitions.
+      const topics = Object.fromEntries(this.records.map((record) => [record.topic, this.partitions]));
+      return { status: 200, body: JSON.stringify(topics) };
+    }
     if (req.method !== "POST" || req.url !== "/kafka/produce") {
       return { status: 404, body: JSON.stringify({ error: "Not Found", status: 404 }) };
     }

@@ -38,8 +38,10 @@ import { docsPage } from "./routes/docs-page.ts";
 import { healthz } from "./routes/healthz.ts";
 import { metrics } from "./routes/metrics.ts";
 import { openApiJson } from "./routes/openapi-json.ts";
+import { readySchema, readyz } from "./routes/readyz.ts";
 import { publishBatch } from "./routes/v1-events-batch.ts";
 import { publishEvent } from "./routes/v1-events-publish.ts";
+import { consumerMetrics } from "./routes/v1-metrics-consumers.ts";
 import { getSchema, listSchemas } from "./routes/v1-schemas.ts";
 
 /**
@@ -54,7 +56,9 @@ export const PRODUCER_ROUTES: readonly ProducerRoute[] = [
   openApiJson(renderOpenApi),
   docsPage,
   healthz,
+  readyz,
   metrics,
+  consumerMetrics,
   ...DEAD_LETTER_ROUTES,
   ...REPLAY_ROUTES,
 ];
@@ -68,6 +72,7 @@ const COMPONENTS = [
   [schemaSummarySchema, "SchemaSummary"],
   [schemaListSchema, "SchemaList"],
   [healthSchema, "Health"],
+  [readySchema, "Ready"],
   [cloudEventInputSchema, "CloudEvent"],
   [legacyEnvelopeSchema, "LegacyEnvelope"],
   [deadLetterResponseSchema, "DeadLetter"],

@@ -14,8 +14,9 @@
 import type { RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { z } from "zod";
-import { ERROR_CODES } from "#shared/errors.ts";
+import { EdgebusError, ERROR_CODES } from "#shared/errors.ts";
 import { errorBodySchema } from "./api-schemas.ts";
+import { METRICS_SCOPE } from "./auth/api-key-config.ts";
 import { assertAdmin, type Principal } from "./auth/authenticate.ts";
 import { authenticateRequest } from "./authenticate-request.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
@@ -26,12 +27,14 @@ export type DeclaredRoute = RouteConfig & { getRoutingPath(): string };
 /** The scheme every secured route names (`components.securitySchemes`). */
 export const BEARER_SCHEME = "bearerAuth";
 /** The scopes a key can hold; a route lists the ones it needs in its `security` requirement. */
-const KNOWN_SCOPES: ReadonlySet<string> = new Set(["admin"]);
+const KNOWN_SCOPES: ReadonlySet<string> = new Set(["admin", METRICS_SCOPE]);
 
 /** `security` of a route any valid API key may call (what it may publish is checked per event). */
 export const API_KEY = [{ [BEARER_SCHEME]: [] as string[] }];
 /** `security` of a route only a key with the `admin` scope may call. */
 export const ADMIN_KEY = [{ [BEARER_SCHEME]: ["admin"] }];
+/** `security` of a route a key with the `metrics` scope may call (an `admin` key may too). */
+export const METRICS_KEY = [{ [BEARER_SCHEME]: [METRICS_SCOPE] }];
 
 /** A handler; `Path` (the routing path, `/v1/replay/:id`) types `c.req.param()`. */
 export type RouteHandler<Caller, Path extends string = string> = (
@@ -80,6 +83,9 @@ async function authorize(c: Context<ProducerEnv>, scopes: readonly string[] | un
   if (scopes === undefined) return undefined;
   const principal = await authenticateRequest(c);
   if (scopes.includes("admin")) assertAdmin(principal);
+  if (scopes.includes(METRICS_SCOPE) && !principal.admin && !principal.scopes.includes(METRICS_SCOPE)) {
+    throw new EdgebusError("forbidden", `API key ${principal.id} lacks the ${METRICS_SCOPE} scope`);
+  }
   return principal;
 }
 

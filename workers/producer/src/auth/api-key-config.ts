@@ -39,10 +39,13 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 1000, window_seconds: 6
  * Scopes a key may hold beyond publishing by source and type. `notify:direct-contact`: the
  * notifier may send to contact details (email, phone) carried in this key's events; without it
  * it sends only to the citizen directory's (`citizen_refs`). The producer stamps the answer into
- * each event (`edgebusdirectcontact`, shared/src/envelope/extensions.ts).
+ * each event (`edgebusdirectcontact`, shared/src/envelope/extensions.ts). `metrics`: may read
+ * `GET /v1/metrics/consumers` (a Prometheus scraper's key: with no `sources` or `types` it can
+ * publish nothing; an `admin` key may read it too).
  */
 export const DIRECT_CONTACT_SCOPE = "notify:direct-contact";
-export const KEY_SCOPES = [DIRECT_CONTACT_SCOPE] as const;
+export const METRICS_SCOPE = "metrics";
+export const KEY_SCOPES = [DIRECT_CONTACT_SCOPE, METRICS_SCOPE] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export const apiKeyEntrySchema = z.strictObject({

@@ -46,7 +46,9 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
       [
         "/docs",
         "/healthz",
+        "/readyz",
         "/metrics",
+        "/v1/metrics/consumers",
         "/openapi.json",
         "/v1/events",
         "/v1/events/batch",
