@@ -130,6 +130,57 @@ export const bridgeConfigSchema = z
       })
       .prefault({}),
     redisRest: redisRestConfigSchema.prefault({}),
+    /** `/healthz`: probes run at most once per `cacheMs`; callers in between get the last report. */
+    health: z
+      .object({
+        cacheMs: z.number().int().min(0).max(60_000).default(2000),
+        /** Longest one probe (Kafka metadata, Redis PING) may take before it counts as unavailable. */
+        timeoutMs: z.number().int().min(100).max(60_000).default(3000),
+      })
+      .prefault({}),
+    metrics: z
+      .object({
+        /** The kafka_exporter metrics on `/metrics`, collected on scrape with their own admin client. */
+        kafka: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** A collection is reused for this long: a scrape storm costs Kafka one collection per period. */
+            cacheMs: z.number().int().min(0).max(300_000).default(5000),
+            /** Longest a scrape waits for a collection before it answers with the last one. */
+            timeoutMs: z.number().int().min(100).max(60_000).default(4000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** `GET /v1/topics/{topic}/events` and `/stream` (SSE, WebSocket), for Kafka REST logins that may read the topic. */
+    topicEvents: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Largest `limit` of `/events`. */
+        maxLimit: z.number().int().min(1).max(1000).default(100),
+        /** JSON bytes of events in one `/events` answer. */
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(MIB),
+        /** Streams (SSE and WebSocket) open at once; 503 past it. */
+        maxStreams: z.number().int().min(1).max(100_000).default(500),
+        /** An SSE comment or a WebSocket ping this often. */
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+        /** Bytes a stream may have waiting for a slow client before it is dropped. */
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(MIB),
+        /** How long the shared read loop waits at the broker when every stream is at the log end. */
+        pollWaitMs: z.number().int().min(50).max(5000).default(500),
+        /** A dropped or closed stream's socket is destroyed after this long if the client does not read the end. */
+        closeGraceMs: z.number().int().min(0).max(60_000).default(5000),
+      })
+      .prefault({}),
+
     mirror: z
       .object({
         /** Push: the kafka-mirror Worker posts signed batches to `POST /v1/mirror`. One value or a list (rotation). */

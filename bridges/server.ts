@@ -5,14 +5,18 @@ import { createSecureContext } from "node:tls";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
+import { WebSocketServer } from "ws";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { type BridgeConfig, kafkaRestCredentialsOf, mirrorNonceRedisUrl } from "./config.ts";
 import { globMatcher } from "./glob.ts";
-import { checkHealth } from "./health.ts";
+import { CachedHealth } from "./health.ts";
 import { BodyBudget, closeUnreadBodies } from "./http/bounded-body.ts";
 import { answerClientError, notFoundResponse } from "./http-rejections.ts";
+import { ClusterStats } from "./kafka/cluster-stats.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
+import { PartitionTail } from "./kafka/partition-tail.ts";
+import { KafkaMetrics } from "./kafka-metrics.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
 import { BridgeMetrics } from "./metrics.ts";
@@ -22,8 +26,18 @@ import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
 import { createRedisRestApp } from "./redis-rest/app.ts";
 import { openGatewayRedis } from "./redis-rest/serve.ts";
+import { createTopicEvents, type TopicEvents } from "./topic-events/routes.ts";
+import { StreamHub } from "./topic-events/stream-hub.ts";
 
-const KNOWN_AREAS = new Set(["kafka", "redis", "v1", "healthz", "metrics"]);
+/**
+ * The `area` label of the request metrics, from a fixed set: arbitrary request paths must not
+ * create unbounded metric series. `/v1/mirror` is `mirror`, `/v1/topics/...` is `topics`.
+ */
+export function areaOf(path: string): string {
+  const [, first = "", second = ""] = path.split("/");
+  if (first === "v1") return second === "mirror" ? "mirror" : second === "topics" ? "topics" : "other";
+  return ["kafka", "redis", "healthz", "metrics"].includes(first) ? first : "other";
+}
 
 export interface RunningBridge {
   /** e.g. `http://127.0.0.1:8788` (`https://` when `tls` is configured) */
@@ -142,20 +156,38 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   // First: a refusal while the request body is still arriving closes the connection gently.
   app.use("*", closeUnreadBodies);
   app.use("*", async (c, next) => {
+    const started = performance.now();
     await next();
-    // A fixed label set: arbitrary request paths must not create unbounded metric series.
-    const first = c.req.path.split("/")[1] ?? "";
-    const area = KNOWN_AREAS.has(first) ? first : "other";
+    const area = areaOf(c.req.path);
     metrics.inc("edgebus_bridge_http_requests_total", { area, status: `${Math.floor(c.res.status / 100)}xx` });
+    metrics.observe("edgebus_bridge_http_request_duration_seconds", { area }, (performance.now() - started) / 1000);
   });
-  app.get("/healthz", async (c) => {
-    const report = await checkHealth({
+  const health = new CachedHealth(
+    {
       ...(kafka ? { kafka: () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }) } : {}),
       ...(redis ? { redis: () => redis.ping() } : {}),
-    });
+    },
+    config.health,
+  );
+  app.get("/healthz", async (c) => {
+    const report = await health.report();
     return c.json(report, report.status === "ok" ? 200 : 503);
   });
-  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  const clusterStats =
+    kafka && config.metrics.kafka.enabled
+      ? new ClusterStats(kafkaConnectionOf(config), config.metrics.kafka.timeoutMs)
+      : undefined;
+  const kafkaMetrics = clusterStats
+    ? new KafkaMetrics(
+        () => clusterStats.collect(),
+        config.metrics.kafka,
+        (stage) => metrics.inc("edgebus_bridge_kafka_metrics_errors_total", { stage }),
+      )
+    : undefined;
+  app.get("/metrics", async (c) => {
+    const families = (await kafkaMetrics?.families()) ?? [];
+    return c.text(metrics.render(families), 200, { "content-type": "text/plain; version=0.0.4" });
+  });
 
   if (kafka && config.kafkaRest.enabled) {
     app.route(
@@ -205,8 +237,39 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         onResults: (results) => {
           for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
         },
+        onAppended: (seconds) => metrics.observe("edgebus_bridge_mirror_delay_seconds", {}, seconds),
       }),
     );
+  }
+
+  // The latest events and live streams of a topic, for the Kafka REST logins (their fetch patterns).
+  let topicEvents: TopicEvents | undefined;
+  let streamTails: { lookup: PartitionTail; tail: PartitionTail; hub: StreamHub } | undefined;
+  if (kafka && config.kafkaRest.enabled && config.topicEvents.enabled) {
+    const settings = config.topicEvents;
+    const lookup = new PartitionTail(kafkaConnectionOf(config), "events");
+    const tail = new PartitionTail(kafkaConnectionOf(config), "streams");
+    const hub = new StreamHub(tail, { pollWaitMs: settings.pollWaitMs, partitionMaxBytes: 1_048_576 });
+    streamTails = { lookup, tail, hub };
+    topicEvents = createTopicEvents({
+      lookup,
+      hub,
+      credentials: kafkaRestCredentialsOf(config).map((c) => ({ ...c, passwords: c.password })),
+      limits: {
+        maxLimit: settings.maxLimit,
+        maxResponseBytes: settings.maxResponseBytes,
+        maxStreams: settings.maxStreams,
+        heartbeatMs: settings.heartbeatSeconds * 1000,
+        maxBufferedBytes: settings.maxBufferedBytes,
+        closeGraceMs: settings.closeGraceMs,
+      },
+      onStreamOpened: (protocol) => metrics.add("edgebus_bridge_streams_open", { protocol }, 1),
+      onStreamClosed: (protocol, reason) => {
+        metrics.add("edgebus_bridge_streams_open", { protocol }, -1);
+        metrics.inc("edgebus_bridge_streams_closed_total", { protocol, reason });
+      },
+    });
+    app.route("/", topicEvents.app);
   }
 
   const pull =
@@ -223,7 +286,16 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
 
   // autoCleanupIncoming off: the server's own "read and discard up to 64 MiB of an unread body"
   // is replaced by closeUnreadBodies, which reads none of it (bridges/http/bounded-body.ts).
-  const listen = { fetch: app.fetch, port: config.port, hostname: config.hostname, autoCleanupIncoming: false };
+  // WebSocket upgrades (topic streams) through @hono/node-server's own support; incoming messages
+  // are ignored, so they are kept small.
+  const websocket = topicEvents ? { server: new WebSocketServer({ noServer: true, maxPayload: 4096 }) } : undefined;
+  const listen = {
+    fetch: app.fetch,
+    port: config.port,
+    hostname: config.hostname,
+    autoCleanupIncoming: false,
+    ...(websocket ? { websocket } : {}),
+  };
   const server: ServerType = servingTls
     ? serve({ ...listen, createServer: createHttpsServer, serverOptions: servingTls })
     : serve(listen);
@@ -242,11 +314,15 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       (server as HttpsServer).setSecureContext(readServingTls(config.tls));
     },
     async close() {
+      // Streams first: an open SSE response would hold server.close() open forever.
+      topicEvents?.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections (the Upstash clients use them) would hold close() open forever.
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       await closed;
       await pull?.stop();
+      await streamTails?.hub.close();
+      await Promise.allSettled([streamTails?.lookup.close(), streamTails?.tail.close(), clusterStats?.close()]);
       await kafka?.close();
       await nonces?.close();
       await redis?.quit().catch(() => undefined);

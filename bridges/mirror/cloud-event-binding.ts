@@ -54,3 +54,90 @@ function isJson(contentType: string): boolean {
   const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
   return media === "application/json" || media.endsWith("+json") || media === "text/json";
 }
+
+/** A Kafka record as the decoder needs it: the value as bytes, headers as text. */
+export interface KafkaRecordToDecode {
+  readonly value: Uint8Array;
+  readonly headers: readonly { readonly key: string; readonly value: string }[];
+}
+
+export type DecodedCloudEvent = { ok: true; event: CloudEventRecord } | { ok: false; reason: string };
+
+/**
+ * Extension attributes whose type edgebus knows: binary mode carries every attribute as text, so
+ * these are turned back into what the producer published (the CloudEvents type system says a
+ * receiver maps header strings by the attribute's type).
+ */
+const INTEGER_ATTRIBUTES = new Set(["eventversion"]);
+const BOOLEAN_ATTRIBUTES = new Set(["edgebusdirectcontact"]);
+
+/**
+ * The reverse of `toKafkaRecord` (and of the producer's binary records, `shared/src/envelope/
+ * kafka-binding.ts`): a record in either content mode back into a structured CloudEvent.
+ *
+ * - structured: `content-type: application/cloudevents+json`, the value is the event;
+ * - binary: `ce_<name>` headers are the attributes (`eventversion` an integer and
+ *   `edgebusdirectcontact` a boolean again, every other one text), `content-type` is
+ *   `datacontenttype`; the value is the data: parsed JSON for JSON content types and when there
+ *   is none, text for `text/*` and XML, `data_base64` for anything else. An empty value without a
+ *   content type (the mirror's "no data") and the producer's `null` mean no `data`.
+ *
+ * Anything else (no `ce_specversion`, a structured value that is not a CloudEvent) is `ok: false`.
+ */
+export function fromKafkaRecord(record: KafkaRecordToDecode): DecodedCloudEvent {
+  let contentType: string | undefined;
+  const attributes: Record<string, unknown> = {};
+  for (const { key, value } of record.headers) {
+    const name = key.toLowerCase();
+    if (name === "content-type") contentType = value;
+    else if (name.startsWith("ce_") && name.length > 3)
+      attributes[name.slice(3)] = typedAttribute(name.slice(3), value);
+  }
+  const value = Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength);
+  const media = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (media === STRUCTURED_CONTENT_TYPE) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value.toString("utf8"));
+    } catch {
+      return { ok: false, reason: "structured record whose value is not JSON" };
+    }
+    return checked(parsed);
+  }
+  if (attributes.specversion === undefined) return { ok: false, reason: "no ce_specversion header (not a CloudEvent)" };
+  const event: Record<string, unknown> = { ...attributes };
+  if (contentType !== undefined) event.datacontenttype = contentType;
+  if (value.byteLength === 0 && contentType === undefined) return checked(event);
+  if (media === undefined || isJson(media)) {
+    try {
+      const data = JSON.parse(value.toString("utf8"));
+      if (data !== null || contentType !== undefined) event.data = data;
+    } catch {
+      event.data_base64 = value.toString("base64");
+    }
+  } else if (media.startsWith("text/") || media.endsWith("xml")) {
+    event.data = value.toString("utf8");
+  } else {
+    event.data_base64 = value.toString("base64");
+  }
+  return checked(event);
+}
+
+function typedAttribute(name: string, value: string): unknown {
+  if (INTEGER_ATTRIBUTES.has(name) && /^[1-9][0-9]{0,15}$/.test(value)) return Number(value);
+  if (BOOLEAN_ATTRIBUTES.has(name) && (value === "true" || value === "false")) return value === "true";
+  return value;
+}
+
+function checked(candidate: unknown): DecodedCloudEvent {
+  if (!candidate || typeof candidate !== "object" || Array.isArray(candidate)) {
+    return { ok: false, reason: "not a CloudEvent object" };
+  }
+  const event = candidate as Record<string, unknown>;
+  for (const name of ["specversion", "id", "source", "type"]) {
+    if (typeof event[name] !== "string" || event[name] === "") {
+      return { ok: false, reason: `CloudEvent without ${name}` };
+    }
+  }
+  return { ok: true, event: event as CloudEventRecord };
+}

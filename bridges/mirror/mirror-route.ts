@@ -30,6 +30,11 @@ export interface MirrorRouteOptions {
   readonly nonces?: NonceStore;
   /** Called with the results of every accepted request (metrics). */
   readonly onResults?: (results: readonly MirrorResult[]) => void;
+  /**
+   * Called once per event Kafka acknowledged, with the seconds from the event's `time` (at the
+   * edge) to the acknowledgement (the mirror's delay; 0 when the edge clock was ahead).
+   */
+  readonly onAppended?: (delaySeconds: number) => void;
 }
 
 /**
@@ -143,7 +148,10 @@ async function mirror(events: readonly unknown[], options: MirrorRouteOptions): 
         const receipts = await options.producer.produce(
           group.map(({ event }) => toKafkaRecord(event, topic, options.mode)),
         );
+        const appendedAt = Date.now();
         group.forEach(({ index, event }, i) => {
+          const eventTime = Date.parse(event.time);
+          if (Number.isFinite(eventTime)) options.onAppended?.(Math.max(0, (appendedAt - eventTime) / 1000));
           const receipt = receipts[i];
           results[index] = {
             id: event.id,
