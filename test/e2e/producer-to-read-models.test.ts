@@ -14,15 +14,21 @@
  * - a poison event (a verification of a citizen who never registered) in `edgebus.dead_letters`;
  * - with Kafka: each event exactly once in its topic from the producer (at the receipt's offset),
  *   and at least once in `onprem.<topic>` from the kafka-mirror Worker through the bridge's mirror
- *   ingest (`npm run dev` renames the mirror's copies: one cluster stands for both paths).
+ *   ingest (`npm run dev` renames the mirror's copies: one cluster stands for both paths);
+ * - the consumers' metrics, read back from `GET /v1/metrics/consumers` with a metrics-only key:
+ *   what this run's events added (applied, retried and dead-lettered by the poison, duplicates
+ *   from replaying the run's citizen events, batches, event ages), the dead-letter gauges, every
+ *   queue's backlog as local emulation reports it; and `GET /readyz` on the same stack.
  *
  * Postgres, Kafka and Redis are required under CI=true; locally a missing Kafka or Redis runs
  * the stack without them and skips the Kafka check.
  */
+import { spawnSync } from "node:child_process";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
+import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
 import { requireService } from "../support/services.ts";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
@@ -50,6 +56,36 @@ interface Receipt {
   kafka: { topic: string; partition: number; offset: number } | null;
   queues: string[];
 }
+
+/** The Prometheus scraper's key: the metrics scope, nothing to publish (as `scripts/api-key.ts --metrics` mints it). */
+const metricsKey = generateApiKey();
+const metricsKeyEntry = {
+  id: "e2e-prometheus",
+  hash: await hashApiKey(metricsKey),
+  sources: [],
+  types: [],
+  scopes: ["metrics"],
+};
+
+/** Every sample of a Prometheus text, by `name{sorted labels}`. */
+function parseSamples(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = [...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
+      .map((m) => `${m[1]}=${m[2]}`)
+      .sort()
+      .join(",");
+    samples.set(`${match[1]}{${labels}}`, Number(match[3]));
+  }
+  return samples;
+}
+const series = (name: string, labels: Record<string, string>) =>
+  `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(",")}}`;
 
 const amina = randomCitizenId();
 const ghost = randomCitizenId();
@@ -84,6 +120,7 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
     env: {
       DATABASE_URL: serviceUrls.postgres,
       EDGEBUS_DEV_API_KEY: `ebk_e2e_${crypto.randomUUID().replaceAll("-", "")}`,
+      EDGEBUS_DEV_EXTRA_API_KEYS: JSON.stringify([metricsKeyEntry]),
       ...(kafkaUp ? { KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(",") } : {}),
       ...(redisUp ? { REDIS_URL: serviceUrls.redis } : {}),
     },
@@ -126,8 +163,21 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
   /** Kafka timestamps of this run's records are not older than this (mirror topic offsets by time). */
   const runStartedMs = Date.now();
 
-  beforeAll(() => {
+  let lastScrape = "";
+  async function scrapeConsumers(): Promise<Map<string, number>> {
+    const response = await fetch(`${dev.stack.info.producer}/v1/metrics/consumers`, {
+      headers: { authorization: `Bearer ${metricsKey}` },
+    });
+    expect(response.status).toBe(200);
+    lastScrape = await response.text();
+    return parseSamples(lastScrape);
+  }
+  /** The consumer metrics before this run published anything (the database is shared). */
+  let baseline: Map<string, number>;
+
+  beforeAll(async () => {
     sql = postgres(serviceUrls.postgres, { max: 2, onnotice: () => {} });
+    baseline = await scrapeConsumers();
   });
 
   afterAll(async () => {
@@ -479,6 +529,111 @@ describe.runIf(postgresUp)("producer API → queues → consumers → read model
       await sql`select event_id from edgebus.dead_letters where event_id in ${sql(published.filter((id) => id !== ids.poison))}`;
     expect(others).toHaveLength(0);
   }, 240_000);
+
+  it("the consumers' metrics, scraped from GET /v1/metrics/consumers, count what this run caused", async () => {
+    // Replaying the run's citizen events into permits-citizen-sync makes duplicates there (its ledger knows them).
+    const replay = await fetch(`${dev.stack.info.producer}/v1/replay`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dev.stack.info.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "gov.auth.citizen.*",
+        from: new Date(runStartedMs - 1000).toISOString(),
+        to: new Date(Date.now() + 1000).toISOString(),
+        queue: "permits-citizen-sync",
+      }),
+    });
+    expect(replay.status, await replay.clone().text()).toBe(202);
+    const delta = (samples: Map<string, number>, name: string, labels: Record<string, string>) =>
+      (samples.get(series(name, labels)) ?? 0) - (baseline.get(series(name, labels)) ?? 0);
+    const messages = (samples: Map<string, number>, consumer: string, queue: string, outcome: string) =>
+      delta(samples, "edgebus_consumer_messages_total", { consumer, queue, outcome });
+    // Published after runStartedMs with time = receipt time: created, v3, verified, Brendan's two (v2's time is April).
+    const replayed = 5;
+    const samples = await eventually(
+      "the run's counts in GET /v1/metrics/consumers",
+      async () => {
+        const now = await scrapeConsumers();
+        const mirrored = dev.stack.info.bridge?.mirrorSecret
+          ? messages(now, "kafka-mirror", "kafka-mirror", "applied") >= receipts.size
+          : true;
+        return mirrored && messages(now, "citizen-sync:permits", "permits-citizen-sync", "duplicate") >= replayed
+          ? now
+          : undefined;
+      },
+      { timeoutMs: SETTLE_MS, intervalMs: 1000 },
+    );
+
+    for (const [consumer, queue] of [
+      ["citizen-sync:permits", "permits-citizen-sync"],
+      ["citizen-sync:revenue", "revenue-citizen-sync"],
+    ] as const) {
+      // Six citizen events (the stale v2 counts as applied); the poison retried 5 times, then dead-lettered.
+      expect(messages(samples, consumer, queue, "applied"), consumer).toBeGreaterThanOrEqual(6);
+      expect(messages(samples, consumer, queue, "retried"), consumer).toBeGreaterThanOrEqual(5);
+      expect(messages(samples, consumer, queue, "dead_lettered"), consumer).toBeGreaterThanOrEqual(1);
+      const labels = { consumer, queue };
+      expect(delta(samples, "edgebus_consumer_batch_size_count", labels), consumer).toBeGreaterThanOrEqual(1);
+      expect(delta(samples, "edgebus_consumer_batch_size_sum", labels), consumer).toBeGreaterThanOrEqual(12);
+      expect(delta(samples, "edgebus_consumer_batch_duration_seconds_count", labels), consumer).toBeGreaterThanOrEqual(
+        1,
+      );
+      for (const since of ["event", "enqueue"]) {
+        const count = delta(samples, "edgebus_consumer_event_age_seconds_count", { ...labels, since });
+        expect(count, `${consumer} since=${since}`).toBeGreaterThanOrEqual(12);
+        const inf = delta(samples, "edgebus_consumer_event_age_seconds_bucket", { ...labels, since, le: "+Inf" });
+        expect(inf, `${consumer} since=${since} +Inf`).toBe(count);
+      }
+    }
+    expect(messages(samples, "citizen-sync:permits", "permits-citizen-sync", "duplicate")).toBeGreaterThanOrEqual(
+      replayed,
+    );
+    expect(messages(samples, "notifier", "notifications", "applied")).toBeGreaterThanOrEqual(3);
+    expect(messages(samples, "archive", "archive", "applied")).toBeGreaterThanOrEqual(receipts.size);
+    // The dead-letter Worker stored the poison from both citizen-sync queues.
+    for (const queue of ["permits-citizen-sync", "revenue-citizen-sync"]) {
+      expect(messages(samples, "dead-letter", `${queue}-dlq`, "applied"), queue).toBeGreaterThanOrEqual(1);
+      expect(delta(samples, "edgebus_dead_letters_total", { queue }), queue).toBeGreaterThanOrEqual(1);
+      const consumer = queue === "permits-citizen-sync" ? "citizen-sync:permits" : "citizen-sync:revenue";
+      expect(
+        samples.get(series("edgebus_dead_letters_pending", { queue, consumer, error_code: "conflict" })),
+        queue,
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        samples.get(series("edgebus_dead_letter_oldest_pending_age_seconds", { queue })),
+        queue,
+      ).toBeGreaterThanOrEqual(0);
+    }
+    // Every queue's backlog, as the local queue broker reports it (drained: the consumers keep up).
+    for (const queue of ["permits-citizen-sync", "revenue-citizen-sync", "notifications", "kafka-mirror", "archive"]) {
+      expect(samples.get(series("edgebus_queue_backlog_messages", { queue })), queue).toBeGreaterThanOrEqual(0);
+      expect(samples.get(series("edgebus_queue_backlog_bytes", { queue })), queue).toBeGreaterThanOrEqual(0);
+      expect(samples.get(series("edgebus_queue_oldest_message_age_seconds", { queue })), queue).toBeGreaterThanOrEqual(
+        0,
+      );
+    }
+
+    // Prometheus' own parser and linter accept the text (where promtool is installed; CI has it).
+    const promtool = spawnSync("promtool", ["check", "metrics"], { input: lastScrape, encoding: "utf8" });
+    if (promtool.error === undefined) expect(promtool.status, `${promtool.stdout}${promtool.stderr}`).toBe(0);
+
+    // The metrics key reads metrics and nothing else.
+    const refused = await post(
+      "/v1/events",
+      structured(`metrics-key-${run}`, "gov.auth.citizen.created", snapshot.v1),
+      "application/cloudevents+json",
+      {
+        authorization: `Bearer ${metricsKey}`,
+      },
+    );
+    expect(refused.status).toBe(403);
+
+    const ready = await fetch(`${dev.stack.info.producer}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      checks: { redis: redisUp ? "ok" : "not_configured", kafka: kafkaUp ? "ok" : "not_configured" },
+    });
+  }, 90_000);
 
   it.runIf(kafkaUp && redisUp)(
     "with Kafka: each event once in its topic from the producer (receipt offset), and in onprem.* from the kafka-mirror Worker",
