@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { kafkaRestCredentialsOf, mirrorNonceRedisUrl, parseBridgeConfig } from "./config.ts";
 
 const env = {
@@ -20,6 +23,17 @@ describe("bridge config", () => {
     });
     expect(config.mirror.mode).toBe("binary");
     expect(config.mirror.secret).toBeUndefined();
+  });
+
+  it("bridge.example.yaml parses and states the defaults of health, metrics and topicEvents", () => {
+    const example = parseYaml(readFileSync(join(import.meta.dirname, "../bridge.example.yaml"), "utf8"));
+    const config = parseBridgeConfig(example, env);
+    const defaults = parseBridgeConfig({}, env);
+    expect(config.health).toEqual({ cacheMs: 2000, timeoutMs: 3000 });
+    expect(config.metrics).toEqual({ kafka: { enabled: true, cacheMs: 5000, timeoutMs: 4000 } });
+    expect(config.topicEvents).toEqual(defaults.topicEvents);
+    expect(config.health).toEqual(defaults.health);
+    expect(config.metrics).toEqual(defaults.metrics);
   });
 
   it("lets the environment override the file", () => {
