@@ -90,6 +90,44 @@ async function settle<T>(
   return value;
 }
 
+/**
+ * Scrapes the bridge's /metrics every second until stopped: the fewest `kafka_brokers` and the most
+ * under-replicated partitions it saw (the broker faults must show in both). A scrape while the
+ * bridge itself is down is skipped.
+ */
+function watchKafkaMetrics(bridgeUrl: string): {
+  stop: () => Promise<{ scrapes: number; minBrokers: number; maxUnderReplicated: number }>;
+} {
+  let stopped = false;
+  const seen = { scrapes: 0, minBrokers: Number.POSITIVE_INFINITY, maxUnderReplicated: 0 };
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const text = await (await fetch(`${bridgeUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+        const brokers = /^kafka_brokers (\d+)$/m.exec(text);
+        let under = 0;
+        for (const m of text.matchAll(/^kafka_topic_partition_under_replicated_partition\{[^}]*\} (\d+)$/gm))
+          under += Number(m[1]);
+        if (brokers) {
+          seen.scrapes++;
+          seen.minBrokers = Math.min(seen.minBrokers, Number(brokers[1]));
+          seen.maxUnderReplicated = Math.max(seen.maxUnderReplicated, under);
+        }
+      } catch {
+        // The bridge is down (its own fault): the next scrape tries again.
+      }
+      await sleep(1000);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return seen;
+    },
+  };
+}
+
 function table(rows: Array<[string, string | number]>): string {
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join("\n");
@@ -166,8 +204,10 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
         const plan = FAULT_PLAN.filter((fault) => !FAULTS || FAULTS.includes(fault.name));
         const loadStartedAt = Date.now();
         const faultsDone = runFaults(stack, plan, loadStartedAt, durationMs);
+        const kafkaMetrics = watchKafkaMetrics(stack.info.bridgeUrl);
         const sent = await send(stack, workload, durationMs, SEED + 7);
         const faults: FaultTiming[] = await faultsDone;
+        const scraped = await kafkaMetrics.stop();
         const loadSeconds = (Date.now() - loadStartedAt) / 1000;
         console.log(`chaos: load done in ${loadSeconds.toFixed(1)}s; waiting for the consumers to drain`);
 
@@ -247,6 +287,10 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
           ["provider sms, webhook: duplicate sends", `${provider.twilio?.duplicates}, ${provider.webhook?.duplicates}`],
           ...faults.map((f): [string, string] => [`fault ${f.name}`, `${f.startedAt}s → ${f.endedAt}s (${f.note})`]),
           ["load / drained", `${loadSeconds.toFixed(0)}s / ${drainedAt.toFixed(0)}s after the load started`],
+          [
+            "bridge /metrics scrapes: fewest kafka_brokers / most under-replicated",
+            `${scraped.scrapes}: ${scraped.minBrokers} / ${scraped.maxUnderReplicated}`,
+          ],
         ];
         console.log(`\nchaos run (seed ${SEED}, ${EVENTS} events)\n${table(rows)}\n`);
         await mkdir(path.dirname(RESULT_FILE), { recursive: true });
@@ -282,6 +326,11 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
         expect(provider.webhook?.duplicate_keys, "webhooks delivered twice").toEqual([]);
         expect(database.ledgerDuplicates).toBe(0);
         expect(faults.filter((f) => f.failed).map((f) => `${f.name}: ${f.failed}`)).toEqual([]);
+        // The bridge's kafka_exporter metrics saw the broker faults (only when they were injected).
+        if (plan.some((f) => f.name.startsWith("kafka-broker"))) {
+          expect(scraped.minBrokers, "kafka_brokers while a broker was down").toBeLessThan(3);
+          expect(scraped.maxUnderReplicated, "under-replicated partitions while a broker was down").toBeGreaterThan(0);
+        }
       } catch (error) {
         failed = true;
         throw error;
