@@ -195,7 +195,8 @@ async function readEvents(
     64 * 1024,
     Math.min(1_048_576, Math.floor(limits.maxResponseBytes / Math.max(1, ranges.length))),
   );
-  const records: TailRecord[] = [];
+  let records: TailRecord[] = [];
+  let held = 0;
   let pending: (TailPosition & { to: number })[] = ranges
     .filter((r) => r.from < r.to)
     .map((r) => ({ topic, partition: r.partition, offset: r.from, to: r.to }));
@@ -205,14 +206,30 @@ async function readEvents(
     results.forEach((result, i) => {
       const position = pending[i] as TailPosition & { to: number };
       if (result.error) throw result.error;
-      for (const record of result.records) if (record.offset < position.to) records.push(record);
+      for (const record of result.records) {
+        if (record.offset >= position.to) continue;
+        records.push(record);
+        held += recordSize(record);
+      }
       if (result.nextOffset < position.to && result.nextOffset > position.offset) {
         next.push({ ...position, offset: result.nextOffset });
       }
     });
     pending = next;
+    // What is held stays near the answer's cap, however many partitions and however large their records.
+    if (held > limits.maxResponseBytes) {
+      if (query.fromOffset !== undefined) break; // the rest would be cut from the answer anyway
+      // The oldest go: what is newer than them already fills an answer, and later reads add only newer records.
+      records.sort(byTime);
+      let drop = 0;
+      while (drop < records.length - 1 && held - recordSize(records[drop] as TailRecord) >= limits.maxResponseBytes) {
+        held -= recordSize(records[drop] as TailRecord);
+        drop++;
+      }
+      records = records.slice(drop);
+    }
   }
-  records.sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset);
+  records.sort(byTime);
   const chosen = query.fromOffset !== undefined ? records.slice(0, query.limit) : records.slice(-query.limit);
   const entries = chosen.map(entryOf);
   // Within the byte cap, keeping the newest (latest view) or the first (paging from an offset).
@@ -229,6 +246,17 @@ async function readEvents(
   if (query.fromOffset === undefined) return { topic, events, truncated };
   const last = events.at(-1);
   return { topic, events, truncated, next_offset: last ? last.offset + 1 : (ranges[0]?.from ?? query.fromOffset) };
+}
+
+function byTime(a: TailRecord, b: TailRecord): number {
+  return a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset;
+}
+
+/** Bytes a record holds (key, value, headers), near what its entry takes in the answer. */
+function recordSize(record: TailRecord): number {
+  let bytes = Buffer.byteLength(record.key) + record.value.byteLength;
+  for (const header of record.headers) bytes += header.key.length + header.value.length;
+  return bytes;
 }
 
 // ---- streams -------------------------------------------------------------------------------------

@@ -361,5 +361,14 @@ describe.runIf(available)("topic events and streams", () => {
     expect(closes[0]?.reason).toMatch(/slow consumer/);
     // The reader got a prefix of the stream, far less than was produced.
     expect(sse.received).toBeLessThan(12_000_000);
+
+    // The latest-events view of the same topic stays within its byte cap (1 MiB), newest kept.
+    const latest = (await (
+      await fetch(`${bridge.url}/v1/topics/${bulky}/events?limit=100`, { headers: { authorization: READER } })
+    ).json()) as { truncated: boolean; events: { event: Ce }[] };
+    expect(latest.truncated).toBe(true);
+    expect(latest.events.length).toBeGreaterThanOrEqual(1);
+    expect(latest.events.length).toBeLessThanOrEqual(5);
+    expect(latest.events.at(-1)?.event.id).toBe(`${run}-1059`);
   }, 40_000);
 });
