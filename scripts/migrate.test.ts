@@ -76,6 +76,7 @@ describe.skipIf(!isolated)("migrate (real Postgres, throwaway database)", () => 
       select table_schema || '.' || table_name as name from information_schema.tables
       where table_schema in ('permits', 'revenue', 'edgebus') order by 1`;
     expect(tables.map((t) => t.name)).toEqual([
+      "edgebus.consumer_metrics",
       "edgebus.dead_letters",
       "edgebus.event_archive",
       "edgebus.notifications",
