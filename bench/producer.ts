@@ -16,12 +16,12 @@
  */
 import { fileURLToPath } from "node:url";
 import { createTestHarness } from "wrangler";
-import { parseBatch, parseSingleEvent } from "#shared/envelope/http-binding.ts";
-import { normaliseEvent } from "#shared/envelope/normalise.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { parseBatch, parseSingleEvent } from "../workers/producer/src/envelope/http-binding.ts";
+import { normaliseEvent } from "../workers/producer/src/envelope/normalise.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { runClosedLoop } from "./lib/closed-loop.ts";
 import { type HttpTarget, LoadClient } from "./lib/http-client.ts";

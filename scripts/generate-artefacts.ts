@@ -16,7 +16,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { asyncApiDocument } from "#shared/catalogue/asyncapi-document.ts";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { eventJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
@@ -24,6 +23,7 @@ import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { OPS_ARTEFACTS } from "../ops/artefacts.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
+import { asyncApiDocument } from "./asyncapi-document.ts";
 
 export interface Artefact {
   /** Path relative to the repository root, with `/` separators. */

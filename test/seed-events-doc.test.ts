@@ -8,11 +8,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseSingleEvent } from "#shared/envelope/http-binding.ts";
-import { normaliseEvent } from "#shared/envelope/normalise.ts";
-import { upcastEvent } from "#shared/envelope/upcast.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import type { Principal } from "../workers/producer/src/auth/authenticate.ts";
+import { parseSingleEvent } from "../workers/producer/src/envelope/http-binding.ts";
+import { normaliseEvent } from "../workers/producer/src/envelope/normalise.ts";
+import { upcastEvent } from "../workers/producer/src/envelope/upcast.ts";
 import { stampPublisher } from "../workers/producer/src/publisher-stamp.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

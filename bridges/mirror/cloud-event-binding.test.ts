@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { toKafkaBinaryMessage } from "#shared/envelope/kafka-binding.ts";
+import { toKafkaBinaryMessage } from "../../workers/producer/src/envelope/kafka-binding.ts";
 import { fromKafkaRecord, toKafkaRecord } from "./cloud-event-binding.ts";
 
 const base: CloudEventRecord = {

@@ -5,7 +5,7 @@
  * test/fixtures/seed-events/.
  *
  * The form is recognised by `data.citizen_id`, which the current citizen events never have (they
- * name the citizen `id`). The envelope is the legacy one (`shared/src/envelope/legacy.ts`); the
+ * name the citizen `id`). The envelope is the legacy one (`workers/producer/src/envelope/legacy.ts`); the
  * short `event_type` is an alias of the catalogue (`citizen.created`, declared in `../auth.ts`),
  * and a missing `source` is the publishing key's only source (the producer's parsing).
  *

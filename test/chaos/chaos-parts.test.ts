@@ -5,8 +5,8 @@
  */
 import net from "node:net";
 import { describe, expect, it } from "vitest";
-import { normaliseEvent } from "#shared/envelope/normalise.ts";
 import { governmentCatalogue } from "../../schemas/index.ts";
+import { normaliseEvent } from "../../workers/producer/src/envelope/normalise.ts";
 import { type AuditRecord, auditRecords, eventRef } from "./kafka-audit.ts";
 import { type ChaosPorts, chooseChaosPorts } from "./stack.ts";
 import { planWorkload } from "./workload.ts";

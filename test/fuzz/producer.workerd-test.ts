@@ -10,8 +10,8 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { BINARY_MODE_HEADERS } from "#shared/envelope/cloud-event.ts";
-import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { governmentCatalogue } from "../../schemas/index.ts";
+import { ENVELOPE_LIMITS } from "../../workers/producer/src/envelope/limits.ts";
 import { bearer, mintKey, structuredEvent } from "../../workers/producer/src/producer-test-harness.ts";
 import { FuzzTally, fuzzParameters } from "./support/fuzz-settings.ts";
 import {

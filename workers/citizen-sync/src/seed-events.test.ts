@@ -8,14 +8,14 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { openDatabase } from "#shared/db/client.ts";
-import { parseSingleEvent } from "#shared/envelope/http-binding.ts";
-import { normaliseEvent } from "#shared/envelope/normalise.ts";
-import { upcastEvent } from "#shared/envelope/upcast.ts";
 import { governmentCatalogue } from "../../../schemas/index.ts";
 import created from "../../../test/fixtures/seed-events/citizen.created.json" with { type: "json" };
 import updated from "../../../test/fixtures/seed-events/citizen.updated.json" with { type: "json" };
 import verified from "../../../test/fixtures/seed-events/citizen.verified.json" with { type: "json" };
 import { queueMessage, queueWorker } from "../../../test/support/queue-delivery.ts";
+import { parseSingleEvent } from "../../producer/src/envelope/http-binding.ts";
+import { normaliseEvent } from "../../producer/src/envelope/normalise.ts";
+import { upcastEvent } from "../../producer/src/envelope/upcast.ts";
 
 const QUEUE = "permits-citizen-sync";
 const bindings = env as unknown as { HYPERDRIVE: Hyperdrive };

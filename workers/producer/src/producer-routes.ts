@@ -5,8 +5,6 @@
  * declaring it in its file under `routes/` and listing it here.
  */
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
-import { cloudEventInputSchema } from "#shared/envelope/cloud-event-input.ts";
-import { legacyEnvelopeSchema } from "#shared/envelope/legacy.ts";
 import {
   batchItemResultSchema,
   batchResponseSchema,
@@ -17,6 +15,8 @@ import {
   schemaSummarySchema,
 } from "./api-schemas.ts";
 import { CATALOGUE_STAND_INS, catalogueComponents } from "./catalogue-openapi.ts";
+import { cloudEventInputSchema } from "./envelope/cloud-event-input.ts";
+import { legacyEnvelopeSchema } from "./envelope/legacy.ts";
 import { openApiDocument } from "./openapi-document.ts";
 import { BEARER_SCHEME, type ProducerRoute } from "./route-definition.ts";
 import { DEAD_LETTER_ROUTES } from "./routes/admin-dead-letters.ts";

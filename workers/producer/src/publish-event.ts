@@ -5,11 +5,7 @@
  */
 
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
-import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
-import { toKafkaBinaryMessage } from "#shared/envelope/kafka-binding.ts";
-import { normaliseEvent } from "#shared/envelope/normalise.ts";
 import { toQueueMessage } from "#shared/envelope/queue-message.ts";
-import { upcastEvent } from "#shared/envelope/upcast.ts";
 import { EdgebusError, isEdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { QueueName } from "#shared/names.ts";
@@ -19,6 +15,10 @@ import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
+import type { IncomingEvent } from "./envelope/http-binding.ts";
+import { toKafkaBinaryMessage } from "./envelope/kafka-binding.ts";
+import { normaliseEvent } from "./envelope/normalise.ts";
+import { upcastEvent } from "./envelope/upcast.ts";
 import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
 
 const publishLog = createLogger({ component: "producer" });

@@ -18,7 +18,7 @@
  * Before, `*` matched any run of characters, across `/` and `.`: `scripts/keys-check.ts`
  * (`npx tsx scripts/api-key.ts check`) lists the configured patterns whose meaning changed.
  */
-import { unstorableTextProblem } from "#shared/envelope/storable-text.ts";
+import { unstorableTextProblem } from "../envelope/storable-text.ts";
 
 export type ScopeKind = "source" | "type";
 

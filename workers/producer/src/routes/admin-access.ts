@@ -7,9 +7,9 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
-import { jsonNestsDeeperThan } from "#shared/envelope/json-depth.ts";
-import { findUnstorableText } from "#shared/envelope/storable-text.ts";
 import { EdgebusError } from "#shared/errors.ts";
+import { jsonNestsDeeperThan } from "../envelope/json-depth.ts";
+import { findUnstorableText } from "../envelope/storable-text.ts";
 import type { ProducerEnv } from "../hono-env.ts";
 import { readBodyText } from "../read-body.ts";
 import { errorResponses, jsonContent } from "../route-definition.ts";

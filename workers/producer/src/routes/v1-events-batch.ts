@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { IncomingEvent } from "#shared/envelope/http-binding.ts";
-import { parseBatch } from "#shared/envelope/http-binding.ts";
-import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { errorBody } from "#shared/errors.ts";
 import { type BatchItemResult, batchResponseSchema } from "../api-schemas.ts";
 import { onlySourceOf } from "../auth/authenticate.ts";
 import { catalogueEventSchema } from "../catalogue-openapi.ts";
+import type { IncomingEvent } from "../envelope/http-binding.ts";
+import { parseBatch } from "../envelope/http-binding.ts";
+import { ENVELOPE_LIMITS } from "../envelope/limits.ts";
 import { countEvent, publishEvents } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";

@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { BINARY_MODE_HEADERS } from "#shared/envelope/cloud-event.ts";
-import { parseSingleEvent } from "#shared/envelope/http-binding.ts";
-import { legacyEnvelopeSchema } from "#shared/envelope/legacy.ts";
-import { ENVELOPE_LIMITS } from "#shared/envelope/limits.ts";
 import { receiptSchema } from "../api-schemas.ts";
 import { onlySourceOf } from "../auth/authenticate.ts";
 import { catalogueEventSchema } from "../catalogue-openapi.ts";
+import { parseSingleEvent } from "../envelope/http-binding.ts";
+import { legacyEnvelopeSchema } from "../envelope/legacy.ts";
+import { ENVELOPE_LIMITS } from "../envelope/limits.ts";
 import { publishEvent as publish } from "../publish-event.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";

@@ -8,11 +8,12 @@
  * event; a rule that matches on `data` values routes only the events it matches, so a queue's
  * message list reads "types that can arrive here".
  */
-import { deadLetterQueueOf, QUEUE_NAMES, QUEUES, type QueueName, topicForType } from "../names.ts";
-import { routeEvent } from "../routing/router.ts";
-import type { RoutingRule } from "../routing/routing-rule.ts";
-import type { Catalogue } from "./catalogue.ts";
-import { eventJsonSchema, exampleEvent, schemaIdOf } from "./event-json-schema.ts";
+
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { eventJsonSchema, exampleEvent, schemaIdOf } from "#shared/catalogue/event-json-schema.ts";
+import { deadLetterQueueOf, QUEUE_NAMES, QUEUES, type QueueName, topicForType } from "#shared/names.ts";
+import { routeEvent } from "#shared/routing/router.ts";
+import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 
 export interface AsyncApiOptions {
   readonly title: string;

@@ -9,7 +9,7 @@
  * Everything else Postgres takes: other control characters, noncharacters, astral characters
  * written as surrogate pairs.
  */
-import { formatPath } from "../catalogue/data-issues.ts";
+import { formatPath } from "#shared/catalogue/data-issues.ts";
 import type { ValidationIssue } from "./validation-issues.ts";
 
 /** At most this many places are reported (a body can hold thousands). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CloudEventRecord } from "./cloud-event.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { toQueueMessage } from "#shared/envelope/queue-message.ts";
 import { toKafkaBinaryMessage } from "./kafka-binding.ts";
-import { toQueueMessage } from "./queue-message.ts";
 
 const event: CloudEventRecord = {
   specversion: "1.0",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { governmentCatalogue } from "../../../schemas/index.ts";
-import { EdgebusError } from "../errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { normaliseEvent } from "./normalise.ts";
 
 const example = governmentCatalogue.require("gov.auth.citizen.created").example as Record<string, unknown>;

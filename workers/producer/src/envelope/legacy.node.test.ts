@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CloudEventRecord } from "./cloud-event.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, toLegacyEnvelope } from "./legacy.ts";
 
 const legacy = {

@@ -25,8 +25,8 @@
  * take them from there (`upcast.ts`, docs/seed-events.md).
  */
 import { z } from "zod";
-import type { CloudEventRecord } from "./cloud-event.ts";
-import { eventVersionSchema } from "./extensions.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { eventVersionSchema } from "#shared/envelope/extensions.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 

@@ -16,8 +16,8 @@
  */
 import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
 import { z } from "zod";
-import type { SourceGivenAs } from "../catalogue/upcaster.ts";
-import { EdgebusError } from "../errors.ts";
+import type { SourceGivenAs } from "#shared/catalogue/upcaster.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
 import { ENVELOPE_LIMITS } from "./limits.ts";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { formatPath } from "../catalogue/data-issues.ts";
+import { formatPath } from "#shared/catalogue/data-issues.ts";
 
 /** One failing field, as reported to clients in `error.details.issues`. */
 export interface ValidationIssue {

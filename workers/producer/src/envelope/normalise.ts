@@ -5,10 +5,10 @@
  * defaults/transforms of the schema apply), `partitionkey` and `subject` defaulted to the
  * catalogue's entity id, `time` defaulted, and the 128 KB queue limit enforced on the final JSON.
  */
-import type { Catalogue } from "../catalogue/catalogue.ts";
-import { EdgebusError } from "../errors.ts";
-import type { CloudEventRecord } from "./cloud-event.ts";
-import { extensionsSchema } from "./extensions.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { extensionsSchema } from "#shared/envelope/extensions.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { EnvelopeMode } from "./http-binding.ts";
 import { ENVELOPE_LIMITS, utf8Length } from "./limits.ts";
 import { toValidationIssues } from "./validation-issues.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdgebusError } from "../errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { parseSingleEvent } from "./http-binding.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 

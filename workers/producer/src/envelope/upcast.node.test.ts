@@ -4,11 +4,11 @@
  * shape of `data`, and the form they came in.
  */
 import { describe, expect, it } from "vitest";
-import { governmentCatalogue } from "../../../schemas/index.ts";
-import created from "../../../test/fixtures/seed-events/citizen.created.json" with { type: "json" };
-import updated from "../../../test/fixtures/seed-events/citizen.updated.json" with { type: "json" };
-import verified from "../../../test/fixtures/seed-events/citizen.verified.json" with { type: "json" };
-import { EdgebusError } from "../errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { governmentCatalogue } from "../../../../schemas/index.ts";
+import created from "../../../../test/fixtures/seed-events/citizen.created.json" with { type: "json" };
+import updated from "../../../../test/fixtures/seed-events/citizen.updated.json" with { type: "json" };
+import verified from "../../../../test/fixtures/seed-events/citizen.verified.json" with { type: "json" };
 import { type IncomingEvent, type ParseOptions, parseBatch, parseSingleEvent } from "./http-binding.ts";
 import { upcastEvent } from "./upcast.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdgebusError } from "../errors.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import { parseBatch, parseSingleEvent } from "./http-binding.ts";
 
 const structured = { specversion: "1.0", id: "e-1", source: "/svc", type: "gov.auth.citizen.created", data: { a: 1 } };

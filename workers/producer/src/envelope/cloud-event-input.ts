@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { extensionsSchema } from "./extensions.ts";
+import { extensionsSchema } from "#shared/envelope/extensions.ts";
 
 /**
  * A structured-mode CloudEvent as a producer sends it, for documentation (OpenAPI, docs page).

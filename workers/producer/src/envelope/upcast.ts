@@ -9,8 +9,8 @@
  * The catalogue is the one the publishing key belongs to (today every key publishes into the
  * deployment's one catalogue), so aliases and forms resolve per catalogue.
  */
-import type { Catalogue } from "../catalogue/catalogue.ts";
-import { EdgebusError } from "../errors.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { EdgebusError } from "#shared/errors.ts";
 import type { IncomingEvent } from "./http-binding.ts";
 
 /** What upcasting needs from the catalogue. */

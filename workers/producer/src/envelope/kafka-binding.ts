@@ -5,8 +5,8 @@
  * partition and stay ordered).
  */
 
-import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
-import type { OutgoingMessage } from "./outgoing-message.ts";
+import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
+import type { OutgoingMessage } from "#shared/envelope/outgoing-message.ts";
 
 function headerValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
