@@ -6,6 +6,7 @@
  * as it was and bounds the table at about one row per consumer, queue and minute of the window.
  */
 import type { Database } from "#shared/db/client.ts";
+import { addToExistingRow } from "#shared/db/consumer-metrics-store.ts";
 
 export async function pruneConsumerMetrics(
   sql: Database,
@@ -58,23 +59,7 @@ export async function pruneConsumerMetrics(
       left join buckets bd on (bd.consumer, bd.queue, bd.histogram) = (t.consumer, t.queue, 'batch_seconds')
       left join buckets ea on (ea.consumer, ea.queue, ea.histogram) = (t.consumer, t.queue, 'event_age')
       left join buckets qa on (qa.consumer, qa.queue, qa.histogram) = (t.consumer, t.queue, 'enqueue_age')
-      on conflict (consumer, queue, minute) do update set
-        applied = m.applied + excluded.applied,
-        duplicate = m.duplicate + excluded.duplicate,
-        retried = m.retried + excluded.retried,
-        dead_lettered = m.dead_lettered + excluded.dead_lettered,
-        batches = m.batches + excluded.batches,
-        batch_size_sum = m.batch_size_sum + excluded.batch_size_sum,
-        batch_size_buckets = edgebus.add_counts(m.batch_size_buckets, excluded.batch_size_buckets),
-        batch_seconds_sum = m.batch_seconds_sum + excluded.batch_seconds_sum,
-        batch_seconds_buckets = edgebus.add_counts(m.batch_seconds_buckets, excluded.batch_seconds_buckets),
-        event_age_count = m.event_age_count + excluded.event_age_count,
-        event_age_sum = m.event_age_sum + excluded.event_age_sum,
-        event_age_buckets = edgebus.add_counts(m.event_age_buckets, excluded.event_age_buckets),
-        enqueue_age_count = m.enqueue_age_count + excluded.enqueue_age_count,
-        enqueue_age_sum = m.enqueue_age_sum + excluded.enqueue_age_sum,
-        enqueue_age_buckets = edgebus.add_counts(m.enqueue_age_buckets, excluded.enqueue_age_buckets),
-        updated_at = now()
+      ${addToExistingRow(sql)}
       returning 1
     )
     select coalesce((select sum(rows) from totals), 0)::int as folded, (select count(*) from folded) as totals_rows`;
