@@ -22,6 +22,11 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
+import {
+  SEED_CITIZEN_EVENT_VERSION,
+  SEED_CITIZEN_ID,
+  SEED_CITIZEN_SNAPSHOT,
+} from "../fixtures/seed-events/expected-citizen.ts";
 import { requireService } from "../support/services.ts";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
 
@@ -39,15 +44,11 @@ const SEED = { created: fixture("created"), updated: fixture("updated"), verifie
 // biome-ignore lint/suspicious/noExplicitAny: API bodies and rows are read field by field and asserted
 type Json = Record<string, any>;
 
+/** Postgres hands bigint columns back as strings. */
 const EXPECTED_ROW = {
-  citizen_id: "123",
-  event_version: "6",
-  name: "Maria Garcia",
-  email: "maria@email.com",
-  phone: "+15550199",
-  address: { text: "789 Oak Ave, Springfield" },
-  email_verified: true,
-  identity_verified: true,
+  citizen_id: String(SEED_CITIZEN_ID),
+  event_version: String(SEED_CITIZEN_EVENT_VERSION),
+  ...SEED_CITIZEN_SNAPSHOT,
   deleted_at: null,
 };
 

@@ -12,6 +12,10 @@ import { governmentCatalogue } from "../../../schemas/index.ts";
 import created from "../../../test/fixtures/seed-events/citizen.created.json" with { type: "json" };
 import updated from "../../../test/fixtures/seed-events/citizen.updated.json" with { type: "json" };
 import verified from "../../../test/fixtures/seed-events/citizen.verified.json" with { type: "json" };
+import {
+  SEED_CITIZEN_EVENT_VERSION,
+  SEED_CITIZEN_SNAPSHOT,
+} from "../../../test/fixtures/seed-events/expected-citizen.ts";
 import { queueMessage, queueWorker } from "../../../test/support/queue-delivery.ts";
 import { parseSingleEvent } from "../../producer/src/envelope/http-binding.ts";
 import { normaliseEvent } from "../../producer/src/envelope/normalise.ts";
@@ -48,15 +52,7 @@ async function row(citizenId: number) {
   return found;
 }
 
-const EXPECTED = {
-  name: "Maria Garcia",
-  email: "maria@email.com",
-  phone: "+15550199",
-  address: { text: "789 Oak Ave, Springfield" },
-  email_verified: true,
-  identity_verified: true,
-  event_version: 6,
-};
+const EXPECTED = { ...SEED_CITIZEN_SNAPSHOT, event_version: SEED_CITIZEN_EVENT_VERSION };
 
 describe.skipIf(!available)("the design's citizen events into citizen_refs (workerd, real Postgres)", () => {
   it("created (1), updated (5), verified (6): the address text is kept, the phone in E.164", async () => {
