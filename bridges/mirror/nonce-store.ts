@@ -42,7 +42,14 @@ export class RedisNonceStore implements NonceStore {
   constructor(redisUrl: string, prefix = DEFAULT_NONCE_KEY_PREFIX) {
     this.#prefix = prefix;
     // Fail fast rather than queue: one retry, and a command that hangs times out.
-    this.#redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+    // The gateway's restricted ACL user may not run INFO or CLIENT SETINFO: skip ioredis's ready
+    // check and client info, which would otherwise log a plain-text warning and fill ACL LOG.
+    this.#redis = new Redis(redisUrl, {
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2_000,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+    });
     let down = false;
     this.#redis.on("error", (error: Error) => {
       if (down) return;
