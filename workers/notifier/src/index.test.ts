@@ -16,7 +16,7 @@ import {
   recordingDeadLetters,
 } from "../../../test/support/queue-delivery.ts";
 import { handleNotificationBatch } from "./index.ts";
-import { SUBSCRIPTIONS } from "./notify/subscriptions.ts";
+import { NOTIFICATION_RULES } from "./notify/notification-rules.ts";
 
 const QUEUE = "notifications";
 const bindings = env as unknown as { DEAD_LETTER_QUEUE: Queue; HYPERDRIVE: Hyperdrive };
@@ -44,7 +44,7 @@ function freshContact(overrides: Contact = {}): Required<Contact> {
   };
 }
 
-/** Where each subscription's event carries contact details. */
+/** Where each notification rule's event carries contact details. */
 const CONTACT_FIELD: Record<string, string> = {
   "gov.permits.application.submitted": "applicant",
   "gov.permits.application.approved": "applicant",
@@ -200,17 +200,17 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     await fetch(`${providerUrl}/_control/failures`, { method: "DELETE" });
   });
 
-  for (const subscription of SUBSCRIPTIONS) {
-    it(`${subscription.type} → ${subscription.template} over ${subscription.channels.map((c) => c.channel).join(", ")}`, async () => {
+  for (const notificationRule of NOTIFICATION_RULES) {
+    it(`${notificationRule.type} → ${notificationRule.template} over ${notificationRule.channels.map((c) => c.channel).join(", ")}`, async () => {
       const contact = freshContact();
-      const body = event(subscription.type, randomCitizenId(), contact);
+      const body = event(notificationRule.type, randomCitizenId(), contact);
       const result = await deliver(body);
       expect(result).toMatchObject({ acked: true, retried: false, letters: [] });
 
-      const channels = new Set(subscription.channels.map((rule) => rule.channel));
+      const channels = new Set(notificationRule.channels.map((rule) => rule.channel));
       const emails = await receivedFor(contact.email);
       // citizen.created carries no phone in this test (the snapshot's phone is null).
-      const texts = subscription.type === "gov.auth.citizen.created" ? [] : await receivedFor(contact.phone);
+      const texts = notificationRule.type === "gov.auth.citizen.created" ? [] : await receivedFor(contact.phone);
       const webhooks = await receivedFor(body.id);
       expect(emails.map((e) => e.route)).toEqual(channels.has("email") ? ["sendgrid"] : []);
       expect(texts.map((e) => e.route)).toEqual(channels.has("sms") ? ["twilio"] : []);
@@ -222,8 +222,8 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
       }
       if (channels.has("sms")) expect(texts[0]?.text).toMatch(/\S/);
       expect(webhooks[0]?.payload).toMatchObject({
-        type: subscription.type,
-        data: { template: subscription.template },
+        type: notificationRule.type,
+        data: { template: notificationRule.template },
       });
 
       const rows = await sendRows(body.id);
@@ -405,7 +405,7 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     ]);
   });
 
-  it("events without a subscription are acked without sending", async () => {
+  it("events without a notification rule are acked without sending", async () => {
     const body = event("gov.permits.inspection.scheduled", randomCitizenId(), freshContact());
     const unsubscribed = { ...body, type: "gov.auth.user.logged_in" };
     expect(await deliver(unsubscribed)).toMatchObject({ acked: true, letters: [] });

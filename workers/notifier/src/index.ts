@@ -1,6 +1,6 @@
 /**
  * notifier Worker: drains the `notifications` queue. Each event goes through
- * `notifyEvent` (subscription → recipient → templates → providers, with every send recorded in
+ * `notifyEvent` (notification rule → recipient → templates → providers, with every send recorded in
  * `edgebus.notifications`); failures become outcomes (retry with backoff honouring a provider's
  * `Retry-After`, or dead letter for permanent ones) and `consumeBatch` settles every message.
  * `queue()` never throws.
@@ -107,7 +107,7 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
         maxRetries: env.MAX_RETRIES,
       });
       if (result.template === undefined) {
-        logger.log("info", "no subscription for this event type", {
+        logger.log("info", "no notification rule for this event type", {
           request_id: message.id,
           ...eventLogFields(message.body),
         });

@@ -1,11 +1,11 @@
 /**
- * Reads a subscription's template variables out of an event's `data` and formats them for the
+ * Reads a notification rule's template variables out of an event's `data` and formats them for the
  * recipient's locale. The producer validated `data` against the catalogue, so a required field
- * that is missing here means the subscription and the catalogue disagree: that is a permanent
+ * that is missing here means the notification rule and the catalogue disagree: that is a permanent
  * error (dead letter), never a half-filled message.
  */
 import { EdgebusError } from "#shared/errors.ts";
-import type { VariableSpec } from "./subscription.ts";
+import type { VariableSpec } from "./notification-rule.ts";
 import type { TemplateCatalogue } from "./template-catalogue.ts";
 
 export interface FormatContext {

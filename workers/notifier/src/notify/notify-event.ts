@@ -1,5 +1,5 @@
 /**
- * Turns one event into its notifications: find the subscription, resolve the recipient, render
+ * Turns one event into its notifications: find the notification rule, resolve the recipient, render
  * every message first (a template problem fails before anything is sent), then for each channel
  * reserve the send in the log, call the provider, and record the result.
  *
@@ -23,11 +23,11 @@ import { formatVariables } from "./event-variables.ts";
 import { idempotencyKeyOf } from "./idempotency-key.ts";
 import type { Channel, EmailNotification, SendReceipt, SmsNotification, WebhookNotification } from "./notification.ts";
 import { type NotificationLog, type Reconciliation, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
+import type { ChannelRule, NotificationRule } from "./notification-rule.ts";
+import { notificationRuleFor } from "./notification-rules.ts";
 import { isUnknownOutcome } from "./provider-error.ts";
 import { type CitizenDirectory, type Recipient, resolveRecipient } from "./recipient.ts";
 import type { LookupResult, Sender } from "./sender.ts";
-import type { ChannelRule, Subscription } from "./subscription.ts";
-import { subscriptionFor } from "./subscriptions.ts";
 import type { TemplateCatalogue } from "./template-catalogue.ts";
 
 export interface NotifierSenders {
@@ -89,13 +89,13 @@ export type ChannelResult =
   | { readonly channel: Channel; readonly status: "failed"; readonly error: EdgebusError };
 
 export interface NotifyResult {
-  /** Undefined when no subscription matches the event type (nothing to do). */
+  /** Undefined when no notification rule matches the event type (nothing to do). */
   readonly template: string | undefined;
   readonly locale: string | undefined;
   readonly channels: readonly ChannelResult[];
 }
 
-/** Why a channel the subscription requires was not sent; `no_recipient` when nothing is known at all. */
+/** Why a channel the notification rule requires was not sent; `no_recipient` when nothing is known at all. */
 const SKIP_REASONS: Readonly<Record<Channel, string>> = {
   email: "no_email_address",
   sms: "no_phone_number",
@@ -128,17 +128,17 @@ export async function notifyEvent(
   deps: NotifierDependencies,
   delivery: Delivery = { enqueuedAt: new Date(), attempts: 1, maxRetries: Number.MAX_SAFE_INTEGER },
 ): Promise<NotifyResult> {
-  const subscription = subscriptionFor(event.type);
-  if (!subscription) return { template: undefined, locale: undefined, channels: [] };
+  const notificationRule = notificationRuleFor(event.type);
+  if (!notificationRule) return { template: undefined, locale: undefined, channels: [] };
 
   // Contacts carried in the event count only when the producer stamped that the publishing key
   // holds notify:direct-contact (a caller cannot send the stamp: the producer refuses it).
-  const recipient = await resolveRecipient(subscription, event.data, deps.directory, {
+  const recipient = await resolveRecipient(notificationRule, event.data, deps.directory, {
     directContact: event.edgebusdirectcontact === true,
   });
   const locale = deps.catalogue.chooseLocale(recipient.preferredLanguage);
   const values = {
-    ...formatVariables(subscription.variables, event.data, {
+    ...formatVariables(notificationRule.variables, event.data, {
       locale,
       timeZone: deps.timeZone,
       catalogue: deps.catalogue,
@@ -148,8 +148,8 @@ export async function notifyEvent(
   };
 
   const planned: Planned[] = [];
-  for (const rule of subscription.channels) {
-    const plan = await planChannel(rule, subscription, event, recipient, locale, values, deps);
+  for (const rule of notificationRule.channels) {
+    const plan = await planChannel(rule, notificationRule, event, recipient, locale, values, deps);
     if (plan) planned.push(plan);
   }
 
@@ -161,12 +161,12 @@ export async function notifyEvent(
       result.status === "failed" || result.status === "pending",
   );
   if (failures.length > 0) throw combinedFailure(event, failures);
-  return { template: subscription.template, locale, channels: results };
+  return { template: notificationRule.template, locale, channels: results };
 }
 
 async function planChannel(
   rule: ChannelRule,
-  subscription: Subscription,
+  notificationRule: NotificationRule,
   event: CloudEventRecord,
   recipient: Recipient,
   locale: string,
@@ -193,7 +193,7 @@ async function planChannel(
     eventType: event.type,
     channel: rule.channel,
     recipient: recipientAddress,
-    template: subscription.template,
+    template: notificationRule.template,
     locale,
     provider: sender?.provider ?? null,
   });
@@ -211,7 +211,7 @@ async function planChannel(
   const sendRecord = await record(address);
   const idempotencyKey = sendRecord.idempotencyKey;
   if (rule.channel === "email") {
-    const email = deps.catalogue.renderEmail(subscription.template, locale, values);
+    const email = deps.catalogue.renderEmail(notificationRule.template, locale, values);
     const notification: EmailNotification = {
       channel: "email",
       idempotencyKey,
@@ -231,7 +231,7 @@ async function planChannel(
       channel: "sms",
       idempotencyKey,
       to: address,
-      body: deps.catalogue.renderSms(subscription.template, locale, values),
+      body: deps.catalogue.renderSms(notificationRule.template, locale, values),
     };
     const lookup = deps.senders.sms.lookup;
     return {
@@ -253,7 +253,7 @@ async function planChannel(
       event_id: event.id,
       event_source: event.source,
       citizen_id: recipient.citizenId ?? null,
-      template: subscription.template,
+      template: notificationRule.template,
       locale,
       data: event.data ?? null,
     },

@@ -1,6 +1,6 @@
 import { type Database, databaseError } from "#shared/db/client.ts";
+import type { DirectoryName } from "./notification-rule.ts";
 import type { CitizenDirectory, DirectoryEntry } from "./recipient.ts";
-import type { DirectoryName } from "./subscription.ts";
 
 /**
  * `CitizenDirectory` over the `citizen_refs` read models (`permits.citizen_refs`,

@@ -4,12 +4,12 @@
  * the producer stamps into the event (`edgebusdirectcontact`, refused from callers): otherwise a
  * key allowed to publish, say, permit events could make the council write to any address it puts
  * in the event. Then the event's fields come first and the citizen's `citizen_refs` row in the
- * subscription's directory fills what they lack (only looked up when needed, so events that carry
+ * notification rule's directory fills what they lack (only looked up when needed, so events that carry
  * everything cost no query). Without the scope every contact detail comes from the directory.
  */
 import { EdgebusError } from "#shared/errors.ts";
 import { valueAt } from "./event-variables.ts";
-import type { DirectoryName, Subscription } from "./subscription.ts";
+import type { DirectoryName, NotificationRule } from "./notification-rule.ts";
 
 export interface Recipient {
   readonly citizenId: number | undefined;
@@ -58,12 +58,12 @@ export interface RecipientOptions {
 }
 
 export async function resolveRecipient(
-  subscription: Subscription,
+  notificationRule: NotificationRule,
   data: unknown,
   directory: CitizenDirectory,
   { directContact }: RecipientOptions,
 ): Promise<Recipient> {
-  const { citizenIdPath, contactPath: declaredContactPath, directory: directoryName } = subscription.recipient;
+  const { citizenIdPath, contactPath: declaredContactPath, directory: directoryName } = notificationRule.recipient;
   const rawId = valueAt(data, citizenIdPath);
   if (rawId !== undefined && rawId !== null && !Number.isSafeInteger(rawId)) {
     throw new EdgebusError("schema_validation_failed", `${citizenIdPath} is not a citizen id`, { retryable: false });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { governmentDomains } from "../../../../schemas/index.ts";
 import { formatVariables } from "./event-variables.ts";
+import type { NotificationRule } from "./notification-rule.ts";
+import { NOTIFICATION_RULES } from "./notification-rules.ts";
 import { smsLength } from "./sms-length.ts";
-import type { Subscription } from "./subscription.ts";
-import { SUBSCRIPTIONS } from "./subscriptions.ts";
 import { loadTemplateCatalogue } from "./template-catalogue.ts";
 import { TEMPLATES } from "./templates.ts";
 
@@ -11,22 +11,22 @@ const catalogue = loadTemplateCatalogue();
 const events = new Map(governmentDomains.flatMap((domain) => domain.events.map((event) => [event.type, event])));
 
 function valuesFor(
-  subscription: Subscription,
+  notificationRule: NotificationRule,
   data: unknown,
   locale: string,
   name: string | undefined,
 ): Record<string, string> {
   return {
-    ...formatVariables(subscription.variables, data, { locale, timeZone: "Europe/Dublin", catalogue }),
+    ...formatVariables(notificationRule.variables, data, { locale, timeZone: "Europe/Dublin", catalogue }),
     name: name ?? "",
     greeting: catalogue.greeting(locale, name),
   };
 }
 
 describe("notification templates", () => {
-  it("load: every subscription has its templates in every locale, using only provided variables", () => {
+  it("load: every notification rule has its templates in every locale, using only provided variables", () => {
     expect(catalogue.locales).toEqual(["en", "fr"]);
-    expect(SUBSCRIPTIONS.map((subscription) => subscription.type).sort()).toEqual([
+    expect(NOTIFICATION_RULES.map((notificationRule) => notificationRule.type).sort()).toEqual([
       "gov.auth.citizen.created",
       "gov.documents.document.verified",
       "gov.permits.application.approved",
@@ -39,15 +39,15 @@ describe("notification templates", () => {
     ]);
   });
 
-  for (const subscription of SUBSCRIPTIONS) {
+  for (const notificationRule of NOTIFICATION_RULES) {
     for (const locale of ["en", "fr"]) {
-      it(`${subscription.template} renders the catalogue example of ${subscription.type} in ${locale}`, () => {
-        const definition = events.get(subscription.type);
-        expect(definition, `${subscription.type} is in the catalogue`).toBeDefined();
-        const values = valuesFor(subscription, definition?.example, locale, "Amina <Haddad>");
-        const channels = new Set(subscription.channels.map((rule) => rule.channel));
+      it(`${notificationRule.template} renders the catalogue example of ${notificationRule.type} in ${locale}`, () => {
+        const definition = events.get(notificationRule.type);
+        expect(definition, `${notificationRule.type} is in the catalogue`).toBeDefined();
+        const values = valuesFor(notificationRule, definition?.example, locale, "Amina <Haddad>");
+        const channels = new Set(notificationRule.channels.map((rule) => rule.channel));
         if (channels.has("email")) {
-          const email = catalogue.renderEmail(subscription.template, locale, values);
+          const email = catalogue.renderEmail(notificationRule.template, locale, values);
           for (const part of [email.subject, email.text, email.html]) {
             expect(part).not.toMatch(/\{\{|\}\}|undefined|NaN/);
           }
@@ -60,9 +60,9 @@ describe("notification templates", () => {
           expect(email.html).toContain(`<html lang="${locale}">`);
         }
         if (channels.has("sms")) {
-          const sms = catalogue.renderSms(subscription.template, locale, values);
+          const sms = catalogue.renderSms(notificationRule.template, locale, values);
           expect(sms).not.toMatch(/\{\{|\}\}|undefined|NaN|\n/);
-          const maxSegments = TEMPLATES[subscription.template]?.[locale]?.sms?.maxSegments ?? 0;
+          const maxSegments = TEMPLATES[notificationRule.template]?.[locale]?.sms?.maxSegments ?? 0;
           expect(smsLength(sms).segments).toBeLessThanOrEqual(maxSegments);
           expect(sms.endsWith("...")).toBe(false); // the example fits without cutting
         }
@@ -71,10 +71,12 @@ describe("notification templates", () => {
   }
 
   it("formats money, dates and labels for the locale", () => {
-    const subscription = SUBSCRIPTIONS.find((s) => s.type === "gov.revenue.payment.completed") as Subscription;
-    const data = events.get(subscription.type)?.example;
-    const en = valuesFor(subscription, data, "en", undefined);
-    const fr = valuesFor(subscription, data, "fr", undefined);
+    const notificationRule = NOTIFICATION_RULES.find(
+      (s) => s.type === "gov.revenue.payment.completed",
+    ) as NotificationRule;
+    const data = events.get(notificationRule.type)?.example;
+    const en = valuesFor(notificationRule, data, "en", undefined);
+    const fr = valuesFor(notificationRule, data, "fr", undefined);
     expect(en.amount).toBe("€250.00");
     expect(fr.amount).toBe("250,00\u00a0€");
     expect(en.purpose).toBe("permit fee");
@@ -85,19 +87,21 @@ describe("notification templates", () => {
   });
 
   it("shows optional sections only when the event has the value", () => {
-    const subscription = SUBSCRIPTIONS.find((s) => s.type === "gov.permits.application.rejected") as Subscription;
-    const base = events.get(subscription.type)?.example as Record<string, unknown>;
+    const notificationRule = NOTIFICATION_RULES.find(
+      (s) => s.type === "gov.permits.application.rejected",
+    ) as NotificationRule;
+    const base = events.get(notificationRule.type)?.example as Record<string, unknown>;
     const withAppeal = catalogue.renderEmail(
-      subscription.template,
+      notificationRule.template,
       "en",
-      valuesFor(subscription, { ...base, appeal_deadline: "2026-07-01", comment: "See <policy>" }, "en", "Amina"),
+      valuesFor(notificationRule, { ...base, appeal_deadline: "2026-07-01", comment: "See <policy>" }, "en", "Amina"),
     );
     expect(withAppeal.text).toContain("You may appeal this decision until 1 July 2026.");
     expect(withAppeal.html).toContain("See &lt;policy&gt;");
     const without = catalogue.renderEmail(
-      subscription.template,
+      notificationRule.template,
       "en",
-      valuesFor(subscription, { ...base, appeal_deadline: null, comment: undefined }, "en", "Amina"),
+      valuesFor(notificationRule, { ...base, appeal_deadline: null, comment: undefined }, "en", "Amina"),
     );
     expect(without.text).not.toMatch(/appeal|case officer/);
   });
@@ -109,8 +113,8 @@ describe("notification templates", () => {
     expect(catalogue.chooseLocale(undefined)).toBe("en");
   });
 
-  it("refuses at load time a template that reads a variable the subscription does not provide", () => {
-    const broken: Subscription = {
+  it("refuses at load time a template that reads a variable the notification rule does not provide", () => {
+    const broken: NotificationRule = {
       type: "gov.test.thing.happened",
       template: "broken",
       channels: [{ channel: "email" }],
@@ -127,7 +131,7 @@ describe("notification templates", () => {
   });
 
   it("refuses at load time a template missing a locale or a channel", () => {
-    const subscription: Subscription = {
+    const notificationRule: NotificationRule = {
       type: "gov.test.thing.happened",
       template: "partial",
       channels: [{ channel: "email" }, { channel: "sms" }],
@@ -136,15 +140,17 @@ describe("notification templates", () => {
     };
     const email = { subject: "s", body: "b" };
     const sms = { body: "b", maxSegments: 1 };
-    expect(() => loadTemplateCatalogue([subscription], { partial: { en: { email, sms } } })).toThrow(/no "fr" version/);
-    expect(() => loadTemplateCatalogue([subscription], { partial: { en: { email }, fr: { email } } })).toThrow(
+    expect(() => loadTemplateCatalogue([notificationRule], { partial: { en: { email, sms } } })).toThrow(
+      /no "fr" version/,
+    );
+    expect(() => loadTemplateCatalogue([notificationRule], { partial: { en: { email }, fr: { email } } })).toThrow(
       /no sms version/,
     );
-    expect(() => loadTemplateCatalogue([{ ...subscription, template: "missing" }], {})).toThrow(/does not exist/);
+    expect(() => loadTemplateCatalogue([{ ...notificationRule, template: "missing" }], {})).toThrow(/does not exist/);
   });
 
   it("refuses at render time data that the catalogue would not have let through", () => {
-    const subscription = SUBSCRIPTIONS.find((s) => s.type === "gov.revenue.refund.issued") as Subscription;
-    expect(() => valuesFor(subscription, { refund_id: "REF-1" }, "en", undefined)).toThrow(/has no value/);
+    const notificationRule = NOTIFICATION_RULES.find((s) => s.type === "gov.revenue.refund.issued") as NotificationRule;
+    expect(() => valuesFor(notificationRule, { refund_id: "REF-1" }, "en", undefined)).toThrow(/has no value/);
   });
 });

@@ -1,16 +1,16 @@
 /**
- * Loads the templates and subscriptions and proves they fit together before anything is sent:
- * every subscription's template exists in every supported locale for each of its message
- * channels, every template parses and reads only variables its subscription provides, and every
+ * Loads the templates and notification rules and proves they fit together before anything is sent:
+ * every notification rule's template exists in every supported locale for each of its message
+ * channels, every template parses and reads only variables its notification rule provides, and every
  * locale labels the same enum values. `loadTemplateCatalogue()` throws on the first mismatch, so
  * a broken template fails the test suite and the Worker's first invocation, not a citizen's email.
  */
 import { EdgebusError } from "#shared/errors.ts";
 import { emailHtmlDocument, escapeHtml } from "./email-html.ts";
 import { LABELS } from "./labels.ts";
+import { BUILT_IN_VARIABLES, type NotificationRule } from "./notification-rule.ts";
+import { NOTIFICATION_RULES } from "./notification-rules.ts";
 import { fitSms } from "./sms-length.ts";
-import { BUILT_IN_VARIABLES, type Subscription } from "./subscription.ts";
-import { SUBSCRIPTIONS } from "./subscriptions.ts";
 import { type ParsedTemplate, parseTemplate, renderTemplate } from "./template-text.ts";
 import { DEFAULT_LOCALE, FORMAT_LOCALES, GREETINGS, type LocaleTemplates, TEMPLATES } from "./templates.ts";
 
@@ -52,7 +52,7 @@ function tidy(text: string): string {
 }
 
 export function loadTemplateCatalogue(
-  subscriptions: readonly Subscription[] = SUBSCRIPTIONS,
+  notificationRules: readonly NotificationRule[] = NOTIFICATION_RULES,
   templates: typeof TEMPLATES = TEMPLATES,
 ): TemplateCatalogue {
   const locales = Object.keys(GREETINGS);
@@ -76,17 +76,18 @@ export function loadTemplateCatalogue(
   );
 
   const compiled = new Map<string, Map<string, CompiledLocale>>();
-  for (const subscription of subscriptions) {
-    const byLocale = templates[subscription.template];
-    if (!byLocale) throw loadError(`template "${subscription.template}" (for ${subscription.type}) does not exist`);
-    const allowed = new Set<string>([...BUILT_IN_VARIABLES, ...Object.keys(subscription.variables)]);
+  for (const notificationRule of notificationRules) {
+    const byLocale = templates[notificationRule.template];
+    if (!byLocale)
+      throw loadError(`template "${notificationRule.template}" (for ${notificationRule.type}) does not exist`);
+    const allowed = new Set<string>([...BUILT_IN_VARIABLES, ...Object.keys(notificationRule.variables)]);
     const perLocale = new Map<string, CompiledLocale>();
     for (const locale of locales) {
       const source: LocaleTemplates | undefined = byLocale[locale];
-      if (!source) throw loadError(`template "${subscription.template}" has no "${locale}" version`);
+      if (!source) throw loadError(`template "${notificationRule.template}" has no "${locale}" version`);
       const entry: CompiledLocale = {};
-      const where = `${subscription.template}/${locale}`;
-      for (const rule of subscription.channels) {
+      const where = `${notificationRule.template}/${locale}`;
+      for (const rule of notificationRule.channels) {
         if (rule.channel === "email" && !source.email) throw loadError(`${where} has no email version`);
         if (rule.channel === "sms" && !source.sms) throw loadError(`${where} has no sms version`);
       }
@@ -106,14 +107,14 @@ export function loadTemplateCatalogue(
       for (const parsed of [entry.email?.subject, entry.email?.body, entry.sms?.body]) {
         const unknown = [...(parsed?.variables ?? [])].filter((name) => !allowed.has(name));
         if (unknown.length > 0) {
-          throw loadError(`${where} uses variables the subscription does not provide: ${unknown.join(", ")}`, {
+          throw loadError(`${where} uses variables the notification rule does not provide: ${unknown.join(", ")}`, {
             provided: [...allowed],
           });
         }
       }
       perLocale.set(locale, entry);
     }
-    compiled.set(subscription.template, perLocale);
+    compiled.set(notificationRule.template, perLocale);
   }
 
   const lookup = (template: string, locale: string): CompiledLocale => {

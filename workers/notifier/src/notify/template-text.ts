@@ -59,7 +59,7 @@ export function parseTemplate(source: string): ParsedTemplate {
 /**
  * Renders with `encode` applied to every inserted value (HTML escaping for HTML, identity for
  * plain text). A variable missing from `values` is a programming error: the loader has already
- * proved that every template only reads variables its subscription provides.
+ * proved that every template only reads variables its notification rule provides.
  */
 export function renderTemplate(
   template: ParsedTemplate,

@@ -3,7 +3,7 @@
  * paragraphs separated by blank lines; the HTML part is built from the same text with every
  * value escaped (`email-html.ts`). SMS bodies are plain text, kept within `maxSegments` segments.
  *
- * Variables: `{{name}}`, `{{greeting}}` and the ones the subscription declares; `{{#v}}…{{/v}}`
+ * Variables: `{{name}}`, `{{greeting}}` and the ones the notification rule declares; `{{#v}}…{{/v}}`
  * keeps text only when `v` is non-empty. The loader rejects unknown variables at startup.
  */
 

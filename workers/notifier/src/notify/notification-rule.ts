@@ -1,7 +1,7 @@
 /**
- * A subscription says, as data, which event type produces which notification: the template,
+ * A notification rule says, as data, which event type produces which notification: the template,
  * the channels, where the recipient comes from and which template variables are read from the
- * event. Adding a notification means adding a subscription and its templates, no code.
+ * event. Adding a notification means adding a notification rule and its templates, no code.
  */
 
 /** How one template variable is read from the event `data` and formatted for the locale. */
@@ -35,8 +35,8 @@ export interface ChannelRule {
   readonly when?: "always" | "if_available";
 }
 
-export interface Subscription {
-  /** The CloudEvents `type` this subscription reacts to. */
+export interface NotificationRule {
+  /** The CloudEvents `type` this notification rule reacts to. */
   readonly type: string;
   /** Template name in `templates.ts`. */
   readonly template: string;

@@ -1,5 +1,5 @@
 /**
- * Which events notify whom, and how (see `subscription.ts` for the meaning of each field).
+ * Which events notify whom, and how (see `notification-rule.ts` for the meaning of each field).
  *
  * Recipient lookup: revenue events read `revenue.citizen_refs`, every other domain reads
  * `permits.citizen_refs`. Each service's replica is the one it keeps current for its own work;
@@ -7,15 +7,15 @@
  * same citizen-sync consumer with the same data. Contact fields carried by the event (the
  * publisher knew them at the time) take precedence over the replica.
  *
- * Every subscription also posts a signed webhook when a webhook endpoint is configured, so a
+ * Every notification rule also posts a signed webhook when a webhook endpoint is configured, so a
  * case-management system can follow the same notifications.
  */
-import type { Subscription } from "./subscription.ts";
+import type { NotificationRule } from "./notification-rule.ts";
 
 const permitsRecipient = { citizenIdPath: "citizen_id", directory: "permits" } as const;
 const revenueRecipient = { citizenIdPath: "citizen_id", contactPath: "payer", directory: "revenue" } as const;
 
-export const SUBSCRIPTIONS: readonly Subscription[] = [
+export const NOTIFICATION_RULES: readonly NotificationRule[] = [
   {
     type: "gov.auth.citizen.created",
     template: "citizen_welcome",
@@ -127,6 +127,6 @@ export const SUBSCRIPTIONS: readonly Subscription[] = [
   },
 ];
 
-export function subscriptionFor(type: string): Subscription | undefined {
-  return SUBSCRIPTIONS.find((subscription) => subscription.type === type);
+export function notificationRuleFor(type: string): NotificationRule | undefined {
+  return NOTIFICATION_RULES.find((notificationRule) => notificationRule.type === type);
 }
