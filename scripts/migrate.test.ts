@@ -81,6 +81,7 @@ describe.skipIf(!isolated)("migrate (real Postgres, throwaway database)", () => 
       "edgebus.event_archive",
       "edgebus.notifications",
       "edgebus.processed_events",
+      "edgebus.push_subscriptions",
       "edgebus.replay_jobs",
       "permits.citizen_refs",
       "revenue.citizen_refs",

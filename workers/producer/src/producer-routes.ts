@@ -39,6 +39,7 @@ import { healthz } from "./routes/healthz.ts";
 import { metrics } from "./routes/metrics.ts";
 import { openApiJson } from "./routes/openapi-json.ts";
 import { readySchema, readyz } from "./routes/readyz.ts";
+import { PUSH_SUBSCRIPTION_ROUTES } from "./routes/v1-citizens-push-subscriptions.ts";
 import { publishBatch } from "./routes/v1-events-batch.ts";
 import { publishEvent } from "./routes/v1-events-publish.ts";
 import { consumerMetrics } from "./routes/v1-metrics-consumers.ts";
@@ -61,6 +62,7 @@ export const PRODUCER_ROUTES: readonly ProducerRoute[] = [
   consumerMetrics,
   ...DEAD_LETTER_ROUTES,
   ...REPLAY_ROUTES,
+  ...PUSH_SUBSCRIPTION_ROUTES,
 ];
 
 /** The schemas the document names (`#/components/schemas/<name>`); the catalogue adds its own. */
