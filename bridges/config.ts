@@ -2,14 +2,17 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
+import { mirrorTargetSchema, targetListProblems, withTargetEnvironment } from "./mirror/targets/config-schema.ts";
 import { redisRestConfigSchema } from "./redis-rest/config-schema.ts";
 
 /**
  * The bridge's configuration: one YAML or JSON file (`--config bridge.yaml`, see
  * `bridge.example.yaml`), every field with a documented default, and environment variables on
  * top (the names in docs/configuration.md: KAFKA_BROKERS, REDIS_URL, BRIDGE_PORT, BRIDGE_KAFKA_REST_USERNAME,
- * BRIDGE_KAFKA_REST_PASSWORD(_PREVIOUS), BRIDGE_KAFKA_REST_CREDENTIALS, BRIDGE_REDIS_REST_TOKEN,
- * BRIDGE_MIRROR_SECRET(_PREVIOUS), BRIDGE_TLS_CERT_FILE/KEY_FILE; plus
+ * BRIDGE_KAFKA_REST_PASSWORD(_PREVIOUS), BRIDGE_KAFKA_REST_CREDENTIALS, BRIDGE_REDIS_REST_TOKEN(_PREVIOUS),
+ * BRIDGE_REDIS_REST_READONLY_TOKEN(_PREVIOUS),
+ * BRIDGE_MIRROR_SECRET(_PREVIOUS), BRIDGE_RABBITMQ_URL, BRIDGE_NATS_URL, BRIDGE_REDIS_STREAMS_URL,
+ * BRIDGE_TLS_CERT_FILE/KEY_FILE; plus
  * BRIDGE_KAFKA_SASL_MECHANISM/USERNAME/PASSWORD and BRIDGE_KAFKA_TLS=true). Parsed once, here.
  */
 
@@ -206,6 +209,11 @@ export const bridgeConfigSchema = z
         include: z.array(z.string()).default([]),
         exclude: z.array(z.string()).default([]),
         rename: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) })).default([]),
+        /**
+         * Push: the brokers every mirrored event is written into (mirror/targets/config-schema.ts);
+         * `mode`, `include`, `exclude`, `rename` above are each target's defaults. Absent: Kafka only.
+         */
+        targets: z.array(mirrorTargetSchema).min(1).optional(),
         /** Pull: consume an Upstash-Kafka-REST endpoint and forward into this Kafka. */
         pull: z
           .object({
@@ -260,6 +268,9 @@ export const bridgeConfigSchema = z
         path: ["mirror", "bodyBudgetBytes"],
         message: "must be at least mirror.maxBodyBytes",
       });
+    }
+    for (const problem of targetListProblems(config.mirror.targets ?? [])) {
+      ctx.addIssue({ code: "custom", path: ["mirror", "targets", ...problem.path], message: problem.message });
     }
     if (config.redisRest.enabled && !config.redisRest.token) {
       ctx.addIssue({
@@ -334,9 +345,22 @@ export function applyEnvironment(file: Record<string, unknown>, env: Env): Recor
   }
   if (env.REDIS_URL) section("redisRest").url = env.REDIS_URL;
   if (env.BRIDGE_REDIS_REST_TOKEN) section("redisRest").token = env.BRIDGE_REDIS_REST_TOKEN;
+  if (env.BRIDGE_REDIS_REST_TOKEN_PREVIOUS) {
+    section("redisRest").token = [...asList(section("redisRest").token), env.BRIDGE_REDIS_REST_TOKEN_PREVIOUS];
+  }
+  if (env.BRIDGE_REDIS_REST_READONLY_TOKEN) section("redisRest").readOnlyToken = env.BRIDGE_REDIS_REST_READONLY_TOKEN;
+  if (env.BRIDGE_REDIS_REST_READONLY_TOKEN_PREVIOUS) {
+    section("redisRest").readOnlyToken = [
+      ...asList(section("redisRest").readOnlyToken),
+      env.BRIDGE_REDIS_REST_READONLY_TOKEN_PREVIOUS,
+    ];
+  }
   if (env.BRIDGE_MIRROR_SECRET) section("mirror").secret = env.BRIDGE_MIRROR_SECRET;
   if (env.BRIDGE_MIRROR_SECRET_PREVIOUS) {
     section("mirror").secret = [...asList(section("mirror").secret), env.BRIDGE_MIRROR_SECRET_PREVIOUS];
+  }
+  if (env.BRIDGE_RABBITMQ_URL || env.BRIDGE_NATS_URL || env.BRIDGE_REDIS_STREAMS_URL) {
+    withTargetEnvironment(section("mirror"), env);
   }
   if (env.BRIDGE_TLS_CERT_FILE || env.BRIDGE_TLS_KEY_FILE) {
     const tls = { ...((merged.tls as Record<string, unknown> | undefined) ?? {}) };

@@ -19,7 +19,7 @@ import type { RecordToProduce } from "../kafka/record.ts";
  */
 export type BindingMode = "binary" | "structured";
 
-const STRUCTURED_CONTENT_TYPE = "application/cloudevents+json";
+export const STRUCTURED_CONTENT_TYPE = "application/cloudevents+json";
 const NOT_HEADERS = new Set(["data", "data_base64", "datacontenttype"]);
 
 export function toKafkaRecord(event: CloudEventRecord, topic: string, mode: BindingMode): RecordToProduce {
@@ -32,15 +32,38 @@ export function toKafkaRecord(event: CloudEventRecord, topic: string, mode: Bind
       headers: [{ key: "content-type", value: STRUCTURED_CONTENT_TYPE }],
     };
   }
-  const headers: { key: string; value: string }[] = [];
+  const parts = binaryParts(event);
+  const headers = parts.attributes.map(([name, value]) => ({
+    key: `ce_${name}`,
+    value: typeof value === "string" ? value : JSON.stringify(value),
+  }));
+  if (parts.contentType !== undefined) headers.push({ key: "content-type", value: parts.contentType });
+  return { topic, ...(key === undefined ? {} : { key }), value: parts.body, headers };
+}
+
+/**
+ * An event split for a binary content mode (every broker binding uses it): the attributes other
+ * than `data`/`data_base64`/`datacontenttype` in the event's order (numbers and booleans kept as
+ * such; each binding writes them its own way), the content type to send (only when there is data:
+ * `datacontenttype`, or `application/json` for JSON data without one) and the body (JSON text for
+ * JSON content types and when none is given, the string itself for other string data, the
+ * decoded bytes of `data_base64`, empty for no data).
+ */
+export interface BinaryParts {
+  readonly attributes: readonly (readonly [string, unknown])[];
+  readonly contentType: string | undefined;
+  readonly body: string | Uint8Array;
+}
+
+export function binaryParts(event: CloudEventRecord): BinaryParts {
+  const attributes: [string, unknown][] = [];
   for (const [name, value] of Object.entries(event)) {
     if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
-    headers.push({ key: `ce_${name}`, value: typeof value === "string" ? value : JSON.stringify(value) });
+    attributes.push([name, value]);
   }
   const hasData = event.data !== undefined || typeof event.data_base64 === "string";
   const contentType = event.datacontenttype ?? (event.data !== undefined ? "application/json" : undefined);
-  if (hasData && contentType) headers.push({ key: "content-type", value: contentType });
-  return { topic, ...(key === undefined ? {} : { key }), value: dataValue(event, contentType), headers };
+  return { attributes, contentType: hasData ? contentType : undefined, body: dataValue(event, contentType) };
 }
 
 function dataValue(event: CloudEventRecord, contentType: string | undefined): string | Uint8Array {
@@ -90,21 +113,46 @@ export function fromKafkaRecord(record: KafkaRecordToDecode): DecodedCloudEvent 
   for (const { key, value } of record.headers) {
     const name = key.toLowerCase();
     if (name === "content-type") contentType = value;
-    else if (name.startsWith("ce_") && name.length > 3)
-      attributes[name.slice(3)] = typedAttribute(name.slice(3), value);
+    else if (name.startsWith("ce_") && name.length > 3) attributes[name.slice(3)] = value;
   }
   const value = Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength);
-  const media = contentType?.split(";")[0]?.trim().toLowerCase();
-  if (media === STRUCTURED_CONTENT_TYPE) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value.toString("utf8"));
-    } catch {
-      return { ok: false, reason: "structured record whose value is not JSON" };
-    }
-    return checked(parsed);
+  if (isStructured(contentType)) return fromStructuredBody(value);
+  return fromBinaryParts(attributes, contentType, value);
+}
+
+/** True for `application/cloudevents+json` (parameters and case ignored). */
+export function isStructured(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === STRUCTURED_CONTENT_TYPE;
+}
+
+/** A structured-mode body (the event's JSON) back into the event. */
+export function fromStructuredBody(value: Uint8Array): DecodedCloudEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8"));
+  } catch {
+    return { ok: false, reason: "structured message whose body is not JSON" };
   }
-  if (attributes.specversion === undefined) return { ok: false, reason: "no ce_specversion header (not a CloudEvent)" };
+  return checked(parsed);
+}
+
+/**
+ * The reverse of `binaryParts`, for every binding: attributes by name (text is typed back for the
+ * extensions edgebus knows; values that arrive typed, as AMQP's do, are kept), the content type and
+ * the body bytes. An empty body without a content type means no `data`.
+ */
+export function fromBinaryParts(
+  rawAttributes: Readonly<Record<string, unknown>>,
+  contentType: string | undefined,
+  body: Uint8Array,
+): DecodedCloudEvent {
+  const attributes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(rawAttributes)) {
+    attributes[name] = typeof value === "string" ? typedAttribute(name, value) : value;
+  }
+  const value = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const media = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (attributes.specversion === undefined) return { ok: false, reason: "no specversion attribute (not a CloudEvent)" };
   const event: Record<string, unknown> = { ...attributes };
   if (contentType !== undefined) event.datacontenttype = contentType;
   if (value.byteLength === 0 && contentType === undefined) return checked(event);

@@ -10,18 +10,34 @@ import { checkMirrorHeaders, DEFAULT_TOLERANCE_SECONDS, verifyMirrorRequest } fr
 import { topicForType } from "#shared/names.ts";
 import { type BodyBudget, readBoundedText } from "../http/bounded-body.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
-import { type BindingMode, toKafkaRecord } from "./cloud-event-binding.ts";
+import type { BindingMode } from "./cloud-event-binding.ts";
 import { MemoryNonceStore, type NonceStore } from "./nonce-store.ts";
+import { KafkaTarget } from "./targets/kafka-target.ts";
+import type { DeliveryOutcome, MirrorDelivery, MirrorTarget } from "./targets/mirror-target.ts";
 import type { TopicMapping } from "./topic-mapping.ts";
 
 const log = createLogger({ component: "mirror" });
 
-export interface MirrorRouteOptions {
+/** The mirror into Kafka alone, as before targets existed (the bridge's producer, one mapping and mode). */
+export interface KafkaOnlyOptions {
   readonly producer: RecordProducer;
-  /** The HMAC secret, or every secret accepted during a rotation. */
-  readonly secret: string | readonly string[];
   readonly mapping: TopicMapping;
   readonly mode: BindingMode;
+}
+
+/** What one target did with one request's events (metrics). */
+export interface TargetReport {
+  readonly target: MirrorTarget;
+  readonly outcomes: readonly DeliveryOutcome[];
+  /** Seconds from handing the events to the target to its last confirm. */
+  readonly seconds: number;
+}
+
+export type MirrorRouteOptions = MirrorRouteCommon & ({ readonly targets: readonly MirrorTarget[] } | KafkaOnlyOptions);
+
+interface MirrorRouteCommon {
+  /** The HMAC secret, or every secret accepted during a rotation. */
+  readonly secret: string | readonly string[];
   readonly toleranceSeconds?: number;
   readonly maxBodyBytes?: number;
   /** Bytes of request bodies all mirror calls hold at once; none = only `maxBodyBytes`. */
@@ -31,10 +47,12 @@ export interface MirrorRouteOptions {
   /** Called with the results of every accepted request (metrics). */
   readonly onResults?: (results: readonly MirrorResult[]) => void;
   /**
-   * Called once per event Kafka acknowledged, with the seconds from the event's `time` (at the
-   * edge) to the acknowledgement (the mirror's delay; 0 when the edge clock was ahead).
+   * Called once per event every target confirmed, with the seconds from the event's `time` (at
+   * the edge) to the last confirmation (the mirror's delay; 0 when the edge clock was ahead).
    */
   readonly onAppended?: (delaySeconds: number) => void;
+  /** Called once per target per request that gave it events (per-target metrics). */
+  readonly onTarget?: (report: TargetReport) => void;
 }
 
 /**
@@ -65,17 +83,25 @@ const eventSchema = z
  * 4. the body: `{events: [1..100]}` (400);
  * 5. the nonce, claimed once in the nonce store: a replay is 409 `conflict`, a store that cannot
  *    answer 503 (fail closed);
- * 6. the batch: each event written to Kafka per the CloudEvents Kafka binding, one result per
- *    event in request order (503 + Retry-After up front when the producer's queue is full).
- * An event is `acked` only after Kafka acknowledged it
- * (`acks=all`). Events are produced per destination topic, so one topic failing does not fail
- * the others. An event whose topic the mapping excludes is `acked` without a topic: there is
- * nothing to mirror, and the Worker must not retry it.
+ * 6. the batch: each event handed to every mirror target whose topic mapping keeps it
+ *    (`targets/`), one result per event in request order (503 + Retry-After up front when a
+ *    target's queue is full).
+ * An event is `acked` only after every target that keeps it confirmed it (each target's guarantee
+ * is in targets/mirror-target.ts); otherwise it is `failed` with the first target's error (named),
+ * retryable only when every failure is. A retried batch reaches every target again: targets that
+ * already hold an event see it again with the same CloudEvents `id` (JetStream and Redis Streams
+ * drop it, Kafka and RabbitMQ keep a second copy). An event no target keeps is `acked` without a
+ * topic: there is nothing to mirror, and the Worker must not retry it. The result's `topic`,
+ * `partition` and `offset` are the first target's receipt (Kafka's partition and offset).
  */
 export function createMirrorRoute(options: MirrorRouteOptions): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MIRROR_MAX_BODY_BYTES;
   const toleranceSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const nonces = options.nonces ?? new MemoryNonceStore();
+  const targets: readonly MirrorTarget[] =
+    "targets" in options
+      ? options.targets
+      : [new KafkaTarget({ producer: options.producer, mapping: options.mapping, mode: options.mode })];
   const app = new Hono();
   app.onError((error, c) => renderError(c, error));
 
@@ -102,21 +128,27 @@ export function createMirrorRoute(options: MirrorRouteOptions): Hono {
     if (!(await nonces.claim(check.nonce, 2 * toleranceSeconds + 60))) {
       throw new EdgebusError("conflict", "mirror request refused: this nonce was already used (a replayed request)");
     }
-    if (options.producer.saturated) {
-      throw new EdgebusError("upstream_unavailable", "the bridge's Kafka producer queue is full; retry shortly", {
-        retryAfterSeconds: 1,
-      });
+    const saturated = targets.find((t) => t.saturated);
+    if (saturated) {
+      const what = saturated.kind === "kafka" ? "the bridge's Kafka producer queue" : `mirror target ${saturated.name}`;
+      throw new EdgebusError("upstream_unavailable", `${what} is full; retry shortly`, { retryAfterSeconds: 1 });
     }
-    const results = await mirror(body.data.events, options);
+    const results = await mirror(body.data.events, targets, options);
     options.onResults?.(results);
     return c.json({ results });
   });
   return app;
 }
 
-async function mirror(events: readonly unknown[], options: MirrorRouteOptions): Promise<MirrorResult[]> {
+async function mirror(
+  events: readonly unknown[],
+  targets: readonly MirrorTarget[],
+  options: MirrorRouteCommon,
+): Promise<MirrorResult[]> {
   const results: MirrorResult[] = new Array(events.length);
-  const byTopic = new Map<string, { index: number; event: CloudEventRecord }[]>();
+  const valid: { index: number; event: CloudEventRecord }[] = [];
+  // Per target: its deliveries and, for each, the event's index in the request.
+  const perTarget = targets.map(() => ({ deliveries: [] as MirrorDelivery[], indexes: [] as number[] }));
   events.forEach((candidate, index) => {
     const parsed = eventSchema.safeParse(candidate);
     const ids = identify(candidate);
@@ -128,47 +160,76 @@ async function mirror(events: readonly unknown[], options: MirrorRouteOptions): 
       return;
     }
     const event = parsed.data as CloudEventRecord;
-    let topic: string | null;
+    let edgeTopic: string;
     try {
-      topic = options.mapping.map(topicForType(event.type));
+      edgeTopic = topicForType(event.type);
     } catch (error) {
       results[index] = failed(ids, new EdgebusError("invalid_envelope", (error as Error).message));
       return;
     }
-    if (topic === null) {
-      results[index] = { ...ids, status: "acked" };
-      return;
-    }
-    byTopic.set(topic, [...(byTopic.get(topic) ?? []), { index, event }]);
+    let kept = false;
+    targets.forEach((target, t) => {
+      const topic = target.mapping.map(edgeTopic);
+      if (topic === null) return;
+      kept = true;
+      perTarget[t]?.deliveries.push({ event, topic });
+      perTarget[t]?.indexes.push(index);
+    });
+    if (!kept) results[index] = { ...ids, status: "acked" };
+    else valid.push({ index, event });
   });
 
+  // Per event index: each target's outcome, in target order.
+  const outcomes = new Map<number, { target: MirrorTarget; outcome: DeliveryOutcome }[]>();
   await Promise.all(
-    [...byTopic].map(async ([topic, group]) => {
+    targets.map(async (target, t) => {
+      const { deliveries, indexes } = perTarget[t] as { deliveries: MirrorDelivery[]; indexes: number[] };
+      if (deliveries.length === 0) return;
+      const started = performance.now();
+      let answers: DeliveryOutcome[];
       try {
-        const receipts = await options.producer.produce(
-          group.map(({ event }) => toKafkaRecord(event, topic, options.mode)),
-        );
-        const appendedAt = Date.now();
-        group.forEach(({ index, event }, i) => {
-          const eventTime = Date.parse(event.time);
-          if (Number.isFinite(eventTime)) options.onAppended?.(Math.max(0, (appendedAt - eventTime) / 1000));
-          const receipt = receipts[i];
-          results[index] = {
-            id: event.id,
-            source: event.source,
-            status: "acked",
-            topic: receipt?.topic ?? topic,
-            partition: receipt?.partition,
-            offset: receipt?.offset,
-          };
-        });
+        answers = await target.deliver(deliveries);
       } catch (error) {
-        const failure = toEdgebusError(error);
-        for (const { index, event } of group)
-          results[index] = failed({ id: event.id, source: event.source }, failure, topic);
+        answers = deliveries.map(() => ({ ok: false as const, error: toEdgebusError(error) }));
       }
+      options.onTarget?.({ target, outcomes: answers, seconds: (performance.now() - started) / 1000 });
+      indexes.forEach((index, i) => {
+        const outcome = answers[i] ?? { ok: false as const, error: new EdgebusError("internal", "no outcome") };
+        outcomes.set(index, [...(outcomes.get(index) ?? []), { target, outcome }]);
+      });
     }),
   );
+
+  const confirmedAt = Date.now();
+  for (const { index, event } of valid) {
+    const all = (outcomes.get(index) ?? []).sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
+    const failures = all.flatMap(({ target, outcome }) => (outcome.ok ? [] : [{ target, error: outcome.error }]));
+    const ids = { id: event.id, source: event.source };
+    const first = all[0]?.outcome;
+    const receipt = first?.ok ? first.receipt : undefined;
+    if (failures.length === 0) {
+      const eventTime = Date.parse(event.time);
+      if (Number.isFinite(eventTime)) options.onAppended?.(Math.max(0, (confirmedAt - eventTime) / 1000));
+      results[index] = {
+        ...ids,
+        status: "acked",
+        ...(receipt ? { topic: receipt.topic, partition: receipt.partition, offset: receipt.offset } : {}),
+      };
+      continue;
+    }
+    const { target, error } = failures[0] as { target: MirrorTarget; error: EdgebusError };
+    // One target alone: its error as it is (the Kafka-only bridge's answers are unchanged).
+    const message =
+      targets.length > 1 && !error.message.includes(target.name) ? `${target.name}: ${error.message}` : error.message;
+    const retryable = failures.every((f) => f.error.retryable);
+    const failedTopic = perTarget[targets.indexOf(target)]?.deliveries.find((d) => d.event === event)?.topic;
+    results[index] = {
+      ...ids,
+      status: "failed",
+      ...(failedTopic === undefined ? {} : { topic: failedTopic }),
+      error: { code: error.code, message, retryable },
+    };
+  }
   return results;
 }
 
