@@ -62,6 +62,15 @@ export class BridgeMetrics {
     );
     this.#counter("edgebus_bridge_streams_closed_total", "Topic streams (SSE, WebSocket) closed, by reason");
     this.#gauge("edgebus_bridge_streams_open", "Topic streams open now, by protocol");
+    this.#counter(
+      "edgebus_bridge_mirror_target_published_total",
+      "Mirrored events a target's broker confirmed, by target (redeliveries it dropped included)",
+    );
+    this.#counter(
+      "edgebus_bridge_mirror_target_duplicates_total",
+      "Redelivered events a target's broker recognised and stored no second copy of (JetStream, Redis Streams)",
+    );
+    this.#counter("edgebus_bridge_mirror_target_failures_total", "Mirrored events a target did not confirm, by code");
     this.#histogram(
       "edgebus_bridge_http_request_duration_seconds",
       "Time to answer a request, by area (streams: time to the response headers)",
@@ -71,6 +80,11 @@ export class BridgeMetrics {
       "edgebus_bridge_mirror_delay_seconds",
       "Edge event time to the on-prem Kafka append of a mirrored event",
       MIRROR_DELAY_BUCKETS,
+    );
+    this.#histogram(
+      "edgebus_bridge_mirror_target_confirm_seconds",
+      "Time from handing a mirror request's events to a target to its last confirm, by target",
+      HTTP_DURATION_BUCKETS,
     );
   }
 

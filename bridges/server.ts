@@ -19,10 +19,12 @@ import { PartitionTail } from "./kafka/partition-tail.ts";
 import { KafkaMetrics } from "./kafka-metrics.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
-import { BridgeMetrics } from "./metrics.ts";
+import { BridgeMetrics, type MetricFamily } from "./metrics.ts";
 import { MirrorPull } from "./mirror/mirror-pull.ts";
 import { createMirrorRoute } from "./mirror/mirror-route.ts";
 import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
+import { createMirrorTargets, mirrorTargetsOf, targetMapping } from "./mirror/targets/create-targets.ts";
+import type { MirrorTarget } from "./mirror/targets/mirror-target.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
 import { createRedisRestApp } from "./redis-rest/app.ts";
 import { openGatewayRedis } from "./redis-rest/serve.ts";
@@ -131,8 +133,11 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   const gatewayRedis = config.redisRest.enabled ? await openGatewayRedis(config.redisRest) : undefined;
   const redis: Redis | undefined = gatewayRedis?.redis;
   // No Kafka clients (and no Kafka health probe) when nothing uses Kafka, e.g. a Redis-only bridge.
-  const usesKafka = config.kafkaRest.enabled || config.mirror.secret !== undefined || config.mirror.pull !== undefined;
-  const mapping = new TopicMapping(config.mirror);
+  const targetConfigs = config.mirror.secret !== undefined ? mirrorTargetsOf(config.mirror) : [];
+  const kafkaTarget = targetConfigs.find((t) => t.kind === "kafka");
+  const usesKafka = config.kafkaRest.enabled || kafkaTarget !== undefined || config.mirror.pull !== undefined;
+  // Where the mirror sends Kafka topics (the topics the bridge may create): the Kafka target's mapping.
+  const mapping = kafkaTarget ? targetMapping(config.mirror, kafkaTarget) : new TopicMapping(config.mirror);
   // Read before anything connects: a missing or broken certificate stops the start.
   const servingTls = config.tls ? readServingTls(config.tls) : undefined;
   const kafka: KafkaStack | undefined = usesKafka
@@ -147,10 +152,17 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         { maxQueuedBytes: config.kafka.producer.maxQueuedBytes },
       )
     : undefined;
-  const nonces: NonceStore | undefined =
-    kafka && config.mirror.secret
-      ? new RedisNonceStore(mirrorNonceRedisUrl(config), config.mirror.nonceKeyPrefix)
-      : undefined;
+  const nonces: NonceStore | undefined = config.mirror.secret
+    ? new RedisNonceStore(mirrorNonceRedisUrl(config), config.mirror.nonceKeyPrefix)
+    : undefined;
+  // The mirror's brokers (mirror.targets); each non-Kafka one connects in the background.
+  const kafkaProbe = kafka ? () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }) : undefined;
+  const targets: MirrorTarget[] = config.mirror.secret
+    ? createMirrorTargets(
+        config.mirror,
+        kafka && kafkaProbe ? { producer: kafka.producer, probe: kafkaProbe } : undefined,
+      )
+    : [];
 
   const app = new Hono();
   // First: a refusal while the request body is still arriving closes the connection gently.
@@ -164,8 +176,12 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   });
   const health = new CachedHealth(
     {
-      ...(kafka ? { kafka: () => kafka.topics.admin.metadata({ topics: [], forceUpdate: true }) } : {}),
+      ...(kafkaProbe ? { kafka: kafkaProbe } : {}),
       ...(redis ? { redis: () => redis.ping() } : {}),
+      // Every mirror target but Kafka (the `kafka` check above covers it): `mirror:<name>`.
+      ...Object.fromEntries(
+        targets.filter((t) => t.kind !== "kafka").map((t) => [`mirror:${t.name}`, () => t.probe()]),
+      ),
     },
     config.health,
   );
@@ -185,7 +201,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       )
     : undefined;
   app.get("/metrics", async (c) => {
-    const families = (await kafkaMetrics?.families()) ?? [];
+    const families = [...((await kafkaMetrics?.families()) ?? []), ...targetFamilies(targets)];
     return c.text(metrics.render(families), 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
@@ -222,14 +238,12 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       }),
     );
   }
-  if (kafka && config.mirror.secret) {
+  if (config.mirror.secret) {
     app.route(
       "/",
       createMirrorRoute({
-        producer: kafka.producer,
+        targets,
         secret: config.mirror.secret,
-        mapping,
-        mode: config.mirror.mode,
         toleranceSeconds: config.mirror.toleranceSeconds,
         maxBodyBytes: config.mirror.maxBodyBytes,
         bodyBudget: new BodyBudget(config.mirror.bodyBudgetBytes),
@@ -238,6 +252,22 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
           for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
         },
         onAppended: (seconds) => metrics.observe("edgebus_bridge_mirror_delay_seconds", {}, seconds),
+        onTarget: ({ target, outcomes, seconds }) => {
+          const labels = { target: target.name };
+          let published = 0;
+          let duplicates = 0;
+          for (const outcome of outcomes) {
+            if (!outcome.ok) {
+              metrics.inc("edgebus_bridge_mirror_target_failures_total", { ...labels, code: outcome.error.code });
+              continue;
+            }
+            published += 1;
+            if (outcome.duplicate) duplicates += 1;
+          }
+          if (published > 0) metrics.inc("edgebus_bridge_mirror_target_published_total", labels, published);
+          if (duplicates > 0) metrics.inc("edgebus_bridge_mirror_target_duplicates_total", labels, duplicates);
+          metrics.observe("edgebus_bridge_mirror_target_confirm_seconds", labels, seconds);
+        },
       }),
     );
   }
@@ -323,9 +353,23 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       await pull?.stop();
       await streamTails?.hub.close();
       await Promise.allSettled([streamTails?.lookup.close(), streamTails?.tail.close(), clusterStats?.close()]);
+      await Promise.allSettled(targets.map((t) => t.close()));
       await kafka?.close();
       await nonces?.close();
       await redis?.quit().catch(() => undefined);
     },
   };
+}
+
+/** `edgebus_bridge_mirror_target_up`: 1 while a mirror target holds a working connection, per target. */
+function targetFamilies(targets: readonly MirrorTarget[]): MetricFamily[] {
+  if (targets.length === 0) return [];
+  return [
+    {
+      name: "edgebus_bridge_mirror_target_up",
+      help: "1 while the mirror target holds a working connection to its broker, else 0",
+      type: "gauge",
+      samples: targets.map((t) => ({ labels: { target: t.name, kind: t.kind }, value: t.connected ? 1 : 0 })),
+    },
+  ];
 }
