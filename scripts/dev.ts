@@ -328,6 +328,8 @@ function startWorkers(options: {
     CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPassword(options.databaseUrl),
     // producer
     EDGEBUS_API_KEYS: options.apiKeysJson,
+    // operator console: session cookies signed with a key of this run (sign in again after a restart)
+    CONSOLE_SESSION_SECRET: randomSecret(),
     // notifier → local provider
     SENDGRID_BASE_URL: provider.url,
     SENDGRID_API_KEY: credentials.sendgridApiKey,
@@ -528,6 +530,7 @@ async function main(): Promise<void> {
   printTable([
     ["API", `${producer}/v1/events`],
     ["API docs", `${producer}/docs`],
+    ["console", `${producer}/console/  (sign in with the dev API key)`],
     ["health / metrics", `${producer}/healthz  ${producer}/metrics`],
     ["bridge", bridge ? `${bridge.url}/healthz` : "off (set KAFKA_BROKERS / REDIS_URL, or --with-kafka)"],
     [

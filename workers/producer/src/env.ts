@@ -85,6 +85,13 @@ const envSchema = z
       (value) => (value === "" ? undefined : value),
       z.enum(["open", "closed"], { message: "must be open or closed" }).optional(),
     ),
+    /** Operator console (`console/`): HMAC key of its session cookies, at least 32 characters. */
+    CONSOLE_SESSION_SECRET: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
+    ),
+    /** The bridge the console reads topic events from; default: UPSTASH_KAFKA_REST_URL without its `/kafka`. */
+    CONSOLE_BRIDGE_URL: optionalUrl,
   })
   .superRefine((env, ctx) => {
     // Outside development a half-configured Redis or Kafka is a readiness problem (503 with a code,
@@ -129,6 +136,12 @@ export interface ProducerConfig {
     replayJobs: DurableObjectNamespace | null;
     ratePerSecond: number;
   };
+  console: {
+    /** `CONSOLE_SESSION_SECRET`; null: sign-in refused outside development (`console/session.ts`). */
+    sessionSecret: string | null;
+    /** Base URL of the bridge's `/v1/topics` routes; null: no live tail. */
+    bridgeUrl: string | null;
+  };
 }
 
 /** Parses the Worker env; a misconfiguration is an operator error and names the setting. */
@@ -172,7 +185,17 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
       replayJobs: e.REPLAY_JOBS ?? null,
       ratePerSecond: e.REPLAY_RATE_PER_SECOND,
     },
+    console: {
+      sessionSecret: e.CONSOLE_SESSION_SECRET ?? null,
+      bridgeUrl: (e.CONSOLE_BRIDGE_URL ?? bridgeOfKafkaRest(e.UPSTASH_KAFKA_REST_URL) ?? null)?.replace(/\/+$/, "") ?? null,
+    },
   };
+}
+
+/** The bridge serving a Kafka REST URL of the form `<bridge>/kafka`; undefined for any other URL. */
+function bridgeOfKafkaRest(url: string | undefined): string | undefined {
+  if (url === undefined || !/\/kafka\/?$/.test(new URL(url).pathname)) return undefined;
+  return url.replace(/\/kafka\/?$/, "");
 }
 
 /** What keeps a staging or production deployment from publishing safely. */
