@@ -343,7 +343,12 @@ function startWorkers(options: {
     // both lookups at once (no lookup lag), so an unknown outcome can be checked after seconds.
     SENDGRID_EMAIL_ACTIVITY: "true",
     UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "10",
+    // webhook subscriptions (producer and webhooks Worker): a local receiver is http://127.0.0.1,
+    // which only this explicit development setting allows (docs/webhooks.md#safety).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
   };
+  // A test harness may shorten the webhooks' retry schedule (e.g. "1,1,1").
+  if (process.env.WEBHOOK_RETRY_SCHEDULE) vars.WEBHOOK_RETRY_SCHEDULE = process.env.WEBHOOK_RETRY_SCHEDULE;
   if (bridge?.kafkaRest) {
     vars.UPSTASH_KAFKA_REST_URL = `${bridge.url}/kafka`;
     vars.UPSTASH_KAFKA_REST_USERNAME = bridge.kafkaRest.username;

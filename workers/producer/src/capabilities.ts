@@ -20,6 +20,7 @@ import { RedisDedupStore } from "./dedup/redis-dedup-store.ts";
 import type { ProducerConfig } from "./env.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import { createProducerRedis } from "./redis-client.ts";
+import { SubscriptionRouter } from "./subscriptions/subscription-router.ts";
 
 export interface Capabilities {
   readonly config: ProducerConfig;
@@ -32,6 +33,8 @@ export interface Capabilities {
   readonly dedup: DedupStore;
   readonly rateLimiter: RateLimiter;
   readonly metrics: ProducerMetrics;
+  /** Webhook subscriptions (cache, outbox, wake-ups); null without Postgres (HYPERDRIVE). */
+  readonly subscriptions: SubscriptionRouter | null;
 }
 
 /** Replaces parts of the defaults (tests inject failing publishers or another catalogue). */
@@ -95,5 +98,15 @@ export function buildCapabilities(
           : new UpstashKafkaPublisher(config.kafka),
     dedup: custom.dedup ?? dedup,
     rateLimiter: custom.rateLimiter ?? rateLimiter,
+    subscriptions:
+      custom.subscriptions !== undefined
+        ? custom.subscriptions
+        : config.admin.databaseUrl === null
+          ? null
+          : new SubscriptionRouter({
+              databaseUrl: config.admin.databaseUrl,
+              ttlSeconds: config.webhooks.cacheSeconds,
+              wakeQueue: config.webhooks.wakeQueue,
+            }),
   };
 }

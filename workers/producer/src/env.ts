@@ -75,6 +75,28 @@ const envSchema = z
     REPLAY_JOBS: durableObjectNamespace.optional(),
     /** Messages per second a replay job sends: the default and the cap of a request's `rate_per_second`. */
     REPLAY_RATE_PER_SECOND: z.coerce.number().int().min(1).max(MAX_REPLAY_RATE_PER_SECOND).default(100),
+    // Webhook subscriptions (docs/webhooks.md): the wake-up queue of the webhooks Worker, how long
+    // an isolate keeps the subscription list, and the target checks.
+    Q_WEBHOOKS: queueBinding.optional(),
+    SUBSCRIPTION_CACHE_SECONDS: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.coerce.number().int().min(1).max(60).default(5),
+    ),
+    /** Development only: subscriptions may target http:// and private or loopback hosts (a local receiver). */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
+    ),
+    /** DNS-over-HTTPS JSON resolver used to check a target's host names; "off" skips the check. */
+    WEBHOOK_DNS_RESOLVER_URL: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.union([z.literal("off"), z.url({ protocol: /^https$/, message: "must be an https URL or off" })]).optional(),
+    ),
+    /** Hours the previous signing secret stays valid after a rotation. */
+    WEBHOOK_SECRET_OVERLAP_HOURS: z.preprocess(
+      (value) => (value === "" ? undefined : value),
+      z.coerce.number().min(0).max(720).default(24),
+    ),
     /** Deadline of every Redis call (dedup, rate limits), in milliseconds. */
     REDIS_TIMEOUT_MS: z.preprocess(
       (value) => (value === "" ? undefined : value),
@@ -94,6 +116,13 @@ const envSchema = z
     CONSOLE_BRIDGE_URL: optionalUrl,
   })
   .superRefine((env, ctx) => {
+    if (env.WEBHOOK_ALLOW_PRIVATE_TARGETS === "true" && env.ENVIRONMENT !== "development") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+        message: "may be true only in development (it lets subscriptions reach private and loopback hosts)",
+      });
+    }
     // Outside development a half-configured Redis or Kafka is a readiness problem (503 with a code,
     // details to admins and the log), not a 500 naming settings to every caller.
     if (env.ENVIRONMENT !== "development") return;
@@ -136,6 +165,15 @@ export interface ProducerConfig {
     replayJobs: DurableObjectNamespace | null;
     ratePerSecond: number;
   };
+  webhooks: {
+    /** The webhooks Worker's wake-up queue; null without the Q_WEBHOOKS binding (its sweep still delivers). */
+    wakeQueue: Queue | null;
+    cacheSeconds: number;
+    allowPrivateTargets: boolean;
+    /** DNS-over-HTTPS resolver for target host names; null = not checked (development default). */
+    dnsResolverUrl: string | null;
+    secretOverlapSeconds: number;
+  };
   console: {
     /** `CONSOLE_SESSION_SECRET`; null: sign-in refused outside development (`console/session.ts`). */
     sessionSecret: string | null;
@@ -143,6 +181,9 @@ export interface ProducerConfig {
     bridgeUrl: string | null;
   };
 }
+
+/** The public resolver used outside development unless WEBHOOK_DNS_RESOLVER_URL says otherwise. */
+export const DEFAULT_DNS_RESOLVER_URL = "https://cloudflare-dns.com/dns-query";
 
 /** Parses the Worker env; a misconfiguration is an operator error and names the setting. */
 export function parseProducerEnv(env: unknown): ProducerConfig {
@@ -184,6 +225,16 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
       databaseUrl: e.HYPERDRIVE?.connectionString ?? null,
       replayJobs: e.REPLAY_JOBS ?? null,
       ratePerSecond: e.REPLAY_RATE_PER_SECOND,
+    },
+    webhooks: {
+      wakeQueue: e.Q_WEBHOOKS ?? null,
+      cacheSeconds: e.SUBSCRIPTION_CACHE_SECONDS,
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS === "true",
+      dnsResolverUrl:
+        e.WEBHOOK_DNS_RESOLVER_URL === "off"
+          ? null
+          : (e.WEBHOOK_DNS_RESOLVER_URL ?? (e.ENVIRONMENT === "development" ? null : DEFAULT_DNS_RESOLVER_URL)),
+      secretOverlapSeconds: Math.round(e.WEBHOOK_SECRET_OVERLAP_HOURS * 3600),
     },
     console: {
       sessionSecret: e.CONSOLE_SESSION_SECRET ?? null,

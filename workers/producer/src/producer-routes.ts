@@ -44,6 +44,13 @@ import { publishBatch } from "./routes/v1-events-batch.ts";
 import { publishEvent } from "./routes/v1-events-publish.ts";
 import { consumerMetrics } from "./routes/v1-metrics-consumers.ts";
 import { getSchema, listSchemas } from "./routes/v1-schemas.ts";
+import { SUBSCRIPTION_ROUTES } from "./routes/v1-subscriptions.ts";
+import {
+  deliveryPageSchema,
+  subscriptionPageSchema,
+  subscriptionSchema,
+  subscriptionWithSecretSchema,
+} from "./routes/v1-subscriptions-schemas.ts";
 
 /**
  * Registration order matters where paths overlap: a static path (`/v1/dead-letters/replay`) is
@@ -62,6 +69,7 @@ export const PRODUCER_ROUTES: readonly ProducerRoute[] = [
   consumerMetrics,
   ...DEAD_LETTER_ROUTES,
   ...REPLAY_ROUTES,
+  ...SUBSCRIPTION_ROUTES,
   ...PUSH_SUBSCRIPTION_ROUTES,
 ];
 
@@ -88,6 +96,10 @@ const COMPONENTS = [
   [archiveReplayResponseSchema, "ArchiveReplayJob"],
   [archiveReplayDryRunSchema, "ArchiveReplayDryRun"],
   [replayJobSchema, "ReplayJob"],
+  [subscriptionSchema, "Subscription"],
+  [subscriptionWithSecretSchema, "SubscriptionWithSecret"],
+  [subscriptionPageSchema, "SubscriptionPage"],
+  [deliveryPageSchema, "DeliveryPage"],
   ...CATALOGUE_STAND_INS,
 ] as const;
 

@@ -20,6 +20,8 @@ import { toKafkaBinaryMessage } from "./envelope/kafka-binding.ts";
 import { normaliseEvent } from "./envelope/normalise.ts";
 import { upcastEvent } from "./envelope/upcast.ts";
 import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
+import { SubscriptionRouter, WEBHOOK_DESTINATION } from "./subscriptions/subscription-router.ts";
+import type { RoutableSubscription } from "./subscriptions/subscription-store.ts";
 
 const publishLog = createLogger({ component: "producer" });
 
@@ -33,6 +35,8 @@ interface Prepared {
   plan: string[];
   /** The form `data` came in when it was upcast (`seed-v1`). */
   receivedAs?: string;
+  /** Webhook subscriptions whose filter matches (their outbox rows are one more destination). */
+  subscriptions: readonly RoutableSubscription[];
 }
 
 /** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
@@ -42,7 +46,12 @@ export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted
   caps.metrics.events.inc({ type: known ? resolved : "unknown", outcome });
 }
 
-function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEvent): Prepared {
+function prepare(
+  caps: Capabilities,
+  principal: Principal,
+  incoming: IncomingEvent,
+  subscriptionList: readonly RoutableSubscription[],
+): Prepared {
   // Aliases and other forms of a type first: the scope check sees the full type and final source.
   const { attributes, receivedAs } = upcastEvent(incoming, caps.catalogue);
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
@@ -54,7 +63,29 @@ function prepare(caps: Capabilities, principal: Principal, incoming: IncomingEve
     ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
     ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),
   ];
-  return { event, plan, ...(receivedAs === undefined ? {} : { receivedAs }) };
+  const subscriptions = SubscriptionRouter.matching(subscriptionList, event);
+  if (subscriptions.length > 0) plan.push(WEBHOOK_DESTINATION);
+  return { event, plan, subscriptions, ...(receivedAs === undefined ? {} : { receivedAs }) };
+}
+
+/** Writes the outbox rows of `items` for their matching subscriptions (`subscription-router.ts`). */
+async function publishToSubscriptions(caps: Capabilities, items: readonly Prepared[]): Promise<PublishReceipt[]> {
+  try {
+    if (caps.subscriptions === null) {
+      throw new EdgebusError("upstream_unavailable", "webhook subscriptions need Postgres: bind HYPERDRIVE");
+    }
+    await caps.subscriptions.deliver(items.map(({ event, subscriptions }) => ({ event, subscriptions })));
+    return items.map(() => ({ destination: WEBHOOK_DESTINATION, partition: null, offset: null }));
+  } catch (error) {
+    publishLog.log("error", "publish failed", {
+      destination: WEBHOOK_DESTINATION,
+      count: items.length,
+      ...(items[0] === undefined ? {} : { event_id: items[0].event.id, event_source: items[0].event.source }),
+      ...errorLogFields(error),
+    });
+    if (isEdgebusError(error) && error.code === "upstream_unavailable") throw error;
+    throw new EdgebusError("upstream_unavailable", "the webhook outbox did not accept the events", { cause: error });
+  }
 }
 
 /** Publishes `events` to one destination in one call (the publishers chunk within broker limits). */
@@ -132,9 +163,21 @@ export async function publishEvents(
 ): Promise<PublishResult[]> {
   const results: (PublishResult | undefined)[] = new Array(incoming.length);
   const prepared: { index: number; item: Prepared }[] = [];
+  let subscriptionList: readonly RoutableSubscription[] = [];
+  if (caps.subscriptions !== null) {
+    try {
+      subscriptionList = await caps.subscriptions.current();
+    } catch (error) {
+      // Without the list no event can be routed completely: every one is refused, retryable.
+      return incoming.map((event) => {
+        countEvent(caps, event.attributes.type, "rejected");
+        return { ok: false, error: toEdgebusError(error) };
+      });
+    }
+  }
   incoming.forEach((event, index) => {
     try {
-      prepared.push({ index, item: prepare(caps, principal, event) });
+      prepared.push({ index, item: prepare(caps, principal, event, subscriptionList) });
     } catch (error) {
       countEvent(caps, event.attributes.type, "rejected");
       results[index] = { ok: false, error: toEdgebusError(error) };
@@ -145,11 +188,16 @@ export async function publishEvents(
     store: caps.dedup,
     requests: prepared.map(({ item }) => ({ key: eventKey(item.event), plan: item.plan })),
     publish: (destination, indices) =>
-      publishTo(
-        caps,
-        destination,
-        indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
-      ),
+      destination === WEBHOOK_DESTINATION
+        ? publishToSubscriptions(
+            caps,
+            indices.map((i) => (prepared[i] as { item: Prepared }).item),
+          )
+        : publishTo(
+            caps,
+            destination,
+            indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
+          ),
     onFinishFailed: (_key, error) =>
       publishLog.log("error", "published, but the dedup record could not be completed", errorLogFields(error)),
   });

@@ -16,7 +16,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { EdgebusError, ERROR_CODES } from "#shared/errors.ts";
 import { errorBodySchema } from "./api-schemas.ts";
-import { METRICS_SCOPE } from "./auth/api-key-config.ts";
+import { METRICS_SCOPE, SUBSCRIPTIONS_SCOPE } from "./auth/api-key-config.ts";
 import { assertAdmin, type Principal } from "./auth/authenticate.ts";
 import { authenticateRequest } from "./authenticate-request.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
@@ -27,7 +27,7 @@ export type DeclaredRoute = RouteConfig & { getRoutingPath(): string };
 /** The scheme every secured route names (`components.securitySchemes`). */
 export const BEARER_SCHEME = "bearerAuth";
 /** The scopes a key can hold; a route lists the ones it needs in its `security` requirement. */
-const KNOWN_SCOPES: ReadonlySet<string> = new Set(["admin", METRICS_SCOPE]);
+const KNOWN_SCOPES: ReadonlySet<string> = new Set(["admin", METRICS_SCOPE, SUBSCRIPTIONS_SCOPE]);
 
 /** `security` of a route any valid API key may call (what it may publish is checked per event). */
 export const API_KEY = [{ [BEARER_SCHEME]: [] as string[] }];
@@ -35,6 +35,8 @@ export const API_KEY = [{ [BEARER_SCHEME]: [] as string[] }];
 export const ADMIN_KEY = [{ [BEARER_SCHEME]: ["admin"] }];
 /** `security` of a route a key with the `metrics` scope may call (an `admin` key may too). */
 export const METRICS_KEY = [{ [BEARER_SCHEME]: [METRICS_SCOPE] }];
+/** `security` of a route a key with the `subscriptions` scope may call (only its own subscriptions; `admin`: all). */
+export const SUBSCRIPTIONS_KEY = [{ [BEARER_SCHEME]: [SUBSCRIPTIONS_SCOPE] }];
 
 /** A handler; `Path` (the routing path, `/v1/replay/:id`) types `c.req.param()`. */
 export type RouteHandler<Caller, Path extends string = string> = (
@@ -85,6 +87,9 @@ async function authorize(c: Context<ProducerEnv>, scopes: readonly string[] | un
   if (scopes.includes("admin")) assertAdmin(principal);
   if (scopes.includes(METRICS_SCOPE) && !principal.admin && !principal.scopes.includes(METRICS_SCOPE)) {
     throw new EdgebusError("forbidden", `API key ${principal.id} lacks the ${METRICS_SCOPE} scope`);
+  }
+  if (scopes.includes(SUBSCRIPTIONS_SCOPE) && !principal.admin && !principal.scopes.includes(SUBSCRIPTIONS_SCOPE)) {
+    throw new EdgebusError("forbidden", `API key ${principal.id} lacks the ${SUBSCRIPTIONS_SCOPE} scope`);
   }
   return principal;
 }

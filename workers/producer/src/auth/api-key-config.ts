@@ -45,9 +45,11 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { requests: 1000, window_seconds: 6
  */
 export const DIRECT_CONTACT_SCOPE = "notify:direct-contact";
 export const METRICS_SCOPE = "metrics";
+/** `subscriptions`: may manage webhook subscriptions through /v1/subscriptions, only those it created (admin: all). */
+export const SUBSCRIPTIONS_SCOPE = "subscriptions";
 /** `notify:push-subscriptions`: the citizen app's service; may register and remove citizens' Web Push subscriptions. */
 export const PUSH_SUBSCRIPTIONS_SCOPE = "notify:push-subscriptions";
-export const KEY_SCOPES = [DIRECT_CONTACT_SCOPE, METRICS_SCOPE, PUSH_SUBSCRIPTIONS_SCOPE] as const;
+export const KEY_SCOPES = [DIRECT_CONTACT_SCOPE, METRICS_SCOPE, SUBSCRIPTIONS_SCOPE, PUSH_SUBSCRIPTIONS_SCOPE] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export const apiKeyEntrySchema = z.strictObject({
