@@ -16,19 +16,27 @@ export const ALWAYS_SENT = ["specversion", "id", "source", "type", "time"] as co
 export const FIELD_PATH = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_-]+){0,15}$/;
 export const MAX_FIELDS = 64;
 
-function copyPath(from: Record<string, unknown>, to: Record<string, unknown>, path: readonly string[]): void {
-  const [head, ...rest] = path;
-  if (head === undefined || !Object.hasOwn(from, head)) return;
-  const value = from[head];
-  if (rest.length === 0) {
-    to[head] = structuredClone(value);
-    return;
+/** The value at `path` in `from`, or undefined when a step is missing or not an object. */
+function valueAt(from: unknown, path: readonly string[]): unknown {
+  let current = from;
+  for (const name of path) {
+    if (typeof current !== "object" || current === null || Array.isArray(current)) return undefined;
+    if (!Object.hasOwn(current, name)) return undefined;
+    current = (current as Record<string, unknown>)[name];
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return;
-  const existing = to[head];
-  const target = typeof existing === "object" && existing !== null ? (existing as Record<string, unknown>) : {};
-  to[head] = target;
-  copyPath(value as Record<string, unknown>, target, rest);
+  return current;
+}
+
+/** Sets `path` in `to` to a copy of `value`, creating the objects on the way. */
+function setAt(to: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let target = to;
+  for (const name of path.slice(0, -1)) {
+    const next = target[name];
+    if (typeof next !== "object" || next === null) target[name] = {};
+    target = target[name] as Record<string, unknown>;
+  }
+  const last = path.at(-1);
+  if (last !== undefined) target[last] = structuredClone(value);
 }
 
 /** The JSON object sent to a subscriber for `event` under its `fields` selection (null = everything). */
@@ -45,7 +53,8 @@ export function selectFields(event: CloudEventRecord, fields: readonly string[] 
   for (const path of fields) {
     const parts = path.split(".");
     if (parts[0]?.startsWith(RESERVED_EXTENSION_PREFIX)) continue;
-    copyPath(source, out, parts);
+    const value = valueAt(source, parts);
+    if (value !== undefined) setAt(out, parts, value);
   }
   return out;
 }
