@@ -16,9 +16,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { createTestHarness } from "wrangler";
-import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import { routeEvent } from "#shared/routing/router.ts";
-import { governmentCatalogue } from "../schemas/index.ts";
+import { governmentCatalogue, governmentPlugin } from "../schemas/index.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { parseBatch, parseSingleEvent } from "../workers/producer/src/envelope/http-binding.ts";
 import { normaliseEvent } from "../workers/producer/src/envelope/normalise.ts";
@@ -115,12 +114,12 @@ function measureCpu(events: number): { single_us: number; batch_us: number } {
   );
   const single = (body: string) => {
     const event = normaliseEvent(parseSingleEvent(singleHeaders, body).attributes, governmentCatalogue);
-    routeEvent(DEFAULT_ROUTING_RULES, event, options);
+    routeEvent(governmentPlugin.routes, event, options);
   };
   const batch = (body: string) => {
     for (const item of parseBatch(batchHeaders, body)) {
       if (!item.ok) throw item.error;
-      routeEvent(DEFAULT_ROUTING_RULES, normaliseEvent(item.event.attributes, governmentCatalogue), options);
+      routeEvent(governmentPlugin.routes, normaliseEvent(item.event.attributes, governmentCatalogue), options);
     }
   };
   // Warm-up: let V8 optimise the paths before measuring.

@@ -11,7 +11,7 @@
 
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { eventJsonSchema, exampleEvent, schemaIdOf } from "#shared/catalogue/event-json-schema.ts";
-import { deadLetterQueueOf, QUEUE_NAMES, QUEUES, type QueueName, topicForType } from "#shared/names.ts";
+import { deadLetterQueueOf, QUEUE_NAMES, QUEUES, type QueueName } from "#shared/names.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 
@@ -74,7 +74,8 @@ export function asyncApiDocument(catalogue: Catalogue, options: AsyncApiOptions)
       "x-edgebus-schema-version": definition.version,
     };
     const event = { ...exampleEvent(definition), specversion: "1.0" as const } as Parameters<typeof routeEvent>[1];
-    for (const queue of routeEvent(options.routingRules, event, { kafkaEnabled: true }).queues) {
+    const topicOf = (t: string) => catalogue.topicFor(t);
+    for (const queue of routeEvent(options.routingRules, event, { kafkaEnabled: true, topicOf }).queues) {
       queueTypes.get(queue)?.push(type);
     }
   }
@@ -88,17 +89,47 @@ export function asyncApiDocument(catalogue: Catalogue, options: AsyncApiOptions)
     channelTypes.map((t) => ref(`#/channels/${token(channel)}/messages/${token(t)}`));
 
   for (const topic of catalogue.topics()) {
-    const topicTypes = types.filter((t) => topicForType(t) === topic.name);
+    const topicTypes = types.filter((t) => catalogue.topicFor(t) === topic.name);
+    const keys = [...new Set(topicTypes.map((t) => catalogue.require(t).entityIdField ?? "none"))];
+    const settings = [
+      `${topic.partitions} partitions`,
+      ...(topic.replicationFactor === undefined ? [] : [`replication ${topic.replicationFactor}`]),
+      ...(topic.retentionMs === undefined ? [] : [`retention.ms ${topic.retentionMs}`]),
+      ...(topic.compressionType === undefined ? [] : [`compression.type ${topic.compressionType}`]),
+    ];
     channels[topic.name] = {
       address: topic.name,
       title: `Kafka topic ${topic.name}`,
-      description: `Events of entity ${topic.name}; keyed by entity id, ${topic.partitions} partitions.`,
+      description: `Keyed by entity id (data.${keys.join(", data.")}); ${settings.join(", ")}.`,
       servers: [ref("#/servers/kafka")],
       messages: channelMessages(topicTypes),
       bindings: {
-        kafka: { topic: topic.name, partitions: topic.partitions, bindingVersion: KAFKA_BINDING_VERSION },
+        kafka: {
+          topic: topic.name,
+          partitions: topic.partitions,
+          ...(topic.replicationFactor === undefined ? {} : { replicas: topic.replicationFactor }),
+          ...(topic.retentionMs === undefined ? {} : { topicConfiguration: { "retention.ms": topic.retentionMs } }),
+          bindingVersion: KAFKA_BINDING_VERSION,
+        },
       },
     };
+    // The design's consumer groups / subscribers that read this topic (routes with consumerGroups).
+    for (const rule of options.routingRules) {
+      for (const group of rule.consumerGroups ?? []) {
+        const read = topicTypes.filter((t) => {
+          const event = { ...exampleEvent(catalogue.require(t)), specversion: "1.0" as const };
+          return routeEvent([rule], event as Parameters<typeof routeEvent>[1], { kafkaEnabled: true }).rules.length > 0;
+        });
+        if (read.length === 0) continue;
+        operations[`consume.${topic.name}.${group.name}`] = {
+          action: "receive",
+          title: `Consumer group ${group.name} reads ${topic.name}`,
+          summary: `Services: ${group.services.join(", ")} (route ${rule.name}).`,
+          channel: ref(`#/channels/${token(topic.name)}`),
+          messages: operationMessages(topic.name, read),
+        };
+      }
+    }
     operations[`publish.${topic.name}`] = {
       action: "send",
       title: `Publish to ${topic.name}`,
@@ -110,6 +141,8 @@ export function asyncApiDocument(catalogue: Catalogue, options: AsyncApiOptions)
 
   for (const queue of QUEUE_NAMES) {
     const queued = queueTypes.get(queue) ?? [];
+    // A queue no type of this catalogue reaches is not part of its contract.
+    if (queued.length === 0) continue;
     const dlq = deadLetterQueueOf(queue);
     for (const [name, description] of [
       [queue, `Cloudflare Queue ${queue}; consumed by the ${QUEUE_CONSUMERS[queue]}.`],

@@ -7,8 +7,8 @@ import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { afterEach, describe, expect, it } from "vitest";
 import { QUEUE_NAMES } from "#shared/names.ts";
-import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
-import { governmentCatalogue } from "../schemas/index.ts";
+import { loadCatalogues, SHIPPED_CATALOGUES } from "../schemas/catalogues.ts";
+import { governmentCatalogue, governmentPlugin } from "../schemas/index.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
 import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 import { ARTEFACTS, catalogueArtefacts, checkArtefacts, runCli, writeArtefacts } from "./generate-artefacts.ts";
@@ -41,16 +41,20 @@ describe("committed artefacts", () => {
     expect(report).toEqual({ changed: [], stale: [] });
   });
 
-  it("cover one JSON Schema per type plus the AsyncAPI document", () => {
+  it("cover one JSON Schema per type plus the AsyncAPI document of every shipped catalogue", () => {
     const paths = ARTEFACTS.map((a) => a.path);
-    for (const type of governmentCatalogue.types())
-      expect(paths).toContain(`schemas/generated/json-schema/${type}.json`);
-    expect(paths).toContain("schemas/generated/asyncapi.json");
+    for (const [namespace, plugin] of Object.entries(SHIPPED_CATALOGUES)) {
+      for (const type of plugin.catalogue.types()) {
+        expect(paths).toContain(`schemas/generated/${namespace}/json-schema/${type}.json`);
+      }
+      expect(paths).toContain(`schemas/generated/${namespace}/asyncapi.json`);
+    }
   });
 
-  it("include the producer's OpenAPI document derived from its route declarations", () => {
+  it("include the producer's OpenAPI document with every shipped catalogue loaded", () => {
     const openApi = ARTEFACTS.find((a) => a.path === "schemas/generated/openapi.json");
-    expect(JSON.parse(openApi?.render() ?? "null")).toEqual(renderOpenApi(governmentCatalogue));
+    const everything = loadCatalogues(Object.keys(SHIPPED_CATALOGUES).join(","));
+    expect(JSON.parse(openApi?.render() ?? "null")).toEqual(renderOpenApi(everything));
   });
 
   it("render deterministically with a trailing newline", () => {
@@ -81,18 +85,38 @@ describe("the AsyncAPI document", () => {
       directory: "out",
       title: "t",
       version: "1.0.0",
-      routingRules: DEFAULT_ROUTING_RULES,
+      routingRules: governmentPlugin.routes,
     }).filter((a) => a.path.endsWith("asyncapi.json"));
     return JSON.parse(asyncApi?.render() ?? "null") as AsyncApiDoc;
   };
 
   it.each([
     ["government", governmentCatalogue],
-    ["commerce", commerceCatalogue],
+    ["test fixture", commerceCatalogue],
   ])("of the %s catalogue is valid AsyncAPI 3.0", (_, catalogue) => {
     const doc = render(catalogue);
     expect(doc.asyncapi).toBe("3.0.0");
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+  });
+
+  it.each(Object.keys(SHIPPED_CATALOGUES))("committed for %s is valid AsyncAPI 3.0", async (namespace) => {
+    const doc = JSON.parse(await readFile(path.join(root, `schemas/generated/${namespace}/asyncapi.json`), "utf8"));
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+  });
+
+  it("carries the commerce topics' settings and consumer groups", async () => {
+    const doc = JSON.parse(await readFile(path.join(root, "schemas/generated/commerce/asyncapi.json"), "utf8")) as {
+      channels: Record<string, { bindings: { kafka: Record<string, unknown> }; messages: Record<string, unknown> }>;
+      operations: Record<string, { summary: string }>;
+    };
+    expect(doc.channels["order-events"]?.bindings.kafka).toMatchObject({
+      partitions: 12,
+      replicas: 3,
+      topicConfiguration: { "retention.ms": 604_800_000 },
+    });
+    expect(Object.keys(doc.channels["order-events"]?.messages ?? {})).toContain("commerce.payment.failed");
+    expect(doc.operations["consume.inventory-events.inventory-updates"]?.summary).toContain("pricing-service");
+    expect(doc.channels["permits-citizen-sync"]).toBeUndefined();
   });
 
   it("the official schema catches a broken document (the check can fail)", () => {
@@ -144,7 +168,7 @@ describe("drift check on a scratch directory", () => {
       directory: "gen",
       title: "commerce",
       version: "0.1.0",
-      routingRules: DEFAULT_ROUTING_RULES,
+      routingRules: [{ name: "all", description: "", pattern: {}, queues: ["archive"], kafka: true }],
     });
     const directories = ["gen/json-schema"];
     const all = artefacts.map((a) => a.path);
@@ -188,7 +212,7 @@ describe("command line", () => {
     const drifted = capture();
     expect(await runCli(["--check"], scratch, drifted.output)).toBe(1);
     expect(drifted.lines.error).toHaveLength(ARTEFACTS.length + 1);
-    expect(drifted.lines.error).toContain("drifted: schemas/generated/asyncapi.json");
+    expect(drifted.lines.error).toContain("drifted: schemas/generated/gov/asyncapi.json");
 
     expect(await runCli([], scratch, capture().output)).toBe(0);
     expect(await runCli(["--check"], scratch, capture().output)).toBe(0);

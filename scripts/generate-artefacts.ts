@@ -1,9 +1,10 @@
 /**
  * Writes the artefacts generated from the catalogue, which are committed so reviewers see every
  * contract change as a diff:
- *   schemas/generated/json-schema/<type>.json   JSON Schema (2020-12) of each event type
- *   schemas/generated/asyncapi.json             AsyncAPI 3.0 document of the catalogue
- *   schemas/generated/openapi.json              OpenAPI 3.1 document of the producer API
+ *   schemas/generated/<namespace>/json-schema/<type>.json   JSON Schema (2020-12) of each event type
+ *   schemas/generated/<namespace>/asyncapi.json             AsyncAPI 3.0 document of each catalogue
+ *   schemas/generated/openapi.json              OpenAPI 3.1 document of the producer API with every
+ *                                               shipped catalogue loaded
  *   ops/grafana/edgebus.json                    Grafana dashboard (ops/grafana/panels.ts)
  *   ops/prometheus/dashboard.rules.yml          one recording rule per dashboard query
  *   ops/prometheus/tests/dashboard.test.yml     their promtool unit test
@@ -18,10 +19,9 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { eventJsonSchema } from "#shared/catalogue/event-json-schema.ts";
-import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
 import type { RoutingRule } from "#shared/routing/routing-rule.ts";
 import { OPS_ARTEFACTS } from "../ops/artefacts.ts";
-import { governmentCatalogue } from "../schemas/index.ts";
+import { loadCatalogues, SHIPPED_CATALOGUES } from "../schemas/catalogues.ts";
 import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 import { asyncApiDocument } from "./asyncapi-document.ts";
 
@@ -71,19 +71,34 @@ export function catalogueArtefacts(catalogue: Catalogue, options: CatalogueArtef
  * Directories whose contents are entirely generated: a file in them that no artefact produces
  * is stale (e.g. the schema of a removed type) and counts as drift.
  */
-export const GENERATED_DIRECTORIES = ["schemas/generated/json-schema"];
+export const GENERATED_DIRECTORIES = Object.keys(SHIPPED_CATALOGUES).map(
+  (namespace) => `schemas/generated/${namespace}/json-schema`,
+);
+
+const ASYNCAPI_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  gov: "Events exchanged between government services (identity, permits, revenue, documents, notifications) through edgebus: CloudEvents 1.0 in structured JSON form, published to Kafka topics gov.<domain>.<entity> and fanned out to Cloudflare Queues.",
+  commerce:
+    "Order, inventory, payment and customer events of the generic event bus through edgebus: sent in the bus envelope or as CloudEvents, published to order-events, inventory-events and customer-events (lz4, replication 3) and read by its consumer groups.",
+  learning:
+    "The learning hub's events through edgebus: one Kafka topic per event type with the hub's partition counts and retention, read by one consumer group per subscribing service.",
+};
 
 export const ARTEFACTS: readonly Artefact[] = [
-  ...catalogueArtefacts(governmentCatalogue, {
-    directory: "schemas/generated",
-    title: "edgebus government event catalogue",
-    version: "1.0.0",
-    description:
-      "Events exchanged between government services (identity, permits, revenue, documents, notifications) through edgebus: CloudEvents 1.0 in structured JSON form, published to Kafka topics gov.<domain>.<entity> and fanned out to Cloudflare Queues.",
-    routingRules: DEFAULT_ROUTING_RULES,
-  }),
-  // The producer's OpenAPI document (served at GET /openapi.json), derived from its route declarations.
-  { path: "schemas/generated/openapi.json", render: () => renderJson(renderOpenApi(governmentCatalogue)) },
+  ...Object.entries(SHIPPED_CATALOGUES).flatMap(([namespace, plugin]) =>
+    catalogueArtefacts(plugin.catalogue, {
+      directory: `schemas/generated/${namespace}`,
+      title: `edgebus ${namespace} event catalogue`,
+      version: "1.0.0",
+      description: ASYNCAPI_DESCRIPTIONS[namespace] ?? plugin.description,
+      routingRules: plugin.routes,
+    }),
+  ),
+  // The producer's OpenAPI document (served at GET /openapi.json) with every shipped catalogue
+  // loaded; a deployment serves the same document for the catalogues it loads.
+  {
+    path: "schemas/generated/openapi.json",
+    render: () => renderJson(renderOpenApi(loadCatalogues(Object.keys(SHIPPED_CATALOGUES).join(",")))),
+  },
   // The Grafana dashboard and the recording rules + promtool test that check its queries (ops/README.md).
   ...OPS_ARTEFACTS,
 ];

@@ -13,7 +13,7 @@ import { EdgebusError } from "../errors.ts";
 import { topicForType } from "../names.ts";
 import { closeMatches } from "./close-matches.ts";
 import { type DataIssue, toDataIssues } from "./data-issues.ts";
-import type { DomainCatalogue, EventTypeDefinition, TopicDefinition } from "./types.ts";
+import { COMPRESSION_TYPES, type DomainCatalogue, type EventTypeDefinition, type TopicDefinition } from "./types.ts";
 import { type UpcastInput, upcasterId } from "./upcaster.ts";
 
 export type { DataIssue } from "./data-issues.ts";
@@ -55,6 +55,8 @@ const FORM_PATTERN = /^[a-z][a-z0-9]*$/;
 const EXAMPLE_UPCAST_INPUT = { time: "2026-01-01T00:00:00Z", source: "/example", sourceGivenAs: "attribute" } as const;
 /** Kafka allows more, but a topic with more partitions than this is a typo, not a design. */
 const MAX_PARTITIONS = 1024;
+/** Kafka's legal topic names. */
+const KAFKA_TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const DEFAULT_SUGGESTIONS = 3;
 
 export class Catalogue {
@@ -151,9 +153,14 @@ export class Catalogue {
     return [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** Kafka topic of a known type (`gov.auth.citizen.created` → `gov.auth.citizen`). */
+  /** Kafka topic of a known type: its own `topic`, else the type minus its action (`gov.auth.citizen`). */
   topicFor(type: string): string {
-    return topicForType(this.require(type).type);
+    return topicOfDefinition(this.require(type));
+  }
+
+  /** The definition of a topic of this catalogue, with its settings. */
+  topic(name: string): TopicDefinition | undefined {
+    return this.#topics.get(name);
   }
 
   partitionsOf(topic: string): number {
@@ -202,21 +209,29 @@ export class Catalogue {
       return [`namespace "${this.namespace}" must be dot-separated lowercase segments`];
     }
     const seenDomains = new Set<string>();
+    // A catalogue may name its own topics (`order-events`), and one topic may carry several domains' types.
+    const namedTopics = new Set(
+      domains.flatMap((d) => d.events.flatMap((e) => (e.topic === undefined ? [] : [e.topic]))),
+    );
+    const usedTopics = new Set<string>();
+    const typed: EventTypeDefinition[] = [];
     for (const domain of domains) {
       if (!SEGMENT_PATTERN.test(domain.domain)) problems.push(`domain "${domain.domain}" must be a lowercase segment`);
       if (seenDomains.has(domain.domain)) problems.push(`domain "${domain.domain}" is declared twice`);
       seenDomains.add(domain.domain);
       const prefix = `${this.namespace}.${domain.domain}`;
       const topicPattern = new RegExp(`^${escapeRegExp(prefix)}\\.${SEGMENT}$`);
-      const typePattern = new RegExp(`^${escapeRegExp(prefix)}\\.${SEGMENT}\\.${SEGMENT}$`);
-      const usedTopics = new Set<string>();
+      // `<namespace>.<domain>.<entity>.<action>`, or `<namespace>.<entity>.<action>` (domain = entity)
+      const typePattern = new RegExp(`^${escapeRegExp(prefix)}(\\.${SEGMENT})?\\.${SEGMENT}$`);
 
       for (const topic of domain.topics) {
-        if (!topicPattern.test(topic.name)) problems.push(`topic "${topic.name}" must be named ${prefix}.<entity>`);
-        if (this.#topics.has(topic.name)) problems.push(`topic "${topic.name}" is declared twice`);
-        if (!Number.isInteger(topic.partitions) || topic.partitions < 1 || topic.partitions > MAX_PARTITIONS) {
-          problems.push(`topic "${topic.name}" partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+        if (namedTopics.has(topic.name) ? !KAFKA_TOPIC_NAME.test(topic.name) : !topicPattern.test(topic.name)) {
+          problems.push(
+            `topic "${topic.name}" must be named ${prefix}.<entity> (or be a Kafka topic name an event type names)`,
+          );
         }
+        if (this.#topics.has(topic.name)) problems.push(`topic "${topic.name}" is declared twice`);
+        problems.push(...checkTopicSettings(topic));
         this.#topics.set(topic.name, topic);
       }
 
@@ -226,9 +241,8 @@ export class Catalogue {
         if (this.#events.has(event.type)) problems.push(`${where} is declared twice`);
         this.#events.set(event.type, event);
         if (typePattern.test(event.type)) {
-          const topic = topicForType(event.type);
-          usedTopics.add(topic);
-          if (!domain.topics.some((t) => t.name === topic)) problems.push(`${where}: topic "${topic}" is not declared`);
+          usedTopics.add(topicOfDefinition(event));
+          typed.push(event);
         }
         problems.push(...checkVersions(event).map((p) => `${where}: ${p}`));
         const example = event.data.safeParse(event.example);
@@ -242,11 +256,15 @@ export class Catalogue {
           }
         }
       }
-      for (const topic of domain.topics) {
-        if (!usedTopics.has(topic.name)) problems.push(`topic "${topic.name}" has no event types`);
-      }
-      problems.push(...checkEventVersionAgreement(domain.events));
     }
+    for (const event of typed) {
+      const topic = topicOfDefinition(event);
+      if (!this.#topics.has(topic)) problems.push(`event type "${event.type}": topic "${topic}" is not declared`);
+    }
+    for (const topic of this.#topics.values()) {
+      if (!usedTopics.has(topic.name)) problems.push(`topic "${topic.name}" has no event types`);
+    }
+    problems.push(...checkEventVersionAgreement([...this.#events.values()]));
     problems.push(...this.#loadAliases(), ...this.#checkUpcasters());
     return problems;
   }
@@ -300,6 +318,30 @@ export class Catalogue {
   }
 }
 
+function checkTopicSettings(topic: TopicDefinition): string[] {
+  const problems: string[] = [];
+  const where = `topic "${topic.name}"`;
+  if (!Number.isInteger(topic.partitions) || topic.partitions < 1 || topic.partitions > MAX_PARTITIONS) {
+    problems.push(`${where} partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+  }
+  const { replicationFactor: replicas, retentionMs, compressionType } = topic;
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 32)) {
+    problems.push(`${where} replicationFactor must be an integer from 1 to 32`);
+  }
+  if (retentionMs !== undefined && (!Number.isSafeInteger(retentionMs) || retentionMs < -1 || retentionMs === 0)) {
+    problems.push(`${where} retentionMs must be a positive integer (or -1 for no time limit)`);
+  }
+  if (compressionType !== undefined && !COMPRESSION_TYPES.includes(compressionType)) {
+    problems.push(`${where} compressionType must be one of ${COMPRESSION_TYPES.join(", ")}`);
+  }
+  return problems;
+}
+
+/** An event type's Kafka topic: its own, or the type minus its action. */
+export function topicOfDefinition(event: Pick<EventTypeDefinition, "type" | "topic">): string {
+  return event.topic ?? topicForType(event.type);
+}
+
 function checkVersions(event: EventTypeDefinition): string[] {
   const problems: string[] = [];
   if (!Number.isInteger(event.version) || event.version < 1) problems.push("version must be a positive integer");
@@ -321,7 +363,7 @@ function checkVersions(event: EventTypeDefinition): string[] {
 function checkEventVersionAgreement(events: readonly EventTypeDefinition[]): string[] {
   const byTopic = new Map<string, EventTypeDefinition[]>();
   for (const event of events) {
-    const topic = topicForType(event.type);
+    const topic = topicOfDefinition(event);
     byTopic.set(topic, [...(byTopic.get(topic) ?? []), event]);
   }
   const problems: string[] = [];

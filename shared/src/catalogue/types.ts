@@ -17,6 +17,11 @@ export interface EventTypeDefinition<Data extends z.ZodType = z.ZodType> {
   readonly data: Data;
   /** Earlier versions of `data`, oldest first, kept for the compatibility check. */
   readonly previousVersions?: readonly { version: number; data: z.ZodType }[];
+  /**
+   * Kafka topic of the type. Default: the type minus its action (`gov.auth.citizen.created` →
+   * `gov.auth.citizen`); another organisation's catalogue names its own (`order-events`).
+   */
+  readonly topic?: string;
   /** Path in `data` of the entity id used as `partitionkey`/`subject` when the producer omits it. */
   readonly entityIdField?: string;
   /**
@@ -42,10 +47,24 @@ export interface EventTypeDefinition<Data extends z.ZodType = z.ZodType> {
   readonly upcasters?: readonly EventUpcaster[];
 }
 
+/** Kafka's topic-level codecs (`compression.type`); `producer` keeps what the producer sent. */
+export const COMPRESSION_TYPES = ["uncompressed", "gzip", "snappy", "lz4", "zstd", "producer"] as const;
+export type CompressionType = (typeof COMPRESSION_TYPES)[number];
+
+/**
+ * A Kafka topic with the settings the bridge creates it with (and reports drift from). Settings
+ * left out are the broker's defaults and are not checked.
+ */
 export interface TopicDefinition {
-  /** `gov.<domain>.<entity>` */
+  /** `gov.<domain>.<entity>`, or the name the catalogue's own design uses (`order-events`). */
   readonly name: string;
   readonly partitions: number;
+  /** Replicas per partition; capped at the broker count in development (the bridge logs it). */
+  readonly replicationFactor?: number;
+  /** `retention.ms`. */
+  readonly retentionMs?: number;
+  /** `compression.type`. */
+  readonly compressionType?: CompressionType;
 }
 
 export interface DomainCatalogue {

@@ -1,47 +1,61 @@
 import { describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "../envelope/cloud-event.ts";
-import { DEFAULT_ROUTING_RULES, NOTIFICATION_TYPES } from "./default-rules.ts";
 import { routeEvent } from "./router.ts";
+import type { RoutingRule } from "./routing-rule.ts";
 import { routingRulesSchema } from "./routing-rule.ts";
 
-function event(type: string): CloudEventRecord {
-  return { specversion: "1.0", id: "1", source: "/s", type, time: "2026-11-01T00:00:00Z", data: {} };
+function event(type: string, data: unknown = {}): CloudEventRecord {
+  return { specversion: "1.0", id: "1", source: "/s", type, time: "2026-11-01T00:00:00Z", data };
 }
 
-describe("default routing", () => {
-  it("is valid rule data", () => {
-    expect(routingRulesSchema.safeParse(DEFAULT_ROUTING_RULES).success).toBe(true);
+const rules: RoutingRule[] = [
+  {
+    name: "big-orders",
+    description: "Large orders are notified",
+    pattern: { type: [{ prefix: "acme.order." }], data: { total: [{ numeric: [">=", 1000] }] } },
+    queues: ["notifications"],
+  },
+  {
+    name: "everything",
+    description: "Archive and Kafka",
+    pattern: {},
+    queues: ["kafka-mirror", "archive"],
+    kafka: true,
+  },
+];
+
+describe("routeEvent", () => {
+  it("unions the destinations of every matching rule, queues in the fixed queue order", () => {
+    const route = routeEvent(rules, event("acme.order.created", { total: 1500 }), { kafkaEnabled: true });
+    expect(route.queues).toEqual(["notifications", "kafka-mirror", "archive"]);
+    expect(route.rules).toEqual(["big-orders", "everything"]);
+    expect(route.kafkaTopic).toBe("acme.order");
   });
 
-  it("sends citizen events to both read models, notifications, archive, mirror and Kafka", () => {
-    const route = routeEvent(DEFAULT_ROUTING_RULES, event("gov.auth.citizen.created"), { kafkaEnabled: true });
-    expect(route.queues).toEqual([
-      "permits-citizen-sync",
-      "revenue-citizen-sync",
-      "notifications",
-      "kafka-mirror",
-      "archive",
+  it("uses the catalogue's type → topic map", () => {
+    const route = routeEvent(rules, event("acme.order.created", { total: 5 }), {
+      kafkaEnabled: true,
+      topicOf: () => "order-events",
+    });
+    expect(route).toEqual({ queues: ["kafka-mirror", "archive"], kafkaTopic: "order-events", rules: ["everything"] });
+  });
+
+  it("leaves Kafka out when it is not configured", () => {
+    expect(routeEvent(rules, event("acme.order.created"), { kafkaEnabled: false }).kafkaTopic).toBeNull();
+  });
+
+  it("refuses rules without a destination and consumer groups without Kafka", () => {
+    const bad = routingRulesSchema.safeParse([
+      { name: "nowhere", description: "", pattern: {} },
+      {
+        name: "groups",
+        description: "",
+        pattern: {},
+        queues: ["archive"],
+        consumerGroups: [{ name: "g", services: ["s"] }],
+      },
     ]);
-    expect(route.kafkaTopic).toBe("gov.auth.citizen");
-  });
-
-  it("does not notify on a citizen update", () => {
-    const route = routeEvent(DEFAULT_ROUTING_RULES, event("gov.auth.citizen.updated"), { kafkaEnabled: false });
-    expect(route.queues).toEqual(["permits-citizen-sync", "revenue-citizen-sync", "kafka-mirror", "archive"]);
-    expect(route.kafkaTopic).toBeNull();
-  });
-
-  it.each(NOTIFICATION_TYPES.filter((type) => !type.startsWith("gov.auth.")))("notifies on %s", (type) => {
-    expect(routeEvent(DEFAULT_ROUTING_RULES, event(type), { kafkaEnabled: true }).queues).toEqual([
-      "notifications",
-      "kafka-mirror",
-      "archive",
-    ]);
-  });
-
-  it("archives and mirrors everything else", () => {
-    const route = routeEvent(DEFAULT_ROUTING_RULES, event("gov.permits.inspection.completed"), { kafkaEnabled: true });
-    expect(route.queues).toEqual(["kafka-mirror", "archive"]);
-    expect(route.kafkaTopic).toBe("gov.permits.inspection");
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((issue) => issue.path.join("."))).toEqual(["0.queues", "1.consumerGroups"]);
   });
 });

@@ -16,11 +16,17 @@ export interface Route {
 export interface RouterOptions {
   /** False when no Kafka REST endpoint is configured: rules asking for Kafka are ignored for Kafka. */
   kafkaEnabled: boolean;
+  /** The catalogue's type → topic map (default: the type minus its action). */
+  topicOf?: (type: string) => string;
 }
 
-/** Applies every matching rule and unions their destinations (rules never exclude each other). */
+/**
+ * Applies every matching rule and unions their destinations (rules never exclude each other).
+ * `rules` are the event's own catalogue's (`CatalogueSet.routesFor`); a queue no binding exists
+ * for was refused at start, so only bound queues come out.
+ */
 export function routeEvent(rules: readonly RoutingRule[], event: CloudEventRecord, options: RouterOptions): Route {
-  const queues = new Set<QueueName>();
+  const queues = new Set<string>();
   const matched: string[] = [];
   let kafka = false;
   for (const rule of rules) {
@@ -29,9 +35,10 @@ export function routeEvent(rules: readonly RoutingRule[], event: CloudEventRecor
     for (const queue of rule.queues ?? []) queues.add(queue);
     kafka ||= rule.kafka === true;
   }
+  const topicOf = options.topicOf ?? topicForType;
   return {
     queues: QUEUE_NAMES.filter((queue) => queues.has(queue)),
-    kafkaTopic: kafka && options.kafkaEnabled ? topicForType(event.type) : null,
+    kafkaTopic: kafka && options.kafkaEnabled ? topicOf(event.type) : null,
     rules: matched,
   };
 }

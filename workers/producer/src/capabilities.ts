@@ -3,11 +3,8 @@
  * the init middleware. Handlers receive capabilities and never construct clients themselves,
  * so tests can swap a publisher or a store without touching the routes.
  */
-import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
 import { createLogger } from "#shared/log.ts";
-import { DEFAULT_ROUTING_RULES } from "#shared/routing/default-rules.ts";
-import type { RoutingRule } from "#shared/routing/routing-rule.ts";
-import { governmentCatalogue } from "../../../schemas/index.ts";
 import type { MemoryRateLimiter } from "./auth/memory-rate-limiter.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import { UpstashRateLimiter } from "./auth/upstash-rate-limiter.ts";
@@ -24,8 +21,8 @@ import { SubscriptionRouter } from "./subscriptions/subscription-router.ts";
 
 export interface Capabilities {
   readonly config: ProducerConfig;
-  readonly catalogue: Catalogue;
-  readonly rules: readonly RoutingRule[];
+  /** The loaded catalogues (`EDGEBUS_CATALOGUES`); each type is routed by its own catalogue's routes. */
+  readonly catalogue: CatalogueSet;
   /** Publishes to Cloudflare Queues; destinations are queue names. */
   readonly queues: Publisher;
   /** Publishes to Kafka topics; null when `UPSTASH_KAFKA_REST_URL` is unset. */
@@ -87,8 +84,7 @@ export function buildCapabilities(
   return {
     config,
     metrics,
-    catalogue: custom.catalogue ?? governmentCatalogue,
-    rules: custom.rules ?? DEFAULT_ROUTING_RULES,
+    catalogue: custom.catalogue ?? config.catalogues,
     queues: custom.queues ?? new QueuePublisher(config.queues),
     kafka:
       custom.kafka !== undefined

@@ -5,10 +5,9 @@
  * components through the stand-in schemas below; `catalogueComponents` renders them.
  */
 import { z } from "zod";
-import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { EventCatalogue } from "#shared/catalogue/catalogue-set.ts";
 import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
 import { upcasterId } from "#shared/catalogue/upcaster.ts";
-import { topicForType } from "#shared/names.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -26,7 +25,7 @@ export const CATALOGUE_STAND_INS: ReadonlyArray<readonly [z.ZodType, string]> = 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** JSON Schema (2020-12) of an event type's `data`, with the catalogue's metadata and example. */
-export function dataJsonSchema(catalogue: Catalogue, type: string): JsonObject {
+export function dataJsonSchema(catalogue: EventCatalogue, type: string): JsonObject {
   const definition = catalogue.require(type);
   return {
     ...toInputJsonSchema(definition.data),
@@ -34,7 +33,7 @@ export function dataJsonSchema(catalogue: Catalogue, type: string): JsonObject {
     title: type,
     description: definition.description,
     "x-edgebus-version": definition.version,
-    "x-edgebus-topic": topicForType(type),
+    "x-edgebus-topic": catalogue.topicFor(type),
     ...(definition.entityIdField === undefined ? {} : { "x-edgebus-entity-id-field": definition.entityIdField }),
     "x-edgebus-requires-eventversion": definition.requiresEventVersion === true,
     // Other names and forms the producer accepts for this type, upcast to this schema (docs/seed-events.md).
@@ -55,7 +54,7 @@ export function dataJsonSchema(catalogue: Catalogue, type: string): JsonObject {
  * Per type `data.<type>` (its data schema) and `event.<type>` (a CloudEvent carrying it); then
  * `CatalogueEvent` (any of them, with the first type's event as example) and `EventType`.
  */
-export function catalogueComponents(catalogue: Catalogue): Record<string, JsonObject> {
+export function catalogueComponents(catalogue: EventCatalogue): Record<string, JsonObject> {
   const schemas: Record<string, JsonObject> = {};
   const eventRefs: JsonObject[] = [];
   for (const type of catalogue.types()) {

@@ -3,9 +3,12 @@
  * default lives here; `wrangler.toml` documents where each comes from (var, secret, binding).
  */
 import { z } from "zod";
-import { EdgebusError } from "#shared/errors.ts";
+import type { CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
+import { EdgebusError, isEdgebusError } from "#shared/errors.ts";
 import type { QueueName } from "#shared/names.ts";
+import { unboundQueues } from "#shared/routing/route-file.ts";
 import { hyperdriveBinding } from "#shared/worker-bindings.ts";
+import { loadCatalogues } from "../../../schemas/catalogues.ts";
 import { type ApiKeyEntry, parseApiKeys } from "./auth/api-key-config.ts";
 
 /** Unset and empty are the same thing (wrangler vars cannot be "unset" per environment). */
@@ -59,6 +62,8 @@ const envSchema = z
       z.enum(ENVIRONMENTS, { message: `must be one of ${ENVIRONMENTS.join(", ")}` }).default("production"),
     ),
     EDGEBUS_API_KEYS: optionalText,
+    /** Catalogues to load, comma-separated namespaces (`gov,commerce,learning`); default `gov`. */
+    EDGEBUS_CATALOGUES: optionalText,
     UPSTASH_REDIS_REST_URL: optionalUrl,
     UPSTASH_REDIS_REST_TOKEN: optionalText,
     UPSTASH_KAFKA_REST_URL: optionalUrl,
@@ -155,6 +160,8 @@ export interface ProducerConfig {
   redisTimeoutMs: number;
   rateLimitOnRedisFailure: RateLimitOnRedisFailure;
   apiKeys: ApiKeyEntry[];
+  /** The loaded catalogues (`EDGEBUS_CATALOGUES`): types, aliases, topics and routes. */
+  catalogues: CatalogueSet;
   redis: { url: string; token: string } | null;
   kafka: { url: string; username: string; password: string } | null;
   queues: Record<QueueName, Queue>;
@@ -196,12 +203,20 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
     });
   }
   const e = parsed.data;
+  const queues = {
+    "permits-citizen-sync": e.Q_PERMITS_CITIZEN_SYNC,
+    "revenue-citizen-sync": e.Q_REVENUE_CITIZEN_SYNC,
+    notifications: e.Q_NOTIFICATIONS,
+    "kafka-mirror": e.Q_KAFKA_MIRROR,
+    archive: e.Q_ARCHIVE,
+  };
   return {
     environment: e.ENVIRONMENT,
     problems: e.ENVIRONMENT === "development" ? [] : readinessProblems(e),
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     rateLimitOnRedisFailure: e.RATE_LIMIT_ON_REDIS_FAILURE ?? (e.ENVIRONMENT === "development" ? "open" : "closed"),
     apiKeys: parseApiKeys(e.EDGEBUS_API_KEYS),
+    catalogues: catalogueSetting(e.EDGEBUS_CATALOGUES, Object.keys(queues)),
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
         ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
@@ -214,13 +229,7 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
             password: e.UPSTASH_KAFKA_REST_PASSWORD,
           }
         : null,
-    queues: {
-      "permits-citizen-sync": e.Q_PERMITS_CITIZEN_SYNC,
-      "revenue-citizen-sync": e.Q_REVENUE_CITIZEN_SYNC,
-      notifications: e.Q_NOTIFICATIONS,
-      "kafka-mirror": e.Q_KAFKA_MIRROR,
-      archive: e.Q_ARCHIVE,
-    },
+    queues,
     admin: {
       databaseUrl: e.HYPERDRIVE?.connectionString ?? null,
       replayJobs: e.REPLAY_JOBS ?? null,
@@ -247,6 +256,32 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
 function bridgeOfKafkaRest(url: string | undefined): string | undefined {
   if (url === undefined || !/\/kafka\/?$/.test(new URL(url).pathname)) return undefined;
   return url.replace(/\/kafka\/?$/, "");
+}
+
+/**
+ * The catalogues `EDGEBUS_CATALOGUES` names, refused (the Worker answers nothing but this error)
+ * when a name is unknown, two catalogues collide, or a route sends to a queue with no binding.
+ */
+function catalogueSetting(setting: string | undefined, boundQueues: readonly string[]): CatalogueSet {
+  let catalogues: CatalogueSet;
+  try {
+    catalogues = loadCatalogues(setting);
+  } catch (error) {
+    if (!isEdgebusError(error)) throw error;
+    throw new EdgebusError("internal", `producer misconfigured: EDGEBUS_CATALOGUES: ${error.message}`, {
+      details: error.details,
+      retryable: false,
+    });
+  }
+  const routes = catalogues.plugins().map((p) => ({ namespace: p.catalogue.namespace, rules: p.routes }));
+  const problems = unboundQueues(routes, boundQueues);
+  if (problems.length > 0) {
+    throw new EdgebusError("internal", `producer misconfigured: ${problems.join("; ")}`, {
+      details: { problems },
+      retryable: false,
+    });
+  }
+  return catalogues;
 }
 
 /** What keeps a staging or production deployment from publishing safely. */

@@ -4,7 +4,7 @@
  * `schemas/generated/openapi.json` by `scripts/generate-artefacts.ts`). A route is added by
  * declaring it in its file under `routes/` and listing it here.
  */
-import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { EventCatalogue } from "#shared/catalogue/catalogue-set.ts";
 import {
   batchItemResultSchema,
   batchResponseSchema,
@@ -104,7 +104,7 @@ const COMPONENTS = [
 ] as const;
 
 /** The OpenAPI 3.1 document of `PRODUCER_ROUTES` with `catalogue`'s event types. */
-export function renderOpenApi(catalogue: Catalogue): Record<string, unknown> {
+export function renderOpenApi(catalogue: EventCatalogue): Record<string, unknown> {
   return openApiDocument(
     PRODUCER_ROUTES.map(({ route }) => route),
     {

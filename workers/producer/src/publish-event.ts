@@ -12,6 +12,7 @@ import type { QueueName } from "#shared/names.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import type { Receipt } from "./api-schemas.ts";
 import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
+import { scopePatternMatches } from "./auth/scope-pattern.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
@@ -39,6 +40,19 @@ interface Prepared {
   subscriptions: readonly RoutableSubscription[];
 }
 
+/**
+ * The catalogues a key publishes into: those with at least one type its `types` scope allows.
+ * Short names resolve among these only (`payment.failed` is commerce's for a `commerce.**` key).
+ */
+export function namespacesOfKey(caps: Capabilities, principal: Principal): string[] {
+  return caps.catalogue
+    .plugins()
+    .filter(({ catalogue }) =>
+      catalogue.types().some((type) => principal.types.some((p) => scopePatternMatches(p, type, "type"))),
+    )
+    .map(({ catalogue }) => catalogue.namespace);
+}
+
 /** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
 export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted" | "duplicate" | "rejected"): void {
   const resolved = typeof type === "string" ? caps.catalogue.resolveType(type) : undefined;
@@ -53,12 +67,16 @@ function prepare(
   subscriptionList: readonly RoutableSubscription[],
 ): Prepared {
   // Aliases and other forms of a type first: the scope check sees the full type and final source.
-  const { attributes, receivedAs } = upcastEvent(incoming, caps.catalogue);
+  const namespaces = namespacesOfKey(caps, principal);
+  const { attributes, receivedAs } = upcastEvent(incoming, caps.catalogue, { namespaces });
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
   refuseReservedAttributes(attributes);
   // Stamped before normalising, so the queue-size limit counts the stamp too.
   const event = normaliseEvent(stampPublisher(attributes, principal), caps.catalogue, { mode: incoming.mode });
-  const route = routeEvent(caps.rules, event, { kafkaEnabled: caps.kafka !== null });
+  const route = routeEvent(caps.catalogue.routesFor(event.type), event, {
+    kafkaEnabled: caps.kafka !== null,
+    topicOf: (type) => caps.catalogue.topicFor(type),
+  });
   const plan = [
     ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
     ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),

@@ -18,13 +18,14 @@ import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
 import { z } from "zod";
 import type { SourceGivenAs } from "#shared/catalogue/upcaster.ts";
 import { EdgebusError } from "#shared/errors.ts";
+import { busEnvelopeSchema, fromBusEnvelope, looksLikeBusEnvelope } from "./generic-bus.ts";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
 import { ENVELOPE_LIMITS } from "./limits.ts";
 import { findUnstorableText } from "./storable-text.ts";
 import { toValidationIssues, type ValidationIssue } from "./validation-issues.ts";
 
-export type EnvelopeMode = "structured" | "binary" | "legacy";
+export type EnvelopeMode = "structured" | "binary" | "legacy" | "bus";
 
 export interface IncomingEvent {
   mode: EnvelopeMode;
@@ -208,6 +209,37 @@ function isLegacyShaped(json: unknown): boolean {
   return looksLikeLegacyEnvelope(json) && !Object.hasOwn(json as object, "specversion");
 }
 
+/** The generic bus envelope (`generic-bus.ts`): `eventId` and `eventType`, no `specversion`. */
+function parseBusEvent(json: unknown, options: ParseOptions): IncomingEvent {
+  refuseUnstorableText(findUnstorableText(json));
+  const parsed = busEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    throw invalidEnvelope("the event bus envelope is invalid", toValidationIssues(parsed.error.issues));
+  }
+  const attributes = fromBusEnvelope(parsed.data);
+  let sourceGivenAs: IncomingEvent["sourceGivenAs"];
+  if (attributes.source === undefined) {
+    if (options.missingSource === undefined) {
+      throw invalidEnvelope("the event bus envelope is invalid", [{ path: "source", message: "required" }]);
+    }
+    attributes.source = options.missingSource();
+    sourceGivenAs = "api-key";
+  }
+  checkCoreAttributes(attributes);
+  return {
+    mode: "bus",
+    attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes),
+    ...(sourceGivenAs === undefined ? {} : { sourceGivenAs }),
+  };
+}
+
+/** Legacy envelope, generic bus envelope or CloudEvent, told apart by their identity fields. */
+function parseEnvelope(json: unknown, options: ParseOptions): IncomingEvent {
+  if (isLegacyShaped(json)) return parseLegacyEvent(json, options);
+  if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options);
+  return parseStructuredEvent(json);
+}
+
 function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
   refuseUnstorableText(findUnstorableText(json));
   const parsed = legacyEnvelopeSchema.safeParse(json);
@@ -239,8 +271,7 @@ function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
 export function parseSingleEvent(headers: Headers, bodyText: string, options: ParseOptions = {}): IncomingEvent {
   const mediaType = mediaTypeOf(headers.get("content-type"));
   if (mediaType === MEDIA_TYPES.structured) {
-    const json = parseJson(bodyText);
-    return isLegacyShaped(json) ? parseLegacyEvent(json, options) : parseStructuredEvent(json);
+    return parseEnvelope(parseJson(bodyText), options);
   }
   if (mediaType === MEDIA_TYPES.batch) {
     throw new EdgebusError("unsupported_media_type", "batches go to POST /v1/events/batch", {
@@ -251,9 +282,10 @@ export function parseSingleEvent(headers: Headers, bodyText: string, options: Pa
     if (hasBinaryHeaders(headers)) return parseBinaryEvent(headers, bodyText);
     const json = parseJson(bodyText);
     if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json, options);
+    if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options);
     throw invalidEnvelope(
-      "an application/json body must come with ce-* headers (binary mode) or be a legacy envelope",
-      [{ path: "", message: "no ce-id header and no event_id/event_type fields" }],
+      "an application/json body must come with ce-* headers (binary mode) or be a legacy or event bus envelope",
+      [{ path: "", message: "no ce-id header, no event_id/event_type and no eventId/eventType fields" }],
     );
   }
   throw new EdgebusError(
@@ -297,7 +329,7 @@ export function parseBatch(headers: Headers, bodyText: string, options: ParseOpt
   }
   return json.map((item): BatchItem => {
     try {
-      return { ok: true, event: isLegacyShaped(item) ? parseLegacyEvent(item, options) : parseStructuredEvent(item) };
+      return { ok: true, event: parseEnvelope(item, options) };
     } catch (error) {
       if (error instanceof EdgebusError) return { ok: false, error };
       throw error;

@@ -6,15 +6,24 @@
  * (scope check, normalisation, routing, consumers) sees the current shape; `receivedAs` tells the
  * receipt which form came in.
  *
- * The catalogue is the one the publishing key belongs to (today every key publishes into the
- * deployment's one catalogue), so aliases and forms resolve per catalogue.
+ * Aliases resolve among the catalogues the publishing key belongs to (`namespacesOfKey` in
+ * `publish-event.ts`): the same short name (`payment.failed`) can be commerce's and learning's.
  */
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import type { IncomingEvent } from "./http-binding.ts";
 
-/** What upcasting needs from the catalogue. */
-export type CatalogueUpcasting = Pick<Catalogue, "resolveType" | "get" | "upcast">;
+/**
+ * What upcasting needs from the catalogue(s). `namespaces`: the catalogues the publishing key
+ * belongs to, among which a short name resolves (a `CatalogueSet` honours it; one `Catalogue`
+ * has a single namespace anyway). `require` refuses a short name several of them share.
+ */
+export interface CatalogueUpcasting {
+  resolveType(name: string, namespaces?: readonly string[]): string;
+  get: Catalogue["get"];
+  upcast: Catalogue["upcast"];
+  require?(type: string, namespaces?: readonly string[]): unknown;
+}
 
 export interface UpcastEvent {
   /** The attributes with the full type and, when upcast, current-shape `data`, `time` and `source`. */
@@ -26,6 +35,8 @@ export interface UpcastEvent {
 export interface UpcastOptions {
   /** Clock for the time of receipt (tests pin it). */
   now?: () => Date;
+  /** The catalogues the publishing key belongs to (default: every loaded one). */
+  namespaces?: readonly string[];
 }
 
 export function upcastEvent(
@@ -34,10 +45,15 @@ export function upcastEvent(
   options: UpcastOptions = {},
 ): UpcastEvent {
   const received = incoming.attributes;
-  const type = typeof received.type === "string" ? catalogue.resolveType(received.type) : received.type;
+  const type =
+    typeof received.type === "string" ? catalogue.resolveType(received.type, options.namespaces) : received.type;
   const attributes = type === received.type ? received : { ...received, type };
-  // An unknown type is normalisation's to refuse (422 with close matches).
-  if (typeof type !== "string" || catalogue.get(type) === undefined) return { attributes };
+  if (typeof type !== "string" || catalogue.get(type) === undefined) {
+    // A short name several of the key's catalogues share is refused here, naming them; any other
+    // unknown type is normalisation's to refuse (422 with close matches).
+    if (typeof type === "string") catalogue.require?.(type, options.namespaces);
+    return { attributes };
+  }
 
   // The event's time, fixed now so that a time the upcaster copies into `data` equals `time`.
   const time = typeof received.time === "string" ? received.time : (options.now?.() ?? new Date()).toISOString();

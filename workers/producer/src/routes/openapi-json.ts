@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { EventCatalogue } from "#shared/catalogue/catalogue-set.ts";
 import { defineRoute, type ProducerRoute } from "../route-definition.ts";
 
 /**
@@ -7,7 +7,7 @@ import { defineRoute, type ProducerRoute } from "../route-definition.ts";
  * route belongs to, hence the parameter); rendered once per isolate, the catalogue is fixed at
  * deploy time.
  */
-export function openApiJson(render: (catalogue: Catalogue) => Record<string, unknown>): ProducerRoute {
+export function openApiJson(render: (catalogue: EventCatalogue) => Record<string, unknown>): ProducerRoute {
   let cached: { catalogue: unknown; document: Record<string, unknown> } | undefined;
   return defineRoute(
     createRoute({

@@ -1,20 +1,19 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import type { EventCatalogue } from "#shared/catalogue/catalogue-set.ts";
 import { EdgebusError } from "#shared/errors.ts";
-import { topicForType } from "#shared/names.ts";
 import { schemaListSchema, type schemaSummarySchema } from "../api-schemas.ts";
 import { dataJsonSchema, eventTypeSchema } from "../catalogue-openapi.ts";
 import { defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
 
-export function schemaSummaries(catalogue: Catalogue): z.infer<typeof schemaSummarySchema>[] {
+export function schemaSummaries(catalogue: EventCatalogue): z.infer<typeof schemaSummarySchema>[] {
   return catalogue.types().map((type) => {
     const definition = catalogue.require(type);
     return {
       type,
       version: definition.version,
       description: definition.description,
-      topic: topicForType(type),
+      topic: catalogue.topicFor(type),
       entity_id_field: definition.entityIdField ?? null,
       requires_eventversion: definition.requiresEventVersion === true,
       href: `/v1/schemas/${type}`,
