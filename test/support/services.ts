@@ -12,7 +12,10 @@ import { isCI, serviceAvailable, serviceHints } from "../../scripts/service-prob
  * Call at the top of a suite (or in globalSetup). Returns true when the suite can run.
  * Missing server: throws under CI, otherwise prints why the suite is skipped and returns false.
  */
-export async function requireService(name: "postgres" | "redis" | "kafka", suite: string): Promise<boolean> {
+export async function requireService(
+  name: "postgres" | "redis" | "kafka" | "rabbitmq" | "nats",
+  suite: string,
+): Promise<boolean> {
   if (await serviceAvailable(name)) return true;
   const message = `${suite}: ${name} is not reachable — ${serviceHints[name]}`;
   if (isCI) throw new Error(`${message} (CI=true: a missing server fails the run)`);

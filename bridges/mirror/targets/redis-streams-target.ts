@@ -109,7 +109,26 @@ export class RedisStreamsTarget implements MirrorTarget {
     return this.#redis.status === "ready";
   }
 
+  /** Waits up to `timeoutMs` for a connection that is being (re)established; false when there is none. */
+  async #ready(): Promise<boolean> {
+    if (this.#redis.status === "ready") return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#redis.off("ready", onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), this.#options.timeoutMs);
+      this.#redis.on("ready", onReady);
+    });
+  }
+
   async deliver(deliveries: readonly MirrorDelivery[]): Promise<DeliveryOutcome[]> {
+    if (!(await this.#ready())) {
+      const failure = unavailable(this.name, `not connected to ${withoutCredentials(this.#options.url)}`);
+      return deliveries.map(() => ({ ok: false as const, error: failure }));
+    }
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(deliveries.length);
     const pipeline = this.#redis.pipeline();
     const queued: number[] = [];
