@@ -5,9 +5,6 @@
  */
 import type { CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
 import { createLogger } from "#shared/log.ts";
-import type { MemoryRateLimiter } from "./auth/memory-rate-limiter.ts";
-import type { RateLimiter } from "./auth/rate-limiter.ts";
-import { UpstashRateLimiter } from "./auth/upstash-rate-limiter.ts";
 import type { Publisher } from "./brokers/publisher.ts";
 import { QueuePublisher } from "./brokers/queue-publisher.ts";
 import { UpstashKafkaPublisher } from "./brokers/upstash-kafka-publisher.ts";
@@ -27,8 +24,8 @@ export interface Capabilities {
   readonly queues: Publisher;
   /** Publishes to Kafka topics; null when `UPSTASH_KAFKA_REST_URL` is unset. */
   readonly kafka: Publisher | null;
+  /** Dedup records and the per-key rate limits, taken together (`DedupStore.beginMany`). */
   readonly dedup: DedupStore;
-  readonly rateLimiter: RateLimiter;
   readonly metrics: ProducerMetrics;
   /** Webhook subscriptions (cache, outbox, wake-ups); null without Postgres (HYPERDRIVE). */
   readonly subscriptions: SubscriptionRouter | null;
@@ -40,7 +37,6 @@ export type CapabilityOverrides = (config: ProducerConfig) => Partial<Omit<Capab
 /** Stores that live in isolate memory when Redis is not configured, kept for the isolate's life. */
 export interface IsolateFallbacks {
   dedup: MemoryDedupStore;
-  rateLimiter: MemoryRateLimiter;
   warned: boolean;
 }
 
@@ -61,17 +57,11 @@ export function buildCapabilities(
     });
   }
   let dedup: DedupStore;
-  let rateLimiter: RateLimiter;
   if (config.redis !== null) {
     const redis = createProducerRedis({ ...config.redis, timeoutMs: config.redisTimeoutMs });
     dedup = new RedisDedupStore(redis, undefined, config.redisTimeoutMs);
-    rateLimiter = new UpstashRateLimiter(redis, undefined, config.redisTimeoutMs);
   } else {
-    if (
-      config.environment === "development" &&
-      !fallbacks.warned &&
-      (custom.dedup === undefined || custom.rateLimiter === undefined)
-    ) {
+    if (config.environment === "development" && !fallbacks.warned && custom.dedup === undefined) {
       fallbacks.warned = true;
       log.log(
         "warn",
@@ -79,7 +69,6 @@ export function buildCapabilities(
       );
     }
     dedup = fallbacks.dedup;
-    rateLimiter = fallbacks.rateLimiter;
   }
   return {
     config,
@@ -93,7 +82,6 @@ export function buildCapabilities(
           ? null
           : new UpstashKafkaPublisher(config.kafka),
     dedup: custom.dedup ?? dedup,
-    rateLimiter: custom.rateLimiter ?? rateLimiter,
     subscriptions:
       custom.subscriptions !== undefined
         ? custom.subscriptions

@@ -1,7 +1,7 @@
 /**
  * The producer's core step for parsed events: scope check, normalisation against the catalogue
  * and routing per event, then effectively-once delivery of all of them together (one publish
- * call per destination, two Redis round trips per event, pipelined by the Redis client).
+ * call per destination, two Redis round trips per request with the rate limit).
  */
 
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
@@ -15,12 +15,14 @@ import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import { scopePatternMatches } from "./auth/scope-pattern.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
+import type { Admission } from "./dedup/dedup-store.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
 import type { IncomingEvent } from "./envelope/http-binding.ts";
 import { toKafkaBinaryMessage } from "./envelope/kafka-binding.ts";
 import { normaliseEvent } from "./envelope/normalise.ts";
 import { upcastEvent } from "./envelope/upcast.ts";
 import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
+import { admissionFor, onRateLimiterFailure, rateLimitRefusal } from "./rate-limit.ts";
 import { SubscriptionRouter, WEBHOOK_DESTINATION } from "./subscriptions/subscription-router.ts";
 import type { RoutableSubscription } from "./subscriptions/subscription-store.ts";
 
@@ -172,12 +174,15 @@ function toReceipt(
 
 /**
  * Scope → normalise → route each event, then deliver all that passed. One result per input, in
- * order; nothing throws for a single event's problem.
+ * order; nothing throws for a single event's problem. The request's rate limit (`rateLimitCost`
+ * events) is taken in the same store call as the dedup records; a refusal throws 429 for the
+ * whole request, before anything is recorded or published.
  */
 export async function publishEvents(
   caps: Capabilities,
   principal: Principal,
   incoming: readonly IncomingEvent[],
+  rateLimitCost: number = incoming.length,
 ): Promise<PublishResult[]> {
   const results: (PublishResult | undefined)[] = new Array(incoming.length);
   const prepared: { index: number; item: Prepared }[] = [];
@@ -202,25 +207,36 @@ export async function publishEvents(
     }
   });
 
-  const deliveries = await deliverMany({
-    store: caps.dedup,
-    requests: prepared.map(({ item }) => ({ key: eventKey(item.event), plan: item.plan })),
-    publish: (destination, indices) =>
-      destination === WEBHOOK_DESTINATION
-        ? publishToSubscriptions(
-            caps,
-            indices.map((i) => (prepared[i] as { item: Prepared }).item),
-          )
-        : publishTo(
-            caps,
-            destination,
-            indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
-          ),
-    onFinishFailed: (_key, error) =>
-      publishLog.log("error", "published, but the dedup record could not be completed", errorLogFields(error)),
-  });
+  const deliver = (admission: Admission | undefined) =>
+    deliverMany({
+      ...(admission === undefined ? {} : { admission }),
+      store: caps.dedup,
+      requests: prepared.map(({ item }) => ({ key: eventKey(item.event), plan: item.plan })),
+      publish: (destination, indices) =>
+        destination === WEBHOOK_DESTINATION
+          ? publishToSubscriptions(
+              caps,
+              indices.map((i) => (prepared[i] as { item: Prepared }).item),
+            )
+          : publishTo(
+              caps,
+              destination,
+              indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
+            ),
+      onFinishFailed: (_key, error) =>
+        publishLog.log("error", "published, but the dedup record could not be completed", errorLogFields(error)),
+    });
+  const admission = admissionFor(principal, rateLimitCost);
+  let answer: Awaited<ReturnType<typeof deliverMany>>;
+  try {
+    answer = await deliver(admission);
+  } catch (error) {
+    onRateLimiterFailure(caps, error);
+    answer = await deliver(undefined);
+  }
+  if (!answer.admitted) throw rateLimitRefusal(admission, answer.decision);
 
-  deliveries.forEach((delivery, position) => {
+  answer.results.forEach((delivery, position) => {
     const { index, item } = prepared[position] as { index: number; item: Prepared };
     if (delivery.ok) {
       const { outcome } = delivery;

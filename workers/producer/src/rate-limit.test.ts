@@ -10,7 +10,7 @@ const backends = [
     ? []
     : [
         {
-          name: "Redis via the REST gateway (@upstash/ratelimit)",
+          name: "Redis via the REST gateway (one script with the dedup begin)",
           extra: { UPSTASH_REDIS_REST_URL: redisUrl, UPSTASH_REDIS_REST_TOKEN: inject("redisRestToken") },
         },
       ]),

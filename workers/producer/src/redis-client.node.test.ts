@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BlackHole, startBlackHole } from "../../../test/support/black-hole.ts";
-import { UpstashRateLimiter } from "./auth/upstash-rate-limiter.ts";
 import { RedisDedupStore } from "./dedup/redis-dedup-store.ts";
 import { createProducerRedis, withRedisDeadline } from "./redis-client.ts";
 
@@ -33,8 +32,7 @@ describe("Redis calls have a deadline", () => {
     const redis = createProducerRedis({ url: blackHole.url, token: "t", timeoutMs: 200 });
     const before = blackHole.connections();
     const begin = await timed(() =>
-      new RedisDedupStore(redis, "test", 200).begin("/s\u0000id", "h", {
-        plan: ["queue:archive"],
+      new RedisDedupStore(redis, "test", 200).beginMany([{ key: "/s\u0000id", holder: "h", plan: ["queue:archive"] }], {
         firstSeenAt: new Date().toISOString(),
         leaseMs: 1000,
       }),
@@ -42,7 +40,11 @@ describe("Redis calls have a deadline", () => {
     expect(begin).toMatchObject({ error: { code: "upstream_unavailable" } });
     expect(begin.ms).toBeLessThan(1_500);
     const take = await timed(() =>
-      new UpstashRateLimiter(redis, "test", 200).take("key", { requests: 10, window_seconds: 60 }, 3),
+      new RedisDedupStore(redis, "test", 200).beginMany([], {
+        firstSeenAt: new Date().toISOString(),
+        leaseMs: 1000,
+        admission: { keyId: "key", limit: { requests: 10, window_seconds: 60 }, cost: 3 },
+      }),
     );
     expect(take).toMatchObject({ error: { code: "upstream_unavailable" } });
     expect(take.ms).toBeLessThan(1_500);

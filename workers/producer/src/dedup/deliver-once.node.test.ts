@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
-import { deliverMany, deliverOnce } from "./deliver-once.ts";
+import { type DeliverManyInput, type DeliveryResult, deliverMany, deliverOnce } from "./deliver-once.ts";
 import { MemoryDedupStore } from "./memory-dedup-store.ts";
 
 /** Records publishes; destinations listed in `failing` reject until removed. */
@@ -87,7 +87,7 @@ describe("deliverMany", () => {
       { key: "b", plan: ["queue:archive"] },
       { key: "c", plan: ["queue:archive", "kafka:t"] },
     ];
-    const results = await deliverMany({
+    const results = await deliverAll({
       store,
       requests,
       publish: async (destination, indices) => {
@@ -107,7 +107,7 @@ describe("deliverMany", () => {
   it("delivers a repeated key once; the copy answers duplicate with the same receipts", async () => {
     const store = new MemoryDedupStore();
     let published = 0;
-    const results = await deliverMany({
+    const results = await deliverAll({
       store,
       requests: [
         { key: "x", plan: ["queue:archive"] },
@@ -135,7 +135,7 @@ describe("deliverMany", () => {
       if (destination === "kafka:t" && kafkaDown) throw new EdgebusError("upstream_unavailable", "down");
       return indices.map(() => ({ destination, partition: 1, offset: 9 }));
     };
-    const first = await deliverMany({ store, requests, publish });
+    const first = await deliverAll({ store, requests, publish });
     expect(first[0]).toMatchObject({
       ok: false,
       error: { code: "upstream_unavailable", details: { failed: ["kafka:t"] } },
@@ -143,18 +143,18 @@ describe("deliverMany", () => {
     expect(first[1]).toMatchObject({ ok: true, outcome: { status: "accepted" } });
     kafkaDown = false;
     calls.length = 0;
-    const retry = await deliverMany({ store, requests, publish });
+    const retry = await deliverAll({ store, requests, publish });
     expect(calls).toEqual(["kafka:t"]);
     expect(retry.map((r) => r.ok && r.outcome.status)).toEqual(["duplicate", "duplicate"]);
   });
 
   it("reports a store failure per event as upstream_unavailable without publishing", async () => {
     const store = new MemoryDedupStore();
-    store.begin = async () => {
+    store.beginMany = async () => {
       throw new EdgebusError("upstream_unavailable", "redis down");
     };
     let published = false;
-    const [result] = await deliverMany({
+    const [result] = await deliverAll({
       store,
       requests: [{ key: "z", plan: ["queue:archive"] }],
       publish: async () => {
@@ -168,12 +168,12 @@ describe("deliverMany", () => {
 
   it("answers what was published when only recording it failed, so the client does not publish it again", async () => {
     const store = new MemoryDedupStore();
-    const finish = store.finish.bind(store);
-    store.finish = async () => {
+    const finishMany = store.finishMany.bind(store);
+    store.finishMany = async () => {
       throw new EdgebusError("upstream_unavailable", "redis went away after publishing");
     };
     const publisher = recordingPublisher();
-    const [result] = await deliverMany({
+    const [result] = await deliverAll({
       store,
       requests: [{ key: "f", plan }],
       publish: async (destination, indices) => Promise.all(indices.map(() => publisher.publish(destination))),
@@ -181,8 +181,8 @@ describe("deliverMany", () => {
     expect(result).toMatchObject({ ok: true, outcome: { status: "accepted", destinations: plan } });
     expect(publisher.published).toHaveLength(3);
     // A retry while the lease still holds is told to wait, not published again.
-    store.finish = finish;
-    const [retry] = await deliverMany({
+    store.finishMany = finishMany;
+    const [retry] = await deliverAll({
       store,
       requests: [{ key: "f", plan }],
       publish: async (destination, indices) => Promise.all(indices.map(() => publisher.publish(destination))),
@@ -190,4 +190,45 @@ describe("deliverMany", () => {
     expect(retry).toMatchObject({ ok: false, error: { code: "conflict" } });
     expect(publisher.published).toHaveLength(3);
   });
+
+  it("takes the request's rate limit with the begins; refused, it begins and publishes nothing", async () => {
+    const store = new MemoryDedupStore();
+    const publisher = recordingPublisher();
+    const admission = { keyId: "svc", limit: { requests: 2, window_seconds: 60 }, cost: 2 };
+    const input = (key: string) => ({
+      store,
+      requests: [{ key, plan }],
+      admission,
+      publish: async (destination: string, indices: readonly number[]) =>
+        Promise.all(indices.map(() => publisher.publish(destination))),
+    });
+    const first = await deliverMany(input("r1"));
+    expect(first.admitted).toBe(true);
+    const refused = await deliverMany(input("r2"));
+    expect(refused).toMatchObject({ admitted: false, decision: { allowed: false, remaining: 0 } });
+    expect(await store.get("r2")).toBeNull();
+    expect(publisher.published).toHaveLength(3);
+  });
+
+  it("rejects as a whole when the store fails while taking the rate limit, so the caller decides", async () => {
+    const store = new MemoryDedupStore();
+    store.beginMany = async () => {
+      throw new EdgebusError("upstream_unavailable", "redis down");
+    };
+    await expect(
+      deliverMany({
+        store,
+        requests: [{ key: "z", plan: ["queue:archive"] }],
+        admission: { keyId: "svc", limit: { requests: 5, window_seconds: 60 }, cost: 1 },
+        publish: async () => [],
+      }),
+    ).rejects.toMatchObject({ code: "upstream_unavailable" });
+  });
 });
+
+/** `deliverMany` without an admission: always admitted; its per-request results. */
+async function deliverAll(input: DeliverManyInput): Promise<DeliveryResult[]> {
+  const answer = await deliverMany(input);
+  if (!answer.admitted) throw new Error("refused without an admission");
+  return answer.results;
+}

@@ -1,6 +1,7 @@
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
+import type { RateLimitDecision } from "../auth/rate-limiter.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
-import type { BeginResult, DedupStore } from "./dedup-store.ts";
+import type { Admission, BeginResult, DedupStore, FinishItem } from "./dedup-store.ts";
 
 export interface DeliveryOutcome {
   /** `accepted` the first time; `duplicate` when the key was already recorded (complete or resumed). */
@@ -14,6 +15,11 @@ export interface DeliveryOutcome {
 }
 
 export type DeliveryResult = { ok: true; outcome: DeliveryOutcome } | { ok: false; error: EdgebusError };
+
+/** The rate limit refused the request (nothing was begun or published), or one result per request. */
+export type DeliverManyResult =
+  | { readonly admitted: false; readonly decision: RateLimitDecision }
+  | { readonly admitted: true; readonly results: DeliveryResult[] };
 
 export interface DeliveryRequest {
   /** The duplicate key (`eventKey(event)`). */
@@ -35,6 +41,12 @@ export interface DeliverManyInput {
   now?: () => Date;
   /** Told when recording the outcome failed after publishing (the outcome is still answered). */
   onFinishFailed?: (key: string, error: EdgebusError) => void;
+  /**
+   * The request's rate limit, taken in the same store call as the begins. When that call fails,
+   * `deliverMany` rejects with the store's error (the caller decides whether to go on without
+   * the limit); without an admission a failed begin is each event's error instead.
+   */
+  admission?: Admission;
 }
 
 /**
@@ -48,7 +60,8 @@ export interface DeliverManyInput {
  * (retryable) and, on retry, sees the winner's outcome.
  *
  * Events are grouped per destination, so a batch costs one publish call per destination, not one
- * per event and destination (Workers limit subrequests per invocation). Repeated keys within one
+ * per event and destination (Workers limit subrequests per invocation), and two store calls in
+ * all (`beginMany` with the rate limit, `finishMany`). Repeated keys within one
  * call are delivered once; the later copies answer `duplicate` with the same receipts (or the
  * same error).
  *
@@ -56,7 +69,7 @@ export interface DeliverManyInput {
  * retry publishes those destinations again once the lease expires: at-least-once, never lost;
  * consumers deduplicate on `source` + `id`.
  */
-export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResult[]> {
+export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyResult> {
   const { store, requests } = input;
   const firstSeenAt = (input.now?.() ?? new Date()).toISOString();
   const leaseMs = input.leaseMs ?? 30_000;
@@ -73,18 +86,24 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResu
 
   const holders = new Map<number, string>();
   const begun = new Map<number, BeginResult | EdgebusError>();
-  await Promise.all(
-    leaders.map(async (index) => {
-      const request = requests[index] as DeliveryRequest;
-      const holder = crypto.randomUUID();
-      holders.set(index, holder);
-      try {
-        begun.set(index, await store.begin(request.key, holder, { plan: request.plan, firstSeenAt, leaseMs }));
-      } catch (error) {
-        begun.set(index, toEdgebusError(error));
-      }
-    }),
-  );
+  for (const index of leaders) holders.set(index, crypto.randomUUID());
+  try {
+    const answer = await store.beginMany(
+      leaders.map((index) => ({
+        key: (requests[index] as DeliveryRequest).key,
+        holder: holders.get(index) as string,
+        plan: (requests[index] as DeliveryRequest).plan,
+      })),
+      { firstSeenAt, leaseMs, ...(input.admission === undefined ? {} : { admission: input.admission }) },
+    );
+    if (!answer.admitted) return { admitted: false, decision: answer.decision };
+    answer.results.forEach((result, position) => {
+      begun.set(leaders[position] as number, result);
+    });
+  } catch (error) {
+    if (input.admission !== undefined) throw toEdgebusError(error);
+    for (const index of leaders) begun.set(index, toEdgebusError(error));
+  }
 
   // Destination → events still missing it.
   const pending = new Map<string, number[]>();
@@ -126,14 +145,31 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResu
     }),
   );
 
-  const leaderResults = new Map<number, DeliveryResult>();
-  await Promise.all(
-    leaders.map(async (index) => {
-      leaderResults.set(index, await settle(index));
-    }),
-  );
+  // Every owned event's progress in one store call; what was published stays published if it fails.
+  const finishing: FinishItem[] = [];
+  for (const index of leaders) {
+    const state = begun.get(index);
+    if (state === undefined || state instanceof EdgebusError || state.kind !== "owned") continue;
+    finishing.push({
+      key: (requests[index] as DeliveryRequest).key,
+      holder: holders.get(index) as string,
+      delivered: deliveredNow.get(index) ?? {},
+      complete: !failedNow.has(index),
+    });
+  }
+  try {
+    await input.store.finishMany(finishing);
+  } catch (error) {
+    // Answering an error here would make the client retry and publish it again. The records keep
+    // their leases until they expire, so a retry meanwhile gets 409; after that the missing
+    // receipts make it publish again (at least once).
+    for (const item of finishing) input.onFinishFailed?.(item.key, toEdgebusError(error));
+  }
 
-  async function settle(index: number): Promise<DeliveryResult> {
+  const leaderResults = new Map<number, DeliveryResult>();
+  for (const index of leaders) leaderResults.set(index, settle(index));
+
+  function settle(index: number): DeliveryResult {
     const state = begun.get(index);
     if (state === undefined) return { ok: false, error: new EdgebusError("internal", "delivery state missing") };
     if (state instanceof EdgebusError) return { ok: false, error: state };
@@ -161,19 +197,6 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResu
     const { record, created } = state;
     const delivered = deliveredNow.get(index) ?? {};
     const failed = failedNow.get(index);
-    try {
-      await store.finish(
-        (requests[index] as DeliveryRequest).key,
-        holders.get(index) as string,
-        delivered,
-        failed === undefined,
-      );
-    } catch (error) {
-      // What was published stays published: answering an error here would make the client
-      // retry and publish it again. The record keeps its lease until it expires, so a retry
-      // meanwhile gets 409; after that the missing receipts make it publish again (at least once).
-      input.onFinishFailed?.((requests[index] as DeliveryRequest).key, toEdgebusError(error));
-    }
     const receipts = { ...record.delivered, ...delivered };
     if (failed !== undefined) {
       return {
@@ -200,12 +223,13 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliveryResu
     };
   }
 
-  return requests.map((request, index) => {
+  const results = requests.map((request, index): DeliveryResult => {
     const leader = firstIndexOf.get(request.key) as number;
     const result = leaderResults.get(leader) as DeliveryResult;
     if (leader === index || !result.ok) return result;
     return { ok: true, outcome: { ...result.outcome, status: "duplicate", publishedNow: [] } };
   });
+  return { admitted: true, results };
 }
 
 export interface DeliverOnceInput {
@@ -220,13 +244,14 @@ export interface DeliverOnceInput {
 
 /** `deliverMany` for a single event; rejects with the event's error. */
 export async function deliverOnce(input: DeliverOnceInput): Promise<DeliveryOutcome> {
-  const [result] = await deliverMany({
+  const answer = await deliverMany({
     store: input.store,
     requests: [{ key: input.key, plan: input.plan }],
     publish: async (destination) => [await input.publish(destination)],
     ...(input.leaseMs === undefined ? {} : { leaseMs: input.leaseMs }),
     ...(input.now === undefined ? {} : { now: input.now }),
   });
+  const result = answer.admitted ? answer.results[0] : undefined;
   if (result === undefined) throw new EdgebusError("internal", "no delivery result");
   if (!result.ok) throw result.error;
   return result.outcome;

@@ -1,10 +1,15 @@
+import { MemoryRateLimiter } from "../auth/memory-rate-limiter.ts";
+import type { RateLimiter } from "../auth/rate-limiter.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
 import {
+  type BeginItem,
+  type BeginManyResult,
   type BeginOptions,
   type BeginResult,
   DEDUP_WINDOW_SECONDS,
   type DedupStore,
   type DeliveryRecord,
+  type FinishItem,
 } from "./dedup-store.ts";
 
 interface Entry {
@@ -20,6 +25,8 @@ export interface MemoryDedupOptions {
   readonly maxRecords?: number;
   /** How often expired records and leases are swept away. */
   readonly sweepEveryMs?: number;
+  /** Takes admissions (rate limits); a `MemoryRateLimiter` on the same clock by default. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /**
@@ -28,7 +35,7 @@ export interface MemoryDedupOptions {
  * within one isolate. The producer logs a warning when it runs on this store, and outside
  * development refuses to publish on it at all (`readiness.ts`).
  *
- * Memory stays bounded: expired records and leases are swept (at most once a minute, on `begin`),
+ * Memory stays bounded: expired records and leases are swept (at most once a minute, on `beginMany`),
  * and at most `maxRecords` are kept, the oldest dropped first.
  */
 export class MemoryDedupStore implements DedupStore {
@@ -37,6 +44,7 @@ export class MemoryDedupStore implements DedupStore {
   readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
   readonly #maxRecords: number;
   readonly #sweepEveryMs: number;
+  readonly #rateLimiter: RateLimiter;
   #lastSweep: number;
 
   constructor(
@@ -45,6 +53,7 @@ export class MemoryDedupStore implements DedupStore {
   ) {
     this.#maxRecords = options.maxRecords ?? 100_000;
     this.#sweepEveryMs = options.sweepEveryMs ?? 60_000;
+    this.#rateLimiter = options.rateLimiter ?? new MemoryRateLimiter(now);
     this.#lastSweep = now();
   }
 
@@ -93,8 +102,23 @@ export class MemoryDedupStore implements DedupStore {
     return entry === undefined ? null : this.#snapshot(entry);
   }
 
-  async begin(key: string, holder: string, options: BeginOptions): Promise<BeginResult> {
+  async beginMany(items: readonly BeginItem[], options: BeginOptions): Promise<BeginManyResult> {
+    const { admission } = options;
+    const decision =
+      admission === undefined
+        ? undefined
+        : await this.#rateLimiter.take(admission.keyId, admission.limit, admission.cost);
+    if (decision !== undefined && !decision.allowed) return { admitted: false, decision };
     this.#sweep();
+    const results = items.map((item) => this.#begin(item, options));
+    return decision === undefined ? { admitted: true, results } : { admitted: true, decision, results };
+  }
+
+  async finishMany(items: readonly FinishItem[]): Promise<void> {
+    for (const item of items) this.#finish(item);
+  }
+
+  #begin({ key, holder, plan }: BeginItem, options: BeginOptions): BeginResult {
     let entry = this.#live(key);
     if (entry?.complete) return { kind: "complete", record: this.#snapshot(entry) };
     const lease = this.#leases.get(key);
@@ -103,7 +127,7 @@ export class MemoryDedupStore implements DedupStore {
     const created = entry === undefined;
     if (entry === undefined) {
       entry = {
-        destinations: [...options.plan],
+        destinations: [...plan],
         delivered: {},
         complete: false,
         firstSeenAt: options.firstSeenAt,
@@ -115,12 +139,7 @@ export class MemoryDedupStore implements DedupStore {
     return { kind: "owned", record: this.#snapshot(entry), created };
   }
 
-  async finish(
-    key: string,
-    holder: string,
-    delivered: Readonly<Record<string, PublishReceipt>>,
-    complete: boolean,
-  ): Promise<void> {
+  #finish({ key, holder, delivered, complete }: FinishItem): void {
     const entry = this.#live(key);
     if (entry !== undefined) {
       Object.assign(entry.delivered, delivered);

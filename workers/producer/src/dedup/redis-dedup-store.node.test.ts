@@ -1,6 +1,6 @@
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type RunningRedisRestServer, startRedisRestServer } from "../../../../bridges/redis-rest/serve.ts";
 import { serviceUrls } from "../../../../scripts/service-probe.ts";
 import { createGatewayRedisUser, type GatewayRedisUser } from "../../../../test/support/redis-gateway-user.ts";
@@ -41,8 +41,7 @@ describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", ()
 
   it("stores records with the 24 h expiry and hashed keys", async () => {
     const store = new RedisDedupStore(client(), prefix);
-    await store.begin("/svc\u0000id-1", "a", {
-      plan: ["queue:archive"],
+    await store.beginMany([{ key: "/svc\u0000id-1", holder: "a", plan: ["queue:archive"] }], {
       firstSeenAt: "2026-11-01T00:00:00.000Z",
       leaseMs: 1000,
     });
@@ -50,6 +49,47 @@ describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", ()
     expect(keys?.every((key) => /:event:[0-9a-f]{64}$/.test(key))).toBe(true);
     const ttls = await Promise.all((keys ?? []).map((key) => admin?.ttl(key)));
     expect(ttls.every((ttl) => ttl !== undefined && ttl > 86_000 && ttl <= 86_400)).toBe(true);
+  });
+
+  it("costs two Redis round trips for a request of 100 events, rate limit included", async () => {
+    const store = new RedisDedupStore(client(), prefix);
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      const items = Array.from({ length: 100 }, (_, i) => ({
+        key: `/svc\u0000rt-${i}`,
+        holder: "h",
+        plan: ["queue:archive"],
+      }));
+      const answer = await store.beginMany(items, {
+        firstSeenAt: new Date().toISOString(),
+        leaseMs: 10_000,
+        admission: { keyId: `rt-${crypto.randomUUID()}`, limit: { requests: 1000, window_seconds: 60 }, cost: 100 },
+      });
+      expect(answer).toMatchObject({ admitted: true, decision: { remaining: 900 } });
+      await store.finishMany(items.map(({ key, holder }) => ({ key, holder, delivered: {}, complete: true })));
+      expect(fetchSpy).toHaveBeenCalledTimes(2);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it("weights the previous window by its overlap (sliding window)", async () => {
+    let now = Date.UTC(2026, 10, 1, 0, 0, 0);
+    const store = new RedisDedupStore(client(), prefix, 1000, () => now);
+    const admission = (cost: number) => ({
+      firstSeenAt: new Date(now).toISOString(),
+      leaseMs: 1000,
+      admission: { keyId: `sw-${keyId}`, limit: { requests: 10, window_seconds: 60 }, cost },
+    });
+    const keyId = crypto.randomUUID();
+    expect((await store.beginMany([], admission(10))).admitted).toBe(true);
+    expect((await store.beginMany([], admission(1))).admitted).toBe(false);
+    now += 60_000 + 30_000; // half-way through the next window: 5 of the previous 10 still count
+    expect(await store.beginMany([], admission(5))).toMatchObject({ admitted: true, decision: { remaining: 0 } });
+    expect(await store.beginMany([], admission(1))).toMatchObject({
+      admitted: false,
+      decision: { resetAt: Date.UTC(2026, 10, 1, 0, 2, 0) },
+    });
   });
 
   it("reports an unreachable Redis as upstream_unavailable", async () => {

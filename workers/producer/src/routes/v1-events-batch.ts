@@ -8,7 +8,6 @@ import type { IncomingEvent } from "../envelope/http-binding.ts";
 import { parseBatch } from "../envelope/http-binding.ts";
 import { ENVELOPE_LIMITS } from "../envelope/limits.ts";
 import { countEvent, publishEvents } from "../publish-event.ts";
-import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
 import { assertReadyToPublish } from "../readiness.ts";
 import { API_KEY, defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
@@ -48,7 +47,6 @@ export const publishBatch = defineRoute(
     assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxBatchBytes, "a batch");
     const items = parseBatch(c.req.raw.headers, body, { missingSource: () => onlySourceOf(principal) });
-    await enforceRateLimit(caps, principal, items.length);
 
     const parsed: { index: number; event: IncomingEvent }[] = [];
     const results: BatchItemResult[] = new Array(items.length);
@@ -59,10 +57,12 @@ export const publishBatch = defineRoute(
         results[index] = { index, status: item.error.status, error: errorBody(item.error, requestId).error };
       }
     });
+    // Every item costs one unit of the key's rate limit, the ones that failed to parse included.
     const published = await publishEvents(
       caps,
       principal,
       parsed.map(({ event }) => event),
+      items.length,
     );
     published.forEach((result, position) => {
       const { index } = parsed[position] as { index: number };

@@ -8,7 +8,6 @@ import { parseSingleEvent } from "../envelope/http-binding.ts";
 import { legacyEnvelopeSchema } from "../envelope/legacy.ts";
 import { ENVELOPE_LIMITS } from "../envelope/limits.ts";
 import { publishEvent as publish } from "../publish-event.ts";
-import { enforceRateLimit } from "../rate-limit.ts";
 import { readBodyText } from "../read-body.ts";
 import { assertReadyToPublish } from "../readiness.ts";
 import { API_KEY, defineRoute, errorResponses, jsonContent } from "../route-definition.ts";
@@ -53,7 +52,6 @@ export const publishEvent = defineRoute(
     const caps = c.get("caps");
     assertReadyToPublish(caps, principal);
     const body = await readBodyText(c.req.raw, ENVELOPE_LIMITS.maxRequestBytes, "an event");
-    await enforceRateLimit(caps, principal, 1);
     const incoming = parseSingleEvent(c.req.raw.headers, body, { missingSource: () => onlySourceOf(principal) });
     const receipt = await publish(caps, principal, incoming);
     return c.json(receipt, 202);
