@@ -9,6 +9,19 @@
  * (accept a message at once but answer late, after the client gave up) or drop a request (hold it
  * without accepting it and never answer), the two ways a provider call ends with an unknown outcome.
  *
+ * It is also a Web Push service (RFC 8030) playing the browser's part too, so the notifier's push
+ * channel runs end to end with real cryptography:
+ * - `POST /push/subscriptions` `{applicationServerKey?}` makes a subscription as a browser would
+ *   (a fresh P-256 key pair and auth secret, kept here) and answers its `PushSubscription.toJSON()`
+ *   (`endpoint`, `expirationTime`, `keys.p256dh`, `keys.auth`), to register with the producer;
+ * - `POST /push/{id}` is the endpoint: it checks VAPID (RFC 8292: an ES256 JWT for this origin,
+ *   `exp` within 24 h, signed by `k`, and `k` = the subscription's `applicationServerKey` when it
+ *   was given: 401/403 otherwise), `TTL` and `Content-Encoding: aes128gcm`, decrypts the body with
+ *   the subscription's private key (RFC 8291) and puts the plaintext in the inbox (route `push`,
+ *   `payload` = the decrypted JSON); 201 with a `Location`;
+ * - `DELETE /push/subscriptions/{id}` expires it: its endpoint answers 410 Gone from then on
+ *   (unknown ids answer 404), as a push service does after the user revoked permission.
+ *
  * It also answers the two lookups the notifier reconciles unknown outcomes with, showing only
  * messages accepted at least `lookup lag` seconds ago (a provider's records lag behind its API):
  * - Twilio: `GET /2010-04-01/Accounts/{Sid}/Messages.json?To=…&DateSent=…` (also `DateSent>` /
@@ -18,7 +31,7 @@
  *   `to_email`, `from_email`, `subject`, `status` = "value".
  *
  * Control API (JSON):
- * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook", status?, count?, for_seconds?,
+ * - `POST /_control/failures` `{route: "sendgrid"|"twilio"|"webhook"|"push", status?, count?, for_seconds?,
  *   retry_after?, delay_ms?, drop?}`: with `status`, refuse (after `delay_ms` if given); with only
  *   `delay_ms`, accept at once and answer after `delay_ms`; with `drop: true`, hold the request
  *   without accepting it until the client gives up (at most `delay_ms`, default 60 s)
@@ -43,8 +56,25 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { smsLength, TWILIO_MAX_BODY_CHARS } from "../workers/notifier/src/notify/sms-length.ts";
 import { verifyWebhook } from "../workers/notifier/src/notify/standard-webhooks.ts";
+import { verifyVapid } from "../workers/notifier/src/notify/vapid.ts";
+import {
+  decodeBase64Url,
+  decryptPushMessage,
+  encodeBase64Url,
+} from "../workers/notifier/src/notify/web-push-encryption.ts";
 
-export type ProviderRoute = "sendgrid" | "twilio" | "webhook";
+export type ProviderRoute = "sendgrid" | "twilio" | "webhook" | "push";
+
+/** A subscription the push service made, with the browser's private half. */
+interface PushServiceSubscription {
+  readonly id: string;
+  readonly p256dh: Uint8Array;
+  readonly auth: Uint8Array;
+  readonly privateScalar: Uint8Array;
+  /** base64url public key the pushes must be signed with, when the subscriber named one. */
+  readonly applicationServerKey: string | undefined;
+  expired: boolean;
+}
 
 export interface LocalProviderCredentials {
   readonly sendgridApiKey: string;
@@ -89,6 +119,12 @@ export interface ReceivedMessage {
   readonly segments?: number;
   readonly webhook_path?: string;
   readonly payload?: unknown;
+  /** Push: the request's `Urgency`, `TTL` and `Topic` headers. */
+  readonly push_headers?: {
+    readonly urgency: string | null;
+    readonly ttl: string | null;
+    readonly topic: string | null;
+  };
 }
 
 /** What one route received since start or reset (`GET /_control/stats`). */
@@ -162,7 +198,7 @@ const DEFAULT_DROP_HOLD_MS = 60_000;
 
 const failureSchema = z
   .strictObject({
-    route: z.enum(["sendgrid", "twilio", "webhook"]),
+    route: z.enum(["sendgrid", "twilio", "webhook", "push"]),
     status: z.int().min(400).max(599).optional(),
     count: z.int().positive().max(10_000).optional(),
     for_seconds: z.number().positive().max(86_400).optional(),
@@ -239,13 +275,15 @@ function createLocalProvider(
       (message) => message.route === route && message.accepted && Date.parse(message.received_at) <= cutoff,
     );
   };
-  const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [] };
+  const failures: Record<ProviderRoute, ActiveFailure[]> = { sendgrid: [], twilio: [], webhook: [], push: [] };
+  const pushSubscriptions = new Map<string, PushServiceSubscription>();
   const acceptedKeys = new Set<string>();
   const emptyStats = (): RouteStats => ({ accepted: 0, refused: 0, duplicates: 0, duplicate_keys: [] });
   let stats: Record<ProviderRoute, RouteStats> = {
     sendgrid: emptyStats(),
     twilio: emptyStats(),
     webhook: emptyStats(),
+    push: emptyStats(),
   };
   let seq = 0;
 
@@ -297,7 +335,7 @@ function createLocalProvider(
   const reset = () => {
     inbox.length = 0;
     acceptedKeys.clear();
-    stats = { sendgrid: emptyStats(), twilio: emptyStats(), webhook: emptyStats() };
+    stats = { sendgrid: emptyStats(), twilio: emptyStats(), webhook: emptyStats(), push: emptyStats() };
     for (const route of Object.keys(failures) as ProviderRoute[]) failures[route] = [];
   };
 
@@ -556,6 +594,106 @@ function createLocalProvider(
     });
     if (injected?.kind === "slow") await sleep(injected.slowMs);
     return c.body(null, 204);
+  });
+
+  // ---- Web Push service (and the browser's side of a subscription) ---------------------------
+  app.post("/push/subscriptions", async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { applicationServerKey?: unknown };
+    const serverKey = typeof body?.applicationServerKey === "string" ? body.applicationServerKey : undefined;
+    if (serverKey !== undefined) {
+      try {
+        if (decodeBase64Url(serverKey).length !== 65) throw new Error("length");
+      } catch {
+        return c.json({ error: "applicationServerKey must be a base64url 65-octet P-256 public key" }, 400);
+      }
+    }
+    const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+      "deriveBits",
+    ])) as CryptoKeyPair;
+    const p256dh = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+    const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+    const subscription: PushServiceSubscription = {
+      id: randomBytes(16).toString("base64url"),
+      p256dh,
+      auth: new Uint8Array(randomBytes(16)),
+      privateScalar: decodeBase64Url(jwk.d as string),
+      applicationServerKey: serverKey,
+      expired: false,
+    };
+    pushSubscriptions.set(subscription.id, subscription);
+    const origin = new URL(c.req.url).origin;
+    return c.json(
+      {
+        endpoint: `${origin}/push/${subscription.id}`,
+        expirationTime: null,
+        keys: { p256dh: encodeBase64Url(subscription.p256dh), auth: encodeBase64Url(subscription.auth) },
+      },
+      201,
+    );
+  });
+  app.delete("/push/subscriptions/:id", (c) => {
+    const subscription = pushSubscriptions.get(c.req.param("id"));
+    if (!subscription) return c.json({ error: "no such subscription" }, 404);
+    subscription.expired = true;
+    return c.body(null, 204);
+  });
+  app.post("/push/:id", async (c) => {
+    const endpoint = new URL(c.req.url).pathname;
+    const refuse = (status: number, error: string, headers = {}) => {
+      record({ route: "push", status, accepted: false, error, to: [endpoint] });
+      return c.json({ error }, status as 400, headers);
+    };
+    const subscription = pushSubscriptions.get(c.req.param("id"));
+    if (!subscription) return refuse(404, "no such subscription");
+    if (subscription.expired) return refuse(410, "subscription expired or unsubscribed");
+    const vapid = await verifyVapid(c.req.header("authorization"), new URL(c.req.url).origin);
+    if (!vapid.ok) return refuse(401, `VAPID: ${vapid.reason}`);
+    if (subscription.applicationServerKey !== undefined && vapid.publicKey !== subscription.applicationServerKey) {
+      return refuse(403, "VAPID key is not the applicationServerKey of this subscription");
+    }
+    const injected = await applyFailure("push", c.req.raw.signal);
+    if (injected?.kind === "drop") return dropped(c);
+    if (injected?.kind === "refuse") {
+      return refuse(injected.failure.status, "injected failure", failureHeaders(injected.failure));
+    }
+    const ttl = c.req.header("ttl") ?? null;
+    if (ttl === null || !/^\d+$/.test(ttl)) return refuse(400, "TTL header required (RFC 8030 §5.2)");
+    if (c.req.header("content-encoding")?.toLowerCase() !== "aes128gcm") {
+      return refuse(415, "Content-Encoding must be aes128gcm (RFC 8291)");
+    }
+    const urgency = c.req.header("urgency") ?? null;
+    if (urgency !== null && !["very-low", "low", "normal", "high"].includes(urgency)) {
+      return refuse(400, "Urgency must be very-low, low, normal or high");
+    }
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.length > 4096) return refuse(413, "push message bodies are at most 4096 octets");
+    let plaintext: string;
+    try {
+      plaintext = new TextDecoder("utf-8", { fatal: true }).decode(await decryptPushMessage(body, subscription));
+    } catch (error) {
+      return refuse(400, `cannot decrypt: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    let payload: unknown = plaintext;
+    try {
+      payload = JSON.parse(plaintext);
+    } catch {
+      // A text payload is fine too.
+    }
+    const topic = c.req.header("topic") ?? null;
+    const object = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : {};
+    const message = record({
+      route: "push",
+      status: 201,
+      accepted: true,
+      ...(topic === null ? {} : { idempotency_key: topic }),
+      to: [endpoint],
+      ...(typeof object.title === "string" ? { subject: object.title } : {}),
+      text: typeof object.body === "string" ? object.body : plaintext,
+      payload,
+      push_headers: { urgency, ttl, topic },
+    });
+    if (injected?.kind === "slow") await sleep(injected.slowMs);
+    return c.body(null, 201, { location: `/push/messages/${message.seq}` });
   });
 
   // ---- Lookups: Twilio's message list and SendGrid's Email Activity ---------------------------
@@ -827,7 +965,7 @@ function inboxPage(inbox: readonly ReceivedMessage[]): string {
 td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}tr.refused{color:#a40e26}
 pre{white-space:pre-wrap;max-width:70em}</style></head>
 <body><h1>Local notification provider</h1>
-<p>What the notifier would have sent: SendGrid mail, Twilio SMS and signed webhooks. ${inbox.length} request(s); JSON at <a href="/inbox">/inbox</a>.</p>
+<p>What the notifier would have sent: SendGrid mail, Twilio SMS, signed webhooks and Web Push messages (decrypted). ${inbox.length} request(s); JSON at <a href="/inbox">/inbox</a>.</p>
 <table><thead><tr><th>#</th><th>received</th><th>route</th><th>status</th><th>to</th><th>message</th></tr></thead>
 <tbody>${rows || '<tr><td colspan="6">Nothing received yet.</td></tr>'}</tbody></table></body></html>`;
 }

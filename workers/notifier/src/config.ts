@@ -2,7 +2,20 @@ import { z } from "zod";
 import { deadLetterQueueBinding, hyperdriveBinding, maxRetriesVar } from "#shared/worker-bindings.ts";
 
 /** Vars that hold credentials: set with `wrangler secret put`, never in wrangler.toml. */
-const SECRETS = ["SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "WEBHOOK_SECRET"] as const;
+const SECRETS = [
+  "SENDGRID_API_KEY",
+  "TWILIO_ACCOUNT_SID",
+  "TWILIO_AUTH_TOKEN",
+  "WEBHOOK_SECRET",
+  "VAPID_PRIVATE_KEY",
+] as const;
+
+/** base64url of `bytes` octets. */
+const base64UrlOf = (bytes: number, what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, `must be base64url (${what})`)
+    .refine((value) => Math.floor((value.length * 3) / 4) === bytes, `must be ${bytes} octets (${what})`);
 
 /** wrangler passes an unset optional var as `""`; treat that as absent. */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -68,10 +81,28 @@ export const notifierEnvSchema = z
     UNKNOWN_OUTCOME_POLICY: orDefault(z.enum(["resend", "give_up"]), "resend"),
     /** The SendGrid account has the Email Activity add-on (and the API key its scope): look up unknown sends. */
     SENDGRID_EMAIL_ACTIVITY: orDefault(flag, false),
+    /**
+     * Web Push (VAPID, RFC 8292): the application server's P-256 key pair, the public key being the
+     * `applicationServerKey` the citizen app subscribes with. Without both, push notifications are
+     * skipped (`push_not_configured`). docs/notifications.md shows how to make a pair.
+     */
+    VAPID_PUBLIC_KEY: optional(base64UrlOf(65, "the uncompressed P-256 public key")),
+    VAPID_PRIVATE_KEY: optional(base64UrlOf(32, "the P-256 private key")),
+    /** Contact for push services' operators (`sub` claim): `mailto:` or `https:`. */
+    VAPID_SUBJECT: orDefault(
+      z.string().regex(/^(mailto:|https:\/\/)\S+$/, "must be a mailto: or https: URI"),
+      "mailto:noreply@council.example.gov",
+    ),
+    /** Seconds a push service keeps a message for a device that is offline (`TTL`). */
+    PUSH_TTL_SECONDS: orDefault(z.coerce.number().int().min(0).max(2_419_200), 86_400),
   })
   .refine((env) => env.WEBHOOK_URL === undefined || env.WEBHOOK_SECRET !== undefined, {
     path: ["WEBHOOK_SECRET"],
     message: "is required when WEBHOOK_URL is set",
+  })
+  .refine((env) => (env.VAPID_PUBLIC_KEY === undefined) === (env.VAPID_PRIVATE_KEY === undefined), {
+    path: ["VAPID_PRIVATE_KEY"],
+    message: "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together (or neither: no push)",
   });
 
 export type NotifierEnv = z.output<typeof notifierEnvSchema>;

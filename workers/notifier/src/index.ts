@@ -9,7 +9,7 @@
  * recipient), so a redelivery after a partial failure re-sends only what is missing.
  */
 import { consumeBatch } from "#shared/consumers/consume-batch.ts";
-import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import type { QueueBatch, QueueMessage } from "#shared/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { compose } from "#shared/consumers/handler.ts";
 import { holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
@@ -27,9 +27,13 @@ import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./con
 import { type NotifierDependencies, notifyEvent, UNKNOWN_CITIZEN } from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
+import { PostgresPushSubscriptions } from "./notify/push-subscriptions.ts";
+import { isQueuedNotification, notifyQueued, priorityOf } from "./notify/queued-notification.ts";
+import { loadQueuedTemplates, type QueuedTemplateCatalogue } from "./notify/queued-template-catalogue.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
 import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template-catalogue.ts";
 import { TwilioSender } from "./notify/twilio-sender.ts";
+import { WebPushSender } from "./notify/web-push-sender.ts";
 import { WebhookSender } from "./notify/webhook-sender.ts";
 
 const CONSUMER = "notifier";
@@ -45,17 +49,26 @@ function rejectUnreadableEvent(body: unknown): string | undefined {
 }
 
 let templates: TemplateCatalogue | undefined;
+let queuedTemplates: QueuedTemplateCatalogue | undefined;
 /** Templates are static data: checked and compiled once per isolate, on first use. */
 function templateCatalogue(): TemplateCatalogue {
   templates ??= loadTemplateCatalogue();
   return templates;
 }
+function queuedTemplateCatalogue(): QueuedTemplateCatalogue {
+  queuedTemplates ??= loadQueuedTemplates();
+  return queuedTemplates;
+}
+
+const PRIORITY_ORDER = { high: 0, normal: 1, low: 2 } as const;
 
 function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): NotifierDependencies {
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
   return {
     catalogue: templateCatalogue(),
+    queuedTemplates: queuedTemplateCatalogue(),
     directory: new PostgresCitizenDirectory(sql),
+    pushSubscriptions: new PostgresPushSubscriptions(sql),
     log: new PostgresNotificationLog(sql),
     timeZone: env.NOTIFY_TIME_ZONE,
     unknownOutcome: { visibilitySeconds: env.UNKNOWN_OUTCOME_VISIBILITY_SECONDS, policy: env.UNKNOWN_OUTCOME_POLICY },
@@ -80,6 +93,15 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
       ...(env.WEBHOOK_URL && env.WEBHOOK_SECRET
         ? { webhook: { url: env.WEBHOOK_URL, sender: new WebhookSender({ secret: env.WEBHOOK_SECRET, timeoutMs }) } }
         : {}),
+      ...(env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY
+        ? {
+            push: new WebPushSender({
+              vapid: { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject: env.VAPID_SUBJECT },
+              ttlSeconds: env.PUSH_TTL_SECONDS,
+              timeoutMs,
+            }),
+          }
+        : {}),
     },
   };
 }
@@ -97,15 +119,16 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   const deps = dependencies(env, sql);
   const retry = { maxRetries: env.MAX_RETRIES };
   let unknownCitizenSkips = 0;
+  /** Queued notifications not sent, by reason (each also a `skipped` row in edgebus.notifications). */
+  const queuedSkips = new Map<string, number>();
 
   const handler = compose<unknown>(
     async function notify(message) {
       // withDeadLetter below has already refused bodies parseQueuedEvent cannot read.
-      const result = await notifyEvent(message.body as CloudEventRecord, deps, {
-        enqueuedAt: message.timestamp,
-        attempts: message.attempts,
-        maxRetries: env.MAX_RETRIES,
-      });
+      const event = message.body as CloudEventRecord;
+      const delivery = { enqueuedAt: message.timestamp, attempts: message.attempts, maxRetries: env.MAX_RETRIES };
+      const queued = isQueuedNotification(event.type);
+      const result = queued ? await notifyQueued(event, deps, delivery) : await notifyEvent(event, deps, delivery);
       if (result.template === undefined) {
         logger.log("info", "no notification rule for this event type", {
           request_id: message.id,
@@ -114,6 +137,9 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
       }
       for (const channel of result.channels) {
         if (channel.status === "skipped" && channel.reason === UNKNOWN_CITIZEN) unknownCitizenSkips++;
+        if (channel.status === "skipped" && queued) {
+          queuedSkips.set(channel.reason, (queuedSkips.get(channel.reason) ?? 0) + 1);
+        }
         logger.log(channel.status === "given_up" ? "warn" : "info", `notification ${channel.status}`, {
           request_id: message.id,
           ...eventLogFields(message.body),
@@ -134,8 +160,13 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     withRetry(retry),
     withDeadLetter({ reject: rejectUnreadableEvent }),
   );
-  const settlements = await consumeBatch(
-    batch,
+  // Priority: a batch's high-priority queued notifications are sent first, low ones last (stable).
+  const order = batch.messages
+    .map((message, index) => ({ index, rank: PRIORITY_ORDER[priorityOf(message.body)] }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index);
+  const ordered = { queue: batch.queue, messages: order.map(({ index }) => batch.messages[index] as QueueMessage) };
+  const orderedSettlements = await consumeBatch(
+    ordered,
     handler,
     {
       queue: batch.queue,
@@ -148,6 +179,16 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     },
     { concurrency: CONCURRENCY },
   );
+  const settlements: Settlement[] = new Array(batch.messages.length);
+  order.forEach(({ index }, position) => {
+    settlements[index] = orderedSettlements[position] as Settlement;
+  });
+  if (queuedSkips.size > 0) {
+    logger.log("warn", "queued notifications skipped", {
+      count: [...queuedSkips.values()].reduce((sum, count) => sum + count, 0),
+      note: [...queuedSkips].map(([reason, count]) => `${reason}: ${count}`).join(", "),
+    });
+  }
   if (unknownCitizenSkips > 0) {
     // Each is a row in edgebus.notifications (status skipped, skip_reason unknown_citizen).
     logger.log(

@@ -26,15 +26,20 @@ import { type NotificationLog, type Reconciliation, SEND_LEASE_SECONDS, type Sen
 import type { ChannelRule, NotificationRule } from "./notification-rule.ts";
 import { notificationRuleFor } from "./notification-rules.ts";
 import { isUnknownOutcome } from "./provider-error.ts";
+import type { PushSubscriptionStore } from "./push-subscriptions.ts";
+import type { QueuedTemplateCatalogue } from "./queued-template-catalogue.ts";
 import { type CitizenDirectory, type Recipient, resolveRecipient } from "./recipient.ts";
 import type { LookupResult, Sender } from "./sender.ts";
 import type { TemplateCatalogue } from "./template-catalogue.ts";
+import { isGoneSubscription } from "./web-push-sender.ts";
 
 export interface NotifierSenders {
   readonly email: Sender<"email">;
   readonly sms: Sender<"sms">;
   /** Absent when no webhook endpoint is configured. */
   readonly webhook?: { readonly sender: Sender<"webhook">; readonly url: string };
+  /** Absent when no VAPID key pair is configured (push notifications are then skipped). */
+  readonly push?: Sender<"push">;
 }
 
 /** What to do when a provider call ends without an answer (see the module comment). */
@@ -59,6 +64,10 @@ export interface NotifierDependencies {
   readonly unknownOutcome?: UnknownOutcomeSettings;
   /** How long a send waits for a citizen `citizen_refs` does not know yet; default 900 s. */
   readonly unknownCitizenRetrySeconds?: number;
+  /** Templates of `gov.notification.*.queued` (`queued-templates.ts`); needed for those types only. */
+  readonly queuedTemplates?: QueuedTemplateCatalogue;
+  /** Citizens' Web Push subscriptions; needed for `gov.notification.push.queued` only. */
+  readonly pushSubscriptions?: PushSubscriptionStore;
 }
 
 /** Which delivery of the queue message this is; decides how long an unknown citizen may still wait. */
@@ -100,15 +109,22 @@ const SKIP_REASONS: Readonly<Record<Channel, string>> = {
   email: "no_email_address",
   sms: "no_phone_number",
   webhook: "no_webhook_endpoint",
+  push: "no_push_subscription",
 };
 
-type Planned =
+/** A push subscription its push service said is gone (404/410): deleted, the send recorded as failed. */
+export const PUSH_SUBSCRIPTION_GONE = "push_subscription_gone";
+
+/** One send of one event, decided before any provider is called (`execute` carries it out). */
+export type Planned =
   | {
       kind: "send";
       record: SendRecord;
       send: () => Promise<SendReceipt>;
       /** The provider's records, when the deployment can ask them. */
       lookup: ((since: Date) => Promise<LookupResult>) | undefined;
+      /** Push: the subscription is gone (404/410): delete it. */
+      onGone?: () => Promise<unknown>;
     }
   | { kind: "skip"; record: SendRecord; reason: string }
   /** No address yet because the directory does not know the citizen yet. */
@@ -261,7 +277,7 @@ async function planChannel(
   return { kind: "send", record: sendRecord, send: () => webhook.sender.send(notification), lookup: undefined };
 }
 
-async function execute(plan: Planned, deps: NotifierDependencies, delivery: Delivery): Promise<ChannelResult> {
+export async function execute(plan: Planned, deps: NotifierDependencies, delivery: Delivery): Promise<ChannelResult> {
   const { log } = deps;
   const channel = plan.record.channel;
   if (plan.kind === "skip") {
@@ -336,6 +352,15 @@ async function execute(plan: Planned, deps: NotifierDependencies, delivery: Deli
   } catch (thrown) {
     const error =
       thrown instanceof EdgebusError ? thrown : new EdgebusError("internal", "send failed", { cause: thrown });
+    if (plan.onGone !== undefined && isGoneSubscription(error)) {
+      // Nothing was delivered and never can be: record why, forget the subscription, carry on
+      // with the citizen's other devices (the event is not failed for it).
+      await recordPatiently(() =>
+        log.markFailed(plan.record.idempotencyKey, { code: error.code, message: error.message }),
+      );
+      await plan.onGone();
+      return { channel, status: "skipped", reason: PUSH_SUBSCRIPTION_GONE };
+    }
     if (isUnknownOutcome(error) && !idempotent) {
       if (plan.lookup === undefined && unknownOutcome.policy === "give_up") {
         await recordPatiently(() => log.markGivenUp(plan.record.idempotencyKey));
@@ -468,7 +493,7 @@ async function recordPatiently(mark: () => Promise<void>): Promise<void> {
   if (!recorded.ok) throw recorded.error;
 }
 
-function combinedFailure(
+export function combinedFailure(
   event: CloudEventRecord,
   failures: readonly Extract<ChannelResult, { status: "failed" | "pending" }>[],
 ): EdgebusError {

@@ -111,5 +111,14 @@ export function mailSendBody(notification: EmailNotification, from: SendGridOpti
       { type: "text/html", value: notification.html },
     ],
     custom_args: { idempotency_key: notification.idempotencyKey },
+    ...(notification.priority === "high" || notification.priority === "low"
+      ? { headers: PRIORITY_HEADERS[notification.priority] }
+      : {}),
   };
 }
+
+/** How mail clients are told a message's priority (`Importance`, RFC 2156; `X-Priority`, 1 = highest). */
+const PRIORITY_HEADERS = {
+  high: { Importance: "high", "X-Priority": "1" },
+  low: { Importance: "low", "X-Priority": "5" },
+} as const;

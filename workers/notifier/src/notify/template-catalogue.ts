@@ -44,7 +44,7 @@ function loadError(message: string, details?: unknown): EdgebusError {
 }
 
 /** Collapses the blank lines an empty `{{#section}}` leaves behind. */
-function tidy(text: string): string {
+export function tidy(text: string): string {
   return text
     .replace(/[ \t]+\n/g, "\n")
     .replace(/\n{3,}/g, "\n\n")
