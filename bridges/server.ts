@@ -28,6 +28,7 @@ import type { MirrorTarget } from "./mirror/targets/mirror-target.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
 import { createRedisRestApp } from "./redis-rest/app.ts";
 import { openGatewayRedis } from "./redis-rest/serve.ts";
+import { RedisSubscriptions } from "./redis-rest/subscriptions.ts";
 import { createTopicEvents, type TopicEvents } from "./topic-events/routes.ts";
 import { StreamHub } from "./topic-events/stream-hub.ts";
 
@@ -221,9 +222,18 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       }),
     );
   }
+  let redisSubscriptions: RedisSubscriptions | undefined;
   if (gatewayRedis) {
     const { token, maxTransactionConnections, allowCommands, allowUnrestrictedUser } = config.redisRest;
-    const { maxBodyBytes, bodyBudgetBytes } = config.redisRest;
+    const { maxBodyBytes, bodyBudgetBytes, readOnlyToken, allowQueryToken, subscriptions } = config.redisRest;
+    redisSubscriptions = subscriptions.enabled
+      ? new RedisSubscriptions(gatewayRedis.redis, {
+          maxStreams: subscriptions.maxStreams,
+          maxChannelsPerStream: subscriptions.maxChannelsPerStream,
+          maxBufferedBytes: subscriptions.maxBufferedBytes,
+          heartbeatMs: subscriptions.heartbeatSeconds * 1000,
+        })
+      : undefined;
     app.route(
       "/redis",
       createRedisRestApp({
@@ -231,7 +241,10 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         userGuard: gatewayRedis.guard,
         maxRequestBytes: maxBodyBytes,
         bodyBudget: new BodyBudget(bodyBudgetBytes),
-        token: token as string,
+        token: token as string[],
+        readOnlyTokens: readOnlyToken ?? [],
+        allowQueryToken,
+        subscriptions: redisSubscriptions ?? false,
         maxTransactionConnections,
         allowCommands,
         allowUnrestrictedUser,
@@ -346,6 +359,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     async close() {
       // Streams first: an open SSE response would hold server.close() open forever.
       topicEvents?.closeAll();
+      redisSubscriptions?.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections (the Upstash clients use them) would hold close() open forever.
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

@@ -17,6 +17,7 @@ import { registerConsumerGroups } from "./routes/consumer-groups.ts";
 import { registerFetch } from "./routes/fetch.ts";
 import { registerProduce } from "./routes/produce.ts";
 import { registerTopicMetadata } from "./routes/topic-metadata.ts";
+import { registerWebhook } from "./routes/webhook.ts";
 import { upstashErrorResponse } from "./upstash-errors.ts";
 
 export { DEFAULT_KAFKA_REST_LIMITS, type KafkaRestLimits } from "./gateway-context.ts";
@@ -60,11 +61,13 @@ export function createKafkaRestApp(deps: KafkaRestDeps): Hono<GatewayEnv> {
   };
   const app = new Hono<GatewayEnv>();
   app.onError((error, c) => upstashErrorResponse(c, error));
-  app.use("*", basicAuth(deps.credentials));
+  // The webhook alone may carry the login as `?user=&pass=` (senders that cannot do HTTP auth).
+  app.use("*", basicAuth(deps.credentials, { queryCredentials: (c) => /\/webhook\/?$/.test(c.req.path) }));
   registerProduce(app, ctx);
   registerFetch(app, ctx);
   registerConsumerGroups(app, ctx);
   registerTopicMetadata(app, ctx);
+  registerWebhook(app, ctx);
   // A mounted sub-app's notFound() is not consulted by the parent; a catch-all route is.
   app.all("*", () => {
     throw new EdgebusError("not_found", "no such Kafka REST route");

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { EdgebusError } from "#shared/errors.ts";
 import { globMatcher } from "../glob.ts";
 
@@ -99,21 +99,38 @@ export function credentialList(logins: KafkaRestLogins): readonly KafkaRestCrede
  *
  * @example app.use("*", basicAuth({ username: "edgebus", password: process.env.PASS }))
  */
-export function basicAuth(logins: KafkaRestLogins): MiddlewareHandler<{ Variables: KafkaRestVariables }> {
+export function basicAuth(
+  logins: KafkaRestLogins,
+  options: {
+    /**
+     * Requests that may carry the login as `?user=…&pass=…` when they have no Authorization
+     * header (Upstash's webhook, for senders that cannot do HTTP auth).
+     */
+    readonly queryCredentials?: (c: Context) => boolean;
+  } = {},
+): MiddlewareHandler<{ Variables: KafkaRestVariables }> {
   const known = credentialList(logins).map((credential) => ({
     username: credential.username,
     digests: credential.passwords.map(digest),
     scope: new CredentialScope(credential),
   }));
   return async function basicAuthMiddleware(c, next) {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!match) throw new EdgebusError("unauthorized", "missing Basic authorization");
-    const decoded = Buffer.from(match[1] as string, "base64").toString("latin1");
-    const colon = decoded.indexOf(":");
-    if (colon < 0) throw new EdgebusError("unauthorized", "invalid username or password");
-    const username = decoded.slice(0, colon);
-    const password = digest(decoded.slice(colon + 1));
+    const header = c.req.header("authorization");
+    let username: string;
+    let password: Buffer;
+    const queryUser = header === undefined && options.queryCredentials?.(c) ? c.req.query("user") : undefined;
+    if (queryUser !== undefined) {
+      username = queryUser;
+      password = digest(c.req.query("pass") ?? "");
+    } else {
+      const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+      if (!match) throw new EdgebusError("unauthorized", "missing Basic authorization");
+      const decoded = Buffer.from(match[1] as string, "base64").toString("latin1");
+      const colon = decoded.indexOf(":");
+      if (colon < 0) throw new EdgebusError("unauthorized", "invalid username or password");
+      username = decoded.slice(0, colon);
+      password = digest(decoded.slice(colon + 1));
+    }
     let found: CredentialScope | undefined;
     for (const candidate of known) {
       let passwordMatches = false;

@@ -26,3 +26,44 @@ export function upstashErrorResponse(c: Context, error: unknown): Response {
 export function badRequest(message: string, details?: unknown): EdgebusError {
   return new EdgebusError("bad_request", message, { details });
 }
+
+/** Upstash's default for `?timeout=` on `/committed` and `/offsets`: 10 s. */
+const DEFAULT_ADMIN_TIMEOUT_MS = 10_000;
+/** The longest `?timeout=` honoured: a caller cannot hold a request (and its Kafka call) longer. */
+const MAX_ADMIN_TIMEOUT_MS = 60_000;
+
+/**
+ * The `?timeout=` query parameter of `/committed` and `/offsets` (ms, default 10,000, at most
+ * 60,000): how long the caller waits for Kafka's answer before a 503.
+ */
+export function adminTimeout(c: Context): number {
+  const raw = c.req.query("timeout");
+  if (raw === undefined) return DEFAULT_ADMIN_TIMEOUT_MS;
+  if (!/^\d{1,7}$/.test(raw)) throw badRequest("timeout must be milliseconds");
+  return Math.min(Math.max(Number(raw), 1), MAX_ADMIN_TIMEOUT_MS);
+}
+
+/**
+ * `work`, or a retryable `upstream_unavailable` (503, Retry-After: 1) once `timeoutMs` has passed
+ * without its answer. The Kafka call itself goes on and its late answer is dropped.
+ */
+export async function withinTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new EdgebusError("upstream_unavailable", `${what}: Kafka did not answer within ${timeoutMs} ms`, {
+            retryAfterSeconds: 1,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,17 +1,23 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
-import { type BodyBudget, type BodyLimits, readBoundedText } from "../http/bounded-body.ts";
-import { parseCommandList, parseSingleCommand, type RedisCommand } from "./command-body.ts";
+import { type BodyBudget, type BodyLimits, readBoundedBody, readBoundedText } from "../http/bounded-body.ts";
+import { parseCommandList, parsePathCommand, parseSingleCommand, type RedisCommand } from "./command-body.ts";
 import { allowedCommandEntry, CommandPolicy } from "./command-policy.ts";
 import { type CommandOutcome, RedisCommandRunner } from "./command-runner.ts";
+import { RedisSubscriptions, type SubscriptionKind } from "./subscriptions.ts";
 import { RedisUserGuard } from "./user-guard.ts";
 
+const token = z.string().min(16, { error: "a Redis REST token must have at least 16 characters" });
+
 const optionsSchema = z.object({
-  token: z.string().min(16, { error: "the Redis REST token must have at least 16 characters" }),
+  token: z.union([token, z.array(token).min(1)]),
+  readOnlyTokens: z.array(token).default([]),
+  allowQueryToken: z.boolean().default(true),
   /** Largest request body; Upstash's own default is 1 MB. */
   maxRequestBytes: z
     .number()
@@ -35,8 +41,17 @@ const optionsSchema = z.object({
 export interface RedisRestAppOptions {
   /** The Redis behind the gateway. Quitting it also closes the transaction connections. */
   readonly redis: Redis;
-  /** The Bearer token clients must send (`BRIDGE_REDIS_REST_TOKEN`). */
-  readonly token: string;
+  /** The full token, or every accepted one while rotating (`BRIDGE_REDIS_REST_TOKEN`, `_PREVIOUS`). */
+  readonly token: string | readonly string[];
+  /** Read-only tokens: read commands only (`BRIDGE_REDIS_REST_READONLY_TOKEN`, `_PREVIOUS`). */
+  readonly readOnlyTokens?: readonly string[];
+  /** Accept `?_token=` as well as `Authorization: Bearer` (Upstash does; default true). */
+  readonly allowQueryToken?: boolean;
+  /**
+   * The `/subscribe` and `/psubscribe` event streams; `false` turns them off. Default: streams
+   * with the default limits. The bridge passes its own, to end them at shutdown.
+   */
+  readonly subscriptions?: RedisSubscriptions | false;
   readonly maxRequestBytes?: number;
   /** Bytes of request bodies all `/redis` calls may hold at once (429 + Retry-After beyond). */
   readonly bodyBudget?: BodyBudget;
@@ -74,27 +89,35 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
   if (!parsed.success) {
     throw new EdgebusError("bad_request", `invalid Redis REST gateway options: ${z.prettifyError(parsed.error)}`);
   }
-  const { token, maxRequestBytes, maxCommands, maxTransactionConnections } = parsed.data;
+  const { maxRequestBytes, maxCommands, maxTransactionConnections, allowQueryToken } = parsed.data;
   const policy = new CommandPolicy({ allowCommands: parsed.data.allowCommands });
   const guard =
     options.userGuard ??
     new RedisUserGuard(options.redis, { policy, allowUnrestrictedUser: parsed.data.allowUnrestrictedUser });
   const runner = new RedisCommandRunner(options.redis, { transactions: { max: maxTransactionConnections } });
-  options.redis.once("end", () => void runner.close());
-  const isValidToken = tokenChecker(token);
-  const assertAllowed = (command: RedisCommand) => policy.assertAllowed(command);
+  const subscriptions =
+    options.subscriptions === false ? undefined : (options.subscriptions ?? new RedisSubscriptions(options.redis));
+  options.redis.once("end", () => {
+    void runner.close();
+    subscriptions?.closeAll();
+  });
+  const fullTokens = typeof parsed.data.token === "string" ? [parsed.data.token] : parsed.data.token;
+  const accessOf = tokenChecker(fullTokens, parsed.data.readOnlyTokens);
 
-  const app = new Hono();
+  const app = new Hono<{ Variables: { access: Access } }>();
 
   app.onError((error, c) => renderError(c, toEdgebusError(error)));
   app.notFound((c) => renderError(c, new EdgebusError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
 
-  app.use("*", async function requireBearerToken(c, next) {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1] || !isValidToken(match[1].trim())) {
-      throw new EdgebusError("unauthorized", "Unauthorized: missing or invalid Bearer token");
+  app.use("*", async function requireToken(c, next) {
+    const header = c.req.header("authorization");
+    const bearer = header === undefined ? undefined : /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    const query = allowQueryToken ? c.req.query("_token") : undefined;
+    const access = accessOf(bearer ?? query);
+    if (access === undefined) {
+      throw new EdgebusError("unauthorized", "Unauthorized: missing or invalid token (Bearer header or _token)");
     }
+    c.set("access", access);
     await next();
   });
 
@@ -102,38 +125,107 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
   // and the area's budget (bridges/http/bounded-body.ts).
   const bodyLimits = { maxBytes: maxRequestBytes, ...(options.bodyBudget ? { budget: options.bodyBudget } : {}) };
   const readJson = (c: Context) => readJsonBody(c, bodyLimits);
+  const assertPermitted = (c: Context<{ Variables: { access: Access } }>, command: RedisCommand) => {
+    policy.assertAllowed(command);
+    if (c.get("access") === "read") policy.assertReadOnly(command);
+  };
 
-  app.post("/", async (c) => {
-    const command = parseSingleCommand(await readJson(c));
-    assertAllowed(command);
+  const single = async (c: Context<{ Variables: { access: Access } }>, command: RedisCommand) => {
+    assertPermitted(c, command);
     await guard.assertServable();
     const outcome = await runner.runOne(command, wantsBase64(c));
     return "error" in outcome ? c.json(outcome, 400) : c.json(outcome);
-  });
+  };
 
-  app.post("/pipeline", async (c) => {
+  // Upstash accepts the command body whatever the content type says (`curl -d` sends a form type).
+  app.on(["POST", "PUT"], "/", async (c) => single(c, parseSingleCommand(await readJson(c))));
+
+  app.on(["POST", "PUT"], "/pipeline", async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
-    commands.forEach(assertAllowed);
+    for (const command of commands) assertPermitted(c, command);
     await guard.assertServable();
     const outcomes: CommandOutcome[] = await runner.runPipeline(commands, wantsBase64(c));
     return c.json(outcomes);
   });
 
-  app.post("/multi-exec", async (c) => {
+  app.on(["POST", "PUT"], "/multi-exec", async (c) => {
     const commands = parseCommandList(await readJson(c), { maxCommands });
-    commands.forEach(assertAllowed);
+    for (const command of commands) assertPermitted(c, command);
     await guard.assertServable();
     return c.json(await runner.runTransaction(commands, wantsBase64(c)));
   });
 
   for (const path of ["/", "/pipeline", "/multi-exec"]) {
     app.all(path, (c) => {
-      c.header("Allow", "POST");
+      c.header("Allow", "POST, PUT");
       return renderError(c, new EdgebusError("method_not_allowed", `${c.req.method} is not allowed; use POST`));
     });
   }
 
-  return app;
+  // Pub/sub over Server-Sent Events: POST as @upstash/redis sends it, GET for EventSource and curl.
+  for (const kind of ["subscribe", "psubscribe"] as const satisfies SubscriptionKind[]) {
+    app.on(["GET", "POST"], `/${kind}/*`, async (c) => {
+      if (!subscriptions) {
+        throw new EdgebusError("bad_request", `ERR ${kind} is turned off on this bridge (redisRest.subscriptions)`);
+      }
+      const channels = pathSegments(c).slice(1);
+      // The client sends `[]` as the body; it carries nothing, but is read (within the limit) so
+      // the connection is clean.
+      await readBoundedBody(c, { maxBytes: 4096 });
+      await guard.assertServable();
+      const env = c.env as { outgoing?: import("node:http").ServerResponse } | undefined;
+      if (!env?.outgoing) throw new EdgebusError("bad_request", `ERR ${kind} needs the bridge's HTTP server`);
+      await subscriptions.open(env.outgoing, kind, decodeSegments(channels));
+      return RESPONSE_ALREADY_SENT;
+    });
+  }
+  app.all("/monitor", () => {
+    throw new EdgebusError(
+      "bad_request",
+      "ERR MONITOR is not served by this gateway: it would show every client's commands (bridges/README.md)",
+    );
+  });
+
+  // Path style: `/set/foo/bar`, `/get/foo`, a POST body as the last argument, query arguments.
+  app.on(["GET", "POST", "PUT"], "/*", async (c) => {
+    const body = c.req.method === "GET" ? undefined : await readBoundedBody(c, bodyLimits);
+    const query = new URL(c.req.url).search.replace(/^\?/, "");
+    return single(c, parsePathCommand(pathSegments(c), body, query));
+  });
+  app.all("/*", (c) => {
+    c.header("Allow", "GET, HEAD, POST, PUT");
+    return renderError(c, new EdgebusError("method_not_allowed", `${c.req.method} is not allowed`));
+  });
+
+  return app as unknown as Hono;
+}
+
+type Access = "full" | "read";
+
+/**
+ * The raw (still percent-encoded) path segments after the gateway's mount point: the mount's own
+ * segments are those of the matched route's pattern before its final `/*`.
+ */
+function pathSegments(c: Context): string[] {
+  const raw = new URL(c.req.url).pathname.split("/").slice(1);
+  const mount = c.req.routePath.replace(/\/\*$/, "").split("/").slice(1);
+  // A route like `/subscribe/*` counts its own fixed segment as part of the command.
+  const fixed = mount.findIndex((segment) => segment === "subscribe" || segment === "psubscribe");
+  const prefix = fixed >= 0 ? fixed : mount.filter((segment) => segment !== "").length;
+  const segments = raw.slice(prefix);
+  // One trailing slash (`/get/foo/`) adds no empty argument.
+  if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
+  return segments;
+}
+
+function decodeSegments(segments: readonly string[]): string[] {
+  return segments.map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new EdgebusError("bad_request", `ERR the path segment "${segment}" is not valid percent-encoding`);
+    }
+  });
 }
 
 function wantsBase64(c: Context): boolean {
@@ -141,13 +233,6 @@ function wantsBase64(c: Context): boolean {
 }
 
 async function readJsonBody(c: Context, limits: BodyLimits): Promise<unknown> {
-  const contentType = c.req.header("content-type") ?? "";
-  if (contentType.split(";")[0]?.trim().toLowerCase() !== "application/json") {
-    throw new EdgebusError(
-      "unsupported_media_type",
-      "ERR the body must be JSON sent as Content-Type: application/json",
-    );
-  }
   const text = await readBoundedText(c, limits);
   try {
     return JSON.parse(text);
@@ -167,8 +252,25 @@ function renderError(c: Context, error: EdgebusError): Response {
   return c.json({ error: message, code: error.code }, error.status as ContentfulStatusCode);
 }
 
-/** Compares tokens in constant time (hashing first makes the lengths equal). */
-function tokenChecker(expected: string): (candidate: string) => boolean {
-  const expectedDigest = createHash("sha256").update(expected).digest();
-  return (candidate) => timingSafeEqual(createHash("sha256").update(candidate).digest(), expectedDigest);
+/**
+ * What a token may do: `full`, `read`, or undefined for no or an unknown token. Every accepted
+ * token is compared, each in constant time (hashing first makes the lengths equal), so the time
+ * taken does not tell which kind of token was close.
+ */
+function tokenChecker(
+  full: readonly string[],
+  readOnly: readonly string[],
+): (candidate?: string) => Access | undefined {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  const known = [
+    ...full.map((value) => ({ digest: digest(value), access: "full" as const })),
+    ...readOnly.map((value) => ({ digest: digest(value), access: "read" as const })),
+  ];
+  return (candidate) => {
+    if (candidate === undefined || candidate === "") return undefined;
+    const presented = digest(candidate);
+    let access: Access | undefined;
+    for (const entry of known) if (timingSafeEqual(presented, entry.digest)) access ??= entry.access;
+    return access;
+  };
 }

@@ -1,8 +1,76 @@
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
 
-/** One Redis command as sent to Redis: the name followed by its arguments, all strings. */
-export type RedisCommand = readonly [name: string, ...args: string[]];
+/**
+ * One argument as sent to Redis: text, or bytes (the raw body of a path-style POST, which Upstash
+ * documents for binary values).
+ */
+export type RedisArg = string | Buffer;
+
+/** One Redis command as sent to Redis: the name followed by its arguments. */
+export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
+
+/** An argument as text (bytes decoded as UTF-8), for checks on subcommands and flags. */
+export function argText(arg: RedisArg): string {
+  return typeof arg === "string" ? arg : arg.toString("utf8");
+}
+
+/** Query parameters that are not command arguments: `_token` carries the token. */
+const RESERVED_QUERY = new Set(["_token"]);
+
+/**
+ * A path-style command as Upstash documents it: `/set/foo/bar` is `SET foo bar`; each segment is
+ * percent-decoded (`/set/k/a%2Fb` sets `a/b`); the body of a POST or PUT, when there is one, is
+ * appended as one more argument, as its raw bytes (JSON or binary values); query parameters come
+ * after it, each `name=value` as two arguments and a bare `name` as one (`/set/foo?EX=100` with
+ * a body is `SET foo <body> EX 100`). `_token` is not an argument.
+ *
+ * @param segments the raw (still percent-encoded) path segments after the gateway's mount point
+ * @param rawQuery the raw query string without `?`
+ */
+export function parsePathCommand(
+  segments: readonly string[],
+  body: Uint8Array | undefined,
+  rawQuery: string,
+): RedisCommand {
+  const decoded = segments.map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new EdgebusError("bad_request", `ERR the path segment "${segment}" is not valid percent-encoding`);
+    }
+  });
+  const [name, ...args] = decoded;
+  if (name === undefined || name === "") throw new EdgebusError("bad_request", "ERR the command name is empty");
+  const all: RedisArg[] = [...args];
+  if (body !== undefined && body.byteLength > 0) all.push(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  for (const [key, value, bare] of queryPairs(rawQuery)) {
+    if (RESERVED_QUERY.has(key)) continue;
+    all.push(key);
+    if (!bare) all.push(value);
+  }
+  return [name, ...all];
+}
+
+/** `a=1&b&c=` → [a, 1, false], [b, "", true], [c, "", false], in order, `+` as a space. */
+function queryPairs(rawQuery: string): [key: string, value: string, bare: boolean][] {
+  if (rawQuery === "") return [];
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, " "));
+    } catch {
+      throw new EdgebusError("bad_request", `ERR the query parameter "${text}" is not valid percent-encoding`);
+    }
+  };
+  return rawQuery
+    .split("&")
+    .filter((part) => part !== "")
+    .map((part) => {
+      const equals = part.indexOf("=");
+      if (equals < 0) return [decode(part), "", true];
+      return [decode(part.slice(0, equals)), decode(part.slice(equals + 1)), false];
+    });
+}
 
 /**
  * `@upstash/redis` sends strings, numbers and booleans as raw JSON values and stringifies

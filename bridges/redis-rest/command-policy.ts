@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EdgebusError } from "#shared/errors.ts";
-import type { RedisCommand } from "./command-body.ts";
+import { argText, type RedisCommand } from "./command-body.ts";
 
 /**
  * What the Redis REST gateway runs: an allow list, not a block list. A command that is not on it
@@ -165,10 +165,98 @@ const SERVED_COMMANDS: Readonly<Record<string, readonly string[]>> = {
 export const ALLOWED_COMMANDS: readonly string[] = Object.values(SERVED_COMMANDS).flat();
 
 /**
- * Commands the gateway sends itself on its own connections and never serves to a caller:
- * `MULTI`/`EXEC`/`DISCARD` frame `POST /multi-exec`.
+ * Commands the gateway sends itself on its own connections and never serves as commands:
+ * `MULTI`/`EXEC`/`DISCARD` frame `POST /multi-exec`; the subscribe family runs on the dedicated
+ * connection of one `/subscribe` or `/psubscribe` event stream (`subscriptions.ts`), on the
+ * channels the ACL user's `&pattern` rules allow.
  */
-export const GATEWAY_OWN_COMMANDS: readonly string[] = ["multi", "exec", "discard"];
+export const GATEWAY_OWN_COMMANDS: readonly string[] = [
+  "multi",
+  "exec",
+  "discard",
+  "subscribe",
+  "psubscribe",
+  "unsubscribe",
+  "punsubscribe",
+];
+
+/**
+ * What a read-only token may run (Upstash issues one beside the full token): the commands of the
+ * allow list that only read, as Redis flags them (`readonly`), less the keyspace-wide ones Upstash
+ * also withholds from its read-only token (`SCAN`, `RANDOMKEY`; `KEYS` is not served at all). A
+ * command must be on the allow list too: `redisRest.allowCommands` never widens this set.
+ * Scripts: only `EVAL_RO`/`EVALSHA_RO`, which Redis itself runs with writes refused.
+ */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
+  "ping",
+  "echo",
+  "time",
+  "dbsize",
+  "exists",
+  "touch",
+  "type",
+  "ttl",
+  "pttl",
+  "get",
+  "getrange",
+  "mget",
+  "strlen",
+  "getbit",
+  "bitcount",
+  "bitpos",
+  "bitfield_ro",
+  "hget",
+  "hmget",
+  "hgetall",
+  "hexists",
+  "hkeys",
+  "hvals",
+  "hlen",
+  "hstrlen",
+  "hrandfield",
+  "hscan",
+  "lindex",
+  "llen",
+  "lpos",
+  "lrange",
+  "scard",
+  "sismember",
+  "smismember",
+  "smembers",
+  "srandmember",
+  "sdiff",
+  "sinter",
+  "sintercard",
+  "sunion",
+  "sscan",
+  "zcard",
+  "zcount",
+  "zlexcount",
+  "zmscore",
+  "zrange",
+  "zrank",
+  "zrevrank",
+  "zscore",
+  "zunion",
+  "zscan",
+  "pfcount",
+  "geodist",
+  "geohash",
+  "geopos",
+  "geosearch",
+  "xlen",
+  "xrange",
+  "xrevrange",
+  "xread",
+  "xpending",
+  "xinfo",
+  "eval_ro",
+  "evalsha_ro",
+  "script|exists",
+]);
+
+/** The commands a read-only token may run (for docs and tests). */
+export const READ_ONLY_ALLOWED: readonly string[] = [...READ_ONLY_COMMANDS];
 
 /**
  * Commands refused even when `allowCommands` names them: they block, subscribe or change the
@@ -178,17 +266,12 @@ const CONNECTION_UNSAFE: ReadonlyMap<string, string> = new Map([
   ...["blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "wait", "waitaof"].map(
     (name) => [name, "blocking commands are not served over REST; use the non-blocking variant"] as const,
   ),
-  ...[
-    "subscribe",
-    "psubscribe",
-    "ssubscribe",
-    "unsubscribe",
-    "punsubscribe",
-    "sunsubscribe",
-    "monitor",
-    "sync",
-    "psync",
-  ].map((name) => [name, "streaming commands are not served by this gateway"] as const),
+  ...["subscribe", "psubscribe", "unsubscribe", "punsubscribe"].map(
+    (name) => [name, "subscribe through the /subscribe/{channel} or /psubscribe/{pattern} event stream"] as const,
+  ),
+  ...["ssubscribe", "sunsubscribe", "monitor", "sync", "psync"].map(
+    (name) => [name, "streaming commands are not served by this gateway"] as const,
+  ),
   ...["multi", "exec", "discard", "watch", "unwatch"].map(
     (name) => [name, "send transactions to POST /multi-exec instead"] as const,
   ),
@@ -235,13 +318,30 @@ export class CommandPolicy {
     const name = command[0].toLowerCase();
     const unsafe = CONNECTION_UNSAFE.get(name);
     if (unsafe !== undefined) throw refused(name, unsafe);
-    if (!this.allows(name, command[1])) {
-      const shown = this.#hasSubcommandRules(name) && command[1] !== undefined ? `${name}|${command[1]}` : name;
+    const sub = command[1] === undefined ? undefined : argText(command[1]);
+    if (!this.allows(name, sub)) {
+      const shown = this.#hasSubcommandRules(name) && sub !== undefined ? `${name}|${sub}` : name;
       throw refused(shown.toLowerCase(), "not on its allow list (bridges/README.md, Redis REST gateway)");
     }
-    if ((name === "xread" || name === "xreadgroup") && command.some((arg) => arg.toLowerCase() === "block")) {
+    if ((name === "xread" || name === "xreadgroup") && command.some((arg) => argText(arg).toLowerCase() === "block")) {
       throw refused(`${name}|block`, "blocking reads are not served over REST; omit BLOCK and poll");
     }
+  }
+
+  /**
+   * For a read-only token, on top of `assertAllowed`: throws NOPERM unless the command only reads.
+   * `ZRANGE … STORE`-like writes do not exist in the set (ZRANGESTORE is its own command).
+   */
+  assertReadOnly(command: RedisCommand): void {
+    const name = command[0].toLowerCase();
+    const sub = command[1] === undefined ? undefined : argText(command[1]).toLowerCase();
+    if (READ_ONLY_COMMANDS.has(name) || (sub !== undefined && READ_ONLY_COMMANDS.has(`${name}|${sub}`))) return;
+    const shown = name === "script" && sub !== undefined ? `${name}|${sub}` : name;
+    throw new EdgebusError(
+      "bad_request",
+      `NOPERM this user has no permissions to run the '${shown}' command; the read-only token runs read commands only`,
+      { details: { command: shown, readOnly: true } },
+    );
   }
 
   /** The command part of the gateway's ACL user: `-@all` and one `+name` per allowed command. */

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
-import type { RedisCommand } from "./command-body.ts";
+import { argText, type RedisArg, type RedisCommand } from "./command-body.ts";
 import { encodeReply, type JsonReply } from "./reply-encoding.ts";
 import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";
 import { type TransactionConnectionLimits, TransactionConnections } from "./transaction-connections.ts";
@@ -11,7 +11,7 @@ export type CommandOutcome = { result: JsonReply } | { error: string };
 /** A command ready for Redis plus how to turn Redis's reply back into what the client expects. */
 interface PreparedCommand {
   readonly name: string;
-  readonly args: string[];
+  readonly args: RedisArg[];
   readonly mapReply?: (reply: unknown) => unknown;
 }
 
@@ -147,31 +147,34 @@ export class RedisCommandRunner {
     // upper-case name reaches Redis untransformed. Other names stay as sent, for Redis's messages.
     const name = REPLY_TRANSFORMED_BY_IOREDIS.has(sentName) ? sentName.toUpperCase() : sentName;
     if (SCRIPT_COMMANDS.has(lower) && args[0] !== undefined) {
-      const rewritten = rewriteScript(args[0]);
+      const script = argText(args[0]);
+      const rewritten = rewriteScript(script);
       if (rewritten === null) return { name, args };
-      this.#scripts.remember(args[0], rewritten);
+      this.#scripts.remember(script, rewritten);
       return { name, args: [rewritten, ...args.slice(1)] };
     }
     if (SHA_COMMANDS.has(lower) && args[0] !== undefined) {
-      return { name, args: [this.#scripts.resolve(args[0]), ...args.slice(1)] };
+      return { name, args: [this.#scripts.resolve(argText(args[0])), ...args.slice(1)] };
     }
-    if (lower === "script" && args[0]?.toLowerCase() === "load" && args[1] !== undefined) {
-      const original = args[1];
+    const sub = args[0] === undefined ? undefined : argText(args[0]).toLowerCase();
+    if (lower === "script" && sub === "load" && args[1] !== undefined) {
+      const original = argText(args[1]);
       const rewritten = rewriteScript(original);
       if (rewritten === null) return { name, args };
       this.#scripts.remember(original, rewritten);
       // The client expects the SHA-1 of what it sent, and will use it with EVALSHA.
-      return { name, args: [args[0], rewritten], mapReply: () => Buffer.from(scriptSha(original)) };
+      return { name, args: [args[0] as RedisArg, rewritten], mapReply: () => Buffer.from(scriptSha(original)) };
     }
-    if (lower === "script" && args[0]?.toLowerCase() === "exists") {
-      return { name, args: [args[0], ...args.slice(1).map((sha) => this.#scripts.resolve(sha))] };
+    if (lower === "script" && sub === "exists") {
+      return { name, args: [args[0] as RedisArg, ...args.slice(1).map((sha) => this.#scripts.resolve(argText(sha)))] };
     }
     return { name, args };
   }
 }
 
 function isScriptKill(command: PreparedCommand): boolean {
-  return command.name.toLowerCase() === "script" && command.args[0]?.toLowerCase() === "kill";
+  const sub = command.args[0];
+  return command.name.toLowerCase() === "script" && sub !== undefined && argText(sub).toLowerCase() === "kill";
 }
 
 type Settled =

@@ -6,11 +6,15 @@ import { gatewayAclRules, printableGatewayAcl, redisUrlAs, redisUrlParts } from 
 const DEFAULTS = { keyPatterns: ["edgebus:*"], allowCommands: [] };
 
 describe("the gateway's Redis ACL user", () => {
-  it("allows exactly the allow list plus MULTI/EXEC/DISCARD, after -@all", () => {
+  it("allows exactly the allow list plus MULTI/EXEC/DISCARD and the subscribe family, after -@all", () => {
     const rules = gatewayAclRules(DEFAULTS, { plain: "secret" });
     expect(rules.slice(0, 3)).toEqual(["reset", "on", ">secret"]);
     const commands = rules.slice(rules.indexOf("-@all") + 1);
-    expect(commands).toEqual([...ALLOWED_COMMANDS, "multi", "exec", "discard"].map((name) => `+${name}`));
+    expect(commands).toEqual(
+      [...ALLOWED_COMMANDS, "multi", "exec", "discard", "subscribe", "psubscribe", "unsubscribe", "punsubscribe"].map(
+        (name) => `+${name}`,
+      ),
+    );
     for (const refused of ["keys", "flushall", "flushdb", "select", "swapdb", "move", "copy", "restore", "function"]) {
       expect(commands).not.toContain(`+${refused}`);
     }

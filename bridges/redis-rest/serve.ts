@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { createRedisRestApp } from "./app.ts";
 import { CommandPolicy } from "./command-policy.ts";
+import { RedisSubscriptions } from "./subscriptions.ts";
 import { RedisUserGuard } from "./user-guard.ts";
 
 const log = createLogger({ component: "redis-rest" });
@@ -11,7 +12,9 @@ export interface RedisRestServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly redisUrl: string;
-  readonly token: string;
+  readonly token: string | readonly string[];
+  /** Read-only tokens (read commands only). */
+  readonly readOnlyTokens?: readonly string[];
   readonly hostname?: string;
   readonly maxRequestBytes?: number;
   readonly maxTransactionConnections?: number;
@@ -98,9 +101,12 @@ export async function startRedisRestServer(options: RedisRestServerOptions): Pro
     allowUnrestrictedUser,
     ...(options.allowCommands === undefined ? {} : { allowCommands: options.allowCommands }),
   });
+  const subscriptions = new RedisSubscriptions(redis);
   const app = createRedisRestApp({
     redis,
     token: options.token,
+    ...(options.readOnlyTokens === undefined ? {} : { readOnlyTokens: options.readOnlyTokens }),
+    subscriptions,
     userGuard,
     allowUnrestrictedUser,
     ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
@@ -119,7 +125,12 @@ export async function startRedisRestServer(options: RedisRestServerOptions): Pro
     url: `http://${hostname}:${port}`,
     redis,
     close: async () => {
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      subscriptions.closeAll();
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      await closed;
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -7,7 +7,7 @@ import { SCOPE } from "../basic-auth.ts";
 import type { ConsumerInstanceSettings } from "../consumer-instance.ts";
 import type { GatewayContext, GatewayEnv } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";
-import { badRequest } from "../upstash-errors.ts";
+import { adminTimeout, badRequest, withinTimeout } from "../upstash-errors.ts";
 import {
   consumeRequest,
   consumerHeaders,
@@ -18,8 +18,9 @@ import {
 } from "../wire.ts";
 
 /**
- * Consumer groups: `POST /consume/{g}/{i}`, `POST /commit/{g}/{i}`, `POST /committed/{g}/{i}`,
- * `GET /consumers`, `POST /delete-consumer/{g}/{i}`. The group is checked against the caller's
+ * Consumer groups: `[GET|POST] /consume/{g}/{i}`, `GET /consume/{g}/{i}/{topic}?timeout=`,
+ * `[GET|POST] /commit/{g}/{i}`, `[GET|POST] /committed/{g}/{i}?timeout=`, `GET /consumers`,
+ * `[POST|DELETE] /delete-consumer/{g}/{i}`. The group is checked against the caller's
  * group patterns before any body is read, the topics against its fetch patterns.
  */
 export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
@@ -48,7 +49,7 @@ export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContex
     return c.json(records);
   };
 
-  app.post("/consume/:group/:instance", async (c) => {
+  app.on(["GET", "POST"], "/consume/:group/:instance", async (c) => {
     const { group, instance } = consumerPath(c);
     const request = await readJson(c, consumeRequest, body);
     if (!request) throw badRequest("request body is required");
@@ -62,7 +63,7 @@ export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContex
     return consume(c, group, instance, [c.req.param("topic")], raw === undefined ? undefined : Number(raw));
   });
 
-  app.post("/commit/:group/:instance", async (c) => {
+  app.on(["GET", "POST"], "/commit/:group/:instance", async (c) => {
     const { group, instance } = consumerPath(c);
     const offsets = await readJson(c, oneOrMany(topicPartitionOffset), { ...body, optional: true });
     if (offsets) c.get(SCOPE).requireFetch(offsets.map((o) => o.topic));
@@ -72,8 +73,9 @@ export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContex
     return c.json({ result: "Success", status: 200 });
   });
 
-  app.post("/committed/:group/:instance", async (c) => {
+  app.on(["GET", "POST"], "/committed/:group/:instance", async (c) => {
     const { group } = consumerPath(c);
+    const timeoutMs = adminTimeout(c);
     const partitions = (await readJson(c, oneOrMany(topicPartition), body)) ?? [];
     if (partitions.length > ctx.limits.maxPartitionsPerRequest) {
       throw new EdgebusError(
@@ -85,8 +87,13 @@ export function registerConsumerGroups(app: Hono<GatewayEnv>, ctx: GatewayContex
     await ctx.topics.require(partitions.map((p) => p.topic));
     let groups: Awaited<ReturnType<TopicAdmin["admin"]["listConsumerGroupOffsets"]>>;
     try {
-      groups = await ctx.topics.admin.listConsumerGroupOffsets({ groups: [group] });
+      groups = await withinTimeout(
+        ctx.topics.admin.listConsumerGroupOffsets({ groups: [group] }),
+        timeoutMs,
+        `reading committed offsets of ${group}`,
+      );
     } catch (error) {
+      if (error instanceof EdgebusError) throw error;
       throw kafkaUnavailable(`reading committed offsets of ${group} failed`, error);
     }
     const committed = new Map<string, number>();

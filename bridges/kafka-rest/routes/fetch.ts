@@ -11,14 +11,15 @@ import { fetchRequest } from "../wire.ts";
 const MIN_PARTITION_FETCH_BYTES = 64 * 1024;
 
 /**
- * `POST /fetch`: no consumer group; results concatenated in request order. At most
+ * `[GET|POST] /fetch`: no consumer group; results concatenated in request order. At most
  * `maxPartitionsPerRequest` partitions; the answer holds at most `maxResponseBytes` of records
  * (each partition asks Kafka for its share, and what arrives beyond is cut from the end, so every
  * partition's records stay a prefix from its requested offset; the first record always stays).
  */
 export function registerFetch(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
   const { limits } = ctx;
-  app.post("/fetch", async (c) => {
+  // The docs allow GET with the same body.
+  app.on(["GET", "POST"], "/fetch", async (c) => {
     const body = await readJson(c, fetchRequest, { maxBytes: limits.maxBodyBytes, budget: ctx.bodyBudget });
     if (!body) throw badRequest("request body is required");
     const triples = [

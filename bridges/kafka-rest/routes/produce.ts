@@ -7,7 +7,7 @@ import { readJson } from "../read-json.ts";
 import { badRequest } from "../upstash-errors.ts";
 import { oneOrMany, type ProduceMessage, produceMessage, topicProduceMessage } from "../wire.ts";
 
-/** `POST /produce`, `POST /produce/{topic}`, `GET /produce/{topic}/{message}`. */
+/** `[GET|POST] /produce`, `[GET|POST] /produce/{topic}`, `GET /produce/{topic}/{message}?key=`. */
 export function registerProduce(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
   const { limits } = ctx;
   const body = { maxBytes: limits.maxBodyBytes, budget: ctx.bodyBudget };
@@ -21,14 +21,15 @@ export function registerProduce(app: Hono<GatewayEnv>, ctx: GatewayContext): voi
     return receipts.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp }));
   };
 
-  // The client sends a single object for produce() and still expects an array back.
-  app.post("/produce", async (c) => {
+  // The client sends a single object for produce() and still expects an array back. The docs
+  // allow GET with the same body (`curl -X GET -d …`).
+  app.on(["GET", "POST"], "/produce", async (c) => {
     const messages = (await readJson(c, oneOrMany(produceMessage), body)) ?? [];
     c.get(SCOPE).requireProduce(messages.map((m) => m.topic));
     return c.json(await produce(messages));
   });
   // Documented forms the JS client does not use: a topic in the path, one message or many.
-  app.post("/produce/:topic", async (c) => {
+  app.on(["GET", "POST"], "/produce/:topic", async (c) => {
     const topic = c.req.param("topic");
     c.get(SCOPE).requireProduce([topic]);
     const messages = (await readJson(c, oneOrMany(topicProduceMessage), body)) ?? [];

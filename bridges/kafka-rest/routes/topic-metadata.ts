@@ -4,12 +4,12 @@ import { kafkaUnavailable } from "../../kafka/kafka-errors.ts";
 import { SCOPE } from "../basic-auth.ts";
 import type { GatewayContext, GatewayEnv } from "../gateway-context.ts";
 import { readJson } from "../read-json.ts";
-import { badRequest } from "../upstash-errors.ts";
+import { adminTimeout, badRequest, withinTimeout } from "../upstash-errors.ts";
 import { oneOrMany, topicPartition } from "../wire.ts";
 
 /**
  * `GET /topics` (partition counts of the topics the caller may produce to or read) and
- * `POST /offsets/{timestamp|earliest|latest}` (topics the caller may read).
+ * `[GET|POST] /offsets/{timestamp|earliest|latest}?timeout=` (topics the caller may read).
  */
 export function registerTopicMetadata(app: Hono<GatewayEnv>, ctx: GatewayContext): void {
   app.get("/topics", async (c) => {
@@ -20,7 +20,8 @@ export function registerTopicMetadata(app: Hono<GatewayEnv>, ctx: GatewayContext
     );
   });
 
-  app.post("/offsets/:timestamp", async (c) => {
+  app.on(["GET", "POST"], "/offsets/:timestamp", async (c) => {
+    const timeoutMs = adminTimeout(c);
     const raw = c.req.param("timestamp");
     const timestamp = raw === "earliest" ? -2n : raw === "latest" ? -1n : /^\d{1,16}$/.test(raw) ? BigInt(raw) : null;
     if (timestamp === null)
@@ -46,17 +47,22 @@ export function registerTopicMetadata(app: Hono<GatewayEnv>, ctx: GatewayContext
       const byTopic = new Map<string, number[]>();
       for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
       try {
-        const listed = await ctx.topics.admin.listOffsets({
-          topics: [...byTopic].map(([name, ps]) => ({
-            name,
-            partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp: ts })),
-          })),
-        });
+        const listed = await withinTimeout(
+          ctx.topics.admin.listOffsets({
+            topics: [...byTopic].map(([name, ps]) => ({
+              name,
+              partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp: ts })),
+            })),
+          }),
+          timeoutMs,
+          "listing offsets",
+        );
         const found = new Map<string, number>();
         for (const t of listed)
           for (const p of t.partitions) found.set(`${t.name}\u0000${p.partitionIndex}`, Number(p.offset));
         return found;
       } catch (error) {
+        if (error instanceof EdgebusError) throw error;
         throw kafkaUnavailable("listing offsets failed", error);
       }
     };
