@@ -13,6 +13,7 @@ import {
   type CapabilityOverrides,
   type IsolateFallbacks,
 } from "./capabilities.ts";
+import { registerConsole } from "./console/console-routes.ts";
 import { MemoryDedupStore } from "./dedup/memory-dedup-store.ts";
 import { parseProducerEnv } from "./env.ts";
 import { errorResponse } from "./error-response.ts";
@@ -66,6 +67,8 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
   });
 
   registerRoutes(app, PRODUCER_ROUTES);
+  // The operator console's API (its pages are static assets, served before the Worker runs).
+  registerConsole(app, PRODUCER_ROUTES);
 
   for (const [path, allow] of Object.entries(ROUTE_METHODS)) {
     app.all(path, (c) => {

@@ -162,7 +162,8 @@ export async function readOverview(caps: Capabilities) {
       queue: series.queue,
       ...Object.fromEntries(MESSAGE_OUTCOMES.map((outcome) => [outcome, series.messages[outcome]])),
     })),
-    topics: bridge.topics.filter((t) => caps.catalogue.topics().some((known) => t.topic.endsWith(known.name))),
+    // The catalogue's own topics (a shared cluster also holds other deployments' and mirror copies).
+    topics: bridge.topics.filter((t) => caps.catalogue.topics().some((known) => t.topic === known.name)),
     dead_letters_pending: deadLetters.pending.reduce((sum, p) => sum + p.count, 0),
   };
 }
