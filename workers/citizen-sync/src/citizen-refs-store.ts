@@ -1,6 +1,7 @@
 /**
  * The SQL behind citizen-sync: applies a batch of citizen changes to `<target>.citizen_refs` in
- * ONE transaction with set-based statements (2–4 round trips per batch, whatever its size).
+ * ONE statement when it holds no verifications (one round trip), otherwise one transaction of
+ * set-based statements (4–5 round trips), whatever its size.
  * Shared by the citizen-sync Worker and `bench/citizen-sync.ts`.
  *
  * Guarantees:
@@ -21,6 +22,7 @@
  *   a tombstone keeps no verification versions, so a replay into an emptied table reproduces
  *   every column but last_synced_at: citizen-refs-replay.test.ts).
  */
+import type { TransactionSql } from "postgres";
 import type { Database } from "#shared/db/client.ts";
 import { eventKey } from "#shared/envelope/cloud-event.ts";
 
@@ -71,101 +73,19 @@ export async function applyCitizenChanges(
   }
   const unique = [...firstCopies.values()];
 
+  // Without verifications the whole batch is ONE statement (ledger rows, newest snapshot per
+  // citizen, version-guarded upsert): one round trip, atomic on its own. Verifications must see
+  // the snapshots written before them, which one statement cannot: such a batch runs the same
+  // statement and then the verification pass in a transaction.
+  if (!unique.some((change) => change.kind === "verified")) {
+    await applyLedgerAndSnapshots(sql, target, consumer, unique, results);
+    return results;
+  }
+
   await sql.begin(async (tx) => {
     const table = tx`${tx(target)}.citizen_refs`;
-
-    const recorded = await tx<{ source: string; id: string }[]>`
-      insert into edgebus.processed_events (consumer, source, id)
-      select ${consumer}, x.source, x.id
-      from jsonb_to_recordset(${JSON.stringify(unique.map(({ source, id }) => ({ source, id })))}::text::jsonb)
-        as x(source text, id text)
-      on conflict do nothing
-      returning source, id`;
-    const fresh = new Set(recorded.map(eventKey));
-    for (const change of unique) if (!fresh.has(eventKey(change))) results.set(change.key, "duplicate");
+    const fresh = await applyLedgerAndSnapshots(tx, target, consumer, unique, results);
     const pending = unique.filter((change) => fresh.has(eventKey(change)));
-
-    // Snapshots and tombstones: newest per citizen wins inside the batch (later message on a tie).
-    const newest = new Map<number, Exclude<CitizenChange, { kind: "verified" }>>();
-    for (const change of pending) {
-      if (change.kind === "verified") continue;
-      const current = newest.get(change.citizenId);
-      if (current !== undefined && current.version > change.version) results.set(change.key, "stale");
-      else {
-        if (current !== undefined) results.set(current.key, "stale");
-        newest.set(change.citizenId, change);
-      }
-    }
-    if (newest.size > 0) {
-      const rows = [...newest.values()].map((change) => ({
-        citizen_id: change.citizenId,
-        version: change.version,
-        event_id: change.id,
-        event_source: change.source,
-        ...(change.kind === "snapshot"
-          ? { ...change.snapshot, deleted_at: null }
-          : {
-              name: null,
-              email: null,
-              phone: null,
-              address: null,
-              preferred_language: null,
-              email_verified: false,
-              identity_verified: false,
-              deleted_at: change.deletedAt,
-            }),
-      }));
-      // Flags a newer verification set survive an older snapshot (x.version < flag version);
-      // phone/address verification is not in snapshots, so it also survives an unchanged contact.
-      const written = await tx<{ citizen_id: string }[]>`
-        insert into ${table} as c (
-          citizen_id, name, email, phone, address, preferred_language, email_verified, identity_verified,
-          phone_verified, address_verified, event_version, snapshot_version, last_event_id, last_event_source,
-          deleted_at, last_synced_at
-        )
-        select x.citizen_id, x.name, x.email, x.phone, x.address, x.preferred_language, x.email_verified,
-               x.identity_verified, false, false, x.version, x.version, x.event_id, x.event_source, x.deleted_at, now()
-        from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(
-          citizen_id bigint, name text, email text, phone text, address jsonb, preferred_language text,
-          email_verified boolean, identity_verified boolean, version bigint, event_id text, event_source text,
-          deleted_at timestamptz
-        )
-        on conflict (citizen_id) do update set
-          name = excluded.name,
-          email = excluded.email,
-          phone = excluded.phone,
-          address = excluded.address,
-          preferred_language = excluded.preferred_language,
-          email_verified = excluded.deleted_at is null
-            and (excluded.email_verified or c.email_verified_version > excluded.snapshot_version),
-          identity_verified = excluded.deleted_at is null
-            and (excluded.identity_verified or c.identity_verified_version > excluded.snapshot_version),
-          phone_verified = excluded.deleted_at is null
-            and (c.phone_verified_version > excluded.snapshot_version
-                 or (c.phone_verified and c.phone is not distinct from excluded.phone)),
-          address_verified = excluded.deleted_at is null
-            and (c.address_verified_version > excluded.snapshot_version
-                 or (c.address_verified and c.address is not distinct from excluded.address)),
-          -- A tombstone forgets the versions of its verifications: no later event can use them
-          -- (anything applied to it is newer than the tombstone), and keeping them would make the
-          -- row depend on whether a verification arrived before or after the deletion (a replay
-          -- into an emptied table must reproduce the same rows).
-          email_verified_version = case when excluded.deleted_at is null then c.email_verified_version else 0 end,
-          identity_verified_version = case when excluded.deleted_at is null then c.identity_verified_version else 0 end,
-          phone_verified_version = case when excluded.deleted_at is null then c.phone_verified_version else 0 end,
-          address_verified_version = case when excluded.deleted_at is null then c.address_verified_version else 0 end,
-          snapshot_version = excluded.snapshot_version,
-          event_version = greatest(c.event_version, excluded.event_version),
-          last_event_id = excluded.last_event_id,
-          last_event_source = excluded.last_event_source,
-          deleted_at = excluded.deleted_at,
-          last_synced_at = now()
-        where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version
-        returning citizen_id`;
-      const applied = new Set(written.map((row) => Number(row.citizen_id)));
-      for (const change of newest.values())
-        results.set(change.key, applied.has(change.citizenId) ? "applied" : "stale");
-    }
 
     const verifications = pending.filter((change) => change.kind === "verified");
     if (verifications.length > 0) {
@@ -240,4 +160,130 @@ export async function applyCitizenChanges(
     }
   });
   return results;
+}
+
+/** Snapshot/tombstone columns of a change, as the upsert reads them from JSON. */
+function snapshotColumns(change: Exclude<CitizenChange, { kind: "verified" }>) {
+  return change.kind === "snapshot"
+    ? { ...change.snapshot, deleted_at: null }
+    : {
+        name: null,
+        email: null,
+        phone: null,
+        address: null,
+        preferred_language: null,
+        email_verified: false,
+        identity_verified: false,
+        deleted_at: change.deletedAt,
+      };
+}
+
+/**
+ * Ledger rows for every change and the snapshots/tombstones in one statement: data-modifying
+ * CTEs record the ledger rows, keep the newest fresh snapshot or tombstone per citizen
+ * (`distinct on`, the later message on a tie) and upsert them under the version guard. Sets the
+ * outcome of every duplicate, snapshot and tombstone, and returns the keys of the fresh events
+ * (verifications among them are the caller's to apply).
+ */
+async function applyLedgerAndSnapshots(
+  sql: Database | TransactionSql,
+  target: CitizenTarget,
+  consumer: string,
+  unique: readonly CitizenChange[],
+  results: Map<string, CitizenChangeResult>,
+): Promise<Set<string>> {
+  const input = JSON.stringify(
+    unique.map((change, ord) => ({
+      ord,
+      kind: change.kind,
+      source: change.source,
+      id: change.id,
+      citizen_id: change.citizenId,
+      version: change.version,
+      ...(change.kind === "verified" ? {} : snapshotColumns(change)),
+    })),
+  );
+  const rows = await sql<{ source: string | null; id: string | null; citizen_id: string | null }[]>`
+    with x as (
+      select * from jsonb_to_recordset(${input}::text::jsonb) as x(
+        ord int, kind text, source text, id text, citizen_id bigint, version bigint, name text, email text, phone text,
+        address jsonb, preferred_language text, email_verified boolean, identity_verified boolean,
+        deleted_at timestamptz
+      )
+    ),
+    recorded as (
+      insert into edgebus.processed_events (consumer, source, id)
+      select ${consumer}, x.source, x.id from x
+      on conflict do nothing
+      returning source, id
+    ),
+    newest as (
+      select distinct on (x.citizen_id) x.*
+      from x join recorded r on r.source = x.source and r.id = x.id
+      where x.kind <> 'verified'
+      order by x.citizen_id, x.version desc, x.ord desc
+    ),
+    written as (
+      insert into ${sql(target)}.citizen_refs as c (
+        citizen_id, name, email, phone, address, preferred_language, email_verified, identity_verified,
+        phone_verified, address_verified, event_version, snapshot_version, last_event_id, last_event_source,
+        deleted_at, last_synced_at
+      )
+      select x.citizen_id, x.name, x.email, x.phone, x.address, x.preferred_language, x.email_verified,
+             x.identity_verified, false, false, x.version, x.version, x.id, x.source, x.deleted_at, now()
+      from newest x
+      on conflict (citizen_id) do update set
+        name = excluded.name,
+        email = excluded.email,
+        phone = excluded.phone,
+        address = excluded.address,
+        preferred_language = excluded.preferred_language,
+        email_verified = excluded.deleted_at is null
+          and (excluded.email_verified or c.email_verified_version > excluded.snapshot_version),
+        identity_verified = excluded.deleted_at is null
+          and (excluded.identity_verified or c.identity_verified_version > excluded.snapshot_version),
+        phone_verified = excluded.deleted_at is null
+          and (c.phone_verified_version > excluded.snapshot_version
+               or (c.phone_verified and c.phone is not distinct from excluded.phone)),
+        address_verified = excluded.deleted_at is null
+          and (c.address_verified_version > excluded.snapshot_version
+               or (c.address_verified and c.address is not distinct from excluded.address)),
+        email_verified_version = case when excluded.deleted_at is null then c.email_verified_version else 0 end,
+        identity_verified_version = case when excluded.deleted_at is null then c.identity_verified_version else 0 end,
+        phone_verified_version = case when excluded.deleted_at is null then c.phone_verified_version else 0 end,
+        address_verified_version = case when excluded.deleted_at is null then c.address_verified_version else 0 end,
+        snapshot_version = excluded.snapshot_version,
+        event_version = greatest(c.event_version, excluded.event_version),
+        last_event_id = excluded.last_event_id,
+        last_event_source = excluded.last_event_source,
+        deleted_at = excluded.deleted_at,
+        last_synced_at = now()
+      where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version
+      returning c.citizen_id
+    )
+    select source, id, null::bigint as citizen_id from recorded
+    union all
+    select null, null, citizen_id from written`;
+  const fresh = new Set<string>();
+  const applied = new Set<number>();
+  for (const row of rows) {
+    if (row.citizen_id !== null) applied.add(Number(row.citizen_id));
+    else if (row.source !== null && row.id !== null) fresh.add(eventKey({ source: row.source, id: row.id }));
+  }
+  const newest = new Map<number, Exclude<CitizenChange, { kind: "verified" }>>();
+  for (const change of unique) {
+    if (!fresh.has(eventKey(change))) {
+      results.set(change.key, "duplicate");
+      continue;
+    }
+    if (change.kind === "verified") continue;
+    const current = newest.get(change.citizenId);
+    if (current !== undefined && current.version > change.version) results.set(change.key, "stale");
+    else {
+      if (current !== undefined) results.set(current.key, "stale");
+      newest.set(change.citizenId, change);
+    }
+  }
+  for (const change of newest.values()) results.set(change.key, applied.has(change.citizenId) ? "applied" : "stale");
+  return fresh;
 }
