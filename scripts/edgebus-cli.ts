@@ -8,9 +8,10 @@
 import { parseArgs } from "node:util";
 import { AdminApiError, AdminClient, type Json } from "./cli/admin-client.ts";
 import { followJob, formatDuration, progressLine } from "./cli/progress.ts";
+import { SUBSCRIPTIONS_HELP, SubscriptionUsageError, subscriptionsCommand } from "./cli/subscriptions.ts";
 import { renderPairs, renderTable } from "./cli/table.ts";
 
-const HELP = `edgebus — operate dead letters and replays through the producer's admin API
+const HELP = `edgebus — operate dead letters, replays and webhook subscriptions through the producer's API
 
 Usage: npm run edgebus -- <command> [options]
 
@@ -30,6 +31,7 @@ Archive replay
   replay status <id> [--wait]        a job's progress (--wait: follow it to the end)
   replay cancel <id>                 stop a running job
 
+${SUBSCRIPTIONS_HELP}
 Filters (dlq): --queue Q --consumer C --type PATTERN --error-type T --error-code C
                --from TIME --to TIME          (TIME: ISO 8601, e.g. 2026-12-01T00:00:00Z)
 Queues: permits-citizen-sync revenue-citizen-sync notifications kafka-mirror archive
@@ -74,6 +76,11 @@ const OPTIONS = {
   wait: { type: "boolean", default: false },
   rebuild: { type: "boolean", default: false },
   reason: { type: "string" },
+  filter: { type: "string" },
+  description: { type: "string" },
+  fields: { type: "string" },
+  target: { type: "string" },
+  seq: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -347,9 +354,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const [command, ...rest] = positionals;
     if (command === "dlq") return await dlq(client, rest, values, io);
     if (command === "replay") return await replay(client, rest, values, io);
-    throw new UsageError(`unknown command '${command}' (dlq, replay)`);
+    if (command === "subscriptions") return await subscriptionsCommand(client, rest, values, io.stdout);
+    throw new UsageError(`unknown command '${command}' (dlq, replay, subscriptions)`);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof SubscriptionUsageError) {
       io.stderr.write(`edgebus: ${error.message}\nrun with --help for usage\n`);
       return 2;
     }

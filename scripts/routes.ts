@@ -9,7 +9,8 @@ import { parseArgs } from "node:util";
 import { exampleEvent } from "#shared/catalogue/event-json-schema.ts";
 import { isEdgebusError } from "#shared/errors.ts";
 import { loadCatalogues, SHIPPED_CATALOGUES } from "../schemas/catalogues.ts";
-import { explainRouting, topicSettings } from "./routes/explain-routing.ts";
+import { subscriptionLines } from "./cli/subscriptions-explain.ts";
+import { explainEvent, headerLines, mismatch, routeLines, topicSettings } from "./routes/explain-routing.ts";
 
 const HELP = `routes: where events go, per catalogue
 
@@ -19,7 +20,9 @@ Usage: npm run routes -- <command> [options]
                              and key, queues, and every route of its catalogue (matched or not,
                              and which field did not match). Any envelope the producer accepts:
                              CloudEvent, legacy {event_id, event_type, …} or event bus
-                             {eventId, eventType, timestamp, source, version, data}
+                             {eventId, eventType, timestamp, source, version, data}. With a
+                             database (--database-url or $DATABASE_URL) also the webhook
+                             subscriptions it would be delivered to (docs/webhooks.md)
   example <type>             print an example event of a type (full or short name) to explain
                              or publish; --envelope cloudevent|bus|legacy (default cloudevent)
   list                       every route of the loaded catalogues with its destinations
@@ -31,6 +34,7 @@ Options
   --key-catalogue NS  the publishing key's catalogue(s), comma-separated: short names resolve
                       among these (default: all loaded)
   --no-kafka          explain as if Kafka were not configured
+  --database-url URL  Postgres holding the webhook subscriptions (default $DATABASE_URL)
   -h, --help          this text
 
 Examples
@@ -40,7 +44,7 @@ Examples
 
 class UsageError extends Error {}
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -48,6 +52,7 @@ function main(argv: string[]): number {
       catalogues: { type: "string" },
       "key-catalogue": { type: "string" },
       "no-kafka": { type: "boolean", default: false },
+      "database-url": { type: "string" },
       envelope: { type: "string", default: "cloudevent" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -72,13 +77,13 @@ function main(argv: string[]): number {
       } catch (error) {
         throw new UsageError(`${argument} is not JSON: ${(error as Error).message}`);
       }
-      print(
-        explainRouting(input, {
-          catalogues,
-          kafkaEnabled: !values["no-kafka"],
-          ...(namespaces === undefined ? {} : { namespaces }),
-        }),
-      );
+      const explanation = explainEvent(input, {
+        catalogues,
+        kafkaEnabled: !values["no-kafka"],
+        ...(namespaces === undefined ? {} : { namespaces }),
+      });
+      print([...headerLines(explanation, catalogues), ...routeLines(explanation)]);
+      print(await subscriptionLines(explanation.event, values["database-url"] ?? process.env.DATABASE_URL, mismatch));
       return 0;
     }
     case "example": {
@@ -131,7 +136,7 @@ function inEnvelope(event: Record<string, unknown>, envelope: string, name: stri
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   if (error instanceof UsageError) {
     process.stderr.write(`routes: ${error.message}\n\n${HELP}`);

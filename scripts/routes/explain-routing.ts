@@ -149,7 +149,7 @@ export function topicSettings(topic: TopicDefinition): string {
 }
 
 /** The first field of `pattern` that `event` fails, described. */
-function mismatch(pattern: EventPattern, event: unknown, path = ""): string {
+export function mismatch(pattern: EventPattern, event: unknown, path = ""): string {
   const fields = typeof event === "object" && event !== null ? (event as Record<string, unknown>) : {};
   for (const [field, condition] of Object.entries(pattern)) {
     if (matchesPattern({ [field]: condition }, fields)) continue;

@@ -124,8 +124,8 @@ export async function createSubscription(sql: Database, input: NewSubscription):
   const [row] = await sql<SubscriptionRow[]>`
     insert into edgebus.webhook_subscriptions (id, owner_key_id, url, description, filter, fields, rate_limit, secrets)
     values (${newSubscriptionId()}, ${input.owner_key_id}, ${input.url}, ${input.description},
-      ${JSON.stringify(input.filter)}::jsonb, ${input.fields === null ? null : JSON.stringify(input.fields)}::jsonb,
-      ${input.rate_limit === null ? null : JSON.stringify(input.rate_limit)}::jsonb, ${JSON.stringify(secrets)}::jsonb)
+      ${JSON.stringify(input.filter)}::text::jsonb, ${input.fields === null ? null : JSON.stringify(input.fields)}::text::jsonb,
+      ${input.rate_limit === null ? null : JSON.stringify(input.rate_limit)}::text::jsonb, ${JSON.stringify(secrets)}::text::jsonb)
     returning ${COLUMNS(sql)}`;
   if (row === undefined) throw new Error("insert returned no row");
   return toView(row);
@@ -174,9 +174,9 @@ export async function updateSubscription(
     update edgebus.webhook_subscriptions set
       url = coalesce(${changes.url ?? null}, url),
       description = coalesce(${changes.description ?? null}, description),
-      filter = coalesce(${changes.filter === undefined ? null : JSON.stringify(changes.filter)}::jsonb, filter),
-      fields = case when ${changes.fields !== undefined} then ${changes.fields === undefined ? null : json(changes.fields)}::jsonb else fields end,
-      rate_limit = case when ${changes.rate_limit !== undefined} then ${changes.rate_limit === undefined ? null : json(changes.rate_limit)}::jsonb else rate_limit end,
+      filter = coalesce(${changes.filter === undefined ? null : JSON.stringify(changes.filter)}::text::jsonb, filter),
+      fields = case when ${changes.fields !== undefined} then ${changes.fields === undefined ? null : json(changes.fields)}::text::jsonb else fields end,
+      rate_limit = case when ${changes.rate_limit !== undefined} then ${changes.rate_limit === undefined ? null : json(changes.rate_limit)}::text::jsonb else rate_limit end,
       updated_at = now()
     where id = ${id} and ${ownerCondition(sql, owner)}
     returning ${COLUMNS(sql)}`;
@@ -226,7 +226,7 @@ export async function rotateSubscriptionSecret(
     if (current === undefined) return undefined;
     const { secrets, secret } = rotate(JSON.parse(current.secrets_text) as StoredSecret[]);
     const [row] = await tx<SubscriptionRow[]>`
-      update edgebus.webhook_subscriptions set secrets = ${JSON.stringify(secrets)}::jsonb, updated_at = now()
+      update edgebus.webhook_subscriptions set secrets = ${JSON.stringify(secrets)}::text::jsonb, updated_at = now()
       where id = ${id} returning ${COLUMNS(tx as unknown as Database)}`;
     if (row === undefined) return undefined;
     return { subscription: toView(row), secret };
@@ -264,8 +264,9 @@ export async function insertOutboxRows(sql: Database, rows: readonly OutboxRow[]
   const inserted = await sql<{ subscription_id: string }[]>`
     insert into edgebus.webhook_deliveries (subscription_id, message_id, event_source, event_id, event_type, body)
     select v.subscription_id, v.message_id, v.event_source, v.event_id, v.event_type, v.body
-    from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) with ordinality
-      as v(subscription_id text, message_id text, event_source text, event_id text, event_type text, body text, n bigint)
+    from rows from (jsonb_to_recordset(${JSON.stringify(values)}::text::jsonb)
+        as (subscription_id text, message_id text, event_source text, event_id text, event_type text, body text))
+      with ordinality as v(subscription_id, message_id, event_source, event_id, event_type, body, n)
     where exists (select 1 from edgebus.webhook_subscriptions s where s.id = v.subscription_id)
     order by n
     on conflict (subscription_id, event_source, event_id) do nothing
@@ -361,7 +362,7 @@ export async function redriveDeliveries(
   const rows = await sql`
     update edgebus.webhook_deliveries set status = 'pending', attempts = 0, next_attempt_at = now(), finished_at = null
     where subscription_id = ${subscriptionId} and status = 'failed'
-      and ${seqs === undefined ? sql`true` : sql`seq = any(${sql.array(seqs.map(String))}::bigint[])`}
+      and ${seqs === undefined ? sql`true` : sql`seq in (select jsonb_array_elements_text(${JSON.stringify(seqs)}::text::jsonb)::bigint)`}
     returning seq`;
   return rows.length;
 }
