@@ -15,6 +15,9 @@
  *   limits, connected as an ACL user dev creates through `REDIS_URL` (`edgebus-dev-<bridge port>`,
  *   random password, deleted at the end); unset → the producer's isolate-local store (fine for one
  *   `wrangler dev` process).
+ * - Mirror targets: `BRIDGE_RABBITMQ_URL`, `BRIDGE_NATS_URL`, `BRIDGE_REDIS_STREAMS_URL` (passed on
+ *   to the bridge it starts) each add a target the mirror writes into besides Kafka (RabbitMQ,
+ *   NATS JetStream, Redis Streams, with their defaults), listed in the URL table.
  * - Workers: ONE `wrangler dev` with every config (producer first, so it serves :8787), local
  *   queues, state under `.dev-data/wrangler`.
  * - A development API key (all scopes, `EDGEBUS_DEV_API_KEY` or random); only its hash reaches
@@ -41,6 +44,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
+import { withoutCredentials } from "#shared/log.ts";
 import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { preparePrivateDataDir, tightenModes, writePrivateFile } from "./dev-data.ts";
@@ -222,7 +226,9 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     JSON.stringify({
       kafkaRest: { enabled: Boolean(kafkaBrokers) },
       redisRest: { enabled: Boolean(redisUrl), allowUnrestrictedUser: gatewayRedis?.allowUnrestrictedUser ?? false },
-      mirror: { rename: [{ from: "gov.*", to: `${DEV_MIRROR_PREFIX}gov.*` }] },
+      // The rename is the Kafka target's own: BRIDGE_RABBITMQ_URL, BRIDGE_NATS_URL and
+      // BRIDGE_REDIS_STREAMS_URL add targets that get the event types as they are.
+      mirror: { targets: [{ kind: "kafka", rename: [{ from: "gov.*", to: `${DEV_MIRROR_PREFIX}gov.*` }] }] },
     }),
   );
   const env: NodeJS.ProcessEnv = {
@@ -546,6 +552,7 @@ async function main(): Promise<void> {
           ? `${kafkaBrokers}  (producer → gov.*, kafka-mirror → ${DEV_MIRROR_PREFIX}gov.*)`
           : kafkaBrokers,
     ],
+    ...mirrorTargetRows(Boolean(bridge?.mirrorSecret) && bridgeUrl === undefined),
     [
       "Redis",
       bridge?.redisRest
@@ -564,6 +571,27 @@ async function main(): Promise<void> {
     path.join(DEV_DATA, "dev-stack.json"),
     JSON.stringify({ producer, apiKey, providerUrl: provider.url, databaseUrl, bridge: bridge ?? null, kafkaBrokers }),
   );
+}
+
+/** A row per broker the mirror writes into besides Kafka: the variables that enable them, when set. */
+function mirrorTargetRows(mirroring: boolean): Array<[string, string]> {
+  const targets = [
+    ["BRIDGE_RABBITMQ_URL", "RabbitMQ", "exchange edgebus, routing key = type"],
+    ["BRIDGE_NATS_URL", "NATS JetStream", "stream EDGEBUS, subject edgebus.<type>"],
+    ["BRIDGE_REDIS_STREAMS_URL", "Redis Streams", "stream edgebus:<topic>"],
+  ] as const;
+  return targets.flatMap(([variable, label, where]): Array<[string, string]> => {
+    const url = process.env[variable];
+    if (!url) return [];
+    return [
+      [
+        `mirror → ${label}`,
+        mirroring
+          ? `${withoutCredentials(url)}  (${where})`
+          : `${variable} is set, but the mirror is off (it needs Kafka)`,
+      ],
+    ];
+  });
 }
 
 main().catch(async (error: unknown) => {
