@@ -1,13 +1,17 @@
 /**
- * `npm run bench [-- <name>…] [--quick]`: runs the benchmarks (all, or those named), writes
- * `bench/results/<name>.json` + `.svg` for each, then regenerates the tables in bench/README.md
- * and the top README from every result file.
+ * `npm run bench [-- <name>…] [--quick] [--compare]`: runs the benchmarks (all, or those named),
+ * writes `bench/results/<name>.json` + `.svg` for each, then regenerates the tables in
+ * bench/README.md and the top README from every result file. `--quick` runs a short form that
+ * checks the machinery: its results go to a temporary folder, never over the committed figures.
+ * `--compare` prints each ratio of this run next to the committed one.
  *
  * Services: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/edgebus_bench, created and
  * migrated when missing), KAFKA_BROKERS (default 127.0.0.1:9092), REDIS_URL (default
  * redis://127.0.0.1:6379). Benchmarks never delete data; they use fresh ids and topics.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,9 +21,10 @@ import { bridgeProduceBenchmark } from "./bridge-produce.ts";
 import { citizenSyncBenchmark } from "./citizen-sync.ts";
 import { endToEndBenchmark } from "./end-to-end.ts";
 import type { Benchmark } from "./lib/benchmark.ts";
+import { compareRatios, formatComparison } from "./lib/compare.ts";
 import { collectVersions, describeMachine } from "./lib/environment.ts";
 import { updateReadmeTable } from "./lib/readme-table.ts";
-import { readResults, writeResult } from "./lib/result-file.ts";
+import { type BenchmarkResultFile, readResults, writeResult } from "./lib/result-file.ts";
 import { producerBenchmark } from "./producer.ts";
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -66,6 +71,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       quick: { type: "boolean", default: false },
+      compare: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
       // Re-renders every SVG and both tables from the JSON files, running nothing.
       "render-only": { type: "boolean", default: false },
@@ -100,6 +106,9 @@ async function main(): Promise<number> {
   const versions = await collectVersions(services);
   console.log(`bench: ${JSON.stringify(versions)}`);
 
+  // Quick figures are not comparable with full ones: they never overwrite the committed files.
+  const resultsDir = values.quick ? await mkdtemp(path.join(tmpdir(), "edgebus-bench-quick-")) : RESULTS_DIR;
+  const fresh: BenchmarkResultFile[] = [];
   let failed = 0;
   for (const benchmark of selected) {
     const machine = describeMachine();
@@ -108,7 +117,7 @@ async function main(): Promise<number> {
     log(`${benchmark.title} — load average ${machine.load_average_1m} on ${machine.cores} cores`);
     try {
       const report = await benchmark.run({ quick: values.quick, log, ...services });
-      const files = await writeResult(RESULTS_DIR, {
+      const result: BenchmarkResultFile = {
         name: benchmark.name,
         title: benchmark.title,
         date: new Date().toISOString(),
@@ -117,7 +126,9 @@ async function main(): Promise<number> {
         machine,
         versions,
         ...report,
-      });
+      };
+      fresh.push(result);
+      const files = await writeResult(resultsDir, result);
       for (const row of report.table) log(`${row.figure}: ${row.ours} vs ${row.baseline} → ${row.ratio}`);
       log(`wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.svg)}`);
     } catch (error) {
@@ -126,9 +137,13 @@ async function main(): Promise<number> {
     }
   }
 
-  const results = await readResults(RESULTS_DIR);
-  await updateTables(results);
-  console.log(`bench: tables in bench/README.md and README.md regenerated from ${results.length} result files`);
+  const committed = await readResults(RESULTS_DIR);
+  if (values.compare)
+    console.log(`\nbench: ratios against the committed figures\n${formatComparison(compareRatios(committed, fresh))}`);
+  if (!values.quick) {
+    await updateTables(committed);
+    console.log(`bench: tables in bench/README.md and README.md regenerated from ${committed.length} result files`);
+  }
   return failed === 0 ? 0 : 1;
 }
 
