@@ -1,7 +1,14 @@
 /**
- * Notification domain: messages queued for delivery by a channel (email, SMS, push). The
- * notifier renders `template` with `template_data`; `source_event_id` ties a message to the
- * event that caused it.
+ * Notification domain: messages a service queues for delivery by a channel (email, SMS, push);
+ * routed to the notifier (docs/notifications.md). The notifier renders `template` — a template
+ * of its own, `workers/notifier/src/notify/queued-templates.ts` — with `template_data` in
+ * `locale` (its language: `fr-BE` → `fr`; unsupported → `en`); a template it does not have, or a
+ * variable `template_data` lacks, dead-letters the event. `priority` orders the notifier's batch
+ * and becomes the email's `Importance` and the push's `Urgency`. The recipient: `to` only when
+ * the publishing key holds `notify:direct-contact`, else the directory contact of `citizen_id`;
+ * push goes to every push subscription registered for `citizen_id`. `subject`, `title` and `body`
+ * are the publisher's own text, kept in the archive and on the topic but not what is sent.
+ * `source_event_id` ties a message to the event that caused it.
  */
 import { z } from "zod";
 import { defineEvent } from "#shared/catalogue/define-event.ts";

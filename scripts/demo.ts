@@ -5,7 +5,11 @@
  * 1. two citizens register; one changes details twice, and the later change (eventversion 3) is
  *    published BEFORE the earlier one (2) — the read models must end on version 3;
  * 2. a permit application is submitted and approved;
- * 3. one payment completes, another fails;
+ * 3. one payment completes, another fails — and the revenue service queues a push notification
+ *    about it to the citizen's phone (`gov.notification.push.queued`): the phone's subscription
+ *    is made at the local push service and registered through
+ *    `POST /v1/citizens/{id}/push-subscriptions`; the notifier encrypts the push (RFC 8291) and
+ *    signs it (VAPID), and the push service decrypts it with the phone's private key;
  * 4. a poison event: a verification of a citizen who never registered — valid for the API, but
  *    citizen-sync cannot apply it to a citizen it does not know; it retries with backoff (the
  *    registration might still be in flight), then dead-letters it into `edgebus.dead_letters`.
@@ -33,6 +37,7 @@ const devStackSchema = z.object({
   providerUrl: z.string().url(),
   databaseUrl: z.string().min(1),
   kafkaBrokers: z.string().optional(),
+  vapidPublicKey: z.string().optional(),
 });
 type DevStack = z.infer<typeof devStackSchema>;
 
@@ -114,6 +119,28 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
   return undefined;
 }
 
+/** A phone subscribing to push (what the browser does) and the citizen app registering it. */
+async function registerPhone(stack: DevStack, citizenId: number): Promise<string> {
+  const made = await fetch(`${stack.providerUrl}/push/subscriptions`, {
+    method: "POST",
+    body: JSON.stringify(stack.vapidPublicKey ? { applicationServerKey: stack.vapidPublicKey } : {}),
+  });
+  if (made.status !== 201) throw new Error(`the local push service refused a subscription: HTTP ${made.status}`);
+  const subscription = (await made.json()) as { endpoint: string };
+  const registered = await fetch(`${stack.producer}/v1/citizens/${citizenId}/push-subscriptions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify(subscription),
+  });
+  if (registered.status !== 201) {
+    throw new Error(
+      `POST /v1/citizens/${citizenId}/push-subscriptions: HTTP ${registered.status} ${await registered.text()}`,
+    );
+  }
+  console.log(`  201 push subscription of citizen ${citizenId}'s phone registered (${subscription.endpoint})`);
+  return subscription.endpoint;
+}
+
 async function main(): Promise<void> {
   const stack = await loadStack();
   const sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
@@ -129,6 +156,8 @@ async function main(): Promise<void> {
     const approved = await example(stack, "gov.permits.application.approved");
     const paid = await example(stack, "gov.revenue.payment.completed");
     const failed = await example(stack, "gov.revenue.payment.failed");
+    const push = await example(stack, "gov.notification.push.queued");
+    const pushId = crypto.randomUUID();
     const applicationId = `PA-2026-${suffix}`;
 
     const story: StoryEvent[] = [
@@ -198,6 +227,17 @@ async function main(): Promise<void> {
           payer: { email: `sean.obriain.${suffix}@example.ie` },
         },
       },
+      {
+        label: `push to ${sean}'s phone: payment declined`,
+        type: "gov.notification.push.queued",
+        data: {
+          ...push,
+          notification_id: pushId,
+          citizen_id: sean,
+          template_data: { amount: "84.50 EUR" },
+          deep_link: `/payments/PAY-2026-${suffix}02`,
+        },
+      },
       // Poison: a valid event the API accepts, for a citizen no read model will ever know.
       {
         label: `POISON: verification of ${ghost}, who never registered`,
@@ -207,6 +247,8 @@ async function main(): Promise<void> {
       },
     ];
 
+    console.log("\nA citizen's phone subscribes to push notifications:");
+    await registerPhone(stack, sean);
     console.log(`\nPublishing ${story.length} events to ${stack.producer}:`);
     const receipts = [];
     for (const event of story) receipts.push(await publish(stack, event));
@@ -251,6 +293,18 @@ async function main(): Promise<void> {
     const byRoute = [...perRoute].map(([route, count]) => `${count} ${route}`).join(", ");
     console.log(`  local provider inbox: ${accepted.length} accepted (${byRoute}) — ${stack.providerUrl}/`);
 
+    const pushed = await waitFor("the push", async () => {
+      const messages = (await (await fetch(`${stack.providerUrl}/inbox?route=push`)).json()) as {
+        messages: { accepted: boolean; payload?: { notification_id?: string }; push_headers?: { urgency: string } }[];
+      };
+      return messages.messages.find((message) => message.accepted && message.payload?.notification_id === pushId);
+    });
+    console.log("\npush notification, as the phone's push service decrypted it (RFC 8291, VAPID-signed):");
+    if (pushed) {
+      console.log(`  Urgency: ${pushed.push_headers?.urgency}`);
+      for (const line of JSON.stringify(pushed.payload, null, 2).split("\n")) console.log(`  ${line}`);
+    }
+
     // Both citizen-sync consumers retry it with backoff first (up to MAX_RETRIES), so this takes ~30 s.
     const deadLetter = await waitFor("the dead letters", async () => {
       const rows = await sql<{ queue: string; consumer: string; error_code: string; error_message: string }[]>`
@@ -274,7 +328,8 @@ async function main(): Promise<void> {
     } else {
       console.log("\nKafka is off (start the stack with KAFKA_BROKERS=… or `npm run dev -- --with-kafka`).");
     }
-    const complete = refs !== undefined && notifications !== undefined && deadLetter !== undefined;
+    const complete =
+      refs !== undefined && notifications !== undefined && pushed !== undefined && deadLetter !== undefined;
     console.log(complete ? "\nDemo complete." : "\nDemo incomplete: see the gaps above and the `npm run dev` log.");
     process.exitCode = complete ? 0 : 1;
   } finally {

@@ -4,8 +4,9 @@
  * - Postgres: `DATABASE_URL`, or the embedded Postgres (PGlite, `.dev-data/postgres`, port 54329
  *   or `--postgres-port`) when unset; migrations are applied either way. Every Worker's
  *   Hyperdrive binding points at it.
- * - Notifications: the local provider (SendGrid / Twilio / webhook look-alike) on :8790, and the
- *   notifier's provider base URLs and credentials pointed at it.
+ * - Notifications: the local provider (SendGrid / Twilio / webhook / Web Push look-alike) on :8790,
+ *   and the notifier's provider base URLs and credentials pointed at it; a VAPID key pair made
+ *   for the run (its public key in `.dev-data/dev-stack.json`, for subscribing).
  * - Kafka: `KAFKA_BROKERS`, or `--with-kafka` to start `scripts/kafka.sh` (needs Java 17+).
  *   With Kafka the bridge serves the Kafka REST gateway and the mirror ingest, the producer
  *   publishes through it (topics `gov.*`) and the kafka-mirror Worker runs; the bridge dev starts
@@ -42,9 +43,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { withoutCredentials } from "#shared/log.ts";
 import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { withoutCredentials } from "#shared/log.ts";
+import { generateVapidKeys } from "../workers/notifier/src/notify/vapid.ts";
 import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
 import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { preparePrivateDataDir, tightenModes, writePrivateFile } from "./dev-data.ts";
@@ -326,6 +328,7 @@ function startWorkers(options: {
   apiKeysJson: string;
   provider: LocalProvider;
   bridge: BridgeSettings | undefined;
+  vapid: { publicKey: string; privateKey: string };
 }): void {
   const { bridge, provider } = options;
   const credentials = provider.credentials;
@@ -349,6 +352,9 @@ function startWorkers(options: {
     // both lookups at once (no lookup lag), so an unknown outcome can be checked after seconds.
     SENDGRID_EMAIL_ACTIVITY: "true",
     UNKNOWN_OUTCOME_VISIBILITY_SECONDS: "10",
+    // Web Push: the notifier signs with this run's VAPID pair (the local push service checks it).
+    VAPID_PUBLIC_KEY: options.vapid.publicKey,
+    VAPID_PRIVATE_KEY: options.vapid.privateKey,
     // webhook subscriptions (producer and webhooks Worker): a local receiver is http://127.0.0.1,
     // which only this explicit development setting allows (docs/webhooks.md#safety).
     WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -525,7 +531,7 @@ async function main(): Promise<void> {
       types: ["**"],
       admin: true,
       // The development key may do everything, including sending to contacts carried in events.
-      scopes: ["notify:direct-contact"],
+      scopes: ["notify:direct-contact", "notify:push-subscriptions"],
       ...(rateLimit ? { rate_limit: rateLimit } : {}),
     },
     // More keys beside the dev key (a test harness needs a key without the admin scope): entries
@@ -534,7 +540,8 @@ async function main(): Promise<void> {
   ]);
   const configs = workerConfigs(Boolean(bridge?.mirrorSecret));
   log(`starting wrangler dev with ${configs.join(", ")}`);
-  startWorkers({ configs, databaseUrl, apiKeysJson, provider, bridge });
+  const vapid = await generateVapidKeys();
+  startWorkers({ configs, databaseUrl, apiKeysJson, provider, bridge, vapid });
   await waitForHttp(`http://127.0.0.1:${PRODUCER_PORT}/healthz`, "the producer");
 
   const producer = `http://127.0.0.1:${PRODUCER_PORT}`;
@@ -569,7 +576,15 @@ async function main(): Promise<void> {
   // The demo reads the key and URLs from here; the file lives in the git-ignored .dev-data.
   await writePrivateFile(
     path.join(DEV_DATA, "dev-stack.json"),
-    JSON.stringify({ producer, apiKey, providerUrl: provider.url, databaseUrl, bridge: bridge ?? null, kafkaBrokers }),
+    JSON.stringify({
+      producer,
+      apiKey,
+      providerUrl: provider.url,
+      databaseUrl,
+      bridge: bridge ?? null,
+      kafkaBrokers,
+      vapidPublicKey: vapid.publicKey,
+    }),
   );
 }
 

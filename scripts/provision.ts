@@ -75,6 +75,11 @@ export const SECRETS: Readonly<Record<string, readonly SecretSpec[]>> = {
     { name: "TWILIO_ACCOUNT_SID" },
     { name: "TWILIO_AUTH_TOKEN" },
     { name: "WEBHOOK_SECRET", whenVar: "WEBHOOK_URL", note: "whsec_<base64>" },
+    {
+      name: "VAPID_PRIVATE_KEY",
+      whenVar: "VAPID_PUBLIC_KEY",
+      note: "base64url P-256 private key paired with VAPID_PUBLIC_KEY",
+    },
   ],
   "edgebus-kafka-mirror": [{ name: "BRIDGE_MIRROR_SECRET", note: "the bridge's BRIDGE_MIRROR_SECRET" }],
 };

@@ -36,6 +36,8 @@ export const devStackInfoSchema = z.object({
     })
     .nullable(),
   kafkaBrokers: z.string().optional(),
+  /** The notifier's VAPID public key for this run (a push subscription's applicationServerKey). */
+  vapidPublicKey: z.string().optional(),
 });
 export type DevStackInfo = z.infer<typeof devStackInfoSchema>;
 

@@ -108,7 +108,7 @@ describe.skipIf(!sql)("queued notifications", () => {
     expect(mail?.text).toContain(
       "Hello,\n\nYour permit PRM-2026-004512 has been approved. It is valid until 2027-06-30.",
     );
-    expect((mail?.payload as { headers?: unknown }).headers).toEqual({ Importance: "high", "X-Priority": "1" });
+    expect((mail?.payload as { headers?: unknown } | undefined)?.headers).toEqual({ Importance: "high", "X-Priority": "1" });
     // Redelivered: the ledger says sent, nothing goes out again.
     expect((await notifyQueued(event, deps, delivery)).channels).toMatchObject([{ status: "already_sent" }]);
     expect(provider.received().filter((message) => message.route === "sendgrid")).toHaveLength(1);

@@ -38,7 +38,7 @@ export async function upsertPushSubscription(
     on conflict (endpoint) do update set
       citizen_id = excluded.citizen_id, p256dh = excluded.p256dh, auth = excluded.auth,
       expires_at = excluded.expires_at, registered_by = excluded.registered_by, updated_at = now()
-    returning citizen_id::int as citizen_id, endpoint, expires_at, created_at, updated_at, (xmax = 0) as inserted`;
+    returning citizen_id, endpoint, expires_at, created_at, updated_at, (xmax = 0) as inserted`;
   const row = rows[0];
   if (!row) throw new Error("upsert returned no row");
   const { inserted, ...subscription } = row;
