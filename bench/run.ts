@@ -25,6 +25,7 @@ import { compareRatios, formatComparison } from "./lib/compare.ts";
 import { collectVersions, describeMachine } from "./lib/environment.ts";
 import { updateReadmeTable } from "./lib/readme-table.ts";
 import { type BenchmarkResultFile, readResults, writeResult } from "./lib/result-file.ts";
+import { mirrorTargetsBenchmark } from "./mirror-targets.ts";
 import { producerBenchmark } from "./producer.ts";
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -32,6 +33,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   endToEndBenchmark,
   citizenSyncBenchmark,
   bridgeProduceBenchmark,
+  mirrorTargetsBenchmark,
 ];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(here, "results");
