@@ -8,7 +8,7 @@
 import { EdgebusError } from "#shared/errors.ts";
 import { emailHtmlDocument, escapeHtml } from "./email-html.ts";
 import { BUILT_IN_VARIABLES } from "./notification-rule.ts";
-import { QUEUED_TEMPLATES } from "./queued-templates.ts";
+import { QUEUED_TEMPLATES, type QueuedTemplateSource } from "./queued-templates.ts";
 import { fitSms } from "./sms-length.ts";
 import type { RenderedEmail } from "./template-catalogue.ts";
 import { tidy } from "./template-catalogue.ts";
@@ -16,12 +16,6 @@ import { type ParsedTemplate, parseTemplate, renderTemplate } from "./template-t
 import { DEFAULT_LOCALE, GREETINGS } from "./templates.ts";
 
 export type QueuedChannel = "email" | "sms" | "push";
-
-export interface QueuedTemplateSource {
-  readonly email?: { readonly subject: string; readonly body: string };
-  readonly sms?: { readonly body: string; readonly maxSegments: number };
-  readonly push?: { readonly title: string; readonly body: string };
-}
 
 export interface RenderedPush {
   readonly title: string;

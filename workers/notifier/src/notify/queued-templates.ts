@@ -12,7 +12,13 @@
  *
  * Every template has a version for every locale, with the same channels (checked at load).
  */
-import type { QueuedTemplateSource } from "./queued-template-catalogue.ts";
+/** One template in one locale: a version per channel it can be sent on. */
+export interface QueuedTemplateSource {
+  readonly email?: { readonly subject: string; readonly body: string };
+  /** Longest the SMS may get after rendering, in segments (longer values are cut at a word). */
+  readonly sms?: { readonly body: string; readonly maxSegments: number };
+  readonly push?: { readonly title: string; readonly body: string };
+}
 
 export const QUEUED_TEMPLATES: Readonly<Record<string, Readonly<Record<string, QueuedTemplateSource>>>> = {
   permit_approved: {
