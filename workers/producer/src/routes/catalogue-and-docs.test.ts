@@ -60,6 +60,14 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
         "/v1/dead-letters/{id}/replay",
         "/v1/replay",
         "/v1/replay/{id}",
+        "/v1/subscriptions",
+        "/v1/subscriptions/{id}",
+        "/v1/subscriptions/{id}/pause",
+        "/v1/subscriptions/{id}/resume",
+        "/v1/subscriptions/{id}/rotate-secret",
+        "/v1/subscriptions/{id}/test",
+        "/v1/subscriptions/{id}/deliveries",
+        "/v1/subscriptions/{id}/deliveries/redrive",
       ].sort(),
     );
     for (const type of governmentCatalogue.types()) {
