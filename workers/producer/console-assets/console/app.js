@@ -387,6 +387,7 @@ function renderOverview(body, data, previous) {
 
 /** @param {HTMLElement} root */
 async function cataloguePage(root) {
+  root.append(title("Catalogue"));
   const data = await api("GET", "/catalogue");
   const filter = h("input", { id: "catalogue-filter", type: "search", placeholder: "gov.auth.citizen" });
   const list = h("div");
@@ -400,7 +401,6 @@ async function cataloguePage(root) {
   };
   filter.addEventListener("input", render);
   root.append(
-    title("Catalogue"),
     h(
       "p",
       { class: "muted" },
@@ -476,8 +476,8 @@ function catalogueEntry(t, publishable) {
 
 /** @param {HTMLElement} root */
 async function tailPage(root) {
-  const { topics, live } = await api("GET", "/topics");
   root.append(title("Live tail"));
+  const { topics, live } = await api("GET", "/topics");
   if (!live) {
     root.append(
       h(
@@ -546,7 +546,8 @@ async function tailPage(root) {
     try {
       const latest = await api("GET", `/topics/${name}/events?limit=20&${params}`);
       if (!latest.exists) {
-        state.textContent = "This topic has no events yet (the bridge creates it with its first event): start again after one is published.";
+        state.textContent =
+          "This topic has no events yet (the bridge creates it with its first event): start again after one is published.";
         return;
       }
       for (const entry of latest.events) if (entry.event) add(entry.event, `${entry.partition}:${entry.offset}`);
