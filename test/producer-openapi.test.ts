@@ -149,10 +149,15 @@ const COMPONENT_CHANGES: IntendedDifference[] = [
   }),
 ];
 
-/** Routes added since the fixture, with their reason; their methods are checked against the app below. */
-const NEW_PATHS: readonly (readonly [path: string, reason: string])[] = [
+/** Routes added since the fixture, with their reason; their methods (default GET) are checked against the app below. */
+const NEW_PATHS: readonly (readonly [path: string, reason: string, methods?: readonly string[]])[] = [
   ["/readyz", "readiness: Redis and the Kafka REST endpoint answer a probe, 503 naming the one that does not"],
   ["/v1/metrics/consumers", "Prometheus text of the consumer, queue and dead-letter metrics, for a metrics-scope key"],
+  [
+    "/v1/citizens/{id}/push-subscriptions",
+    "a citizen's Web Push subscriptions, registered and removed by the citizen app's service",
+    ["POST", "DELETE"],
+  ],
 ];
 
 function withComponentChanges(fixture: Json): Json {
@@ -329,8 +334,11 @@ describe("the derived OpenAPI document against the hand-written one it replaced"
       ]),
     );
     const methods = routeMethods(PRODUCER_ROUTES);
-    const added = new Set(NEW_PATHS.map(([path]) => path));
-    for (const path of added) expect(methods[path], path).toEqual(["GET", "HEAD"]);
+    const added = new Set(NEW_PATHS.map(([path]) => path.replace(/\{(\w+)\}/g, ":$1")));
+    for (const [path, , declared] of NEW_PATHS) {
+      const routing = path.replace(/\{(\w+)\}/g, ":$1");
+      expect(methods[routing], path).toEqual(declared ? [...declared] : ["GET", "HEAD"]);
+    }
     const kept = Object.fromEntries(Object.entries(methods).filter(([path]) => !added.has(path)));
     expect(kept).toStrictEqual(expected);
     // The order of the paths decides which 405 answers where a static path overlaps a parameterised one.

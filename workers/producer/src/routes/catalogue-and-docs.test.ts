@@ -60,6 +60,7 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
         "/v1/dead-letters/{id}/replay",
         "/v1/replay",
         "/v1/replay/{id}",
+        "/v1/citizens/{id}/push-subscriptions",
         "/v1/subscriptions",
         "/v1/subscriptions/{id}",
         "/v1/subscriptions/{id}/pause",
