@@ -83,6 +83,9 @@ describe.skipIf(!isolated)("migrate (real Postgres, throwaway database)", () => 
       "edgebus.processed_events",
       "edgebus.push_subscriptions",
       "edgebus.replay_jobs",
+      "edgebus.webhook_attempts",
+      "edgebus.webhook_deliveries",
+      "edgebus.webhook_subscriptions",
       "permits.citizen_refs",
       "revenue.citizen_refs",
     ]);

@@ -23,6 +23,8 @@ import {
 } from "./provision.ts";
 
 const ENVIRONMENTS = ["staging", "production"] as const;
+/** Queues that carry no events, only wake-ups (the webhooks Worker's), so no routing name and no dead-letter queue. */
+const WAKE_UP_QUEUES = ["webhooks"];
 let byEnv: Record<string, WorkerDeployment[]> = {};
 let development: WorkerDeployment[] = [];
 
@@ -37,7 +39,10 @@ describe("npm run provision: the plan from the wrangler configs", () => {
   it("creates every queue the Workers use and its dead-letter queue, queues first", () => {
     const steps = buildPlan(byEnv.production ?? [], { env: "production" });
     const queues = kinds(steps, "queue").map((step) => (step as { queue: string }).queue);
-    expect(queues).toEqual([...[...QUEUE_NAMES].sort(), ...[...QUEUE_NAMES].map((q) => `${q}-dlq`).sort()]);
+    expect(queues).toEqual([
+      ...[...QUEUE_NAMES, ...WAKE_UP_QUEUES].sort(),
+      ...[...QUEUE_NAMES].map((q) => `${q}-dlq`).sort(),
+    ]);
     expect(kinds(steps, "queue")[0]).toMatchObject({ command: ["npx", "wrangler", "queues", "create", queues[0]] });
     const withRetention = buildPlan(byEnv.production ?? [], { env: "production", dlqRetentionSeconds: 1_209_600 });
     const dlq = kinds(withRetention, "queue").find((step) => (step as { queue: string }).queue === "archive-dlq");
@@ -55,6 +60,7 @@ describe("npm run provision: the plan from the wrangler configs", () => {
         "workers/archive/wrangler.toml",
         "workers/dead-letter/wrangler.toml",
         "workers/kafka-mirror/wrangler.toml",
+        "workers/webhooks/wrangler.toml",
         "wrangler.toml",
       ],
       "edgebus-permits-db": ["workers/citizen-sync/wrangler.permits.toml"],
@@ -254,7 +260,7 @@ describe("a real run skips what exists and deploys only when nothing is left to 
     const created = commands.filter((c) => c.includes("queues create")).map((c) => c.split(" ")[4]);
     expect(created).not.toContain("archive");
     expect(created).not.toContain("archive-dlq");
-    expect(created).toHaveLength(QUEUE_NAMES.length * 2 - 2);
+    expect(created).toHaveLength(QUEUE_NAMES.length * 2 - 2 + WAKE_UP_QUEUES.length);
     expect(commands.filter((c) => c.includes("hyperdrive create"))).toHaveLength(4);
     expect(commands).toContain("npm run migrate");
     expect(commands.some((c) => c.includes(" deploy "))).toBe(false);
@@ -277,7 +283,7 @@ describe("a real run skips what exists and deploys only when nothing is left to 
         secretsByConfig[step.config] = [...(secretsByConfig[step.config] ?? []), step.name];
     }
     const { run, commands } = fakeWrangler({
-      queues: [...QUEUE_NAMES, ...QUEUE_NAMES.map((q) => `${q}-dlq`)],
+      queues: [...QUEUE_NAMES, ...WAKE_UP_QUEUES, ...QUEUE_NAMES.map((q) => `${q}-dlq`)],
       hyperdrive: ["edgebus-db", "edgebus-permits-db", "edgebus-revenue-db", "edgebus-notifier-db"],
       secrets: secretsByConfig,
     });
