@@ -1,0 +1,53 @@
+/**
+ * The producer benchmark's second baseline: the least a producer must do. The same two publish
+ * routes read the body, parse the JSON, pick the queues with the same routing rules and send the
+ * events with one `sendBatch` per queue, exactly the queue sends the producer makes. No API key,
+ * no envelope checks, no catalogue validation, no dedup, no rate limit, no receipts. The
+ * producer ÷ this ratio is the cost of everything that makes edgebus safe to call.
+ */
+import { Hono } from "hono";
+import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { routeEvent } from "#shared/routing/router.ts";
+import { governmentPlugin } from "../../schemas/index.ts";
+
+type Env = Record<string, Queue>;
+
+/** Queue name → the producer's binding for it (root wrangler.toml). */
+const BINDINGS: Record<string, string> = {
+  "permits-citizen-sync": "Q_PERMITS_CITIZEN_SYNC",
+  "revenue-citizen-sync": "Q_REVENUE_CITIZEN_SYNC",
+  notifications: "Q_NOTIFICATIONS",
+  "kafka-mirror": "Q_KAFKA_MIRROR",
+  archive: "Q_ARCHIVE",
+};
+
+async function send(env: Env, events: readonly CloudEventRecord[]): Promise<void> {
+  const perQueue = new Map<string, { body: string }[]>();
+  for (const event of events) {
+    const body = JSON.stringify(event);
+    for (const queue of routeEvent(governmentPlugin.routes, event, { kafkaEnabled: false }).queues) {
+      const messages = perQueue.get(queue) ?? [];
+      messages.push({ body });
+      perQueue.set(queue, messages);
+    }
+  }
+  await Promise.all(
+    [...perQueue].map(([queue, messages]) => (env[BINDINGS[queue] ?? ""] as Queue).sendBatch(messages)),
+  );
+}
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.post("/v1/events", async (c) => {
+  const event = JSON.parse(await c.req.text()) as CloudEventRecord;
+  await send(c.env, [event]);
+  return c.json({ id: event.id, status: "accepted" }, 202);
+});
+
+app.post("/v1/events/batch", async (c) => {
+  const events = JSON.parse(await c.req.text()) as CloudEventRecord[];
+  await send(c.env, events);
+  return c.json({ accepted: events.length }, 200);
+});
+
+export default app;
