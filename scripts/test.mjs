@@ -298,7 +298,7 @@ async function main() {
   if (!testsOnly) {
     await step("type-check", "npx", ["tsc", "--noEmit"]);
     // The operator console's browser script: plain JavaScript with JSDoc types, checked against the DOM.
-    await step("type-check (console script)", "npx", ["tsc", "-p", "workers/producer/console-assets"]);
+    await step("type-check (console script)", "npx", ["tsc", "-p", "workers/producer/tsconfig.console.json"]);
     // Git's ignore rules apply, so scratch files under git-ignored folders (.cache/, .dev-data/) are not linted.
     await step("lint", "npx", ["biome", "check", ...BIOME_VCS_FLAGS, "."]);
     // Import boundaries (which folder may import which): .dependency-cruiser.cjs.
