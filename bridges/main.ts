@@ -7,7 +7,8 @@
 import { parseArgs } from "node:util";
 import { isEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
-import { loadBridgeConfig } from "./config.ts";
+import { type BridgeConfig, loadBridgeConfig } from "./config.ts";
+import { mirrorTargetsOf } from "./mirror/targets/create-targets.ts";
 import { redisAclPrintout } from "./redis-rest/print-acl.ts";
 import { startBridge } from "./server.ts";
 
@@ -29,13 +30,17 @@ async function main(): Promise<void> {
   const parts = [
     config.kafkaRest.enabled ? "/kafka" : undefined,
     config.redisRest.enabled ? "/redis" : undefined,
-    config.mirror.secret ? "POST /v1/mirror" : undefined,
+    config.mirror.secret
+      ? `POST /v1/mirror → ${mirrorTargetsOf(config.mirror)
+          .map((t) => ("url" in t ? `${t.name ?? t.kind} ${withoutCredentials(t.url)}` : (t.name ?? t.kind)))
+          .join(" + ")}`
+      : undefined,
     config.tls ? "HTTPS" : undefined,
     config.mirror.pull ? `mirror pull from ${withoutCredentials(config.mirror.pull.url)}` : undefined,
   ].filter(Boolean);
   log.log("info", "edgebus bridge listening", {
     url: bridge.url,
-    note: `${parts.join(", ")}; Kafka ${config.kafka.brokers.join(",")}`,
+    note: `${parts.join(", ")}${usesKafka(config) ? `; Kafka ${config.kafka.brokers.join(",")}` : ""}`,
   });
 
   let stopping = false;
@@ -73,6 +78,13 @@ async function main(): Promise<void> {
       });
     }
   });
+}
+
+/** Whether the bridge opens Kafka clients (the Kafka REST gateway, a Kafka mirror target, the pull). */
+function usesKafka(config: BridgeConfig): boolean {
+  const kafkaTarget =
+    config.mirror.secret !== undefined && mirrorTargetsOf(config.mirror).some((t) => t.kind === "kafka");
+  return config.kafkaRest.enabled || kafkaTarget || config.mirror.pull !== undefined;
 }
 
 main().catch((error: unknown) => {
