@@ -47,6 +47,26 @@ describe("notifier configuration", () => {
     ).toBe("");
   });
 
+  it("takes a VAPID pair together or not at all, each the right length, and names the secret's command", () => {
+    const publicKey = `B${"A".repeat(86)}`; // 87 base64url characters: 65 octets
+    const privateKey = "A".repeat(43); // 32 octets
+    expect(notifierEnvSchema.parse({ ...valid, VAPID_PUBLIC_KEY: "" })).toMatchObject({
+      VAPID_PUBLIC_KEY: undefined,
+      VAPID_SUBJECT: "mailto:noreply@council.example.gov",
+      PUSH_TTL_SECONDS: 86_400,
+    });
+    expect(problems({ ...valid, VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey })).toBe("");
+    expect(problems({ ...valid, VAPID_PUBLIC_KEY: publicKey })).toContain(
+      "VAPID_PRIVATE_KEY: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together (or neither: no push)",
+    );
+    expect(problems({ ...valid, VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: "AAAA" })).toContain(
+      "VAPID_PRIVATE_KEY: must be 32 octets (the P-256 private key) (set it with: npx wrangler secret put VAPID_PRIVATE_KEY",
+    );
+    expect(problems({ ...valid, VAPID_SUBJECT: "council" })).toContain(
+      "VAPID_SUBJECT: must be a mailto: or https: URI",
+    );
+  });
+
   it("refuses malformed values with a reason", () => {
     expect(problems({ ...valid, TWILIO_ACCOUNT_SID: "AC123" })).toMatch(
       /TWILIO_ACCOUNT_SID: must be AC followed by 32 hex/,

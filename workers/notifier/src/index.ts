@@ -28,7 +28,7 @@ import { type NotifierDependencies, notifyEvent, UNKNOWN_CITIZEN } from "./notif
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./notify/push-subscriptions.ts";
-import { isQueuedNotification, notifyQueued, priorityOf } from "./notify/queued-notification.ts";
+import { isQueuedNotification, notifyQueued, priorityOrder } from "./notify/queued-notification.ts";
 import { loadQueuedTemplates, type QueuedTemplateCatalogue } from "./notify/queued-template-catalogue.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
 import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template-catalogue.ts";
@@ -59,8 +59,6 @@ function queuedTemplateCatalogue(): QueuedTemplateCatalogue {
   queuedTemplates ??= loadQueuedTemplates();
   return queuedTemplates;
 }
-
-const PRIORITY_ORDER = { high: 0, normal: 1, low: 2 } as const;
 
 function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): NotifierDependencies {
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
@@ -161,10 +159,8 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     withDeadLetter({ reject: rejectUnreadableEvent }),
   );
   // Priority: a batch's high-priority queued notifications are sent first, low ones last (stable).
-  const order = batch.messages
-    .map((message, index) => ({ index, rank: PRIORITY_ORDER[priorityOf(message.body)] }))
-    .sort((a, b) => a.rank - b.rank || a.index - b.index);
-  const ordered = { queue: batch.queue, messages: order.map(({ index }) => batch.messages[index] as QueueMessage) };
+  const order = priorityOrder(batch.messages.map((message) => message.body));
+  const ordered = { queue: batch.queue, messages: order.map((index) => batch.messages[index] as QueueMessage) };
   const orderedSettlements = await consumeBatch(
     ordered,
     handler,
@@ -180,7 +176,7 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     { concurrency: CONCURRENCY },
   );
   const settlements: Settlement[] = new Array(batch.messages.length);
-  order.forEach(({ index }, position) => {
+  order.forEach((index, position) => {
     settlements[index] = orderedSettlements[position] as Settlement;
   });
   if (queuedSkips.size > 0) {

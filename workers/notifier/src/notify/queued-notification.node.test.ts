@@ -14,7 +14,7 @@ import { type NotifierDependencies, PUSH_SUBSCRIPTION_GONE } from "./notify-even
 import { PostgresCitizenDirectory } from "./postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./push-subscriptions.ts";
-import { notifyQueued, priorityOf } from "./queued-notification.ts";
+import { notifyQueued, priorityOf, priorityOrder } from "./queued-notification.ts";
 import { loadQueuedTemplates } from "./queued-template-catalogue.ts";
 import { SendGridSender } from "./sendgrid-sender.ts";
 import { loadTemplateCatalogue } from "./template-catalogue.ts";
@@ -108,7 +108,10 @@ describe.skipIf(!sql)("queued notifications", () => {
     expect(mail?.text).toContain(
       "Hello,\n\nYour permit PRM-2026-004512 has been approved. It is valid until 2027-06-30.",
     );
-    expect((mail?.payload as { headers?: unknown } | undefined)?.headers).toEqual({ Importance: "high", "X-Priority": "1" });
+    expect((mail?.payload as { headers?: unknown } | undefined)?.headers).toEqual({
+      Importance: "high",
+      "X-Priority": "1",
+    });
     // Redelivered: the ledger says sent, nothing goes out again.
     expect((await notifyQueued(event, deps, delivery)).channels).toMatchObject([{ status: "already_sent" }]);
     expect(provider.received().filter((message) => message.route === "sendgrid")).toHaveLength(1);
@@ -233,5 +236,18 @@ describe.skipIf(!sql)("queued notifications", () => {
     expect(priorityOf(queued("email", { priority: "low" }, false))).toBe("low");
     expect(priorityOf({ type: "gov.permits.application.approved", data: { priority: "high" } })).toBe("normal");
     expect(priorityOf(null)).toBe("normal");
+  });
+
+  it("a batch is handled high first, low last, otherwise in arrival order", () => {
+    const rule = { type: "gov.permits.application.approved", data: {} };
+    const bodies = [
+      queued("email", { priority: "low" }, false),
+      rule,
+      queued("sms", { priority: "high" }, false),
+      queued("push", { priority: "normal" }, false),
+      queued("sms", { priority: "low" }, false),
+      queued("email", { priority: "high" }, false),
+    ];
+    expect(priorityOrder(bodies)).toEqual([2, 5, 1, 3, 0, 4]);
   });
 });

@@ -79,6 +79,16 @@ export function priorityOf(body: unknown): Priority {
   return priority === "high" || priority === "low" ? priority : "normal";
 }
 
+const PRIORITY_RANK: Readonly<Record<Priority, number>> = { high: 0, normal: 1, low: 2 };
+
+/** The order to handle a batch's messages in: high-priority queued notifications first, low ones last, otherwise as they came. */
+export function priorityOrder(bodies: readonly unknown[]): number[] {
+  return bodies
+    .map((body, index) => ({ index, rank: PRIORITY_RANK[priorityOf(body)] }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map(({ index }) => index);
+}
+
 /** `template_data` as template values: numbers in the locale's format, `true` → "yes", `false` → "". */
 function templateValues(data: QueuedData, formatLocale: string): Record<string, string> {
   const values: Record<string, string> = {};
