@@ -99,7 +99,25 @@ function watch(target: Page): void {
   });
 }
 
+/** Every visible form control has a label (or an ARIA name) and every page one h1: checked on each screenshot. */
+async function assertAccessibleBasics(target: Page): Promise<void> {
+  const unlabelled = await target.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => (el as HTMLElement).offsetParent !== null)
+      .filter(
+        (el) =>
+          ((el as HTMLInputElement).labels?.length ?? 0) === 0 &&
+          !el.getAttribute("aria-label") &&
+          !el.getAttribute("aria-labelledby"),
+      )
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  expect(unlabelled, "form controls without a label").toEqual([]);
+  expect(await target.locator("h1").count()).toBe(1);
+}
+
 async function shot(name: string, target: Page = page): Promise<void> {
+  await assertAccessibleBasics(target);
   await mkdir(SHOTS, { recursive: true });
   await target.screenshot({ path: path.join(SHOTS, `console-${name}.png`), fullPage: true });
 }
@@ -176,8 +194,10 @@ describe.skipIf(!available)("operator console in chromium against npm run dev", 
 
   it("signs in with the dev key into an HttpOnly, SameSite=Strict session; the Overview shows every dependency", async () => {
     await page.goto(`${dev.stack.info.producer}/console`);
-    await page.getByLabel("API key").fill(dev.stack.info.apiKey);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // Keyboard only: the key field has the focus, Enter submits.
+    await page.getByLabel("API key").waitFor();
+    await page.keyboard.type(dev.stack.info.apiKey);
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     const [cookie] = (await context.cookies()).filter((c) => c.name === "edgebus_console");
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" });

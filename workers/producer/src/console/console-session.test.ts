@@ -7,6 +7,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { createProducerApp } from "../app.ts";
+import { parseProducerEnv } from "../env.ts";
 import { mintKey, type ResponseJson, testEnv } from "../producer-test-harness.ts";
 import { encodeSession, newSession } from "./session.ts";
 
@@ -185,5 +186,27 @@ describe("console sessions", () => {
     expect(created?.versions.length).toBeGreaterThan(1);
     expect(created?.example.data).toMatchObject({ id: expect.any(Number) });
     expect(json.publish_examples).toBe(true);
+  });
+
+  it("finds the bridge from the Kafka REST URL unless CONSOLE_BRIDGE_URL says otherwise; refuses a short secret", () => {
+    const kafka = { UPSTASH_KAFKA_REST_USERNAME: "u", UPSTASH_KAFKA_REST_PASSWORD: "p" };
+    const bridgeOf = (extra: Record<string, unknown>) => parseProducerEnv(testEnv([admin], extra)).console.bridgeUrl;
+    expect(bridgeOf({ ...kafka, UPSTASH_KAFKA_REST_URL: "https://bridge.example.gov/kafka" })).toBe(
+      "https://bridge.example.gov",
+    );
+    expect(bridgeOf({ ...kafka, UPSTASH_KAFKA_REST_URL: "https://gw.example.gov/edge/kafka/" })).toBe(
+      "https://gw.example.gov/edge",
+    );
+    expect(bridgeOf({ ...kafka, UPSTASH_KAFKA_REST_URL: "https://kafka.example.gov/rest" })).toBeNull();
+    expect(
+      bridgeOf({
+        ...kafka,
+        UPSTASH_KAFKA_REST_URL: "https://bridge.example.gov/kafka",
+        CONSOLE_BRIDGE_URL: "https://topics.example.gov/",
+      }),
+    ).toBe("https://topics.example.gov");
+    expect(() => parseProducerEnv(testEnv([admin], { CONSOLE_SESSION_SECRET: "short" }))).toThrow(
+      /CONSOLE_SESSION_SECRET: must be at least 32 characters/,
+    );
   });
 });
