@@ -92,6 +92,8 @@ export class RabbitMqTarget implements MirrorTarget {
     this.#connection.on("connection", () => {
       if (this.#lastError !== undefined) log.log("info", "RabbitMQ connection back", { destination: this.name });
       this.#lastError = undefined;
+      // At once, not at the first publish: consumers' queues exist (and are bound) before events flow.
+      void this.#declare();
     });
     this.#publisher = this.#connection.createPublisher({
       confirm: true,
@@ -106,6 +108,28 @@ export class RabbitMqTarget implements MirrorTarget {
         q.bindingKeys.map((routingKey) => ({ queue: q.name, exchange: options.exchange, routingKey })),
       ),
     });
+  }
+
+  /** The exchange, the queues and their bindings (idempotent; the publisher declares them again on its channel). */
+  async #declare(): Promise<void> {
+    const { exchange, queues } = this.#options;
+    try {
+      await this.#connection.exchangeDeclare({ exchange, type: "topic", durable: true });
+      for (const q of queues) {
+        await this.#connection.queueDeclare({
+          queue: q.name,
+          durable: true,
+          ...(q.type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}),
+        });
+        for (const routingKey of q.bindingKeys)
+          await this.#connection.queueBind({ queue: q.name, exchange, routingKey });
+      }
+    } catch (error) {
+      log.log("warn", "RabbitMQ declarations failed (retried at the next publish and reconnect)", {
+        destination: this.name,
+        ...errorLogFields(error),
+      });
+    }
   }
 
   get saturated(): boolean {
