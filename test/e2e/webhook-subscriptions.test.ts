@@ -331,6 +331,15 @@ describe.skipIf(!available)("webhook subscriptions on the real stack", () => {
       });
       expect(disabled.disabled_reason).toMatch(/^gone/);
       expect(at("/d")).toHaveLength(1);
+      // Counted in the metrics: the disabled subscription by reason, the deliveries with the consumers.
+      const scrape = await fetch(`${dev.stack.info.producer}/v1/metrics/consumers`, {
+        headers: { Authorization: `Bearer ${dev.stack.info.apiKey}` },
+      });
+      const metrics = await scrape.text();
+      expect(metrics).toContain('edgebus_webhook_subscriptions{status="disabled",reason="gone"} 1');
+      const applied =
+        /edgebus_consumer_messages_total\{consumer="webhooks",queue="webhooks",outcome="applied"\} (\d+)/.exec(metrics);
+      expect(Number(applied?.[1])).toBeGreaterThan(0);
     },
     TEST_TIMEOUT_MS,
   );

@@ -15,16 +15,10 @@ import { boundLabel, HISTOGRAM_BOUNDS } from "#shared/consumers/consumer-metrics
 import { openDatabase } from "#shared/db/client.ts";
 import { addBatchCounts } from "#shared/db/consumer-metrics-store.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
+import { attemptRecord, disableReason } from "./attempt-outcome.ts";
 import { parseWebhooksEnv, type WebhooksConfig } from "./config.ts";
 import { attemptDelivery } from "./deliver.ts";
-import {
-  type AttemptRecord,
-  disableSubscription,
-  headDelivery,
-  loadSubscription,
-  recordAttempt,
-} from "./delivery-store.ts";
-import { nextDelayMs } from "./schedule.ts";
+import { disableSubscription, headDelivery, loadSubscription, recordAttempt } from "./delivery-store.ts";
 
 const SUBSCRIPTION_KEY = "subscription-id";
 const FAILURES_KEY = "consecutive-failures";
@@ -127,46 +121,8 @@ export class WebhookDispatcher extends DurableObject<Record<string, unknown>> im
       lastSend = Date.now();
       const result = await attemptDelivery(config, subscription, head);
       const attempts = head.attempts + 1;
-      let record: AttemptRecord;
-      switch (result.kind) {
-        case "delivered":
-          record = {
-            statusCode: result.status,
-            latencyMs: result.latencyMs,
-            outcome: "delivered",
-            snippet: result.snippet,
-            error: null,
-          };
-          counts.delivered++;
-          break;
-        case "gone":
-          record = {
-            statusCode: 410,
-            latencyMs: result.latencyMs,
-            outcome: "gone",
-            snippet: result.snippet,
-            error: "410 Gone",
-          };
-          break;
-        case "refused":
-          record = result.temporary
-            ? this.#retryOrFail(
-                config,
-                attempts,
-                { statusCode: null, latencyMs: 0, snippet: null, error: result.reason },
-                undefined,
-              )
-            : { statusCode: null, latencyMs: 0, outcome: "refused", snippet: null, error: result.reason };
-          break;
-        case "failed":
-          record = this.#retryOrFail(
-            config,
-            attempts,
-            { statusCode: result.status, latencyMs: result.latencyMs, snippet: result.snippet, error: result.error },
-            result.retryAfter,
-          );
-          break;
-      }
+      const record = attemptRecord(config, attempts, result);
+      if (record.outcome === "delivered") counts.delivered++;
       if (record.outcome === "retry") counts.retried++;
       if (record.outcome === "failed") counts.failed++;
       const { failingSince } = await recordAttempt(sql, subscriptionId, head, record);
@@ -174,20 +130,10 @@ export class WebhookDispatcher extends DurableObject<Record<string, unknown>> im
         attempts,
         note: `subscription=${subscriptionId} seq=${head.seq} webhook-id=${head.messageId}`,
       };
-      if (record.outcome === "gone" || record.outcome === "refused") {
-        const reason = record.outcome === "gone" ? "gone: the target answered 410" : `target_refused: ${record.error}`;
-        await disableSubscription(sql, subscriptionId, reason);
-        log.log("warn", "webhook subscription disabled", { ...logFields, error_message: reason });
-        return undefined;
-      }
-      if (
-        record.outcome !== "delivered" &&
-        failingSince !== null &&
-        Date.now() - failingSince.getTime() > config.disableAfterMs
-      ) {
-        const days = (config.disableAfterMs / 86_400_000).toFixed(1);
-        await disableSubscription(sql, subscriptionId, `failing: every attempt failed for more than ${days} days`);
-        log.log("warn", "webhook subscription disabled after failing too long", logFields);
+      const disable = disableReason(config, record, failingSince);
+      if (disable !== undefined) {
+        await disableSubscription(sql, subscriptionId, disable);
+        log.log("warn", "webhook subscription disabled", { ...logFields, error_message: disable });
         return undefined;
       }
       if (record.outcome === "retry") {
@@ -198,16 +144,5 @@ export class WebhookDispatcher extends DurableObject<Record<string, unknown>> im
         return record.nextAttemptAt?.getTime();
       }
     }
-  }
-
-  #retryOrFail(
-    config: WebhooksConfig,
-    attempts: number,
-    base: Omit<AttemptRecord, "outcome">,
-    retryAfter: number | undefined,
-  ): AttemptRecord {
-    const delay = nextDelayMs(config.retrySchedule, attempts, retryAfter);
-    if (delay === undefined) return { ...base, outcome: "failed" };
-    return { ...base, outcome: "retry", nextAttemptAt: new Date(Date.now() + delay) };
   }
 }

@@ -4,6 +4,7 @@ import { databaseError, openDatabase } from "#shared/db/client.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { renderConsumerMetrics } from "../consumer-metrics-text.ts";
 import { readConsumerSeries, readDeadLetterSeries } from "../db/consumer-metrics-reader.ts";
+import { webhookMetricsText } from "../subscriptions/webhook-metrics.ts";
 import { QUEUE_METRICS_TIMEOUT_MS, readQueueBacklogs } from "../queue-backlog.ts";
 import { defineRoute, errorResponses, METRICS_KEY } from "../route-definition.ts";
 
@@ -44,7 +45,7 @@ export const consumerMetrics = defineRoute(
     try {
       const consumers = await readConsumerSeries(sql);
       const deadLetters = await readDeadLetterSeries(sql);
-      text = renderConsumerMetrics(consumers, await backlogs, deadLetters);
+      text = renderConsumerMetrics(consumers, await backlogs, deadLetters) + (await webhookMetricsText(sql));
     } catch (thrown) {
       await backlogs;
       throw databaseError(thrown, "reading the consumer metrics");
