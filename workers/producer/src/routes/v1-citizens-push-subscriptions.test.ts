@@ -85,6 +85,14 @@ describe.skipIf(!available)("citizens' push subscriptions", () => {
       env,
     );
     expect(deleteWithoutScope.status).toBe(403);
+    for (const bad of ["", "not-a-url", "https://push.example.net/%00x\u0000"]) {
+      const response = await app.request(
+        `/v1/citizens/910003/push-subscriptions?endpoint=${encodeURIComponent(bad)}`,
+        { method: "DELETE", headers: bearer(citizenApp) },
+        env,
+      );
+      expect(response.status, bad).toBe(400);
+    }
 
     const shortKey = await post(910003, { ...body, keys: { ...body.keys, p256dh: body.keys.p256dh.slice(0, 40) } });
     expect(shortKey.status).toBe(400);

@@ -175,9 +175,12 @@ const remove = createRoute({
 export const removePushSubscription = defineRoute(remove, async (c, principal) => {
   assertPushScope(principal);
   const citizenId = citizenIdOf(c.req.param("id") ?? "");
-  const endpoint = c.req.query("endpoint");
-  if (!endpoint) throw new EdgebusError("bad_request", "pass the subscription's endpoint as ?endpoint=");
-  if (endpoint.length > MAX_ENDPOINT_LENGTH) throw new EdgebusError("bad_request", "endpoint is too long");
+  if (!c.req.query("endpoint")) throw new EdgebusError("bad_request", "pass the subscription's endpoint as ?endpoint=");
+  const { endpoint } = parseInput(
+    z.object({ endpoint: z.url().max(MAX_ENDPOINT_LENGTH) }),
+    { endpoint: c.req.query("endpoint") },
+    "push subscription endpoint",
+  );
   const removed = await withAdminDatabase(c, "removing a push subscription", (sql) =>
     deletePushSubscription(sql, citizenId, endpoint),
   );
