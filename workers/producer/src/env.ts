@@ -92,11 +92,6 @@ const envSchema = z
       (value) => (value === "" ? undefined : value),
       z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
     ),
-    /** DNS-over-HTTPS JSON resolver used to check a target's host names; "off" skips the check. */
-    WEBHOOK_DNS_RESOLVER_URL: z.preprocess(
-      (value) => (value === "" ? undefined : value),
-      z.union([z.literal("off"), z.url({ protocol: /^https$/, message: "must be an https URL or off" })]).optional(),
-    ),
     /** Hours the previous signing secret stays valid after a rotation. */
     WEBHOOK_SECRET_OVERLAP_HOURS: z.preprocess(
       (value) => (value === "" ? undefined : value),
@@ -177,8 +172,6 @@ export interface ProducerConfig {
     wakeQueue: Queue | null;
     cacheSeconds: number;
     allowPrivateTargets: boolean;
-    /** DNS-over-HTTPS resolver for target host names; null = not checked (development default). */
-    dnsResolverUrl: string | null;
     secretOverlapSeconds: number;
   };
   console: {
@@ -188,9 +181,6 @@ export interface ProducerConfig {
     bridgeUrl: string | null;
   };
 }
-
-/** The public resolver used outside development unless WEBHOOK_DNS_RESOLVER_URL says otherwise. */
-export const DEFAULT_DNS_RESOLVER_URL = "https://cloudflare-dns.com/dns-query";
 
 /** Parses the Worker env; a misconfiguration is an operator error and names the setting. */
 export function parseProducerEnv(env: unknown): ProducerConfig {
@@ -239,10 +229,6 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
       wakeQueue: e.Q_WEBHOOKS ?? null,
       cacheSeconds: e.SUBSCRIPTION_CACHE_SECONDS,
       allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS === "true",
-      dnsResolverUrl:
-        e.WEBHOOK_DNS_RESOLVER_URL === "off"
-          ? null
-          : (e.WEBHOOK_DNS_RESOLVER_URL ?? (e.ENVIRONMENT === "development" ? null : DEFAULT_DNS_RESOLVER_URL)),
       secretOverlapSeconds: Math.round(e.WEBHOOK_SECRET_OVERLAP_HOURS * 3600),
     },
     console: {

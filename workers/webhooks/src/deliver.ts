@@ -5,8 +5,9 @@
  * followed (a redirect could lead anywhere the checks refused). The answer's first bytes are kept
  * for the history.
  */
-import { checkTargetUrl, resolveAndCheckHost } from "#shared/webhooks/target-safety.ts";
+import { checkTargetUrl } from "#shared/webhooks/target-safety.ts";
 import type { WebhooksConfig } from "./config.ts";
+import { resolveAndCheckHost } from "./dns-check.ts";
 import { retryAfterSeconds } from "./schedule.ts";
 import { signatureHeader } from "./signature.ts";
 

@@ -19,11 +19,7 @@ const other = await mintKey({ id: "revenue-app", sources: [], types: [], scopes:
 const publisher = await mintKey({ id: "subs-publisher" });
 const app = createProducerApp();
 const development = testEnv([admin, owner, other, publisher], { ENVIRONMENT: "development" });
-const production = testEnv([admin, owner, other, publisher], {
-  ENVIRONMENT: "production",
-  // No DNS from the test runtime: the literal checks are what is tested here.
-  WEBHOOK_DNS_RESOLVER_URL: "off",
-});
+const production = testEnv([admin, owner, other, publisher], { ENVIRONMENT: "production" });
 const sql = () => openDatabase((workerEnv as unknown as { HYPERDRIVE: Hyperdrive }).HYPERDRIVE.connectionString);
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field and asserted
