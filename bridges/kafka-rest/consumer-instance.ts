@@ -44,8 +44,11 @@ export class ConsumerInstance {
   /** Next offset to commit per `topic\0partition` (last returned + 1), not yet committed. */
   readonly #pending = new Map<string, TopicPartitionOffset>();
   #autoCommitTimer: NodeJS.Timeout | undefined;
-  /** A message taken from the stream that did not fit the previous answer: the next poll starts with it. */
-  #carried: KafkaMessage | undefined;
+  /**
+   * Messages the stream delivered that no poll has returned yet, oldest first. The stream runs in
+   * flowing mode into this buffer and is paused while it holds `BUFFER_HIGH_WATER` messages.
+   */
+  #buffer = new MessageBuffer();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   lastUsedAt = Date.now();
@@ -69,18 +72,8 @@ export class ConsumerInstance {
   ): Promise<ConsumedRecord[]> {
     return this.#serial(async () => {
       this.lastUsedAt = Date.now();
-      const stream = await this.#subscribe(topics);
-      const carry = {
-        take: () => {
-          const message = this.#carried;
-          this.#carried = undefined;
-          return message;
-        },
-        keep: (message: KafkaMessage) => {
-          this.#carried = message;
-        },
-      };
-      const records = await readAvailable(stream, { timeoutMs, maxRecords, maxBytes }, carry, () => this.#streamError);
+      await this.#subscribe(topics);
+      const records = await this.#buffer.take({ timeoutMs, maxRecords, maxBytes }, () => this.#streamError);
       for (const message of records) {
         this.#pending.set(`${message.topic}\u0000${message.partition}`, {
           topic: message.topic,
@@ -128,8 +121,7 @@ export class ConsumerInstance {
     const same = wanted.length === this.#topics.length && wanted.every((t, i) => t === this.#topics[i]);
     if (this.#stream && same && !this.#streamError) return this.#stream;
     // A new topic list (or a broken stream) means a new subscription: settle what was read so far.
-    // A carried message was never returned: the group redelivers it from the committed offset.
-    this.#carried = undefined;
+    // Buffered messages were never returned: the group redelivers them from the committed offset.
     await this.#teardown();
     this.#streamError = undefined;
     const consumer = new Consumer<Bytes, Bytes, Bytes, Bytes>({
@@ -151,7 +143,14 @@ export class ConsumerInstance {
       });
       stream.on("error", (error: Error) => {
         this.#streamError = error;
+        this.#buffer.wake();
       });
+      // Flowing mode into our own buffer, paused and resumed by it: the stream's fetch loop is
+      // built for that (its resume() restarts the loop). Reading it with read() and transient
+      // 'readable' listeners instead stopped its loop for good whenever a fetch ended while no
+      // listener was attached — under steady production every consume then answered [].
+      this.#buffer = new MessageBuffer(stream);
+      stream.on("data", (message: KafkaMessage) => this.#buffer.add(message));
       this.#stream = stream;
       this.#topics = wanted;
     } catch (error) {
@@ -203,6 +202,7 @@ export class ConsumerInstance {
     this.#autoCommitTimer = undefined;
     if (this.settings.autoCommit) await this.#commitPending().catch(() => undefined);
     this.#pending.clear();
+    this.#buffer.clear();
     const stream = this.#stream;
     const consumer = this.#consumer;
     this.#stream = undefined;
@@ -219,53 +219,80 @@ export class ConsumerInstance {
   }
 }
 
+/** Messages held for the next polls before the stream is paused. */
+const BUFFER_HIGH_WATER = 1024;
+
 /**
- * Takes what the stream has buffered, within `maxRecords` and `maxBytes` (a message that does not
- * fit is kept for the next poll); if nothing, waits for data until `timeoutMs`.
+ * The messages a consumer instance's stream delivered and no poll returned yet. Pauses the stream
+ * at `BUFFER_HIGH_WATER` messages and resumes it once a poll has taken them below half of that,
+ * so memory stays bounded whatever the topic's rate.
  */
-async function readAvailable(
-  stream: MessagesStream<Bytes, Bytes, Bytes, Bytes>,
-  limits: { timeoutMs: number; maxRecords: number; maxBytes: number },
-  carry: { take(): KafkaMessage | undefined; keep(message: KafkaMessage): void },
-  failure: () => Error | undefined,
-): Promise<KafkaMessage[]> {
-  const { timeoutMs, maxRecords, maxBytes } = limits;
-  const take = (): KafkaMessage[] => {
-    const taken: KafkaMessage[] = [];
-    let bytes = 0;
-    while (taken.length < maxRecords) {
-      const message = carry.take() ?? (stream.read() as KafkaMessage | null);
-      if (message === null || message === undefined) break;
-      const size = messageBytes(message);
-      if (taken.length > 0 && bytes + size > maxBytes) {
-        carry.keep(message);
-        break;
-      }
-      bytes += size;
-      taken.push(message);
-    }
-    return taken;
-  };
-  let records = take();
-  if (records.length > 0) return records;
-  const deadline = Date.now() + timeoutMs;
-  while (records.length === 0 && Date.now() < deadline) {
-    const error = failure();
-    if (error) throw consumeFailure(error);
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stream.off("readable", done);
-        stream.off("error", done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-      stream.once("readable", done);
-      stream.once("error", done);
-    });
-    records = take();
+class MessageBuffer {
+  readonly #stream: Pick<MessagesStream<Bytes, Bytes, Bytes, Bytes>, "pause" | "resume" | "isPaused"> | undefined;
+  #messages: KafkaMessage[] = [];
+  #waiter: (() => void) | undefined;
+
+  constructor(stream?: MessagesStream<Bytes, Bytes, Bytes, Bytes>) {
+    this.#stream = stream;
   }
-  return records;
+
+  add(message: KafkaMessage): void {
+    this.#messages.push(message);
+    if (this.#messages.length >= BUFFER_HIGH_WATER && !this.#stream?.isPaused()) this.#stream?.pause();
+    this.wake();
+  }
+
+  /** Ends a wait early (a message arrived, or the stream failed). */
+  wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+
+  clear(): void {
+    this.#messages = [];
+    this.wake();
+  }
+
+  /**
+   * Up to `maxRecords` messages of at most `maxBytes` together (a message that does not fit stays
+   * first in line; the first one is always taken); when none is there, waits up to `timeoutMs`.
+   */
+  async take(
+    limits: { timeoutMs: number; maxRecords: number; maxBytes: number },
+    failure: () => Error | undefined,
+  ): Promise<KafkaMessage[]> {
+    const deadline = Date.now() + limits.timeoutMs;
+    while (this.#messages.length === 0 && Date.now() < deadline) {
+      const error = failure();
+      if (error) throw consumeFailure(error);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            if (this.#waiter === done) this.#waiter = undefined;
+            resolve();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#waiter = done;
+      });
+    }
+    let count = 0;
+    let bytes = 0;
+    while (count < this.#messages.length && count < limits.maxRecords) {
+      const size = messageBytes(this.#messages[count] as KafkaMessage);
+      if (count > 0 && bytes + size > limits.maxBytes) break;
+      bytes += size;
+      count += 1;
+    }
+    const taken = this.#messages.splice(0, count);
+    if (this.#messages.length < BUFFER_HIGH_WATER / 2 && this.#stream?.isPaused()) this.#stream.resume();
+    return taken;
+  }
 }
 
 /** Bytes of a message in an answer: key, value and headers. */
