@@ -3,11 +3,14 @@
  * `npm run chaos` (full: 20,000 events) or `npm run chaos -- --quick` (the CI form); see
  * test/chaos/README.md. Fails on any loss, any double send and any per-key reordering in Kafka.
  */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canConnect, isCI } from "../../scripts/service-probe.ts";
 import { type SendStats, sendWorkload } from "./at-least-once-client.ts";
+import { RABBITMQ_SERVER, readTargets } from "./broker-targets.ts";
 import { auditDatabase, type DatabaseAudit, databaseSettled } from "./database-audit.ts";
 import { FAULT_PLAN, type FaultTiming, runFaults } from "./faults.ts";
 import { type AuditRecord, auditRecords, eventRef, type KafkaAudit, readTopics } from "./kafka-audit.ts";
@@ -30,12 +33,20 @@ async function prerequisites(): Promise<string | undefined> {
     bin ? undefined : "Postgres server binaries (/usr/lib/postgresql/<version>/bin/initdb)",
     (await hasJava()) ? undefined : "Java 17+ (scripts/kafka.sh runs the brokers)",
     (await canConnect("127.0.0.1", 6379)) ? undefined : "Redis on 127.0.0.1:6379 (the bridge's Redis REST gateway)",
+    (await hasCommand("nats-server")) ? undefined : "nats-server (the mirror's JetStream target)",
+    existsSync(RABBITMQ_SERVER) ? undefined : `RabbitMQ (${RABBITMQ_SERVER}, the mirror's RabbitMQ target)`,
   ].filter(Boolean);
   if (missing.length === 0) return bin;
   const message = `chaos suite needs ${missing.join(" and ")}`;
   if (isCI) throw new Error(`${message} (CI=true: a missing prerequisite fails the run)`);
   console.warn(`SKIPPED ${message}`);
   return undefined;
+}
+
+function hasCommand(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile("sh", ["-c", `command -v ${name}`], (error) => resolve(!error));
+  });
 }
 
 const pgBin = await prerequisites();
@@ -195,7 +206,7 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
   }, 120_000);
 
   it(
-    `loses nothing and sends nothing twice: ${EVENTS} events through every consumer and the mirror while Postgres, a Kafka broker and the bridge restart and email fails for 30 s`,
+    `loses nothing and sends nothing twice: ${EVENTS} events through every consumer and the mirror while Postgres, a Kafka broker, the bridge, RabbitMQ and NATS restart and email fails for 30 s`,
     async () => {
       try {
         const runTag = `c${SEED.toString(36)}`;
@@ -238,6 +249,28 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
             ),
           (audit) => notDeadLettered(audit.missing).length === 0,
         );
+        // RabbitMQ and JetStream: every event the mirror acked is in both (an ack needs all targets).
+        // The RabbitMQ queue is drained as it is read, so what each read finds is added up.
+        const inRabbit: string[] = [];
+        const targets = await settle(
+          "mirror targets (RabbitMQ, JetStream)",
+          settleDeadline,
+          async () => {
+            const read = await readTargets(stack.info.brokerPorts);
+            inRabbit.push(...read.rabbitmq);
+            const rabbitSet = new Set(inRabbit);
+            const natsSet = new Set(read.nats);
+            const wanted = [...acknowledgedRefs];
+            return {
+              rabbitMissing: notDeadLettered(wanted.filter((ref) => !rabbitSet.has(ref))),
+              natsMissing: notDeadLettered(wanted.filter((ref) => !natsSet.has(ref))),
+              rabbitCopies: inRabbit.filter((ref) => acknowledgedRefs.has(ref)).length,
+              natsCopies: read.nats.filter((ref) => acknowledgedRefs.has(ref)).length,
+              natsUnique: [...natsSet].filter((ref) => acknowledgedRefs.has(ref)).length,
+            };
+          },
+          (audit) => audit.rabbitMissing.length === 0 && audit.natsMissing.length === 0,
+        );
         const drainedAt = (Date.now() - loadStartedAt) / 1000;
         const provider = (await (await fetch(`${stack.info.providerUrl}/_control/stats`)).json()) as Record<
           string,
@@ -278,6 +311,14 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
           [
             "Kafka mirror: keys out of order (queues do not order) / differing duplicates",
             `${mirror.orderViolations.length} / ${mirror.duplicateMismatches.length}`,
+          ],
+          [
+            "mirror RabbitMQ (quorum queue): messages / missing",
+            `${targets.rabbitCopies} / ${targets.rabbitMissing.length}`,
+          ],
+          [
+            "mirror NATS JetStream: messages / unique / missing",
+            `${targets.natsCopies} / ${targets.natsUnique} / ${targets.natsMissing.length}`,
           ],
           ["notification ledger rows", JSON.stringify(database.notificationRows)],
           [
@@ -321,6 +362,9 @@ describe.runIf(pgBin !== undefined)("chaos: the whole stack under faults", () =>
           "acknowledged but neither mirrored (onprem.gov.*) nor dead-lettered",
         ).toEqual([]);
         expect(mirror.keyMismatches.slice(0, 5)).toEqual([]);
+        expect(targets.rabbitMissing.slice(0, 20), "acked by the mirror but not in RabbitMQ").toEqual([]);
+        expect(targets.natsMissing.slice(0, 20), "acked by the mirror but not in JetStream").toEqual([]);
+        expect(targets.natsCopies, "JetStream stores a redelivered event once (Nats-Msg-Id)").toBe(targets.natsUnique);
         expect(provider.sendgrid?.duplicate_keys, "emails sent twice (same idempotency key)").toEqual([]);
         expect(provider.twilio?.duplicate_keys, "SMS sent twice").toEqual([]);
         expect(provider.webhook?.duplicate_keys, "webhooks delivered twice").toEqual([]);

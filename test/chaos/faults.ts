@@ -2,8 +2,8 @@
  * The four faults of the chaos run, each injected once at a planned point of the load and timed:
  * the email provider failing for 30 s (15 s of 503, then 15 s of 429 with `Retry-After: 5`),
  * Postgres restarted (immediate stop — a crash — then start), one Kafka broker of three restarted,
- * the bridge SIGKILLed and started again on the same port, and — what bridges/chaos/broker-restart.ts
- * used to check on its own — another broker SIGKILLed and started again.
+ * the bridge SIGKILLed and started again on the same port, another broker SIGKILLed and started
+ * again, and the mirror's RabbitMQ node and NATS server each stopped and started.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,7 +14,9 @@ export type FaultName =
   | "postgres-restart"
   | "kafka-broker-restart"
   | "bridge-sigkill"
-  | "kafka-broker-sigkill";
+  | "kafka-broker-sigkill"
+  | "rabbitmq-restart"
+  | "nats-restart";
 
 export interface FaultTiming {
   name: FaultName;
@@ -38,6 +40,8 @@ export const FAULT_PLAN: readonly PlannedFault[] = [
   { name: "kafka-broker-restart", at: 0.5 },
   { name: "bridge-sigkill", at: 0.7 },
   { name: "kafka-broker-sigkill", at: 0.85 },
+  { name: "rabbitmq-restart", at: 0.4 },
+  { name: "nats-restart", at: 0.6 },
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,6 +81,12 @@ async function inject(stack: ChaosStack, name: FaultName): Promise<string> {
       await stack.kafka.script("restart-broker", "3");
       return "broker 3 of 3 SIGKILLed, 5 s down, started";
     }
+    case "rabbitmq-restart":
+      await stack.rabbitmq.restart(3000);
+      return "the mirror's RabbitMQ node stopped (SIGTERM), 3 s down, started on the same data";
+    case "nats-restart":
+      await stack.nats.restart(3000);
+      return "the mirror's NATS server stopped (SIGTERM), 3 s down, started on the same store";
   }
 }
 

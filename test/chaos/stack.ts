@@ -30,6 +30,15 @@ import { promisify } from "node:util";
 import { canConnect } from "../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../support/child-env.ts";
 import { createGatewayRedisUser, type GatewayRedisUser } from "../support/redis-gateway-user.ts";
+import {
+  brokerPorts,
+  CHAOS_QUEUE,
+  CHAOS_STREAM,
+  type PrivateBroker,
+  privateNats,
+  privateRabbitMq,
+  stopAbandonedBrokers,
+} from "./broker-targets.ts";
 
 const run = promisify(execFile);
 const checkout = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -94,7 +103,17 @@ export const DEFAULT_CHAOS_PORTS: ChaosPorts = {
 
 function everyPort(ports: ChaosPorts): number[] {
   const { kafka, controller, ...single } = ports;
-  return [...Object.values(single), kafka, kafka + 1, kafka + 2, controller, controller + 1, controller + 2];
+  const brokers = Object.values(brokerPorts(ports.bridge));
+  return [
+    ...Object.values(single),
+    kafka,
+    kafka + 1,
+    kafka + 2,
+    controller,
+    controller + 1,
+    controller + 2,
+    ...brokers,
+  ];
 }
 
 /**
@@ -136,6 +155,8 @@ export interface ChaosStackInfo {
   databaseUrl: string;
   kafkaBrokers: string[];
   bridgeUrl: string;
+  /** The private NATS (JetStream) and RabbitMQ the bridge also mirrors into. */
+  brokerPorts: { nats: number; amqp: number };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -415,6 +436,7 @@ async function reapAbandonedStacks(pgBin: string): Promise<void> {
         for (let waited = 0; waited < 20_000 && isAlive(devPid); waited += 250) await sleep(250);
         if (isAlive(devPid)) signal(-devPid, "SIGKILL");
       }
+      await stopAbandonedBrokers(dir);
       const bridgePid = await readPid(path.join(dir, "bridge.log.pid"));
       if (bridgePid !== undefined && (await runs(bridgePid, "bridges/main.ts"))) signal(bridgePid, "SIGKILL");
       if (existsSync(path.join(dir, "kafka"))) {
@@ -467,12 +489,19 @@ export class ChaosStack {
   #kafkaStarted = false;
   #postgresStarted = false;
   #redisUser: GatewayRedisUser | undefined;
+  /** The private NATS and RabbitMQ of the mirror's extra targets (restarted as faults). */
+  readonly nats: PrivateBroker;
+  readonly rabbitmq: PrivateBroker;
+  #brokersStarted = false;
 
   private constructor(workDir: string, pgBin: string, ports: ChaosPorts) {
     this.workDir = workDir;
     this.ports = ports;
     this.postgres = new TempPostgres(pgBin, path.join(workDir, "postgres"), ports.postgres);
     this.kafka = new ChaosKafka(path.join(workDir, "kafka"), ports.kafka, ports.controller);
+    const brokers = brokerPorts(ports.bridge);
+    this.nats = privateNats(workDir, brokers.nats);
+    this.rabbitmq = privateRabbitMq(workDir, brokers);
   }
 
   static async create(pgBin: string): Promise<ChaosStack> {
@@ -510,6 +539,13 @@ export class ChaosStack {
         }
         log(`Kafka brokers ${this.kafka.brokers.join(",")} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       })(),
+      (async () => {
+        this.#brokersStarted = true;
+        await Promise.all([this.nats.start(), this.rabbitmq.start()]);
+        log(
+          `NATS on ${this.nats.port}, RabbitMQ on ${this.rabbitmq.port} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+        );
+      })(),
     ]);
 
     const credentials = {
@@ -529,7 +565,25 @@ export class ChaosStack {
         port: this.ports.bridge,
         kafka: { brokers: this.kafka.brokers, clientId: "edgebus-chaos-bridge", requestTimeoutMs: 15_000 },
         redisRest: { url: this.#redisUser.url },
-        mirror: { rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
+        // Kafka (renamed, so the mirrored copy is told apart from the producer's), plus RabbitMQ and
+        // JetStream on the run's private servers: an event is acked only when all three confirmed.
+        mirror: {
+          targets: [
+            { kind: "kafka", rename: [{ from: "gov.*", to: "onprem.gov.*" }] },
+            {
+              kind: "rabbitmq",
+              url: `amqp://guest:guest@127.0.0.1:${this.rabbitmq.port}`,
+              queues: [{ name: CHAOS_QUEUE, type: "quorum", bindingKeys: ["gov.#"] }],
+              timeoutMs: 5000,
+            },
+            {
+              kind: "nats",
+              url: `nats://127.0.0.1:${this.nats.port}`,
+              stream: { name: CHAOS_STREAM, duplicateWindowSeconds: 3600 },
+              timeoutMs: 5000,
+            },
+          ],
+        },
       }),
     );
     const bridgeEnv = scrubbedEnv(credentials);
@@ -595,6 +649,7 @@ export class ChaosStack {
       databaseUrl: this.postgres.url,
       kafkaBrokers: this.kafka.brokers,
       bridgeUrl: this.bridge.url,
+      brokerPorts: { nats: this.nats.port, amqp: this.rabbitmq.port },
     };
     log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s: producer ${stack.producer}`);
     return this.info;
@@ -612,6 +667,9 @@ export class ChaosStack {
     }
     await this.bridge?.stop().catch((error) => log(`stopping the bridge: ${error}`));
     await this.#redisUser?.drop().catch((error) => log(`deleting the Redis ACL user: ${error}`));
+    if (this.#brokersStarted) {
+      await Promise.allSettled([this.nats.stop(), this.rabbitmq.stop()]);
+    }
     if (this.#kafkaStarted) await this.kafka.script("reset").catch((error) => log(`stopping Kafka: ${error}`));
     if (this.#postgresStarted) await this.postgres.stop("fast").catch((error) => log(`stopping Postgres: ${error}`));
     if (keep) await writeFile(path.join(this.workDir, OWNER_FILE), JSON.stringify({ kept: true }));
