@@ -3,7 +3,8 @@
  * `gov.notification.*.queued` types published through the producer API reach the local
  * provider's inbox rendered from their template (email and SMS as sent, push as the local push
  * service decrypted it with the subscription's private key); a key without
- * `notify:direct-contact` cannot choose the recipient; a push subscription registered through
+ * `notify:direct-contact` cannot choose the recipient; a template the notifier does not have is a
+ * dead letter naming it; a push subscription registered through
  * `POST /v1/citizens/{id}/push-subscriptions` and then expired at its push service is removed
  * from Postgres after the 410.
  */
@@ -125,6 +126,11 @@ describe.runIf(postgresUp)(SUITE, () => {
       await publish(caseKey, "/services/case-management", "sms", { citizen_id: citizen, to: "+35310000000" });
       // …and without a citizen it cannot send at all: a counted skip.
       const orphan = await publish(caseKey, "/services/case-management", "email", { citizen_id: null, to: chosen });
+      // A template the notifier does not have: a dead letter saying so, never a blank message.
+      const unknownTemplate = await publish(dev.stack.info.apiKey, "/services/permits", "sms", {
+        template: "no_such_template",
+        to: "+35310000001",
+      });
 
       const direct = await eventually("the direct email", async () =>
         (await inbox("sendgrid")).find((m) => m.accepted && m.to?.includes(directTo)),
@@ -152,6 +158,15 @@ describe.runIf(postgresUp)(SUITE, () => {
       expect(skipped).toEqual([{ status: "skipped", skip_reason: "to_needs_direct_contact" }]);
       expect((await inbox("sendgrid")).some((m) => m.to?.includes(chosen))).toBe(false);
       expect((await inbox("twilio")).some((m) => m.to?.includes("+35310000000"))).toBe(false);
+
+      const [deadLetter] = await eventually("the unknown template's dead letter", async () => {
+        const rows = await sql`select queue, error_code, error_message from edgebus.dead_letters
+          where event_id = ${unknownTemplate.id}`;
+        return rows.length > 0 ? rows : undefined;
+      });
+      expect(deadLetter).toMatchObject({ queue: "notifications", error_code: "schema_validation_failed" });
+      expect(deadLetter?.error_message).toContain('no queued-notification template "no_such_template"');
+      expect((await inbox("twilio")).some((m) => m.to?.includes("+35310000001"))).toBe(false);
     },
     TEST_TIMEOUT_MS,
   );
