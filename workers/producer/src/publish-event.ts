@@ -14,6 +14,7 @@ import type { Receipt } from "./api-schemas.ts";
 import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import { scopePatternMatches } from "./auth/scope-pattern.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
+import type { QueueMessage } from "./brokers/queue-publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
 import type { Admission } from "./dedup/dedup-store.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
@@ -108,6 +109,18 @@ async function publishToSubscriptions(caps: Capabilities, items: readonly Prepar
   }
 }
 
+/** Queue messages by event: an event routed to five queues is serialised once, not five times. */
+const queueMessages = new WeakMap<CloudEventRecord, QueueMessage>();
+
+function queueMessageOf(event: CloudEventRecord): QueueMessage {
+  let message = queueMessages.get(event);
+  if (message === undefined) {
+    message = { ...toQueueMessage(event), body: event };
+    queueMessages.set(event, message);
+  }
+  return message;
+}
+
 /** Publishes `events` to one destination in one call (the publishers chunk within broker limits). */
 async function publishTo(
   caps: Capabilities,
@@ -126,7 +139,7 @@ async function publishTo(
       const messages: OutgoingMessage[] = events.map(toKafkaBinaryMessage);
       receipts = await caps.kafka.publish(destination.slice(KAFKA_PREFIX.length), messages);
     } else {
-      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), events.map(toQueueMessage));
+      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), events.map(queueMessageOf));
     }
     caps.metrics.publishSeconds.observe({ destination: kind, result: "ok" }, (performance.now() - started) / 1000);
     return receipts;

@@ -19,6 +19,20 @@ describe("authenticate", async () => {
     await expect(authenticate(header, keys)).rejects.toMatchObject({ code: "unauthorized", status: 401 });
   });
 
+  it("stops accepting a key as soon as the configuration no longer holds it, though it authenticated before", async () => {
+    const rotating = generateApiKey();
+    const before = apiKeysSchema.parse([
+      { id: "old", hash: await hashApiKey(rotating), sources: ["**"], types: ["**"] },
+    ]);
+    await expect(authenticate(`Bearer ${rotating}`, before)).resolves.toMatchObject({ id: "old" });
+    await expect(authenticate(`Bearer ${rotating}`, keys)).rejects.toMatchObject({ code: "unauthorized" });
+    // The same hash under another entry (a renamed key) is that entry.
+    const renamed = apiKeysSchema.parse([
+      { id: "new", hash: await hashApiKey(rotating), sources: ["**"], types: ["**"] },
+    ]);
+    await expect(authenticate(`Bearer ${rotating}`, renamed)).resolves.toMatchObject({ id: "new" });
+  });
+
   it("checks source and type scopes", () => {
     const [principal] = keys;
     if (principal === undefined) throw new Error("no key");

@@ -18,10 +18,30 @@ export async function authenticate(authorization: string | null, keys: readonly 
   if (match?.[1] === undefined) {
     throw new EdgebusError("unauthorized", "the Authorization header must be `Bearer <api key>`");
   }
-  const hash = await hashApiKey(match[1]);
+  const token = match[1];
+  const hash = recentKeyHashes.get(token) ?? (await hashApiKey(token));
   const principal = keys.find((key) => key.hash === hash);
   if (principal === undefined) throw new EdgebusError("unauthorized", "unknown API key");
+  rememberKeyHash(token, hash);
   return principal;
+}
+
+/**
+ * Hashes of keys that authenticated recently in this isolate, so a busy key is not hashed on every
+ * request. Only keys that matched a configured entry are kept (random tokens cannot fill it), at
+ * most `RECENT_KEY_HASHES`, the oldest dropped first; the hash is still compared with the current
+ * configuration on every request, so a removed or rotated key stops working at once.
+ */
+const RECENT_KEY_HASHES = 256;
+const recentKeyHashes = new Map<string, string>();
+
+function rememberKeyHash(token: string, hash: string): void {
+  if (recentKeyHashes.has(token)) return;
+  if (recentKeyHashes.size >= RECENT_KEY_HASHES) {
+    const oldest = recentKeyHashes.keys().next().value;
+    if (oldest !== undefined) recentKeyHashes.delete(oldest);
+  }
+  recentKeyHashes.set(token, hash);
 }
 
 /**

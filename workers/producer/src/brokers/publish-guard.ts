@@ -7,7 +7,22 @@ export function publisherClosedError(adapter: string): EdgebusError {
 
 /** UTF-8 size of a string, which is what brokers count against their limits. */
 export function utf8Bytes(text: string): number {
-  return new TextEncoder().encode(text).byteLength;
+  // Counted from the UTF-16 code units, without encoding (it runs for every message sent): a
+  // surrogate pair is 4 bytes, a lone surrogate 3 (TextEncoder writes U+FFFD for it).
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /**

@@ -67,18 +67,37 @@ export class QueuePublisher implements Publisher {
   }
 }
 
+/**
+ * A message that also carries the value it is the JSON of (`value === JSON.stringify(body)`), so a
+ * queue send neither parses nor serialises it again (`publish-event.ts` sends one such message per
+ * event to every queue).
+ */
+export interface QueueMessage extends OutgoingMessage {
+  readonly body: unknown;
+}
+
+function hasBody(message: OutgoingMessage): message is QueueMessage {
+  return Object.hasOwn(message, "body");
+}
+
 function toQueueRequest(destination: string, message: OutgoingMessage): { body: unknown; bytes: number } {
   let body: unknown;
-  try {
-    body = JSON.parse(message.value);
-  } catch (cause) {
-    throw new EdgebusError("internal", `message ${message.id} for queue ${destination} is not JSON`, {
-      retryable: false,
-      cause,
-    });
+  let bytes: number;
+  if (hasBody(message)) {
+    body = message.body;
+    bytes = utf8Bytes(message.value);
+  } else {
+    try {
+      body = JSON.parse(message.value);
+    } catch (cause) {
+      throw new EdgebusError("internal", `message ${message.id} for queue ${destination} is not JSON`, {
+        retryable: false,
+        cause,
+      });
+    }
+    // workerd serialises a json body with JSON.stringify; that text is what counts against the limit.
+    bytes = utf8Bytes(JSON.stringify(body));
   }
-  // workerd serialises a json body with JSON.stringify; that text is what counts against the limit.
-  const bytes = utf8Bytes(JSON.stringify(body));
   if (bytes + QUEUE_LIMITS.metadataBytesPerMessage > QUEUE_LIMITS.maxMessageBytes) {
     throw new EdgebusError(
       "payload_too_large",

@@ -6,15 +6,18 @@
  * `event_id` and `event_type` is the legacy envelope whatever the content type: services built to
  * the government design send their events as they are, singly or in a batch.
  *
- * Parsing goes through the `cloudevents` SDK (`HTTP.toEvent`, `CloudEvent#validate`), with a
- * zod check of the core attributes first: the SDK silently replaces an unparsable `time` with
- * "now", invents an `id` when none is given and accepts any `specversion`, all of which would
- * break duplicate detection or ordering if let through.
+ * The attributes are checked against CloudEvents 1.0 with one zod schema (`coreAttributesSchema`):
+ * required `specversion` "1.0", `id`, `source` (a URI-reference), `type`; `time` RFC 3339,
+ * `dataschema` an absolute URI, `subject` non-empty, JSON data only, extension names of lower-case
+ * letters and digits with string, integer or boolean values. Then `time` is written as UTC with
+ * milliseconds (`new Date(time).toISOString()`, "now" when absent) and a binary-mode event gets
+ * `datacontenttype: application/json`. (This is what the `cloudevents` SDK's `HTTP.toEvent` did
+ * here before; doing it directly avoids the SDK parsing every event a second time and building an
+ * error object per event, which cost a fifth of the producer's CPU in a batch.)
  *
  * Output: CloudEvent attributes as a plain JSON object (`data` included), not yet checked
  * against the catalogue — that is `normaliseEvent`'s job.
  */
-import { type CloudEvent, HTTP, ValidationError } from "cloudevents";
 import { z } from "zod";
 import type { SourceGivenAs } from "#shared/catalogue/upcaster.ts";
 import { EdgebusError } from "#shared/errors.ts";
@@ -65,6 +68,13 @@ export function mediaTypeOf(contentType: string | null): string | undefined {
   return type.trim().toLowerCase();
 }
 
+/** CloudEvents 1.0: attribute names consist of lower-case ASCII letters and digits (`data_base64` aside). */
+const ATTRIBUTE_NAME = /^(?:[a-z0-9]+|data_base64)$/;
+/** RFC 3986 URI-reference, loosely: no whitespace, control or excluded characters; `%` only as an escape. */
+const URI_REFERENCE = /^(?:[^\s\x00-\x1f\x7f"<>\\^`{|}%]|%[0-9A-Fa-f]{2})+$/;
+/** RFC 3986 absolute URI: a scheme, then no whitespace. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
 /** CloudEvents type system: extension values are scalars (String, Integer, Boolean, URI, Timestamp). */
 const extensionValueSchema = z.union([z.string(), z.number().int(), z.boolean()], {
   message: "extension attributes must be strings, integers or booleans",
@@ -74,17 +84,35 @@ const coreAttributesSchema = z
   .object({
     specversion: z.literal("1.0", { message: 'must be "1.0"' }),
     id: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
-    source: z.string().min(1, "must not be empty").max(1024, "must be at most 1024 characters"),
+    source: z
+      .string()
+      .min(1, "must not be empty")
+      .max(1024, "must be at most 1024 characters")
+      .regex(URI_REFERENCE, "must be a URI-reference (no spaces or control characters, valid %-escapes)"),
     type: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
     time: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }).optional(),
     datacontenttype: z
       .string()
       .refine((value) => isJsonMediaType(value), "edgebus accepts JSON data only (application/json)")
       .optional(),
+    dataschema: z.string().regex(ABSOLUTE_URI, "must be an absolute URI").optional(),
+    subject: z.string().min(1, "must not be empty").optional(),
     data_base64: z.never({ message: "binary data (data_base64) is not accepted; send JSON data" }).optional(),
+    schemaurl: z.never({ message: "is a CloudEvents 0.3 attribute; 1.0 calls it dataschema" }).optional(),
     data: z.unknown().optional(),
   })
-  .catchall(extensionValueSchema);
+  .catchall(extensionValueSchema)
+  .superRefine((attributes, ctx) => {
+    for (const name of Object.keys(attributes)) {
+      if (!ATTRIBUTE_NAME.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: "attribute names are lower-case letters a-z and digits 0-9 only",
+        });
+      }
+    }
+  });
 
 function isJsonMediaType(value: string): boolean {
   const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
@@ -115,31 +143,10 @@ function checkCoreAttributes(attributes: unknown): void {
   }
 }
 
-/** SDK validation errors (ajv) → our issue list. */
-function fromSdkError(error: unknown): EdgebusError {
-  if (error instanceof ValidationError) {
-    const ajvErrors = Array.isArray(error.errors) ? error.errors : [];
-    const issues: ValidationIssue[] = ajvErrors.length
-      ? ajvErrors.map((e) => {
-          const item = e as { instancePath?: string; message?: string; params?: { missingProperty?: string } };
-          const path = (item.instancePath ?? "").replace(/^\//, "").replaceAll("/", ".");
-          return { path: path || item.params?.missingProperty || "", message: item.message ?? "is invalid" };
-        })
-      : [{ path: "", message: error.message }];
-    return invalidEnvelope(`not a valid CloudEvent: ${error.message.trim()}`, issues);
-  }
-  return invalidEnvelope("not a valid CloudEvent", [{ path: "", message: String(error) }]);
-}
-
-/** Runs the SDK over a message and returns the event's JSON form. */
-function throughSdk(headers: Record<string, string>, body: unknown): Record<string, unknown> {
-  try {
-    const event = HTTP.toEvent({ headers, body }) as CloudEvent<unknown>;
-    event.validate();
-    return { ...event.toJSON() } as Record<string, unknown>;
-  } catch (error) {
-    throw fromSdkError(error);
-  }
+/** Checked attributes in the form the producer stores: `time` in UTC with milliseconds, "now" when absent. */
+function withNormalTime(attributes: Record<string, unknown>): Record<string, unknown> {
+  const time = attributes.time;
+  return { ...attributes, time: typeof time === "string" ? new Date(time).toISOString() : new Date().toISOString() };
 }
 
 export function parseJson(text: string): unknown {
@@ -178,7 +185,7 @@ export function parseStructuredEvent(json: unknown): IncomingEvent {
   }
   refuseUnstorableText(findUnstorableText(json));
   checkCoreAttributes(json);
-  return { mode: "structured", attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, json) };
+  return { mode: "structured", attributes: withNormalTime(json as Record<string, unknown>) };
 }
 
 function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
@@ -200,7 +207,11 @@ function parseBinaryEvent(headers: Headers, bodyText: string): IncomingEvent {
   refuseUnstorableText(findUnstorableText(data, ["data"]));
   return {
     mode: "binary",
-    attributes: throughSdk({ ...ceHeaders, "content-type": MEDIA_TYPES.json }, data),
+    attributes: withNormalTime({
+      ...attributes,
+      datacontenttype: MEDIA_TYPES.json,
+      ...(data === undefined ? {} : { data }),
+    }),
   };
 }
 
@@ -228,7 +239,7 @@ function parseBusEvent(json: unknown, options: ParseOptions): IncomingEvent {
   checkCoreAttributes(attributes);
   return {
     mode: "bus",
-    attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes),
+    attributes: withNormalTime(attributes),
     ...(sourceGivenAs === undefined ? {} : { sourceGivenAs }),
   };
 }
@@ -259,7 +270,7 @@ function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
   checkCoreAttributes(attributes);
   return {
     mode: "legacy",
-    attributes: throughSdk({ "content-type": MEDIA_TYPES.structured }, attributes),
+    attributes: withNormalTime(attributes),
     ...(sourceGivenAs === undefined ? {} : { sourceGivenAs }),
   };
 }
