@@ -27,6 +27,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Admin } from "@platformatic/kafka";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -157,8 +158,19 @@ describe.skipIf(!available)("operator console in chromium against npm run dev", 
     db = postgres(databaseUrl(databaseName), { max: 2, onnotice: () => {} });
   });
 
+  // Runs last (after the stack stopped, so its bridge left the group): the Kafka consumer group
+  // the last test made is deleted from the shared cluster.
   afterAll(async () => {
     await browser?.close();
+    const kafka = new Admin({ clientId: "console-browser-test", bootstrapBrokers: serviceUrls.kafkaBrokers });
+    try {
+      if ((await kafka.listGroups()).has(`console-test-${run}`))
+        await kafka.deleteGroups({ groups: [`console-test-${run}`] });
+    } catch (error) {
+      console.warn(`could not delete the consumer group console-test-${run}: ${String(error)}`);
+    } finally {
+      await kafka.close();
+    }
     await db?.end({ timeout: 5 });
     await admin?.unsafe(`drop database if exists ${databaseName} with (force)`).catch(() => {});
     await admin?.end({ timeout: 5 });
@@ -355,7 +367,36 @@ describe.skipIf(!available)("operator console in chromium against npm run dev", 
   }, 60_000);
 
   it("sign out ends the session: the cookie is cleared, and neither a cookie-less request nor the old cookie is served", async () => {
-    // The Overview with some traffic: a batch published between two refreshes shows as rates.
+    // A Kafka consumer group that read gov.auth.citizen and committed (through the bridge's Kafka
+    // REST, as a service would), so the Overview has a group and its lag to show.
+    const login = dev.stack.info.bridge?.kafkaRest;
+    if (login === undefined) throw new Error("npm run dev started no Kafka REST gateway");
+    const kafkaRest = async (route: string, body: unknown) => {
+      const response = await fetch(`${dev.stack.info.bridge?.url}/kafka${route}`, {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`,
+          "Content-Type": "application/json",
+          "Kafka-Auto-Offset-Reset": "earliest",
+        },
+        body: JSON.stringify(body),
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      return (await response.json()) as unknown;
+    };
+    await kafkaRest(`/consume/console-test-${run}/i1`, { topic: "gov.auth.citizen", timeout: 5000 });
+    // Committed at the start of every partition: everything in the topic is the group's lag.
+    await kafkaRest(
+      `/commit/console-test-${run}/i1`,
+      Array.from({ length: governmentCatalogue.partitionsOf("gov.auth.citizen") }, (_, partition) => ({
+        topic: "gov.auth.citizen",
+        partition,
+        offset: 0,
+      })),
+    );
+
+    // The Overview with some traffic: a batch published between two refreshes shows as rates,
+    // and as lag of the group that stopped reading.
     await nav("Overview");
     await page.getByText(/^Updated /).waitFor({ timeout: 30_000 });
     const batch = Array.from({ length: 30 }, (_, i) =>
@@ -372,6 +413,10 @@ describe.skipIf(!available)("operator console in chromium against npm run dev", 
     expect(published.status).toBe(200);
     await published.body?.cancel();
     await page.getByText("Rates over the last refresh").waitFor({ timeout: 60_000 });
+    const groupRow = page.locator("tr", { hasText: `console-test-${run}` });
+    await expect
+      .poll(async () => Number(await groupRow.locator("td").last().textContent()), { timeout: 40_000 })
+      .toBeGreaterThan(0);
     await shot("overview");
     const [cookie] = (await context.cookies()).filter((c) => c.name === "edgebus_console");
     expect(cookie).toBeDefined();
