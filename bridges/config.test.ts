@@ -20,6 +20,8 @@ describe("bridge config", () => {
       defaultPartitions: 3,
       replicationFactor: -1,
       createPatterns: [],
+      capReplication: false,
+      driftCheckMs: 60_000,
     });
     expect(config.mirror.mode).toBe("binary");
     expect(config.mirror.secret).toBeUndefined();

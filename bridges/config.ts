@@ -81,6 +81,18 @@ export const bridgeConfigSchema = z
              * targets): glob patterns. Any other missing topic is a 404 naming it.
              */
             createPatterns: patterns,
+            /**
+             * Catalogues whose topics (with their settings: partitions, replication, retention,
+             * compression) the bridge creates and checks for drift; default every shipped one.
+             */
+            catalogues: z.array(z.string().min(1)).min(1).optional(),
+            /**
+             * Create catalogue topics with at most as many replicas as there are brokers (a
+             * development cluster), logging each cap. Off: such a topic fails to be created.
+             */
+            capReplication: z.boolean().default(false),
+            /** How often (at most) the catalogue topics are compared with the cluster for drift. */
+            driftCheckMs: z.number().int().min(100).max(3_600_000).default(60_000),
           })
           .prefault({}),
         producer: z

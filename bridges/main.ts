@@ -3,22 +3,46 @@
  * process: signals, exit codes, startup errors. The only file in bridges/ that exits.
  * `npm run bridge -- --print-redis-acl [--config …]` prints the Redis REST gateway's ACL user
  * (`redis-rest/print-acl.ts`) and exits.
+ * `npm run bridge -- topics apply [--dry-run]` / `topics check` applies or checks the catalogues'
+ * topic settings (`topics-command.ts`) and exits.
  */
 import { parseArgs } from "node:util";
 import { isEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
-import { type BridgeConfig, loadBridgeConfig } from "./config.ts";
+import { type BridgeConfig, loadBridgeConfig, parseBridgeConfig } from "./config.ts";
 import { mirrorTargetsOf } from "./mirror/targets/create-targets.ts";
 import { redisAclPrintout } from "./redis-rest/print-acl.ts";
 import { startBridge } from "./server.ts";
+import { runTopicsCommand } from "./topics-command.ts";
 
 const log = createLogger({ component: "bridge" });
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { config: { type: "string", short: "c" }, "print-redis-acl": { type: "boolean" } },
-    allowPositionals: false,
+  const { values, positionals } = parseArgs({
+    options: {
+      config: { type: "string", short: "c" },
+      "print-redis-acl": { type: "boolean" },
+      "dry-run": { type: "boolean", default: false },
+      catalogues: { type: "string" },
+    },
+    allowPositionals: true,
   });
+  if (positionals[0] === "topics") {
+    // Only Kafka matters here: without a config file the REST gateways need no credentials.
+    const file = values.config ?? process.env.BRIDGE_CONFIG;
+    const config =
+      file === undefined
+        ? parseBridgeConfig({ kafkaRest: { enabled: false }, redisRest: { enabled: false } }, process.env)
+        : await loadBridgeConfig(file, process.env);
+    const catalogues = values.catalogues?.split(",").map((name) => name.trim());
+    process.exitCode = await runTopicsCommand(
+      config,
+      { action: positionals[1], dryRun: values["dry-run"], ...(catalogues ? { catalogues } : {}) },
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    return;
+  }
+  if (positionals.length > 0) throw new Error(`unknown command ${positionals.join(" ")} (known: topics apply|check)`);
   if (values["print-redis-acl"]) {
     const { line, notes } = await redisAclPrintout(values.config ?? process.env.BRIDGE_CONFIG, process.env);
     process.stderr.write(`${notes}\n`);

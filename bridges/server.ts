@@ -7,15 +7,17 @@ import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { EdgebusError } from "#shared/errors.ts";
-import { governmentCatalogue } from "../schemas/index.ts";
 import { type BridgeConfig, kafkaRestCredentialsOf, mirrorNonceRedisUrl } from "./config.ts";
 import { globMatcher } from "./glob.ts";
 import { CachedHealth } from "./health.ts";
 import { BodyBudget, closeUnreadBodies } from "./http/bounded-body.ts";
 import { answerClientError, notFoundResponse } from "./http-rejections.ts";
+import { bridgeCatalogues, topicSettingsOf } from "./kafka/catalogue-topics.ts";
 import { ClusterStats } from "./kafka/cluster-stats.ts";
 import type { KafkaConnection } from "./kafka/connection.ts";
 import { PartitionTail } from "./kafka/partition-tail.ts";
+import { TopicDriftMonitor } from "./kafka/topic-drift-monitor.ts";
+import type { TopicSettings } from "./kafka/topic-settings.ts";
 import { KafkaMetrics } from "./kafka-metrics.ts";
 import { createKafkaRestApp } from "./kafka-rest/app.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
@@ -85,19 +87,22 @@ function readPem(field: string, path: string | undefined): string | undefined {
   }
 }
 
-/** Partition counts from the event catalogue (`schemas/`), for topics the bridge creates. */
-function catalogueTopicPartitions(): (topic: string) => number | undefined {
-  const counts = new Map(governmentCatalogue.topics().map((t) => [t.name, t.partitions]));
-  return (topic) => counts.get(topic);
+/** The catalogues' topics with their settings (`kafka.topics.catalogues`, default every shipped one). */
+function catalogueTopicSettings(config: BridgeConfig): Map<string, TopicSettings> {
+  return topicSettingsOf(bridgeCatalogues(config.kafka.topics.catalogues));
 }
 
 /**
  * Topics the bridge may create: the catalogue's, where the mirror's topic mapping sends them, and
  * `kafka.topics.createPatterns`. A typo or an attacker's name is a 404, never a new topic.
  */
-function creatableTopics(config: BridgeConfig, mapping: TopicMapping): (topic: string) => boolean {
+function creatableTopics(
+  config: BridgeConfig,
+  mapping: TopicMapping,
+  catalogueTopics: ReadonlyMap<string, TopicSettings>,
+): (topic: string) => boolean {
   const known = new Set<string>();
-  for (const { name } of governmentCatalogue.topics()) {
+  for (const name of catalogueTopics.keys()) {
     known.add(name);
     const mirrored = mapping.map(name);
     if (mirrored !== null) known.add(mirrored);
@@ -141,13 +146,15 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   const mapping = kafkaTarget ? targetMapping(config.mirror, kafkaTarget) : new TopicMapping(config.mirror);
   // Read before anything connects: a missing or broken certificate stops the start.
   const servingTls = config.tls ? readServingTls(config.tls) : undefined;
+  const catalogueTopics = catalogueTopicSettings(config);
   const kafka: KafkaStack | undefined = usesKafka
     ? createKafkaStack(
         kafkaConnectionOf(config),
         {
           ...config.kafka.topics,
-          partitionsFor: catalogueTopicPartitions(),
-          mayCreate: creatableTopics(config, mapping),
+          partitionsFor: (topic) => catalogueTopics.get(topic)?.partitions,
+          settingsFor: (topic) => catalogueTopics.get(topic),
+          mayCreate: creatableTopics(config, mapping, catalogueTopics),
         },
         { idleTimeoutMs: config.kafkaRest.consumerIdleTimeoutMs, maxInstances: config.kafkaRest.maxConsumerInstances },
         { maxQueuedBytes: config.kafka.producer.maxQueuedBytes },
@@ -186,9 +193,19 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     },
     config.health,
   );
+  // Catalogue topics whose settings differ from the cluster's: logged, in /healthz and /metrics; never changed here.
+  const topicDrift = kafka
+    ? new TopicDriftMonitor(kafka.topics.admin, catalogueTopics, {
+        capReplication: config.kafka.topics.capReplication,
+        defaultReplication: config.kafka.topics.replicationFactor,
+        cacheMs: config.kafka.topics.driftCheckMs,
+      })
+    : undefined;
+  void topicDrift?.report();
   app.get("/healthz", async (c) => {
     const report = await health.report();
-    return c.json(report, report.status === "ok" ? 200 : 503);
+    const topics = await topicDrift?.latest(config.health.timeoutMs);
+    return c.json({ ...report, ...(topics ? { topics } : {}) }, report.status === "ok" ? 200 : 503);
   });
   const clusterStats =
     kafka && config.metrics.kafka.enabled
@@ -202,7 +219,11 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       )
     : undefined;
   app.get("/metrics", async (c) => {
-    const families = [...((await kafkaMetrics?.families()) ?? []), ...targetFamilies(targets)];
+    const families = [
+      ...((await kafkaMetrics?.families()) ?? []),
+      ...((await topicDrift?.families()) ?? []),
+      ...targetFamilies(targets),
+    ];
     return c.text(metrics.render(families), 200, { "content-type": "text/plain; version=0.0.4" });
   });
 

@@ -20,13 +20,19 @@
  * the receipts when Kafka is on. Event data starts from the catalogue's own examples
  * (`GET /v1/schemas/{type}`), so the story stays valid as the catalogue evolves.
  *
+ * `npm run demo -- --catalogue commerce` (or `learning`) instead publishes one event of every type
+ * of that catalogue in its own envelope (`demo-catalogue.ts`); start the stack with
+ * `npm run dev -- --catalogues gov,commerce,learning`.
+ *
  * Reads the stack's URLs and key from `.dev-data/dev-stack.json` (written by `npm run dev`).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { z } from "zod";
+import { catalogueDemo } from "./demo-catalogue.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SETTLE_TIMEOUT_MS = 60_000;
@@ -142,7 +148,12 @@ async function registerPhone(stack: DevStack, citizenId: number): Promise<string
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { catalogue: { type: "string", default: "gov" } } });
   const stack = await loadStack();
+  if (values.catalogue !== "gov") {
+    await catalogueDemo(stack, values.catalogue);
+    return;
+  }
   const sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   try {
     const amina = 700000 + Math.floor(Math.random() * 99999);

@@ -28,6 +28,9 @@
  *   it) instead of starting one; its credentials come from the bridge's own variables
  *   (`BRIDGE_KAFKA_REST_USERNAME`/`_PASSWORD` turn on Kafka, `BRIDGE_REDIS_REST_TOKEN` Redis,
  *   `BRIDGE_MIRROR_SECRET` the mirror). The stack keeps running when that bridge goes away.
+ * - `--catalogues gov,commerce,learning` (else `EDGEBUS_CATALOGUES`, else `gov`): the event
+ *   catalogues the producer loads (docs/catalogues.md); `npm run demo -- --catalogue <name>`
+ *   publishes one of each of a catalogue's types.
  *
  * Ctrl-C stops everything this script started (and only that).
  *
@@ -45,6 +48,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { withoutCredentials } from "#shared/log.ts";
 import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
+import { catalogueNames, loadCatalogues } from "../schemas/catalogues.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { generateVapidKeys } from "../workers/notifier/src/notify/vapid.ts";
 import { parseApiKeys } from "../workers/producer/src/auth/api-key-config.ts";
@@ -220,8 +224,10 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
   if (redisUrl) settings.redisRest = { token: randomSecret() };
   const gatewayRedis = redisUrl ? await gatewayRedisForDev(redisUrl) : undefined;
   // The file switches the gateways on or off; every other value comes from the environment. One
-  // cluster plays both parts here: the producer's own publish (the edge path) lands in `gov.*`,
-  // the kafka-mirror Worker's copy (the on-prem path) in `onprem.gov.*`, so neither doubles the other.
+  // cluster plays both parts here: the producer's own publish (the edge path) lands in the
+  // catalogue topics (`gov.*`, `order-events`, …), the kafka-mirror Worker's copy (the on-prem
+  // path) in `onprem.<topic>`, so neither doubles the other. Catalogue topics are created with
+  // their settings, replication capped at this cluster's broker count (the bridge logs each cap).
   const configFile = path.join(DEV_DATA, "bridge.dev.json");
   await writePrivateFile(
     configFile,
@@ -230,7 +236,8 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
       redisRest: { enabled: Boolean(redisUrl), allowUnrestrictedUser: gatewayRedis?.allowUnrestrictedUser ?? false },
       // The rename is the Kafka target's own: BRIDGE_RABBITMQ_URL, BRIDGE_NATS_URL and
       // BRIDGE_REDIS_STREAMS_URL add targets that get the event types as they are.
-      mirror: { targets: [{ kind: "kafka", rename: [{ from: "gov.*", to: `${DEV_MIRROR_PREFIX}gov.*` }] }] },
+      mirror: { targets: [{ kind: "kafka", rename: [{ from: "*", to: `${DEV_MIRROR_PREFIX}*` }] }] },
+      kafka: { topics: { capReplication: true } },
     }),
   );
   const env: NodeJS.ProcessEnv = {
@@ -329,6 +336,7 @@ function startWorkers(options: {
   provider: LocalProvider;
   bridge: BridgeSettings | undefined;
   vapid: { publicKey: string; privateKey: string };
+  catalogues: string;
 }): void {
   const { bridge, provider } = options;
   const credentials = provider.credentials;
@@ -337,6 +345,7 @@ function startWorkers(options: {
     CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPassword(options.databaseUrl),
     // producer
     EDGEBUS_API_KEYS: options.apiKeysJson,
+    EDGEBUS_CATALOGUES: options.catalogues,
     // operator console: session cookies signed with a key of this run (sign in again after a restart)
     CONSOLE_SESSION_SECRET: randomSecret(),
     // notifier → local provider
@@ -488,6 +497,7 @@ async function main(): Promise<void> {
       "postgres-port": { type: "string", default: String(POSTGRES_PORT) },
       "bridge-url": { type: "string" },
       "rate-limit": { type: "string" },
+      catalogues: { type: "string" },
     },
   });
   DEV_DATA = path.resolve(values["data-dir"]);
@@ -501,6 +511,10 @@ async function main(): Promise<void> {
   await assertPortFree(PROVIDER_PORT, "--provider-port");
   if (process.env.DATABASE_URL === undefined) await assertPortFree(POSTGRES_PORT, "--postgres-port");
   const rateLimit = values["rate-limit"] === undefined ? undefined : parseRateLimit(values["rate-limit"]);
+  // Which catalogues the producer loads (`--catalogues gov,commerce,learning`, else EDGEBUS_CATALOGUES,
+  // else gov); loaded here first so an unknown name or a collision stops the start with its reason.
+  const catalogues = catalogueNames(values.catalogues ?? process.env.EDGEBUS_CATALOGUES).join(",");
+  loadCatalogues(catalogues);
   const bridgeUrl = values["bridge-url"];
   if (bridgeUrl === undefined && (process.env.KAFKA_BROKERS || process.env.REDIS_URL || values["with-kafka"])) {
     await assertPortFree(BRIDGE_PORT, "--bridge-port");
@@ -541,13 +555,14 @@ async function main(): Promise<void> {
   const configs = workerConfigs(Boolean(bridge?.mirrorSecret));
   log(`starting wrangler dev with ${configs.join(", ")}`);
   const vapid = await generateVapidKeys();
-  startWorkers({ configs, databaseUrl, apiKeysJson, provider, bridge, vapid });
+  startWorkers({ configs, databaseUrl, apiKeysJson, provider, bridge, vapid, catalogues });
   await waitForHttp(`http://127.0.0.1:${PRODUCER_PORT}/healthz`, "the producer");
 
   const producer = `http://127.0.0.1:${PRODUCER_PORT}`;
   printTable([
     ["API", `${producer}/v1/events`],
     ["API docs", `${producer}/docs`],
+    ["catalogues", `${catalogues}  (npm run routes -- list)`],
     ["console", `${producer}/console/  (sign in with the dev API key)`],
     ["health / metrics", `${producer}/healthz  ${producer}/metrics`],
     ["bridge", bridge ? `${bridge.url}/healthz` : "off (set KAFKA_BROKERS / REDIS_URL, or --with-kafka)"],
@@ -556,7 +571,7 @@ async function main(): Promise<void> {
       kafkaBrokers === undefined
         ? "off (KAFKA_BROKERS or --with-kafka)"
         : bridgeUrl === undefined
-          ? `${kafkaBrokers}  (producer → gov.*, kafka-mirror → ${DEV_MIRROR_PREFIX}gov.*)`
+          ? `${kafkaBrokers}  (producer → catalogue topics, kafka-mirror → ${DEV_MIRROR_PREFIX}<topic>)`
           : kafkaBrokers,
     ],
     ...mirrorTargetRows(Boolean(bridge?.mirrorSecret) && bridgeUrl === undefined),

@@ -1,7 +1,11 @@
 import { Admin } from "@platformatic/kafka";
 import { EdgebusError } from "#shared/errors.ts";
+import { createLogger } from "#shared/log.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { flatten, kafkaUnavailable } from "./kafka-errors.ts";
+import { brokerCount, configsOf, replicationFor, type TopicSettings } from "./topic-settings.ts";
+
+const log = createLogger({ component: "bridge" });
 
 export interface TopicPolicy {
   /** Create a missing topic on first use; when false an unknown topic is a 404. */
@@ -17,6 +21,16 @@ export interface TopicPolicy {
   readonly defaultPartitions: number;
   /** Replication factor for new topics; -1 = the broker's `default.replication.factor`. */
   readonly replicationFactor: number;
+  /**
+   * The catalogue's settings of a topic (partitions, replication, retention, compression), which
+   * a new topic is created with; overrides `partitionsFor` and `replicationFactor` where set.
+   */
+  readonly settingsFor?: (topic: string) => TopicSettings | undefined;
+  /**
+   * Create with at most as many replicas as the cluster has brokers (a development cluster of
+   * one), logging each cap; when false a topic asking for more fails to be created.
+   */
+  readonly capReplication?: boolean;
 }
 
 /** Kafka's legal topic names (`Topic.validate` in the Java client). */
@@ -132,12 +146,24 @@ export class TopicAdmin {
   }
 
   async #doCreate(topic: string): Promise<number> {
-    const partitions = this.#policy.partitionsFor(topic) ?? this.#policy.defaultPartitions;
+    const settings = this.#policy.settingsFor?.(topic);
+    const partitions = settings?.partitions ?? this.#policy.partitionsFor(topic) ?? this.#policy.defaultPartitions;
+    const cap = this.#policy.capReplication === true;
+    const brokers = settings?.replicationFactor !== undefined && cap ? await brokerCount(this.#admin) : 0;
+    const replication = replicationFor(settings, brokers, cap, this.#policy.replicationFactor);
+    if (replication.cappedFrom !== undefined) {
+      log.log(
+        "info",
+        `creating topic ${topic} with replication ${replication.replicas}: the catalogue asks for ${replication.cappedFrom}, the cluster has ${brokers} broker(s) (kafka.topics.capReplication)`,
+        { destination: topic },
+      );
+    }
     try {
       await this.#admin.createTopics({
         topics: [topic],
         partitions,
-        replicas: this.#policy.replicationFactor,
+        replicas: replication.replicas,
+        configs: configsOf(settings),
       });
     } catch (error) {
       // Another bridge instance (or a parallel request) created it first: that is success.

@@ -7,8 +7,8 @@ import { EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { MIRROR_MAX_EVENTS, MIRROR_PATH, type MirrorResult } from "#shared/mirror-protocol.ts";
 import { checkMirrorHeaders, DEFAULT_TOLERANCE_SECONDS, verifyMirrorRequest } from "#shared/mirror-signature.ts";
-import { topicForType } from "#shared/names.ts";
 import { type BodyBudget, readBoundedText } from "../http/bounded-body.ts";
+import { edgeTopicOf } from "../kafka/catalogue-topics.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import type { BindingMode } from "./cloud-event-binding.ts";
 import { MemoryNonceStore, type NonceStore } from "./nonce-store.ts";
@@ -162,7 +162,7 @@ async function mirror(
     const event = parsed.data as CloudEventRecord;
     let edgeTopic: string;
     try {
-      edgeTopic = topicForType(event.type);
+      edgeTopic = edgeTopicOf(event.type);
     } catch (error) {
       results[index] = failed(ids, new EdgebusError("invalid_envelope", (error as Error).message));
       return;
