@@ -63,9 +63,16 @@ export const redisRestConfigSchema = z
     path: ["bodyBudgetBytes"],
     error: "must be at least redisRest.maxBodyBytes",
   })
-  .refine((section) => !(section.readOnlyToken ?? []).some((readOnly) => (section.token ?? []).includes(readOnly)), {
-    path: ["readOnlyToken"],
-    error: "must differ from every full token",
-  });
+  // Runs even when a field failed its own check (it may then still be a string): lists only.
+  .refine(
+    (section) =>
+      !Array.isArray(section.readOnlyToken) ||
+      !Array.isArray(section.token) ||
+      !section.readOnlyToken.some((readOnly) => section.token?.includes(readOnly)),
+    {
+      path: ["readOnlyToken"],
+      error: "must differ from every full token",
+    },
+  );
 
 export type RedisRestConfig = z.output<typeof redisRestConfigSchema>;
