@@ -20,6 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { Kafka } from "@upstash/kafka";
+import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
@@ -58,6 +59,7 @@ const secrets = {
   password: randomBytes(16).toString("hex"),
   redisToken: randomBytes(16).toString("hex"),
   mirrorSecret: randomBytes(16).toString("hex"),
+  redisReadOnlyToken: randomBytes(16).toString("hex"),
 };
 const basic = `Basic ${Buffer.from(`${secrets.username}:${secrets.password}`).toString("base64")}`;
 const counterKey = `edgebus:scaleout:${run}:counter`;
@@ -105,6 +107,7 @@ describe.runIf(kafkaUp && redisUp && nginxInstalled)("two bridges behind nginx, 
         BRIDGE_KAFKA_REST_USERNAME: secrets.username,
         BRIDGE_KAFKA_REST_PASSWORD: secrets.password,
         BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
+        BRIDGE_REDIS_REST_READONLY_TOKEN: secrets.redisReadOnlyToken,
         BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
       },
     };
@@ -156,6 +159,34 @@ describe.runIf(kafkaUp && redisUp && nginxInstalled)("two bridges behind nginx, 
     },
     60_000,
   );
+
+  it("streams Redis pub/sub through nginx to @upstash/redis subscribers of either bridge", async () => {
+    const channel = `edgebus:scaleout:${run}:chat`;
+    const client = (token: string) =>
+      new Redis({ url: `${proxy}/redis`, token, retry: { retries: 0 }, enableTelemetry: false });
+    // Requests are spread by request id: with four subscribers, both bridges hold some.
+    const received: unknown[][] = [[], [], [], []];
+    let subscribed = 0;
+    const subscribers = received.map((list, i) => {
+      const subscriber = client(i % 2 === 0 ? secrets.redisToken : secrets.redisReadOnlyToken).subscribe([channel]);
+      subscriber.on("subscribe", () => {
+        subscribed += 1;
+      });
+      subscriber.on("message", (event) => list.push((event as { message: unknown }).message));
+      return subscriber;
+    });
+    const deadline = Date.now() + 10_000;
+    while (subscribed < 4 && Date.now() < deadline) await sleep(50);
+    expect(subscribed).toBe(4);
+    const publisher = client(secrets.redisToken);
+    expect(await publisher.publish(channel, { n: 1 })).toBe(4);
+    await expect(client(secrets.redisReadOnlyToken).publish(channel, { n: 2 })).rejects.toThrow(/NOPERM/);
+    while (received.some((list) => list.length === 0) && Date.now() < deadline) await sleep(50);
+    expect(received).toEqual([[{ n: 1 }], [{ n: 1 }], [{ n: 1 }], [{ n: 1 }]]);
+    for (const subscriber of subscribers) await subscriber.unsubscribe();
+    while ((await publisher.publish(channel, { n: 3 })) > 0 && Date.now() < deadline + 5_000) await sleep(100);
+    expect(await publisher.publish(channel, { n: 4 })).toBe(0);
+  }, 30_000);
 
   it("loses no acknowledged event, resumes the consumer from its committed offsets, and shows only retryable errors", async () => {
     const failures: Failure[] = [];
