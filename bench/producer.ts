@@ -27,9 +27,10 @@ import { runClosedLoop } from "./lib/closed-loop.ts";
 import { type HttpTarget, LoadClient } from "./lib/http-client.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { type LatencySummary, round, roundSummary, summarise } from "./lib/stats.ts";
+import { profileProducer } from "./producer-profile.ts";
 
-const FULL = { rounds: 4, roundSeconds: 8, warmupSeconds: 3, concurrency: 8, cpuEvents: 20_000 };
-const QUICK = { rounds: 1, roundSeconds: 3, warmupSeconds: 1, concurrency: 8, cpuEvents: 2000 };
+const FULL = { rounds: 4, roundSeconds: 8, warmupSeconds: 3, concurrency: 8, cpuEvents: 20_000, profileEvents: 20_000 };
+const QUICK = { rounds: 1, roundSeconds: 3, warmupSeconds: 1, concurrency: 8, cpuEvents: 2000, profileEvents: 2000 };
 const BATCH_SIZE = 100;
 const EVENT_TYPE = "gov.auth.citizen.created";
 const PRODUCER_HOST = "producer.bench";
@@ -228,6 +229,11 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     }
     context.log(`CPU per event in Node over ${size.cpuEvents} events`);
     const cpu = measureCpu(size.cpuEvents);
+    context.log(`CPU profiles of the producer app in Node, ${size.profileEvents} events single and in batches`);
+    const profiles = {
+      single: await profileProducer(apiKeys, apiKey, size.profileEvents, () => requestFor("single")),
+      batch: await profileProducer(apiKeys, apiKey, size.profileEvents / BATCH_SIZE, () => requestFor("batch")),
+    };
     const results = {
       single: {
         producer: toFigures(rounds.single.producer),
@@ -240,6 +246,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         minimal_producer: toFigures(rounds.batch.minimal),
       },
       cpu_per_event_us: cpu,
+      cpu_profiles: profiles,
     };
     const ratio = (mode: Mode) => results[mode].producer.events_per_second / results[mode].empty_hono.events_per_second;
     const minimalRatio = (mode: Mode) =>
@@ -354,6 +361,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         "the empty route reads the same body and answers 202 with a small JSON body: the ratio is the producer's own cost on top of HTTP, Hono and workerd",
         "the minimal producer (bench/workers/minimal-producer.ts) parses the JSON, routes with the same rules and makes the same sendBatch calls, without auth, validation, dedup or rate limit: the ratio is the cost of what makes the producer safe",
         "CPU per event is measured in V8 under Node with process.cpuUsage over the same shared/src functions the Worker calls, not inside workerd",
+        "cpu_profiles: the producer app (createProducerApp) driven in Node under the V8 profiler with the same requests, memory dedup and queue bindings that drop what they get: the functions with the most self and inclusive time",
         "other engineers ran test suites on the same 2 cores during the run; ratios within a run are meaningful, absolute figures vary between runs",
       ],
     };
