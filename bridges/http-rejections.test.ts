@@ -41,7 +41,7 @@ describe.runIf(available)("requests no bridge route sees answer in the edgebus e
   });
   afterAll(() => bridge.close());
 
-  it.each(["/nope", "/v1/nope", "/redis/nope", "/v1/mirror"])("GET %s → 404 with code and reason", async (path) => {
+  it.each(["/nope", "/v1/nope", "/v1/mirror"])("GET %s → 404 with code and reason", async (path) => {
     const response = await fetch(`${bridge.url}${path}`, {
       headers: { authorization: "Bearer rejections-token-0001" },
     });
@@ -50,6 +50,14 @@ describe.runIf(available)("requests no bridge route sees answer in the edgebus e
     expect(await response.json()).toEqual({
       error: { code: "not_found", message: expect.stringContaining(path), request_id: expect.any(String) },
     });
+  });
+
+  it("GET /redis/nope is a path-style Redis command: 400 NOPERM in Upstash's shape", async () => {
+    const response = await fetch(`${bridge.url}/redis/nope`, {
+      headers: { authorization: "Bearer rejections-token-0001" },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: expect.stringMatching(/^NOPERM .*'nope'/) });
   });
 
   it("headers over Node's limit → 431 payload_too_large, not an empty answer", async () => {
