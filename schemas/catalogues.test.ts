@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { Catalogue } from "#shared/catalogue/catalogue.ts";
 import { type CataloguePlugin, CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
 import { EdgebusError } from "#shared/errors.ts";
-import { parseRouteFile, unboundQueues } from "#shared/routing/route-file.ts";
 import { catalogueNames, loadCatalogues, SHIPPED_CATALOGUES } from "./catalogues.ts";
 import { commerceCatalogue, commercePlugin } from "./commerce/index.ts";
 import { governmentPlugin } from "./index.ts";
 import { learningCatalogue, learningPlugin } from "./learning/index.ts";
+import { parseRouteFile, unboundQueues } from "./route-file.ts";
 
 function failure(run: () => unknown): EdgebusError {
   try {

@@ -5,13 +5,13 @@
 import { Catalogue } from "#shared/catalogue/catalogue.ts";
 import type { CataloguePlugin } from "#shared/catalogue/catalogue-set.ts";
 import type { DomainCatalogue } from "#shared/catalogue/types.ts";
-import { parseRouteFile } from "#shared/routing/route-file.ts";
 import { authCatalogue } from "./auth.ts";
 import { documentsCatalogue } from "./documents.ts";
 import governmentRoutes from "./gov/routes.json" with { type: "json" };
 import { notificationCatalogue } from "./notification.ts";
 import { permitsCatalogue } from "./permits.ts";
 import { revenueCatalogue } from "./revenue.ts";
+import { parseRouteFile } from "./route-file.ts";
 
 export const governmentDomains: readonly DomainCatalogue[] = [
   authCatalogue,

@@ -17,7 +17,7 @@ import { Catalogue } from "#shared/catalogue/catalogue.ts";
 import type { CataloguePlugin } from "#shared/catalogue/catalogue-set.ts";
 import { defineEvent } from "#shared/catalogue/define-event.ts";
 import type { DomainCatalogue, EventTypeDefinition, TopicDefinition } from "#shared/catalogue/types.ts";
-import { parseRouteFile } from "#shared/routing/route-file.ts";
+import { parseRouteFile } from "../route-file.ts";
 import routes from "./routes.json" with { type: "json" };
 
 const DAY_MS = 86_400_000;

@@ -5,7 +5,7 @@
  * A plug-in is one module outside `shared/` (`schemas/index.ts` for `gov`, `schemas/<namespace>/`
  * for the others): a `Catalogue` (namespace, types with schemas and examples, type → topic map,
  * topic settings, entity id per type, aliases) and its routes, loaded from a data file
- * (`routing/route-file.ts`). The set answers every catalogue question for any loaded type by
+ * (`schemas/route-file.ts`). The set answers every catalogue question for any loaded type by
  * dispatching on the type's namespace, and refuses to be built when two catalogues would share a
  * namespace or a topic, so a deployment with a collision stops at start naming it.
  */

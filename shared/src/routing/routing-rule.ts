@@ -9,7 +9,7 @@ export interface ConsumerGroup {
 
 /**
  * A routing rule: which destinations an event matching `pattern` goes to. Rules are data (each
- * catalogue's route file, `route-file.ts`) so they can be listed, reviewed and explained;
+ * catalogue's route file, `schemas/route-file.ts`) so they can be listed, reviewed and explained;
  * `routingRulesSchema` validates them at the boundary, and the producer refuses to start when a
  * rule names a queue the Worker has no binding for.
  */

@@ -7,10 +7,10 @@
  * `{prefix}`) must be in the catalogue, since a misspelt type would silently route nothing.
  */
 import { z } from "zod";
-import type { Catalogue } from "../catalogue/catalogue.ts";
-import { formatPath } from "../catalogue/data-issues.ts";
-import { EdgebusError } from "../errors.ts";
-import { type RoutingRule, routingRulesSchema } from "./routing-rule.ts";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { formatPath } from "#shared/catalogue/data-issues.ts";
+import { EdgebusError } from "#shared/errors.ts";
+import { type RoutingRule, routingRulesSchema } from "#shared/routing/routing-rule.ts";
 
 export const routeFileSchema = z.strictObject({
   /** Optional pointer for editors; ignored. */
