@@ -25,8 +25,9 @@ export interface TopicPartitionOffset {
 
 /**
  * One Upstash consumer instance: a member of Kafka consumer group `group`, read through REST
- * polls. Messages are pulled from the client's stream only when a `/consume` call asks for them,
- * so "consumed" means "returned to the REST caller".
+ * polls. The client's stream reads ahead into a bounded buffer (paused at 1,024 messages), but
+ * offsets are committed only for messages a `/consume` call returned, so "consumed" means
+ * "returned to the REST caller".
  *
  * Guarantees: polls on one instance run one at a time; auto-commit (when on) commits the offset
  * after the last returned message of each partition every interval and on close; `commit()`
