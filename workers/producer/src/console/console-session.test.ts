@@ -83,6 +83,11 @@ describe("console sessions", () => {
       headers: { Origin: "https://evil.example" },
     });
     expect(cross.status).toBe(403);
+    const large = await call("POST", "/console/api/session", {
+      body: { api_key: "x".repeat(2000) },
+      headers: { Origin: ORIGIN },
+    });
+    expect(large.status).toBe(413);
   });
 
   it("every state-changing request needs the session's CSRF token and this origin", async () => {

@@ -20,6 +20,7 @@ import { METRICS_SCOPE } from "../auth/api-key-config.ts";
 import { authenticate, type Principal } from "../auth/authenticate.ts";
 import type { ProducerConfig } from "../env.ts";
 import type { ProducerEnv } from "../hono-env.ts";
+import { readBodyText } from "../read-body.ts";
 import { createProducerRedis } from "../redis-client.ts";
 import { maySeePersonalData } from "./personal-data.ts";
 import { MemorySessionRevocations, RedisSessionRevocations, type SessionRevocations } from "./revocations.ts";
@@ -171,8 +172,7 @@ export async function signIn(c: Context<ProducerEnv>): Promise<Response> {
   if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
     throw new EdgebusError("unsupported_media_type", 'send the API key as JSON: {"api_key": "…"}');
   }
-  const text = await c.req.text();
-  if (text.length > 1024) throw new EdgebusError("payload_too_large", "a sign-in request is at most 1024 bytes");
+  const text = await readBodyText(c.req.raw, 1024, "a sign-in request");
   let body: unknown;
   try {
     body = JSON.parse(text);
