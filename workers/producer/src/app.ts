@@ -6,7 +6,6 @@
 import { Hono } from "hono";
 import { routePath } from "hono/route";
 import { EdgebusError } from "#shared/errors.ts";
-import { MemoryRateLimiter } from "./auth/memory-rate-limiter.ts";
 import {
   buildCapabilities,
   type Capabilities,
@@ -40,7 +39,6 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
   const metrics = new ProducerMetrics();
   const fallbacks: IsolateFallbacks = {
     dedup: new MemoryDedupStore(),
-    rateLimiter: new MemoryRateLimiter(),
     warned: false,
   };
   // Workers hand the same env object to every request of an isolate: wire capabilities once per env.
