@@ -3,8 +3,9 @@
  * one of them (an open object, a breaking version bump) fails `npm test`.
  */
 import { describe, expect, it } from "vitest";
-import { catalogueIncompatibilities, type JsonSchema, toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { type JsonSchema, toInputJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { upcasterId } from "#shared/catalogue/upcaster.ts";
+import { catalogueIncompatibilities } from "../scripts/catalogue-compatibility.ts";
 import { commerceCatalogue } from "../test/fixtures/commerce-catalogue.ts";
 import { governmentCatalogue } from "./index.ts";
 

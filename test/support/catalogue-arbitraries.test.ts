@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
-import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { toInputJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { commerceCatalogue } from "../fixtures/commerce-catalogue.ts";
 import {

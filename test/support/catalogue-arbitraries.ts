@@ -9,8 +9,8 @@
  */
 import fc from "fast-check";
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
-import { type JsonSchema, toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
 import { formatPath } from "#shared/catalogue/data-issues.ts";
+import { type JsonSchema, toInputJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 
 /** Arrays and records stay small: the properties are about shape, not volume. */
 const MAX_GENERATED_ITEMS = 4;

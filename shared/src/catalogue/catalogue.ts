@@ -4,7 +4,7 @@
  * inconsistent catalogue (duplicate or malformed type names, undeclared topics, examples that
  * fail their own schema) so mistakes surface at start-up or in tests, never per request.
  *
- * Backward compatibility (see `compatibility.ts`) guarantees the current schema of a type accepts
+ * Backward compatibility (see `scripts/catalogue-compatibility.ts`) guarantees the current schema of a type accepts
  * everything its earlier versions accepted, so `validateData` always validates against the
  * current version, including for archived events being replayed.
  */

@@ -6,8 +6,7 @@ import { governmentCatalogue } from "../../../schemas/index.ts";
 import { commerceCatalogue } from "../../../test/fixtures/commerce-catalogue.ts";
 import { corruptionsOf, validDataArbitrary } from "../../../test/support/catalogue-arbitraries.ts";
 import type { Catalogue } from "./catalogue.ts";
-import { toInputJsonSchema } from "./compatibility.ts";
-import { eventJsonSchema, exampleEvent, schemaIdOf } from "./event-json-schema.ts";
+import { eventJsonSchema, exampleEvent, schemaIdOf, toInputJsonSchema } from "./event-json-schema.ts";
 
 /** A stock validator in strict mode (type lists allowed: zod emits them for nullable fields), told about our one annotation keyword. */
 function strictValidator() {

@@ -160,3 +160,41 @@ function readField(value: unknown, path: string): string | undefined {
   }
   return typeof current === "string" || typeof current === "number" ? String(current) : undefined;
 }
+
+/** The subset of JSON Schema that `z.toJSONSchema` produces and this check understands. */
+export interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
+  items?: JsonSchema | boolean;
+  prefixItems?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  not?: JsonSchema;
+  $ref?: string;
+  pattern?: string;
+  format?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  minProperties?: number;
+  maxProperties?: number;
+  [keyword: string]: unknown;
+}
+
+/** The JSON Schema of what a client may send for `schema` (zod's input side, draft 2020-12). */
+export function toInputJsonSchema(schema: z.ZodType): JsonSchema {
+  return z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
+}

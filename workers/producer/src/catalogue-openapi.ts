@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { EventCatalogue } from "#shared/catalogue/catalogue-set.ts";
-import { toInputJsonSchema } from "#shared/catalogue/compatibility.ts";
+import { toInputJsonSchema } from "#shared/catalogue/event-json-schema.ts";
 import { upcasterId } from "#shared/catalogue/upcaster.ts";
 
 type JsonObject = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Catalogue } from "./catalogue.ts";
-import { type BreakingChangeKind, breakingChanges, catalogueIncompatibilities } from "./compatibility.ts";
+import { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { type BreakingChangeKind, breakingChanges, catalogueIncompatibilities } from "./catalogue-compatibility.ts";
 
 /** Distinct `[path, kind]` pairs, in report order (one keyword change may yield two messages). */
 function kinds(previous: z.ZodType, next: z.ZodType): [string, BreakingChangeKind][] {

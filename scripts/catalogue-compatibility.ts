@@ -1,5 +1,6 @@
 /**
- * Schema evolution rule of the catalogue: a new version of an event type must be BACKWARD
+ * The catalogue's compatibility check, run by the tests (`schemas/index.test.ts`) and never by a
+ * Worker. Schema evolution rule of the catalogue: a new version of an event type must be BACKWARD
  * compatible with the previous one, meaning the new schema accepts every `data` the old schema
  * accepted. That is the direction edgebus needs: events already written under an old version sit
  * in Kafka, the archive and the dead-letter table, and replaying them runs them through the
@@ -16,8 +17,11 @@
  * clients see. Where it cannot prove the new schema is at least as permissive (e.g. a changed
  * regex) it reports a breaking change: a false alarm costs a review, a missed break loses events.
  */
-import { z } from "zod";
-import type { Catalogue } from "./catalogue.ts";
+import type { z } from "zod";
+import type { Catalogue } from "#shared/catalogue/catalogue.ts";
+import { type JsonSchema, toInputJsonSchema } from "#shared/catalogue/event-json-schema.ts";
+
+export type { JsonSchema };
 
 export type BreakingChangeKind =
   | "field_removed"
@@ -39,46 +43,9 @@ export interface BreakingChange {
   readonly message: string;
 }
 
-/** The subset of JSON Schema that `z.toJSONSchema` produces and this check understands. */
-export interface JsonSchema {
-  type?: string | string[];
-  enum?: unknown[];
-  const?: unknown;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  propertyNames?: JsonSchema;
-  items?: JsonSchema | boolean;
-  prefixItems?: JsonSchema[];
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  not?: JsonSchema;
-  $ref?: string;
-  pattern?: string;
-  format?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  multipleOf?: number;
-  minItems?: number;
-  maxItems?: number;
-  uniqueItems?: boolean;
-  minProperties?: number;
-  maxProperties?: number;
-  [keyword: string]: unknown;
-}
-
 /** Breaking changes between two zod schemas of the same event `data`; empty = compatible. */
 export function breakingChanges(previous: z.ZodType, next: z.ZodType): BreakingChange[] {
   return compareJsonSchemas(toInputJsonSchema(previous), toInputJsonSchema(next));
-}
-
-export function toInputJsonSchema(schema: z.ZodType): JsonSchema {
-  return z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
 }
 
 export interface VersionIncompatibility {
