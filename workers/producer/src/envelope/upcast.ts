@@ -16,12 +16,14 @@ import type { IncomingEvent } from "./http-binding.ts";
 /**
  * What upcasting needs from the catalogue(s). `namespaces`: the catalogues the publishing key
  * belongs to, among which a short name resolves (a `CatalogueSet` honours it; one `Catalogue`
- * has a single namespace anyway). `require` refuses a short name several of them share.
+ * has a single namespace anyway). A short name several of them share is refused by `require`.
  */
 export interface CatalogueUpcasting {
   resolveType(name: string, namespaces?: readonly string[]): string;
   get: Catalogue["get"];
   upcast: Catalogue["upcast"];
+  /** The full types a short name stands for among `namespaces` (a `CatalogueSet`). */
+  aliasTargets?(name: string, namespaces?: readonly string[]): string[];
   require?(type: string, namespaces?: readonly string[]): unknown;
 }
 
@@ -51,7 +53,9 @@ export function upcastEvent(
   if (typeof type !== "string" || catalogue.get(type) === undefined) {
     // A short name several of the key's catalogues share is refused here, naming them; any other
     // unknown type is normalisation's to refuse (422 with close matches).
-    if (typeof type === "string") catalogue.require?.(type, options.namespaces);
+    if (typeof type === "string" && (catalogue.aliasTargets?.(type, options.namespaces).length ?? 0) > 1) {
+      catalogue.require?.(type, options.namespaces);
+    }
     return { attributes };
   }
 
