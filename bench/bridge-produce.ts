@@ -15,23 +15,28 @@
  * Run: `npm run bench -- bridge-produce [--quick]` (KAFKA_BROKERS, default 127.0.0.1:9092).
  * Creates topics `bench-bridge-*`; deletes nothing.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { Kafka } from "@upstash/kafka";
 import { Hono } from "hono";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
-import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import type { RecordToProduce } from "../bridges/kafka/record.ts";
 import { createKafkaRestApp } from "../bridges/kafka-rest/app.ts";
 import { createKafkaStack } from "../bridges/kafka-stack.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
 import { createMirrorRoute } from "../bridges/mirror/mirror-route.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
+import {
+  type BatchFigures,
+  bestOfInterleaved,
+  citizenEvent,
+  inBatches,
+  measureBatches,
+  postMirrorBatch,
+  serveLocally,
+} from "./lib/batch-load.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { packageVersion } from "./lib/environment.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
-import { percentile, round } from "./lib/stats.ts";
+import { round } from "./lib/stats.ts";
 
 const FULL = { messages: 20_000, batch: 100, concurrency: 8, runs: 5 };
 const QUICK = { messages: 2000, batch: 100, concurrency: 8, runs: 1 };
@@ -40,73 +45,10 @@ const stamp = Date.now().toString(36);
 const credentials = { username: "bench", password: "bench-password-0001" };
 const mirrorSecret = "bench-mirror-secret-0001";
 
-/** A realistic event: a citizen record of about 600 bytes of JSON. */
-function citizenEvent(i: number): CloudEventRecord {
-  return {
-    specversion: "1.0",
-    id: `bench-${stamp}-${i}`,
-    source: "/gov/auth",
-    type: "gov.bench.citizen.updated",
-    time: new Date().toISOString(),
-    datacontenttype: "application/json",
-    partitionkey: `citizen-${i % 5000}`,
-    eventversion: 1 + Math.floor(i / 5000),
-    correlationid: `corr-${i}`,
-    data: {
-      citizenId: `citizen-${i % 5000}`,
-      givenName: "Ana Maria",
-      familyName: "Popescu-Ionescu",
-      birthDate: "1980-05-17",
-      address: { street: "Strada Lunga 12", city: "Cluj-Napoca", postalCode: "400000", country: "RO" },
-      email: "ana.popescu@example.gov",
-      phone: "+40712345678",
-      verifications: [{ kind: "identity-document", at: "2026-01-01T10:00:00Z", level: "substantial" }],
-      notes: "x".repeat(200),
-    },
-  };
-}
-
-interface Figures {
-  messages: number;
-  seconds: number;
-  messages_per_second: number;
-  batch_latency_ms: { p50: number; p99: number };
-}
-
-/** Runs `send` over every batch with `size.concurrency` in flight; returns throughput and batch latencies. */
-async function measure(size: Size, send: (batch: number[]) => Promise<void>): Promise<Figures> {
-  const { messages, batch, concurrency } = size;
-  const batches: number[][] = [];
-  for (let start = 0; start < messages; start += batch) {
-    batches.push(Array.from({ length: Math.min(batch, messages - start) }, (_, k) => start + k));
-  }
-  const latencies: number[] = [];
-  let next = 0;
-  const began = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) {
-        const records = batches[next++] as number[];
-        const t0 = performance.now();
-        await send(records);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - began) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => round(percentile(latencies, p), 1);
-  return {
-    messages,
-    seconds: Math.round(seconds * 1000) / 1000,
-    messages_per_second: Math.round(messages / seconds),
-    batch_latency_ms: { p50: pct(50), p99: pct(99) },
-  };
-}
-
-function best(runs: Figures[]): Figures & { runs: number[] } {
-  const top = runs.reduce((a, b) => (b.messages_per_second > a.messages_per_second ? b : a));
-  return { ...top, runs: runs.map((r) => r.messages_per_second) };
+/** Runs `send` over every batch of record indexes with `size.concurrency` in flight. */
+function measure(size: Size, send: (batch: number[]) => Promise<void>): Promise<BatchFigures> {
+  const indexes = Array.from({ length: size.messages }, (_, i) => i);
+  return measureBatches(inBatches(indexes, size.batch), size.concurrency, send);
 }
 
 async function run(context: BenchContext): Promise<BenchmarkReport> {
@@ -133,13 +75,12 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       maxBodyBytes: 8 * 1_048_576,
     }),
   );
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(app);
+  const url = server.url;
   const kafka = new Kafka({ url: `${url}/kafka`, ...credentials });
-  const events = Array.from({ length: size.messages }, (_, i) => citizenEvent(i));
+  const events = Array.from({ length: size.messages }, (_, i) => citizenEvent(i, `bench-${stamp}-${i}`));
 
-  const ways: Record<string, () => Promise<Figures>> = {
+  const ways: Record<string, () => Promise<BatchFigures>> = {
     direct: async () => {
       const topic = topicOf("direct");
       await stack.topics.ensure([topic]);
@@ -164,36 +105,25 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     },
     mirror: async () => {
       await stack.topics.ensure([mirrorTopic]);
-      return measure(size, async (batch) => {
-        const body = JSON.stringify({ events: batch.map((i) => events[i]) });
-        const response = await fetch(`${url}${MIRROR_PATH}`, {
-          method: "POST",
-          body,
-          headers: { "content-type": "application/json", ...(await signMirrorRequest(mirrorSecret, body)) },
-        });
-        const { results } = mirrorResponseSchema.parse(await response.json());
-        const failed = results.filter((r) => r.status !== "acked");
-        if (failed.length > 0) throw new Error(`mirror refused ${failed.length} events: ${JSON.stringify(failed[0])}`);
-      });
+      return measure(size, (batch) =>
+        postMirrorBatch(
+          url,
+          mirrorSecret,
+          batch.map((i) => events[i] as CloudEventRecord),
+        ),
+      );
     },
   };
 
   // Runs are interleaved (direct, gateway, mirror, direct, ...) so a burst of load from other
   // processes hits every way alike; best of the runs, since the first run also pays for warm-up.
-  const runsOf: Record<string, Figures[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
-  for (let run = 0; run < size.runs; run++) {
-    for (const [name, way] of Object.entries(ways)) {
-      context.log(`${name}: run ${run + 1} of ${size.runs}, ${size.messages} messages`);
-      runsOf[name]?.push(await way());
-    }
-  }
-  const results: Record<string, Figures & { runs: number[] }> = {};
-  for (const [name, runs] of Object.entries(runsOf)) {
-    results[name] = best(runs);
-    context.log(
-      `${name.padEnd(8)} ${results[name].messages_per_second} msg/s (runs: ${results[name].runs.join(", ")})`,
-    );
-  }
+  const results = await bestOfInterleaved(ways, {
+    runs: size.runs,
+    messages: size.messages,
+    unit: "messages",
+    pad: 8,
+    log: (line) => context.log(line),
+  });
 
   const rate = (name: string) => results[name]?.messages_per_second ?? Number.NaN;
   const [direct, gateway, mirror] = [rate("direct"), rate("gateway"), rate("mirror")];
@@ -270,10 +200,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       "runs are interleaved (direct, gateway, mirror, direct, …) so a burst of load from other processes hits every way alike; best of the runs, since the first also pays for warm-up",
     ],
   };
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-  });
+  await server.close();
   await stack.close();
   return report;
 }

@@ -16,9 +16,7 @@
  * Redis streams it made; leaves its Kafka topics (`bench-mirror-*`), like bridge-produce.
  */
 
-import type { AddressInfo } from "node:net";
 import os from "node:os";
-import { serve } from "@hono/node-server";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { connect as natsConnect } from "@nats-io/transport-node";
@@ -26,8 +24,6 @@ import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { Connection as AmqpConnection } from "rabbitmq-client";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
-import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { createKafkaStack } from "../bridges/kafka-stack.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
 import { createMirrorRoute } from "../bridges/mirror/mirror-route.ts";
@@ -39,10 +35,19 @@ import { RabbitMqTarget } from "../bridges/mirror/targets/rabbitmq-target.ts";
 import { RedisStreamsTarget } from "../bridges/mirror/targets/redis-streams-target.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
 import { serviceUrls } from "../scripts/service-probe.ts";
+import {
+  type BatchFigures,
+  bestOfInterleaved,
+  citizenEvent,
+  inBatches,
+  measureBatches,
+  postMirrorBatch,
+  serveLocally,
+} from "./lib/batch-load.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { packageVersion } from "./lib/environment.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
-import { percentile, round } from "./lib/stats.ts";
+import { round } from "./lib/stats.ts";
 
 const FULL = { messages: 10_000, batch: 100, concurrency: 8, runs: 3 };
 const QUICK = { messages: 1000, batch: 100, concurrency: 8, runs: 1 };
@@ -50,65 +55,15 @@ type Size = typeof FULL;
 const stamp = Date.now().toString(36);
 const secret = "bench-mirror-targets-secret-0001";
 
-/** The same ~600-byte citizen event as bridge-produce; its edge topic is gov.bench.citizen. */
-function citizenEvent(i: number): CloudEventRecord {
-  return {
-    specversion: "1.0",
-    id: `bench-${stamp}-${i}-${Math.random().toString(36).slice(2, 8)}`,
-    source: "/gov/auth",
-    type: "gov.bench.citizen.updated",
-    time: new Date().toISOString(),
-    datacontenttype: "application/json",
-    partitionkey: `citizen-${i % 5000}`,
-    eventversion: 1 + Math.floor(i / 5000),
-    correlationid: `corr-${i}`,
-    data: {
-      citizenId: `citizen-${i % 5000}`,
-      givenName: "Ana Maria",
-      familyName: "Popescu-Ionescu",
-      birthDate: "1980-05-17",
-      address: { street: "Strada Lunga 12", city: "Cluj-Napoca", postalCode: "400000", country: "RO" },
-      email: "ana.popescu@example.gov",
-      phone: "+40712345678",
-      verifications: [{ kind: "identity-document", at: "2026-01-01T10:00:00Z", level: "substantial" }],
-      notes: "x".repeat(200),
-    },
-  };
+/** Sends fresh events each run (their edge topic is gov.bench.citizen) with `concurrency` batches in flight. */
+function measure(size: Size, send: (batch: CloudEventRecord[]) => Promise<void>): Promise<BatchFigures> {
+  const events = Array.from({ length: size.messages }, (_, i) => benchEvent(i));
+  return measureBatches(inBatches(events, size.batch), size.concurrency, send);
 }
 
-interface Figures {
-  messages: number;
-  seconds: number;
-  messages_per_second: number;
-  batch_latency_ms: { p50: number; p99: number };
-}
-
-/** Sends every batch (fresh events each run) with `concurrency` in flight. */
-async function measure(size: Size, send: (batch: CloudEventRecord[]) => Promise<void>): Promise<Figures> {
-  const events = Array.from({ length: size.messages }, (_, i) => citizenEvent(i));
-  const batches: CloudEventRecord[][] = [];
-  for (let start = 0; start < events.length; start += size.batch) batches.push(events.slice(start, start + size.batch));
-  const latencies: number[] = [];
-  let next = 0;
-  const began = performance.now();
-  await Promise.all(
-    Array.from({ length: size.concurrency }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++] as CloudEventRecord[];
-        const t0 = performance.now();
-        await send(batch);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - began) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    messages: size.messages,
-    seconds: round(seconds, 3),
-    messages_per_second: Math.round(size.messages / seconds),
-    batch_latency_ms: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1) },
-  };
+/** bridge-produce's citizen event, its id unique across runs (each run sends fresh events). */
+function benchEvent(i: number): CloudEventRecord {
+  return citizenEvent(i, `bench-${stamp}-${i}-${Math.random().toString(36).slice(2, 8)}`);
 }
 
 async function run(context: BenchContext): Promise<BenchmarkReport> {
@@ -173,9 +128,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   for (const [name, target] of Object.entries(targets)) {
     app.route(`/${name}`, createMirrorRoute({ targets: [target], secret, maxBodyBytes: 8 * 1_048_576 }));
   }
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(app);
+  const url = server.url;
 
   // The brokers' own clients, publishing directly.
   const amqp = new AmqpConnection(serviceUrls.rabbitmq);
@@ -189,10 +143,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const js = jetstream(nc);
   const redis = new Redis(context.redisUrl);
   // A first mirror call creates the stream (and declares the exchange) before anything is timed.
-  for (const name of Object.keys(targets)) await mirrorBatch(url, name, [citizenEvent(-1)]);
+  for (const name of Object.keys(targets)) await mirrorBatch(url, name, [benchEvent(-1)]);
 
   const mirrorWay = (name: string) => () => measure(size, (batch) => mirrorBatch(url, name, batch));
-  const ways: Record<string, () => Promise<Figures>> = {
+  const ways: Record<string, () => Promise<BatchFigures>> = {
     "kafka mirror": mirrorWay("kafka"),
     "kafka direct": () =>
       measure(size, async (batch) => {
@@ -250,24 +204,15 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       }),
   };
 
-  const runsOf: Record<string, Figures[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
-  for (let i = 0; i < size.runs; i++) {
-    for (const [name, way] of Object.entries(ways)) {
-      context.log(`${name}: run ${i + 1} of ${size.runs}, ${size.messages} events`);
-      runsOf[name]?.push(await way());
-    }
-  }
-  const results: Record<string, Figures & { runs: number[] }> = {};
-  for (const [name, runs] of Object.entries(runsOf)) {
-    const top = runs.reduce((a, b) => (b.messages_per_second > a.messages_per_second ? b : a));
-    results[name] = { ...top, runs: runs.map((r) => r.messages_per_second) };
-    context.log(`${name.padEnd(22)} ${top.messages_per_second} msg/s (runs: ${results[name].runs.join(", ")})`);
-  }
-
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  const results = await bestOfInterleaved(ways, {
+    runs: size.runs,
+    messages: size.messages,
+    unit: "events",
+    pad: 22,
+    log: (line) => context.log(line),
   });
+
+  await server.close();
   await Promise.allSettled(Object.values(targets).map((t) => t.close()));
   await publisher.close();
   await amqp.queueDelete({ queue }).catch(() => undefined);
@@ -336,17 +281,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   };
 }
 
-async function mirrorBatch(url: string, target: string, batch: readonly CloudEventRecord[]): Promise<void> {
-  const body = JSON.stringify({ events: batch });
-  const response = await fetch(`${url}/${target}${MIRROR_PATH}`, {
-    method: "POST",
-    body,
-    headers: { "content-type": "application/json", ...(await signMirrorRequest(secret, body)) },
-  });
-  const { results } = mirrorResponseSchema.parse(await response.json());
-  const failed = results.filter((r) => r.status !== "acked");
-  if (failed.length > 0)
-    throw new Error(`${target}: mirror refused ${failed.length} events: ${JSON.stringify(failed[0])}`);
+function mirrorBatch(url: string, target: string, batch: readonly CloudEventRecord[]): Promise<void> {
+  return postMirrorBatch(`${url}/${target}`, secret, batch, target);
 }
 
 export const mirrorTargetsBenchmark: Benchmark = {
