@@ -6,9 +6,9 @@ import { z } from "zod";
 import type { CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
 import { EdgebusError, isEdgebusError } from "#shared/errors.ts";
 import type { QueueName } from "#shared/names.ts";
-import { unboundQueues } from "../../../schemas/route-file.ts";
 import { hyperdriveBinding } from "#shared/worker-bindings.ts";
 import { loadCatalogues } from "../../../schemas/catalogues.ts";
+import { unboundQueues } from "../../../schemas/route-file.ts";
 import { type ApiKeyEntry, parseApiKeys } from "./auth/api-key-config.ts";
 
 /** Unset and empty are the same thing (wrangler vars cannot be "unset" per environment). */
