@@ -15,18 +15,13 @@
  * Needs Postgres (fails under CI=true without it). Ports 18701–18703 (engineer A's range).
  */
 
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
-import { scrubbedEnv } from "../support/child-env.ts";
 import { requireService } from "../support/services.ts";
-import { eventually, useDevStack } from "./dev-stack-process.ts";
+import { eventually, stackApi, stackCli, useDevStack } from "./dev-stack-process.ts";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const available = await requireService("postgres", "test/e2e/dead-letter-redrive");
 const run = crypto.randomUUID().slice(0, 8);
 const databaseName = `edgebus_e2e_redrive_${run}`;
@@ -45,16 +40,8 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
-async function api(method: string, route: string, body?: unknown, key = dev.stack.info.apiKey) {
-  const response = await fetch(`${dev.stack.info.producer}${route}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: (await response.json()) as Json };
+function api(method: string, route: string, body?: unknown, key?: string) {
+  return stackApi(dev.stack.info, method, route, body, key);
 }
 
 async function provider(method: string, route: string, body?: unknown): Promise<Json> {
@@ -126,24 +113,8 @@ async function publishBatch(events: Json[]): Promise<void> {
   }
 }
 
-/** The CLI as an operator runs it (`npm run edgebus -- …`), not on a terminal. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
-      cwd: root,
-      env: scrubbedEnv({ EDGEBUS_API_URL: dev.stack.info.producer, EDGEBUS_API_KEY: dev.stack.info.apiKey }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function cli(args: string[]) {
+  return stackCli(dev.stack.info, args);
 }
 
 describe.skipIf(!available)("dead-letter redrive and archive replay on the real stack", () => {

@@ -192,3 +192,50 @@ export async function eventually<T>(
   const reason = last instanceof Error ? ` (last error: ${last.message})` : "";
   throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000}s${reason}`);
 }
+
+/**
+ * A request to the stack's producer with a bearer key (the stack's own unless given), a JSON body
+ * when there is one; the answer's status and its JSON body (an empty body reads as `{}`).
+ */
+export async function stackApi(
+  info: DevStackInfo,
+  method: string,
+  route: string,
+  body?: unknown,
+  key = info.apiKey,
+  // biome-ignore lint/suspicious/noExplicitAny: API bodies are read field by field and asserted
+): Promise<{ status: number; json: Record<string, any> }> {
+  const response = await fetch(`${info.producer}${route}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === "" ? {} : JSON.parse(text) };
+}
+
+/** The CLI as an operator runs it (`npm run edgebus -- …`, not on a terminal), against the stack with its key. */
+export function stackCli(
+  info: DevStackInfo,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
+      cwd: root,
+      env: scrubbedEnv({ EDGEBUS_API_URL: info.producer, EDGEBUS_API_KEY: info.apiKey }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}

@@ -20,22 +20,17 @@
  * Needs Postgres (fails under CI=true without it). Ports 18761–18763.
  */
 
-import { spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
-import { scrubbedEnv } from "../support/child-env.ts";
 import { requireService } from "../support/services.ts";
-import { eventually, useDevStack } from "./dev-stack-process.ts";
+import { eventually, stackApi, stackCli, useDevStack } from "./dev-stack-process.ts";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const available = await requireService("postgres", "test/e2e/webhook-subscriptions");
 const run = crypto.randomUUID().slice(0, 8);
 const databaseName = `edgebus_e2e_webhooks_${run}`;
@@ -88,17 +83,8 @@ function at(route: string): Received[] {
   return received.filter((message) => message.path === route);
 }
 
-async function api(method: string, route: string, body?: unknown, key = dev.stack.info.apiKey) {
-  const response = await fetch(`${dev.stack.info.producer}${route}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text === "" ? {} : JSON.parse(text)) as Json };
+function api(method: string, route: string, body?: unknown, key?: string) {
+  return stackApi(dev.stack.info, method, route, body, key);
 }
 
 function event(type: string, data: Json): Json {
@@ -137,23 +123,8 @@ async function subscribe(route: string, filter: Json, extra: Json = {}): Promise
   return created.json;
 }
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
-      cwd: root,
-      env: scrubbedEnv({ EDGEBUS_API_URL: dev.stack.info.producer, EDGEBUS_API_KEY: dev.stack.info.apiKey }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
-    child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function cli(args: string[]) {
+  return stackCli(dev.stack.info, args);
 }
 
 describe.skipIf(!available)("webhook subscriptions on the real stack", () => {
