@@ -8,18 +8,11 @@
 import type { CatalogueSet } from "#shared/catalogue/catalogue-set.ts";
 import { matchesPattern } from "#shared/routing/event-pattern.ts";
 import { loadCatalogues, SHIPPED_CATALOGUES } from "../schemas/catalogues.ts";
+import type { Receipt } from "../workers/producer/src/api-schemas.ts";
 
 export interface DemoStack {
   readonly producer: string;
   readonly apiKey: string;
-}
-
-interface Receipt {
-  id: string;
-  type: string;
-  status: string;
-  kafka: { topic: string; partition: number; offset: number } | null;
-  queues: string[];
 }
 
 /** The namespaces the running producer loaded, from `GET /v1/schemas`. */

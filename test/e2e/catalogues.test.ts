@@ -13,6 +13,7 @@ import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import { loadCatalogues, SHIPPED_CATALOGUES } from "../../schemas/catalogues.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
+import type { Receipt } from "../../workers/producer/src/api-schemas.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
 import { requireService } from "../support/services.ts";
@@ -44,14 +45,6 @@ const keys = Object.fromEntries(
       }),
   ),
 );
-
-interface Receipt {
-  id: string;
-  type: string;
-  status: string;
-  kafka: { topic: string; partition: number; offset: number } | null;
-  queues: string[];
-}
 
 interface Sent {
   readonly type: string;

@@ -28,6 +28,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
+import type { Receipt } from "../../workers/producer/src/api-schemas.ts";
 import { generateApiKey, hashApiKey } from "../../workers/producer/src/auth/key-hash.ts";
 import { randomCitizenId } from "../support/migrated-database.ts";
 import { requireService } from "../support/services.ts";
@@ -49,14 +50,6 @@ const digits = (n: number) => String(Math.floor(Math.random() * 10 ** n)).padSta
 const example = (type: string) => structuredClone(governmentCatalogue.require(type).example) as Record<string, unknown>;
 
 type Json = Record<string, unknown>;
-interface Receipt {
-  id: string;
-  type: string;
-  status: string;
-  kafka: { topic: string; partition: number; offset: number } | null;
-  queues: string[];
-}
-
 /** The Prometheus scraper's key: the metrics scope, nothing to publish (as `scripts/api-key.ts --metrics` mints it). */
 const metricsKey = generateApiKey();
 const metricsKeyEntry = {
