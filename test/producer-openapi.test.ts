@@ -130,6 +130,19 @@ const COMPONENT_CHANGES: IntendedDifference[] = [
     after: at(document, ["components", "schemas", "Ready"]),
     reason: "the answer of GET /readyz (new route)",
   },
+  ...(
+    [
+      ["Subscription", "a webhook subscription as the /v1/subscriptions routes answer it (new routes)"],
+      ["SubscriptionWithSecret", "a subscription with its signing secret, answered once at create and rotation"],
+      ["SubscriptionPage", "GET /v1/subscriptions (new route)"],
+      ["DeliveryPage", "GET /v1/subscriptions/{id}/deliveries (new route)"],
+    ] as const
+  ).map(([name, reason]) => ({
+    path: [name],
+    before: undefined,
+    after: at(document, ["components", "schemas", name]),
+    reason,
+  })),
   // Catalogue evolutions, judged by the catalogue's own compatibility check (schemas/index.test.ts).
   ...(
     [
@@ -153,6 +166,14 @@ const COMPONENT_CHANGES: IntendedDifference[] = [
 const NEW_PATHS: readonly (readonly [path: string, reason: string, methods?: readonly string[]])[] = [
   ["/readyz", "readiness: Redis and the Kafka REST endpoint answer a probe, 503 naming the one that does not"],
   ["/v1/metrics/consumers", "Prometheus text of the consumer, queue and dead-letter metrics, for a metrics-scope key"],
+  ["/v1/subscriptions", "webhook subscriptions: create and list", ["POST", "GET", "HEAD"]],
+  ["/v1/subscriptions/{id}", "one webhook subscription: read, change, delete", ["GET", "HEAD", "PATCH", "DELETE"]],
+  ["/v1/subscriptions/{id}/pause", "hold a subscription's deliveries", ["POST"]],
+  ["/v1/subscriptions/{id}/resume", "deliver a paused subscription's backlog", ["POST"]],
+  ["/v1/subscriptions/{id}/rotate-secret", "a new signing secret, the old one valid for a window", ["POST"]],
+  ["/v1/subscriptions/{id}/test", "a signed example event to the subscription's target", ["POST"]],
+  ["/v1/subscriptions/{id}/deliveries", "a subscription's delivery history with attempts"],
+  ["/v1/subscriptions/{id}/deliveries/redrive", "deliver failed deliveries again", ["POST"]],
   [
     "/v1/citizens/{id}/push-subscriptions",
     "a citizen's Web Push subscriptions, registered and removed by the citizen app's service",
