@@ -427,7 +427,7 @@ describe.runIf(kafkaUp && redisUp && nginxInstalled)("two bridges behind nginx, 
     expect(resumedAt.size).toBe(PARTITIONS);
     for (const [partition, offset] of resumedAt) {
       const committedOffset = committedAtKill.get(partition) ?? -1;
-      expect(offset, `partition ${partition}`).toBe(committedOffset >= 0 ? committedOffset : 0);
+      expect(offset, `partition ${partition}`).toBe(Math.max(committedOffset, 0));
     }
     expect([...acked.keys()].filter((value) => !consumed.has(value))).toEqual([]);
 

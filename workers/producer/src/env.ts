@@ -233,7 +233,8 @@ export function parseProducerEnv(env: unknown): ProducerConfig {
     },
     console: {
       sessionSecret: e.CONSOLE_SESSION_SECRET ?? null,
-      bridgeUrl: (e.CONSOLE_BRIDGE_URL ?? bridgeOfKafkaRest(e.UPSTASH_KAFKA_REST_URL) ?? null)?.replace(/\/+$/, "") ?? null,
+      bridgeUrl:
+        (e.CONSOLE_BRIDGE_URL ?? bridgeOfKafkaRest(e.UPSTASH_KAFKA_REST_URL) ?? null)?.replace(/\/+$/, "") ?? null,
     },
   };
 }

@@ -71,7 +71,7 @@ export function mediaTypeOf(contentType: string | null): string | undefined {
 /** CloudEvents 1.0: attribute names consist of lower-case ASCII letters and digits (`data_base64` aside). */
 const ATTRIBUTE_NAME = /^(?:[a-z0-9]+|data_base64)$/;
 /** RFC 3986 URI-reference, loosely: no whitespace, control or excluded characters; `%` only as an escape. */
-const URI_REFERENCE = /^(?:[^\s\x00-\x1f\x7f"<>\\^`{|}%]|%[0-9A-Fa-f]{2})+$/;
+const URI_REFERENCE = /^(?:[^\s\p{Cc}"<>\\^`{|}%]|%[0-9A-Fa-f]{2})+$/u;
 /** RFC 3986 absolute URI: a scheme, then no whitespace. */
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 
