@@ -12,16 +12,15 @@
  *
  * Runs per property: EDGEBUS_FUZZ_RUNS (full form) or the short defaults below (CI).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scrubbedEnv } from "../support/child-env.ts";
+import { startBridgeChild } from "../support/child-process.ts";
 import { createGatewayRedisUser } from "../support/redis-gateway-user.ts";
 import { bridgeRejectionProblem } from "./bridge-answers.ts";
 import { FuzzTally, fuzzParameters, fuzzTimeoutMs, parseFuzzSettings } from "./support/fuzz-settings.ts";
@@ -31,7 +30,6 @@ import { freePort, type PrivateRedis, requireRedisServerBinary, startPrivateRedi
 const settings = parseFuzzSettings(process.env);
 const tally = new FuzzTally("redis gateway");
 const available = requireRedisServerBinary("Redis REST gateway hostile-input fuzz");
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Low, so a runaway script costs a run a fraction of a second before SCRIPT KILL is accepted. */
 const BUSY_THRESHOLD_MS = 50;
 
@@ -165,7 +163,7 @@ describe.runIf(available)("Redis REST gateway under hostile input", { timeout: f
   let child: ChildProcess;
   let configDir: string;
   let url: string;
-  let output = "";
+  let output: () => string = () => "";
   const token = `redis-fuzz-${randomBytes(12).toString("hex")}`;
   const before: { config: string[]; users: string[] } = { config: [], users: [] };
 
@@ -187,31 +185,12 @@ describe.runIf(available)("Redis REST gateway under hostile input", { timeout: f
       configFile,
       JSON.stringify({ kafkaRest: { enabled: false }, redisRest: { keyPatterns: ["fuzz:*"] } }),
     );
-    child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
-      cwd: REPO_ROOT,
-      env: scrubbedEnv({ BRIDGE_PORT: String(port), REDIS_URL: user.url, BRIDGE_REDIS_REST_TOKEN: token }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      output += chunk;
-    });
     url = `http://127.0.0.1:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bridge did not start in 60 s:\n${output}`)), 60_000);
-      child.stdout?.on("data", () => {
-        if (output.includes('"msg":"edgebus bridge listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bridge exited during startup (code ${code}):\n${output}`));
-      });
-    });
+    ({ child, output } = await startBridgeChild(
+      configFile,
+      { BRIDGE_PORT: String(port), REDIS_URL: user.url, BRIDGE_REDIS_REST_TOKEN: token },
+      60_000,
+    ));
   }, 90_000);
 
   afterAll(async () => {
@@ -363,6 +342,6 @@ describe.runIf(available)("Redis REST gateway under hostile input", { timeout: f
     expect(JSON.parse(text)).toEqual([{ result: "OK" }, { result: "ok" }]);
     const health = await fetch(`${url}/healthz`);
     expect(health.status, await health.text()).toBe(200);
-    expect(output).not.toMatch(/internal error|Unhandled|uncaught|"level":"error"/i);
+    expect(output()).not.toMatch(/internal error|Unhandled|uncaught|"level":"error"/i);
   });
 });

@@ -10,7 +10,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { scrubbedEnv } from "../support/child-env.ts";
+import { collectOutput, startBridgeChild } from "../support/child-process.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NGINX = "/usr/sbin/nginx";
@@ -62,6 +62,38 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
+/**
+ * `child`, listening on `port`, as a handle; `stop` sends SIGTERM (then SIGKILL after
+ * `killAfterMs`, when given), waits for the exit and removes `dir`.
+ */
+function handleOf(
+  child: ChildProcess,
+  port: number,
+  output: () => string,
+  dir: string,
+  killAfterMs?: number,
+): ChildHandle {
+  return {
+    port,
+    pid: child.pid as number,
+    output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+        await exited(child);
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface BridgeSettings {
   /** Written to the bridge's config file. */
   readonly config: Record<string, unknown>;
@@ -74,57 +106,17 @@ export async function startBridge(settings: BridgeSettings): Promise<ChildHandle
   const dir = await mkdtemp(join(tmpdir(), "edgebus-scale-out-bridge-"));
   const configFile = join(dir, "bridge.json");
   await writeFile(configFile, JSON.stringify(settings.config));
-  let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
-    cwd: REPO_ROOT,
-    env: scrubbedEnv({ ...settings.env, BRIDGE_PORT: String(port) }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bridge did not start in 90 s:\n${output}`)), 90_000);
-      const check = () => {
-        if (output.includes('"msg":"edgebus bridge listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", check);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bridge exited during startup (code ${code}):\n${output}`));
-      });
-    });
+    const { child, output } = await startBridgeChild(
+      configFile,
+      { ...settings.env, BRIDGE_PORT: String(port) },
+      90_000,
+    );
+    return handleOf(child, port, output, dir, 15_000);
   } catch (error) {
-    child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  return {
-    port,
-    pid: child.pid as number,
-    output: () => output,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async kill() {
-      child.kill("SIGKILL");
-      await exited(child);
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited(child);
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /**
@@ -171,44 +163,22 @@ export async function startNginx(upstreams: readonly number[]): Promise<ChildHan
   );
   const root = process.getuid?.() === 0;
   if (root) await chown(dir, NOBODY.uid, NOBODY.gid);
-  let output = "";
   const child = spawn(NGINX, ["-p", dir, "-c", main, "-e", `${dir}/error.log`, "-g", "daemon off;"], {
     stdio: ["ignore", "pipe", "pipe"],
     ...(root ? NOBODY : {}),
   });
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const errorLog = async () => readFile(join(dir, "error.log"), "utf8").catch(() => "");
   let logText = "";
   try {
-    await waitForPort(port, 10_000, () => `${output}\n${logText}`);
+    await waitForPort(port, 10_000, () => `${output()}\n${logText}`);
   } catch (error) {
     logText = await errorLog();
     child.kill("SIGKILL");
     throw new Error(`${(error as Error).message}\n${logText}`);
   }
-  return {
-    port,
-    pid: child.pid as number,
-    output: () => output,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async kill() {
-      child.kill("SIGKILL");
-      await exited(child);
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        // TERM: fast shutdown of the master and its worker.
-        child.kill("SIGTERM");
-        await exited(child);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  // Stopped with TERM: fast shutdown of the master and its worker.
+  return handleOf(child, port, output, dir);
 }
 
 /**
@@ -235,37 +205,15 @@ export async function startHaproxy(upstreams: readonly number[]): Promise<ChildH
   await writeFile(config, await renderHaproxyConfig(port, upstreams));
   const root = process.getuid?.() === 0;
   if (root) await chown(dir, NOBODY.uid, NOBODY.gid);
-  let output = "";
   const child = spawn(HAPROXY, ["-db", "-f", config], { stdio: ["ignore", "pipe", "pipe"], ...(root ? NOBODY : {}) });
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   try {
-    await waitForPort(port, 10_000, () => output);
+    await waitForPort(port, 10_000, output);
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
   }
-  return {
-    port,
-    pid: child.pid as number,
-    output: () => output,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async kill() {
-      child.kill("SIGKILL");
-      await exited(child);
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        await exited(child);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return handleOf(child, port, output, dir);
 }
 
 /** `haproxy -c`: the configuration's own check. */
@@ -274,14 +222,8 @@ export async function checkHaproxyConfig(config: string): Promise<{ ok: boolean;
   const file = join(dir, "haproxy.cfg");
   await writeFile(file, config);
   const child = spawn(HAPROXY, ["-c", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   await rm(dir, { recursive: true, force: true });
-  return { ok: code === 0, output };
+  return { ok: code === 0, output: output() };
 }

@@ -5,19 +5,15 @@
  * captured so the suites can check what it logs. Node only.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { serviceUrls } from "../../../scripts/service-probe.ts";
-import { scrubbedEnv } from "../../support/child-env.ts";
+import { startBridgeChild } from "../../support/child-process.ts";
 import { createGatewayRedisUser } from "../../support/redis-gateway-user.ts";
 import { freePort, type PrivateRedis, startPrivateRedis } from "./private-redis.ts";
 import { redisKeyCounter } from "./redis-key-counter.ts";
-
-const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export interface BridgeSecrets {
   readonly kafkaUsername: string;
@@ -106,59 +102,39 @@ export async function startBridgeProcess(options: BridgeProcessOptions = {}): Pr
     redisToken: `redis-token-${randomBytes(12).toString("hex")}`,
     mirrorSecret: `mirror-secret-${randomBytes(12).toString("hex")}`,
   };
-  let output = "";
   const configDir = await mkdtemp(join(tmpdir(), "edgebus-fuzz-bridge-"));
   const configFile = join(configDir, "bridge.json");
   await writeFile(configFile, JSON.stringify(withDefaults(options.config ?? {})));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
-    cwd: REPO_ROOT,
-    env: scrubbedEnv({
-      BRIDGE_PORT: String(port),
-      KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(","),
-      REDIS_URL: gatewayUser.url,
-      BRIDGE_KAFKA_REST_USERNAME: secrets.kafkaUsername,
-      BRIDGE_KAFKA_REST_PASSWORD: secrets.kafkaPassword,
-      BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
-      BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
-      ...options.env,
-    }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
   const url = `${options.scheme ?? "http"}://127.0.0.1:${port}`;
+  let started: Awaited<ReturnType<typeof startBridgeChild>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bridge did not start in 60 s:\n${output}`)), 60_000);
-      const onData = () => {
-        if (output.includes('"msg":"edgebus bridge listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bridge exited during startup (code ${code}):\n${output}`));
-      });
-    });
+    started = await startBridgeChild(
+      configFile,
+      {
+        BRIDGE_PORT: String(port),
+        KAFKA_BROKERS: serviceUrls.kafkaBrokers.join(","),
+        REDIS_URL: gatewayUser.url,
+        BRIDGE_KAFKA_REST_USERNAME: secrets.kafkaUsername,
+        BRIDGE_KAFKA_REST_PASSWORD: secrets.kafkaPassword,
+        BRIDGE_REDIS_REST_TOKEN: secrets.redisToken,
+        BRIDGE_MIRROR_SECRET: secrets.mirrorSecret,
+        ...options.env,
+      },
+      60_000,
+    );
   } catch (error) {
-    child.kill("SIGKILL");
     await redis.stop();
     await rm(configDir, { recursive: true, force: true });
     throw error;
   }
+  const { child, output } = started;
   const keys = redisKeyCounter(redis.url);
   return {
     url,
     pid: child.pid as number,
     secrets,
     redisUrl: redis.url,
-    output: () => output,
+    output,
     alive: () => child.exitCode === null && child.signalCode === null,
     async state() {
       const metrics = await (await fetch(`${url}/metrics`)).text();
