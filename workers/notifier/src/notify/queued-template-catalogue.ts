@@ -6,12 +6,18 @@
  * with a message saying exactly what is missing.
  */
 import { EdgebusError } from "#shared/errors.ts";
-import { emailHtmlDocument, escapeHtml } from "./email-html.ts";
 import { BUILT_IN_VARIABLES } from "./notification-rule.ts";
 import { QUEUED_TEMPLATES, type QueuedTemplateSource } from "./queued-templates.ts";
-import { fitSms } from "./sms-length.ts";
-import type { RenderedEmail } from "./template-catalogue.ts";
-import { tidy } from "./template-catalogue.ts";
+import {
+  type CompiledEmail,
+  type CompiledSms,
+  compileEmail,
+  compileSms,
+  type RenderedEmail,
+  renderEmailVersion,
+  renderSmsVersion,
+  tidy,
+} from "./template-catalogue.ts";
 import { type ParsedTemplate, parseTemplate, renderTemplate } from "./template-text.ts";
 import { DEFAULT_LOCALE, GREETINGS } from "./templates.ts";
 
@@ -23,8 +29,8 @@ export interface RenderedPush {
 }
 
 interface Compiled {
-  email?: { subject: ParsedTemplate; body: ParsedTemplate; htmlBody: ParsedTemplate };
-  sms?: { body: ParsedTemplate; maxSegments: number };
+  email?: CompiledEmail;
+  sms?: CompiledSms;
   push?: { title: ParsedTemplate; body: ParsedTemplate };
 }
 
@@ -69,19 +75,8 @@ export function loadQueuedTemplates(
         );
       }
       const entry: Compiled = {};
-      if (source.email) {
-        entry.email = {
-          subject: parseTemplate(source.email.subject),
-          body: parseTemplate(source.email.body),
-          htmlBody: parseTemplate(escapeHtml(source.email.body)),
-        };
-      }
-      if (source.sms) {
-        if (!Number.isInteger(source.sms.maxSegments) || source.sms.maxSegments < 1) {
-          throw loadError(`${name}/${locale}: sms maxSegments must be a positive integer`);
-        }
-        entry.sms = { body: parseTemplate(source.sms.body), maxSegments: source.sms.maxSegments };
-      }
+      if (source.email) entry.email = compileEmail(source.email);
+      if (source.sms) entry.sms = compileSms(source.sms, `${name}/${locale}`, loadError);
       if (source.push) entry.push = { title: parseTemplate(source.push.title), body: parseTemplate(source.push.body) };
       perLocale.set(locale, entry);
     }
@@ -127,19 +122,10 @@ export function loadQueuedTemplates(
   return {
     check,
     renderEmail(template, locale, values) {
-      const email = version(template, "email", locale);
-      const subject = renderTemplate(email.subject, values).replace(/\s+/g, " ").trim();
-      const text = tidy(renderTemplate(email.body, values));
-      const html = emailHtmlDocument(
-        tidy(renderTemplate(email.htmlBody, values, escapeHtml)),
-        escapeHtml(subject),
-        locale,
-      );
-      return { subject, text, html };
+      return renderEmailVersion(version(template, "email", locale), locale, values);
     },
     renderSms(template, locale, values) {
-      const sms = version(template, "sms", locale);
-      return fitSms(tidy(renderTemplate(sms.body, values)).replace(/\s*\n+\s*/g, " "), sms.maxSegments);
+      return renderSmsVersion(version(template, "sms", locale), values);
     },
     renderPush(template, locale, values) {
       const push = version(template, "push", locale);

@@ -12,7 +12,15 @@ import { BUILT_IN_VARIABLES, type NotificationRule } from "./notification-rule.t
 import { NOTIFICATION_RULES } from "./notification-rules.ts";
 import { fitSms } from "./sms-length.ts";
 import { type ParsedTemplate, parseTemplate, renderTemplate } from "./template-text.ts";
-import { DEFAULT_LOCALE, FORMAT_LOCALES, GREETINGS, type LocaleTemplates, TEMPLATES } from "./templates.ts";
+import {
+  DEFAULT_LOCALE,
+  type EmailTemplateSource,
+  FORMAT_LOCALES,
+  GREETINGS,
+  type LocaleTemplates,
+  type SmsTemplateSource,
+  TEMPLATES,
+} from "./templates.ts";
 
 export interface RenderedEmail {
   readonly subject: string;
@@ -20,10 +28,21 @@ export interface RenderedEmail {
   readonly html: string;
 }
 
+/** `htmlBody` is the body with its literal text escaped; values are escaped when rendered. */
+export interface CompiledEmail {
+  readonly subject: ParsedTemplate;
+  readonly body: ParsedTemplate;
+  readonly htmlBody: ParsedTemplate;
+}
+
+export interface CompiledSms {
+  readonly body: ParsedTemplate;
+  readonly maxSegments: number;
+}
+
 interface CompiledLocale {
-  /** `htmlBody` is the body with its literal text escaped; values are escaped when rendered. */
-  email?: { subject: ParsedTemplate; body: ParsedTemplate; htmlBody: ParsedTemplate };
-  sms?: { body: ParsedTemplate; maxSegments: number };
+  email?: CompiledEmail;
+  sms?: CompiledSms;
 }
 
 export interface TemplateCatalogue {
@@ -49,6 +68,39 @@ export function tidy(text: string): string {
     .replace(/[ \t]+\n/g, "\n")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
+}
+
+export function compileEmail(source: EmailTemplateSource): CompiledEmail {
+  return {
+    subject: parseTemplate(source.subject),
+    body: parseTemplate(source.body),
+    htmlBody: parseTemplate(escapeHtml(source.body)),
+  };
+}
+
+/** Throws `fail(…)` naming `where` when `maxSegments` is not a positive integer. */
+export function compileSms(source: SmsTemplateSource, where: string, fail: (message: string) => Error): CompiledSms {
+  if (!Number.isInteger(source.maxSegments) || source.maxSegments < 1) {
+    throw fail(`${where}: sms maxSegments must be a positive integer`);
+  }
+  return { body: parseTemplate(source.body), maxSegments: source.maxSegments };
+}
+
+/** Subject on one line (it is a header, whatever the data holds), text and HTML with empty sections tidied. */
+export function renderEmailVersion(
+  email: CompiledEmail,
+  locale: string,
+  values: Readonly<Record<string, string>>,
+): RenderedEmail {
+  const subject = renderTemplate(email.subject, values).replace(/\s+/g, " ").trim();
+  const text = tidy(renderTemplate(email.body, values));
+  const html = emailHtmlDocument(tidy(renderTemplate(email.htmlBody, values, escapeHtml)), escapeHtml(subject), locale);
+  return { subject, text, html };
+}
+
+/** One line, fitted to the version's `maxSegments`. */
+export function renderSmsVersion(sms: CompiledSms, values: Readonly<Record<string, string>>): string {
+  return fitSms(tidy(renderTemplate(sms.body, values)).replace(/\s*\n+\s*/g, " "), sms.maxSegments);
 }
 
 export function loadTemplateCatalogue(
@@ -91,19 +143,8 @@ export function loadTemplateCatalogue(
         if (rule.channel === "email" && !source.email) throw loadError(`${where} has no email version`);
         if (rule.channel === "sms" && !source.sms) throw loadError(`${where} has no sms version`);
       }
-      if (source.email) {
-        entry.email = {
-          subject: parseTemplate(source.email.subject),
-          body: parseTemplate(source.email.body),
-          htmlBody: parseTemplate(escapeHtml(source.email.body)),
-        };
-      }
-      if (source.sms) {
-        if (!Number.isInteger(source.sms.maxSegments) || source.sms.maxSegments < 1) {
-          throw loadError(`${where}: sms maxSegments must be a positive integer`);
-        }
-        entry.sms = { body: parseTemplate(source.sms.body), maxSegments: source.sms.maxSegments };
-      }
+      if (source.email) entry.email = compileEmail(source.email);
+      if (source.sms) entry.sms = compileSms(source.sms, where, loadError);
       for (const parsed of [entry.email?.subject, entry.email?.body, entry.sms?.body]) {
         const unknown = [...(parsed?.variables ?? [])].filter((name) => !allowed.has(name));
         if (unknown.length > 0) {
@@ -145,20 +186,12 @@ export function loadTemplateCatalogue(
     renderEmail(template, locale, values) {
       const email = lookup(template, locale).email;
       if (!email) throw loadError(`${template}/${locale} has no email version`);
-      // Subjects are headers: no line breaks, whatever the data holds.
-      const subject = renderTemplate(email.subject, values).replace(/\s+/g, " ").trim();
-      const text = tidy(renderTemplate(email.body, values));
-      const html = emailHtmlDocument(
-        tidy(renderTemplate(email.htmlBody, values, escapeHtml)),
-        escapeHtml(subject),
-        locale,
-      );
-      return { subject, text, html };
+      return renderEmailVersion(email, locale, values);
     },
     renderSms(template, locale, values) {
       const sms = lookup(template, locale).sms;
       if (!sms) throw loadError(`${template}/${locale} has no sms version`);
-      return fitSms(tidy(renderTemplate(sms.body, values)).replace(/\s*\n+\s*/g, " "), sms.maxSegments);
+      return renderSmsVersion(sms, values);
     },
   };
 }
