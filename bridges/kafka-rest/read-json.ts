@@ -11,7 +11,11 @@ import { type BodyLimits, readBoundedText } from "../http/bounded-body.ts";
 export async function readJson<T extends z.ZodType>(
   c: Context,
   schema: T,
-  options: BodyLimits & { optional?: boolean },
+  options: BodyLimits & {
+    optional?: boolean;
+    /** A hand-written check of the common, valid case: its answer, or `undefined` to let `schema` decide (and explain). */
+    fast?: (parsed: unknown) => z.infer<T> | undefined;
+  },
 ): Promise<z.infer<T> | undefined> {
   const text = await readBoundedText(c, options);
   if (text.trim() === "") {
@@ -24,6 +28,8 @@ export async function readJson<T extends z.ZodType>(
   } catch {
     throw new EdgebusError("malformed_json", "request body is not valid JSON");
   }
+  const quick = options.fast?.(parsed);
+  if (quick !== undefined) return quick;
   const result = schema.safeParse(parsed);
   if (!result.success) {
     throw new EdgebusError("bad_request", "request body does not match the protocol", {

@@ -23,6 +23,43 @@ export type ProduceMessage = z.infer<typeof produceMessage>;
 /** `POST /produce/{topic}`: the same without `topic`. */
 export const topicProduceMessage = produceMessage.omit({ topic: true });
 
+/**
+ * The messages of a produce body (one object or an array) when every one matches `produceMessage`
+ * (or `topicProduceMessage` with `withTopic` false) exactly; `undefined` otherwise, and the caller
+ * then lets the schema say what is wrong. The same rules as the schemas, checked by hand: a
+ * produce call carries up to a thousand messages, and the schema's parse of each (a copy of every
+ * message and its headers) was a tenth of the gateway's own CPU per call. Unknown fields stay on
+ * the objects; the produce route reads only the known ones.
+ */
+export function produceMessagesFast(body: unknown, withTopic: boolean): ProduceMessage[] | undefined {
+  const list = Array.isArray(body) ? body : [body];
+  for (const message of list) if (!isProduceMessage(message, withTopic)) return undefined;
+  return list as ProduceMessage[];
+}
+
+function isProduceMessage(candidate: unknown, withTopic: boolean): boolean {
+  if (typeof candidate !== "object" || candidate === null || Array.isArray(candidate)) return false;
+  const m = candidate as Record<string, unknown>;
+  if (withTopic && !(typeof m.topic === "string" && m.topic.length >= 1 && m.topic.length <= 249)) return false;
+  if (typeof m.value !== "string") return false;
+  if (m.key !== undefined && typeof m.key !== "string") return false;
+  if (m.partition !== undefined && !isIntegerIn(m.partition, 0, 1_000_000)) return false;
+  if (m.timestamp !== undefined && !isIntegerIn(m.timestamp, 0, Number.MAX_SAFE_INTEGER)) return false;
+  if (m.headers !== undefined) {
+    if (!Array.isArray(m.headers)) return false;
+    for (const h of m.headers) {
+      if (typeof h !== "object" || h === null || Array.isArray(h)) return false;
+      const header = h as Record<string, unknown>;
+      if (!(typeof header.key === "string" && header.key !== "" && typeof header.value === "string")) return false;
+    }
+  }
+  return true;
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
 export const topicPartition = z.object({ topic: topicName, partition });
 export const topicPartitionOffset = topicPartition.extend({ offset });
 export type TopicPartition = z.infer<typeof topicPartition>;

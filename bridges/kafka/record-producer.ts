@@ -67,7 +67,10 @@ export class RecordProducer {
   async produce(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
     if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
     if (records.length === 0) return [];
-    const bytes = records.reduce((sum, record) => sum + approximateSize(record), 0);
+    // Each record's size once: the admission, the request chunks and the wait queue all use it.
+    const sizes = records.map(approximateSize);
+    let bytes = 0;
+    for (const size of sizes) bytes += size;
     // Admitted before the first await, so concurrent callers see each other's bytes.
     if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
       throw new EdgebusError(
@@ -78,13 +81,13 @@ export class RecordProducer {
     }
     this.#queuedBytes += bytes;
     try {
-      return await this.#produceAdmitted(records);
+      return await this.#produceAdmitted(records, sizes);
     } finally {
       this.#queuedBytes -= bytes;
     }
   }
 
-  async #produceAdmitted(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
+  async #produceAdmitted(records: readonly RecordToProduce[], sizes: readonly number[]): Promise<RecordReceipt[]> {
     const partitionCounts = await this.#topics.ensure(records.map((r) => r.topic));
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).
@@ -96,8 +99,15 @@ export class RecordProducer {
     }));
     const receipts: RecordReceipt[] = [];
     // Sequential chunks keep per-partition order; each stays under the broker's batch size limit.
-    for (const chunk of chunksOf(records, this.#maxRequestBytes)) {
-      receipts.push(...(await this.#enqueue(chunk.map((i) => items[i] as OutgoingRecord))));
+    for (const chunk of chunksOf(sizes, this.#maxRequestBytes)) {
+      let bytes = 0;
+      for (const i of chunk) bytes += sizes[i] as number;
+      receipts.push(
+        ...(await this.#enqueue(
+          chunk.map((i) => items[i] as OutgoingRecord),
+          bytes,
+        )),
+      );
     }
     return receipts;
   }
@@ -109,14 +119,9 @@ export class RecordProducer {
    * request (in arrival order, so per-partition order is kept), each caller getting the receipts
    * of its own records.
    */
-  #enqueue(items: OutgoingRecord[]): Promise<RecordReceipt[]> {
+  #enqueue(items: OutgoingRecord[], bytes: number): Promise<RecordReceipt[]> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({
-        items,
-        bytes: items.reduce((sum, item) => sum + approximateSize(item.record), 0),
-        resolve,
-        reject,
-      });
+      this.#waiting.push({ items, bytes, resolve, reject });
       void this.#pump();
     });
   }
@@ -264,13 +269,12 @@ function isPermanent(error: unknown): boolean {
   return error instanceof EdgebusError && (error.code === "payload_too_large" || error.code === "bad_request");
 }
 
-/** Indexes of `records` in order, cut where the running size would pass `maxBytes` (a larger record goes alone). */
-function chunksOf(records: readonly RecordToProduce[], maxBytes: number): number[][] {
+/** Indexes of records (by their `sizes`) in order, cut where the running size would pass `maxBytes` (a larger record goes alone). */
+function chunksOf(sizes: readonly number[], maxBytes: number): number[][] {
   const chunks: number[][] = [];
   let current: number[] = [];
   let size = 0;
-  records.forEach((record, i) => {
-    const bytes = approximateSize(record);
+  sizes.forEach((bytes, i) => {
     if (current.length > 0 && size + bytes > maxBytes) {
       chunks.push(current);
       current = [];
