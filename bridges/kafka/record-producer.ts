@@ -37,6 +37,7 @@ export class RecordProducer {
   /** Calls waiting for the request in flight to finish; sent together next. */
   readonly #waiting: WaitingCall[] = [];
   #pumping = false;
+  #requestsSent = 0;
 
   /**
    * @param options.maxRequestBytes records per produce request, by approximate size; below the
@@ -57,6 +58,11 @@ export class RecordProducer {
       autocreateTopics: false,
     });
     this.#topics = topics;
+  }
+
+  /** Produce requests sent to Kafka so far (each carries the records of one or more calls). */
+  get requestsSent(): number {
+    return this.#requestsSent;
   }
 
   /** True while the queue is full: a new call (other than a first one) would be refused. */
@@ -131,6 +137,11 @@ export class RecordProducer {
     this.#pumping = true;
     try {
       while (this.#waiting.length > 0) {
+        // One turn of the event loop before each request: HTTP callers whose bodies were read in
+        // this turn (the Kafka REST gateway, the mirror) join it. Profiled with 8 batches of 100
+        // in flight, this halved the produce requests per message (HTTP callers: ~190 → ~100 per
+        // 40,000 records) for microseconds of latency; Kafka's own producer lingers 5 ms.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const group = takeGroup(this.#waiting, this.#maxRequestBytes);
         try {
           const receipts = await this.#send(group.flatMap((call) => call.items));
@@ -168,6 +179,7 @@ export class RecordProducer {
       seen.set(slot, n + 1);
     }
     let result: Awaited<ReturnType<Producer["send"]>>;
+    this.#requestsSent += 1;
     try {
       result = await this.#producer.send({
         messages: items.map(({ record, partition, timestamp }) => ({
