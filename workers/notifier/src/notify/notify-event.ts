@@ -21,7 +21,14 @@ import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { formatVariables } from "./event-variables.ts";
 import { idempotencyKeyOf } from "./idempotency-key.ts";
-import type { Channel, EmailNotification, SendReceipt, SmsNotification, WebhookNotification } from "./notification.ts";
+import type {
+  Channel,
+  EmailNotification,
+  Notification,
+  SendReceipt,
+  SmsNotification,
+  WebhookNotification,
+} from "./notification.ts";
 import { type NotificationLog, type Reconciliation, SEND_LEASE_SECONDS, type SendRecord } from "./notification-log.ts";
 import type { ChannelRule, NotificationRule } from "./notification-rule.ts";
 import { notificationRuleFor } from "./notification-rules.ts";
@@ -169,15 +176,40 @@ export async function notifyEvent(
     if (plan) planned.push(plan);
   }
 
+  const results = await executeAll(event, planned, deps, delivery);
+  return { template: notificationRule.template, locale, channels: results };
+}
+
+/** Carries out every plan in order; throws one error for all that failed or wait (`combinedFailure`). */
+export async function executeAll(
+  event: CloudEventRecord,
+  planned: readonly Planned[],
+  deps: NotifierDependencies,
+  delivery: Delivery,
+): Promise<ChannelResult[]> {
   const results: ChannelResult[] = [];
   for (const plan of planned) results.push(await execute(plan, deps, delivery));
-
   const failures = results.filter(
     (result): result is Extract<ChannelResult, { status: "failed" | "pending" }> =>
       result.status === "failed" || result.status === "pending",
   );
   if (failures.length > 0) throw combinedFailure(event, failures);
-  return { template: notificationRule.template, locale, channels: results };
+  return results;
+}
+
+/** A send through `sender`, with its lookup of the provider's records when it has one. */
+export function sendPlan<C extends Channel>(
+  record: SendRecord,
+  sender: Sender<C>,
+  notification: Extract<Notification, { channel: C }>,
+): Planned {
+  const lookup = sender.lookup;
+  return {
+    kind: "send",
+    record,
+    send: () => sender.send(notification),
+    lookup: lookup && ((since) => lookup(notification, since)),
+  };
 }
 
 async function planChannel(
@@ -234,13 +266,7 @@ async function planChannel(
       to: recipient.name ? { email: address, name: recipient.name } : { email: address },
       ...email,
     };
-    const lookup = deps.senders.email.lookup;
-    return {
-      kind: "send",
-      record: sendRecord,
-      send: () => deps.senders.email.send(notification),
-      lookup: lookup && ((since) => lookup(notification, since)),
-    };
+    return sendPlan(sendRecord, deps.senders.email, notification);
   }
   if (rule.channel === "sms") {
     const notification: SmsNotification = {
@@ -249,13 +275,7 @@ async function planChannel(
       to: address,
       body: deps.catalogue.renderSms(notificationRule.template, locale, values),
     };
-    const lookup = deps.senders.sms.lookup;
-    return {
-      kind: "send",
-      record: sendRecord,
-      send: () => deps.senders.sms.send(notification),
-      lookup: lookup && ((since) => lookup(notification, since)),
-    };
+    return sendPlan(sendRecord, deps.senders.sms, notification);
   }
   const webhook = deps.senders.webhook;
   if (!webhook) return undefined;

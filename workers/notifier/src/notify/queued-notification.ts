@@ -30,13 +30,12 @@ import { idempotencyKeyOf } from "./idempotency-key.ts";
 import type { Priority, PushNotification } from "./notification.ts";
 import type { SendRecord } from "./notification-log.ts";
 import {
-  type ChannelResult,
-  combinedFailure,
   type Delivery,
-  execute,
+  executeAll,
   type NotifierDependencies,
   type NotifyResult,
   type Planned,
+  sendPlan,
 } from "./notify-event.ts";
 import type { QueuedChannel, QueuedTemplateCatalogue } from "./queued-template-catalogue.ts";
 import type { CitizenContact } from "./recipient.ts";
@@ -146,9 +145,10 @@ export async function notifyQueued(
     ...templateValues(data, deps.catalogue.formatLocale(locale)),
   };
 
+  const context: PlanContext = { data, values, locale, templates, deps, record };
   const planned: Planned[] = [];
   if (channel === "push") {
-    planned.push(...(await planPush(data, values, locale, templates, deps, record)));
+    planned.push(...(await planPush(context)));
   } else {
     const direct = event.edgebusdirectcontact === true;
     const provider = channel === "email" ? deps.senders.email.provider : deps.senders.sms.provider;
@@ -158,9 +158,7 @@ export async function notifyQueued(
         ? (contact?.email ?? undefined)
         : (contact?.phone ?? undefined);
     if (address) {
-      planned.push(
-        await planMessage(channel, address, contact?.name ?? undefined, data, values, locale, templates, deps, record),
-      );
+      planned.push(await planMessage(channel, address, contact?.name ?? undefined, context));
     } else if (!direct && data.citizen_id === null) {
       planned.push({
         kind: "skip",
@@ -180,28 +178,25 @@ export async function notifyQueued(
     }
   }
 
-  const results: ChannelResult[] = [];
-  for (const plan of planned) results.push(await execute(plan, deps, delivery));
-  const failures = results.filter(
-    (result): result is Extract<ChannelResult, { status: "failed" | "pending" }> =>
-      result.status === "failed" || result.status === "pending",
-  );
-  if (failures.length > 0) throw combinedFailure(event, failures);
+  const results = await executeAll(event, planned, deps, delivery);
   return { template: data.template, locale, channels: results };
 }
 
-type RecordOf = (recipient: string, provider: string | null) => Promise<SendRecord>;
+/** What planning one queued notification's sends needs. */
+interface PlanContext {
+  readonly data: QueuedData;
+  readonly values: Record<string, string>;
+  readonly locale: string;
+  readonly templates: QueuedTemplateCatalogue;
+  readonly deps: NotifierDependencies;
+  readonly record: (recipient: string, provider: string | null) => Promise<SendRecord>;
+}
 
 async function planMessage(
   channel: "email" | "sms",
   address: string,
   name: string | undefined,
-  data: QueuedData,
-  values: Record<string, string>,
-  locale: string,
-  templates: QueuedTemplateCatalogue,
-  deps: NotifierDependencies,
-  record: RecordOf,
+  { data, values, locale, templates, deps, record }: PlanContext,
 ): Promise<Planned> {
   if (channel === "email") {
     const sender = deps.senders.email;
@@ -213,13 +208,7 @@ async function planMessage(
       ...templates.renderEmail(data.template, locale, values),
       priority: data.priority,
     };
-    const lookup = sender.lookup;
-    return {
-      kind: "send",
-      record: sendRecord,
-      send: () => sender.send(notification),
-      lookup: lookup && ((since) => lookup(notification, since)),
-    };
+    return sendPlan(sendRecord, sender, notification);
   }
   const sender = deps.senders.sms;
   const sendRecord = await record(address, sender.provider);
@@ -229,23 +218,10 @@ async function planMessage(
     to: address,
     body: templates.renderSms(data.template, locale, values),
   };
-  const lookup = sender.lookup;
-  return {
-    kind: "send",
-    record: sendRecord,
-    send: () => sender.send(notification),
-    lookup: lookup && ((since) => lookup(notification, since)),
-  };
+  return sendPlan(sendRecord, sender, notification);
 }
 
-async function planPush(
-  data: QueuedData,
-  values: Record<string, string>,
-  locale: string,
-  templates: QueuedTemplateCatalogue,
-  deps: NotifierDependencies,
-  record: RecordOf,
-): Promise<Planned[]> {
+async function planPush({ data, values, locale, templates, deps, record }: PlanContext): Promise<Planned[]> {
   const sender = deps.senders.push;
   const store = deps.pushSubscriptions;
   if (!sender || !store || data.citizen_id === null) {
