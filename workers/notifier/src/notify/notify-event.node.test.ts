@@ -8,15 +8,14 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
-import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../../scripts/local-provider.ts";
+import { startLocalProvider } from "../../../../scripts/local-provider.ts";
+import { localProviderSenders } from "../../../../test/support/local-provider-senders.ts";
 import { migratedTestDatabase } from "../../../../test/support/migrated-database.ts";
 import type { NotificationLog } from "./notification-log.ts";
 import { type NotifierDependencies, notifyEvent } from "./notify-event.ts";
 import { PostgresCitizenDirectory } from "./postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./postgres-notification-log.ts";
-import { SendGridSender } from "./sendgrid-sender.ts";
 import { loadTemplateCatalogue } from "./template-catalogue.ts";
-import { TwilioSender } from "./twilio-sender.ts";
 
 const sql = await migratedTestDatabase("shared/notify/notify-event");
 const provider = await startLocalProvider({ port: 0 });
@@ -93,20 +92,7 @@ describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepte
     directory: new PostgresCitizenDirectory(db),
     log,
     timeZone: "Europe/Dublin",
-    senders: {
-      email: new SendGridSender({
-        baseUrl: provider.url,
-        apiKey: LOCAL_PROVIDER_CREDENTIALS.sendgridApiKey,
-        from: { email: "noreply@council.example.gov" },
-        emailActivity,
-      }),
-      sms: new TwilioSender({
-        baseUrl: provider.url,
-        accountSid: LOCAL_PROVIDER_CREDENTIALS.twilioAccountSid,
-        authToken: LOCAL_PROVIDER_CREDENTIALS.twilioAuthToken,
-        from: LOCAL_PROVIDER_CREDENTIALS.twilioFrom,
-      }),
-    },
+    senders: localProviderSenders(provider.url, { emailActivity }),
   });
   const status = async (event: CloudEventRecord) =>
     (

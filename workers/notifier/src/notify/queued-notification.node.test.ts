@@ -8,7 +8,8 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
-import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../../scripts/local-provider.ts";
+import { startLocalProvider } from "../../../../scripts/local-provider.ts";
+import { localProviderSenders } from "../../../../test/support/local-provider-senders.ts";
 import { migratedTestDatabase, randomCitizenId } from "../../../../test/support/migrated-database.ts";
 import { type NotifierDependencies, PUSH_SUBSCRIPTION_GONE } from "./notify-event.ts";
 import { PostgresCitizenDirectory } from "./postgres-citizen-directory.ts";
@@ -16,9 +17,7 @@ import { PostgresNotificationLog } from "./postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./push-subscriptions.ts";
 import { notifyQueued, priorityOf, priorityOrder } from "./queued-notification.ts";
 import { loadQueuedTemplates } from "./queued-template-catalogue.ts";
-import { SendGridSender } from "./sendgrid-sender.ts";
 import { loadTemplateCatalogue } from "./template-catalogue.ts";
-import { TwilioSender } from "./twilio-sender.ts";
 import { generateVapidKeys } from "./vapid.ts";
 import { WebPushSender } from "./web-push-sender.ts";
 
@@ -60,20 +59,7 @@ describe.skipIf(!sql)("queued notifications", () => {
     pushSubscriptions: new PostgresPushSubscriptions(db),
     log: new PostgresNotificationLog(db),
     timeZone: "Europe/Dublin",
-    senders: {
-      email: new SendGridSender({
-        baseUrl: provider.url,
-        apiKey: LOCAL_PROVIDER_CREDENTIALS.sendgridApiKey,
-        from: { email: "noreply@council.example.gov" },
-      }),
-      sms: new TwilioSender({
-        baseUrl: provider.url,
-        accountSid: LOCAL_PROVIDER_CREDENTIALS.twilioAccountSid,
-        authToken: LOCAL_PROVIDER_CREDENTIALS.twilioAuthToken,
-        from: LOCAL_PROVIDER_CREDENTIALS.twilioFrom,
-      }),
-      push: new WebPushSender({ vapid }),
-    },
+    senders: { ...localProviderSenders(provider.url), push: new WebPushSender({ vapid }) },
   };
 
   async function citizen(contact: { name: string; email: string | null; phone: string | null; language?: string }) {
