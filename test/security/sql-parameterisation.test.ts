@@ -42,9 +42,12 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Text that starts like a statement (not just a word: "DELETE /v1/replay" is an HTTP request line). */
+/**
+ * Text that starts like a statement (not just a word: "DELETE /v1/replay" is an HTTP request line,
+ * "create orders: 6 partitions" a topic plan line).
+ */
 const SQL_START =
-  /^\s*(select\s[\s\S]*\bfrom\b|insert\s+into\b|update\s+\S+\s+set\b|delete\s+from\b|with\s+\w+\s+as\b|(create|drop|alter|truncate|grant|copy)\s)/i;
+  /^\s*(select\s[\s\S]*\bfrom\b|insert\s+into\b|update\s+\S+\s+set\b|delete\s+from\b|with\s+\w+\s+as\b|(create|drop|alter)\s+(or\s+replace\s+)?(unique\s+)?(table|index|database|schema|role|user|view|materialized|extension|sequence|function|procedure|trigger|type|policy|publication|subscription|temp|temporary|unlogged|if)\b|(truncate|grant|revoke|copy)\s)/i;
 
 /** Every place in `text` where SQL is built from strings, as [kind, line]. */
 function unparameterisedSql(text: string): [string, number][] {
@@ -74,12 +77,15 @@ describe("SQL is built only with parameters", () => {
       'const r = "select * from t where id = " + id;',
       "const ok = await sql`select * from t where id = #{id}`;",
       "const ok2 = await sql<Row[]>`select 1 where a = #{a}`;",
+      "const plan = `create #{topic}: 6 partitions`;",
+      "await sql.begin(() => x); const ddl = `CREATE DATABASE #{name}`;",
     ]
       .join("\n")
       .replaceAll("#{", "$" + "{"); // written without ${ so no template is meant here
     expect(unparameterisedSql(sample).map(([kind, line]) => `${kind}@${line}`)).toEqual([
       "unsafe@1",
       "interpolated template@2",
+      "interpolated template@7",
       "concatenation@3",
     ]);
   });
