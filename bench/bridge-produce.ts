@@ -127,9 +127,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       async () => {
         const before = stack.producer.requestsSent;
         const figures = await way();
-        const entry = (requests[name] ??= { requests: 0, messages: 0 });
+        const entry = requests[name] ?? { requests: 0, messages: 0 };
         entry.requests += stack.producer.requestsSent - before;
         entry.messages += figures.messages;
+        requests[name] = entry;
         return figures;
       },
     ]),
