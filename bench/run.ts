@@ -26,12 +26,14 @@ import { collectVersions, describeMachine } from "./lib/environment.ts";
 import { updateReadmeTable } from "./lib/readme-table.ts";
 import { type BenchmarkResultFile, readResults, writeResult } from "./lib/result-file.ts";
 import { mirrorTargetsBenchmark } from "./mirror-targets.ts";
+import { notifierBenchmark } from "./notifier.ts";
 import { producerBenchmark } from "./producer.ts";
 
 const BENCHMARKS: readonly Benchmark[] = [
   producerBenchmark,
   endToEndBenchmark,
   citizenSyncBenchmark,
+  notifierBenchmark,
   bridgeProduceBenchmark,
   mirrorTargetsBenchmark,
 ];

@@ -24,12 +24,22 @@ import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger, eventLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
-import { type NotifierDependencies, notifyEvent, UNKNOWN_CITIZEN } from "./notify/notify-event.ts";
+import { valueAt } from "./notify/event-variables.ts";
+import type { Channel } from "./notify/notification.ts";
+import type { DirectoryName } from "./notify/notification-rule.ts";
+import { notificationRuleFor } from "./notify/notification-rules.ts";
+import {
+  type NotifierDependencies,
+  type NotifierSenders,
+  notifyEvent,
+  UNKNOWN_CITIZEN,
+} from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./notify/push-subscriptions.ts";
 import { isQueuedNotification, notifyQueued, priorityOrder } from "./notify/queued-notification.ts";
 import { loadQueuedTemplates, type QueuedTemplateCatalogue } from "./notify/queued-template-catalogue.ts";
+import type { Sender } from "./notify/sender.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
 import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template-catalogue.ts";
 import { TwilioSender } from "./notify/twilio-sender.ts";
@@ -38,10 +48,15 @@ import { WebhookSender } from "./notify/webhook-sender.ts";
 
 const CONSUMER = "notifier";
 /**
- * Messages handled at once. A Worker invocation may hold 6 connections: 2 for Postgres plus one
- * provider call per message in flight.
+ * Messages handled at once. Their recipients are read in one query first, their ledger
+ * reservations and sent marks grouped into one statement per wave (`PostgresNotificationLog`),
+ * and their provider calls share `PROVIDER_CALLS` slots. A reservation waits for a slot at most
+ * (CONCURRENCY / PROVIDER_CALLS) provider calls (30 s with the default 10 s timeout), well inside
+ * its 60 s lease (`SEND_LEASE_SECONDS`).
  */
-const CONCURRENCY = 3;
+const CONCURRENCY = 12;
+/** Provider calls in flight at once: with Postgres' 2 the 6 connections a Worker invocation may hold. */
+const PROVIDER_CALLS = 4;
 
 function rejectUnreadableEvent(body: unknown): string | undefined {
   const decoded = parseQueuedEvent(body);
@@ -60,18 +75,41 @@ function queuedTemplateCatalogue(): QueuedTemplateCatalogue {
   return queuedTemplates;
 }
 
-function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): NotifierDependencies {
+/**
+ * Reads the recipients of a batch's events in one query per directory (instead of one each); an
+ * event whose id is not readable here is looked up on its own later, as before.
+ */
+async function prefetchRecipients(directory: PostgresCitizenDirectory, bodies: readonly unknown[]): Promise<void> {
+  const wanted = new Map<DirectoryName, number[]>();
+  for (const body of bodies) {
+    const event = body as Partial<CloudEventRecord> | null;
+    const rule = typeof event?.type === "string" ? notificationRuleFor(event.type) : undefined;
+    if (!rule) continue;
+    const id = valueAt(event?.data, rule.recipient.citizenIdPath);
+    if (!Number.isSafeInteger(id)) continue;
+    const ids = wanted.get(rule.recipient.directory) ?? [];
+    ids.push(id as number);
+    wanted.set(rule.recipient.directory, ids);
+  }
+  await Promise.all([...wanted].map(([name, ids]) => directory.prefetch(name, ids)));
+}
+
+function dependencies(
+  env: NotifierEnv,
+  sql: ReturnType<typeof openDatabase>,
+  directory: PostgresCitizenDirectory,
+): NotifierDependencies {
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
   return {
     catalogue: templateCatalogue(),
     queuedTemplates: queuedTemplateCatalogue(),
-    directory: new PostgresCitizenDirectory(sql),
+    directory,
     pushSubscriptions: new PostgresPushSubscriptions(sql),
     log: new PostgresNotificationLog(sql),
     timeZone: env.NOTIFY_TIME_ZONE,
     unknownOutcome: { visibilitySeconds: env.UNKNOWN_OUTCOME_VISIBILITY_SECONDS, policy: env.UNKNOWN_OUTCOME_POLICY },
     unknownCitizenRetrySeconds: env.UNKNOWN_CITIZEN_RETRY_SECONDS,
-    senders: {
+    senders: limitProviderCalls(PROVIDER_CALLS, {
       email: new SendGridSender({
         baseUrl: env.SENDGRID_BASE_URL,
         apiKey: env.SENDGRID_API_KEY,
@@ -100,7 +138,39 @@ function dependencies(env: NotifierEnv, sql: ReturnType<typeof openDatabase>): N
             }),
           }
         : {}),
-    },
+    }),
+  };
+}
+
+/** Every sender's calls (sends and lookups) share `slots` slots: at most that many provider calls at once. */
+function limitProviderCalls(slots: number, senders: NotifierSenders): NotifierSenders {
+  let free = slots;
+  const waiting: (() => void)[] = [];
+  const inSlot = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await call();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+  const limit = <C extends Channel>(sender: Sender<C>): Sender<C> => {
+    const lookup = sender.lookup;
+    return {
+      channel: sender.channel,
+      provider: sender.provider,
+      send: (notification) => inSlot(() => sender.send(notification)),
+      ...(lookup ? { lookup: (notification, since) => inSlot(() => lookup(notification, since)) } : {}),
+    };
+  };
+  return {
+    email: limit(senders.email),
+    sms: limit(senders.sms),
+    ...(senders.webhook ? { webhook: { url: senders.webhook.url, sender: limit(senders.webhook.sender) } } : {}),
+    ...(senders.push ? { push: limit(senders.push) } : {}),
   };
 }
 
@@ -114,7 +184,8 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   const env = parsed.data;
   // A client per invocation: Workers cannot reuse sockets across invocations.
   const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: 2 });
-  const deps = dependencies(env, sql);
+  const directory = new PostgresCitizenDirectory(sql);
+  const deps = dependencies(env, sql, directory);
   const retry = { maxRetries: env.MAX_RETRIES };
   let unknownCitizenSkips = 0;
   /** Queued notifications not sent, by reason (each also a `skipped` row in edgebus.notifications). */
@@ -161,6 +232,11 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   // Priority: a batch's high-priority queued notifications are sent first, low ones last (stable).
   const order = priorityOrder(batch.messages.map((message) => message.body));
   const ordered = { queue: batch.queue, messages: order.map((index) => batch.messages[index] as QueueMessage) };
+  // A failed read ahead costs nothing but the round trip: each event then looks its recipient up alone.
+  await prefetchRecipients(
+    directory,
+    batch.messages.map((message) => message.body),
+  ).catch(() => {});
   const orderedSettlements = await consumeBatch(
     ordered,
     handler,

@@ -45,6 +45,21 @@ export function formatVariables(
   return values;
 }
 
+/**
+ * Intl formatters are costly to build (the largest CPU item per notification before they were
+ * kept): one per (kind, locale, currency or time zone), kept for the isolate's life. Currency
+ * codes come from event data, so the cache is emptied should it ever grow past a few hundred.
+ */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function cachedFormatter<F extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => F): F {
+  const known = formatters.get(key);
+  if (known !== undefined) return known as F;
+  if (formatters.size >= 500) formatters.clear();
+  const made = make();
+  formatters.set(key, made);
+  return made;
+}
+
 function formatVariable(name: string, spec: VariableSpec, data: unknown, context: FormatContext): string {
   const value = valueAt(data, spec.path);
   const format = spec.format ?? "text";
@@ -65,10 +80,11 @@ function formatVariable(name: string, spec: VariableSpec, data: unknown, context
       if (!Number.isInteger(value) || typeof currency !== "string") {
         throw variableError(name, spec, "expected an integer amount and a currency code");
       }
-      const formatter = new Intl.NumberFormat(context.catalogue.formatLocale(context.locale), {
-        style: "currency",
-        currency,
-      });
+      const locale = context.catalogue.formatLocale(context.locale);
+      const formatter = cachedFormatter(
+        `money\u0000${locale}\u0000${currency}`,
+        () => new Intl.NumberFormat(locale, { style: "currency", currency }),
+      );
       const digits = formatter.resolvedOptions().maximumFractionDigits ?? 2;
       return formatter.format((value as number) / 10 ** digits);
     }
@@ -77,19 +93,20 @@ function formatVariable(name: string, spec: VariableSpec, data: unknown, context
       if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
         throw variableError(name, spec, "expected YYYY-MM-DD");
       }
-      return new Intl.DateTimeFormat(context.catalogue.formatLocale(context.locale), {
-        dateStyle: "long",
-        timeZone: "UTC",
-      }).format(new Date(`${value}T00:00:00Z`));
+      const locale = context.catalogue.formatLocale(context.locale);
+      return cachedFormatter(
+        `date\u0000${locale}`,
+        () => new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }),
+      ).format(new Date(`${value}T00:00:00Z`));
     }
     case "datetime": {
       const instant = typeof value === "string" ? new Date(value) : undefined;
       if (!instant || Number.isNaN(instant.getTime())) throw variableError(name, spec, "expected an RFC 3339 time");
-      return new Intl.DateTimeFormat(context.catalogue.formatLocale(context.locale), {
-        dateStyle: "medium",
-        timeStyle: "short",
-        timeZone: context.timeZone,
-      }).format(instant);
+      const locale = context.catalogue.formatLocale(context.locale);
+      return cachedFormatter(
+        `datetime\u0000${locale}\u0000${context.timeZone}`,
+        () => new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone: context.timeZone }),
+      ).format(instant);
     }
   }
 }

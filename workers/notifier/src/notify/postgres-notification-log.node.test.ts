@@ -53,6 +53,27 @@ describe.skipIf(!sql)("PostgresNotificationLog (real Postgres)", () => {
     expect(results.filter((result) => result.state === "busy")).toHaveLength(4);
   });
 
+  it("concurrent sends share statements: a wave of reservations is one insert, its sent marks one update", async () => {
+    let statements = 0;
+    const counted = new PostgresNotificationLog(
+      new Proxy(db, {
+        apply(target, self, args) {
+          statements++;
+          return Reflect.apply(target, self, args);
+        },
+      }),
+    );
+    const records = Array.from({ length: 20 }, () => sendRecord());
+    const reservations = await Promise.all(records.map((record) => counted.reserve(record, VISIBLE)));
+    expect(reservations.every((reservation) => reservation.state === "send")).toBe(true);
+    expect(statements).toBe(1);
+    await Promise.all(records.map((record, i) => counted.markSent(record.idempotencyKey, `msg-wave-${i}`)));
+    expect(statements).toBe(2);
+    for (const [i, record] of records.entries()) {
+      expect(await row(record.idempotencyKey)).toMatchObject({ status: "sent", provider_message_id: `msg-wave-${i}` });
+    }
+  });
+
   it("a failed send can be reserved again, counting attempts", async () => {
     const record = sendRecord();
     await log.reserve(record, VISIBLE);
