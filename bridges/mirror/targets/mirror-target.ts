@@ -1,5 +1,6 @@
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
+import { errorLogFields, type Logger, withoutCredentials } from "#shared/log.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
 
 /**
@@ -102,4 +103,42 @@ export function groupInOrder<T>(
 /** Bytes of an event's body as a broker would carry it (a size check before sending). */
 export function byteLength(body: string | Uint8Array): number {
   return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/** What a target with a self-reconnecting client logs about its connection (`connectionProblems`). */
+export interface ConnectionProblems {
+  /** The problem while it lasts. */
+  readonly lastError: string | undefined;
+  /** The client reported `error` and is reconnecting. */
+  failed(error: unknown): void;
+  /** The client (re)connected. */
+  connected(): void;
+}
+
+/**
+ * One warning per distinct connection problem (not one per reconnect attempt) and one line when
+ * the connection is back; `broker` names it in the lines (`RabbitMQ`), `destination` is the target.
+ */
+export function connectionProblems(log: Logger, broker: string, destination: string, url: string): ConnectionProblems {
+  let lastError: string | undefined;
+  return {
+    get lastError() {
+      return lastError;
+    },
+    failed(error) {
+      const message = (error as Error).message;
+      if (message !== lastError) {
+        log.log("warn", `${broker} connection problem; reconnecting`, {
+          destination,
+          url: withoutCredentials(url),
+          ...errorLogFields(error),
+        });
+      }
+      lastError = message;
+    },
+    connected() {
+      if (lastError !== undefined) log.log("info", `${broker} connection back`, { destination });
+      lastError = undefined;
+    },
+  };
 }

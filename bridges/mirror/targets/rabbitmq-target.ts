@@ -6,6 +6,8 @@ import type { BindingMode } from "../cloud-event-binding.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
 import { toAmqpMessage } from "./bindings.ts";
 import {
+  type ConnectionProblems,
+  connectionProblems,
   type DeliveryOutcome,
   destinationType,
   type MirrorDelivery,
@@ -63,7 +65,7 @@ export class RabbitMqTarget implements MirrorTarget {
   readonly #options: RabbitMqTargetOptions;
   readonly #connection: Connection;
   readonly #publisher: Publisher;
-  #lastError: string | undefined;
+  readonly #problems: ConnectionProblems;
 
   constructor(options: RabbitMqTargetOptions) {
     this.name = options.name ?? "rabbitmq";
@@ -77,21 +79,10 @@ export class RabbitMqTarget implements MirrorTarget {
       retryLow: 250,
       retryHigh: 5000,
     });
-    this.#connection.on("error", (error: unknown) => {
-      const message = (error as Error).message;
-      // One line per distinct problem, not one per reconnect attempt.
-      if (message !== this.#lastError) {
-        log.log("warn", "RabbitMQ connection problem; reconnecting", {
-          destination: this.name,
-          url: withoutCredentials(options.url),
-          ...errorLogFields(error),
-        });
-      }
-      this.#lastError = message;
-    });
+    this.#problems = connectionProblems(log, "RabbitMQ", this.name, options.url);
+    this.#connection.on("error", (error: unknown) => this.#problems.failed(error));
     this.#connection.on("connection", () => {
-      if (this.#lastError !== undefined) log.log("info", "RabbitMQ connection back", { destination: this.name });
-      this.#lastError = undefined;
+      this.#problems.connected();
       // At once, not at the first publish: consumers' queues exist (and are bound) before events flow.
       void this.#declare();
     });
@@ -190,7 +181,7 @@ export class RabbitMqTarget implements MirrorTarget {
   async probe(): Promise<void> {
     if (!this.#connection.ready) {
       throw new Error(
-        `not connected to ${withoutCredentials(this.#options.url)}${this.#lastError ? `: ${this.#lastError}` : ""}`,
+        `not connected to ${withoutCredentials(this.#options.url)}${this.#problems.lastError ? `: ${this.#problems.lastError}` : ""}`,
       );
     }
   }

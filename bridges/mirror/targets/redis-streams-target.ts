@@ -1,11 +1,17 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
-import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
+import { createLogger, withoutCredentials } from "#shared/log.ts";
 import type { BindingMode } from "../cloud-event-binding.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
 import { toStreamFields } from "./bindings.ts";
-import { type DeliveryOutcome, type MirrorDelivery, type MirrorTarget, unavailable } from "./mirror-target.ts";
+import {
+  connectionProblems,
+  type DeliveryOutcome,
+  type MirrorDelivery,
+  type MirrorTarget,
+  unavailable,
+} from "./mirror-target.ts";
 
 const log = createLogger({ component: "mirror-redis-streams" });
 
@@ -71,7 +77,6 @@ export class RedisStreamsTarget implements MirrorTarget {
   readonly mapping: TopicMapping;
   readonly #options: RedisStreamsTargetOptions;
   readonly #redis: Redis;
-  #lastError: string | undefined;
 
   constructor(options: RedisStreamsTargetOptions) {
     this.name = options.name ?? "redis-streams";
@@ -85,20 +90,9 @@ export class RedisStreamsTarget implements MirrorTarget {
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
     this.#redis.defineCommand("edgebusAppendOnce", { numberOfKeys: 2, lua: APPEND_ONCE });
-    this.#redis.on("error", (error: Error) => {
-      if (error.message !== this.#lastError) {
-        log.log("warn", "Redis Streams connection problem; reconnecting", {
-          destination: this.name,
-          url: withoutCredentials(options.url),
-          ...errorLogFields(error),
-        });
-      }
-      this.#lastError = error.message;
-    });
-    this.#redis.on("ready", () => {
-      if (this.#lastError !== undefined) log.log("info", "Redis Streams connection back", { destination: this.name });
-      this.#lastError = undefined;
-    });
+    const problems = connectionProblems(log, "Redis Streams", this.name, options.url);
+    this.#redis.on("error", (error: Error) => problems.failed(error));
+    this.#redis.on("ready", () => problems.connected());
   }
 
   get saturated(): boolean {
