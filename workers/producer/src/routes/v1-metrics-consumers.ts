@@ -4,9 +4,9 @@ import { databaseError, openDatabase } from "#shared/db/client.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { renderConsumerMetrics } from "../consumer-metrics-text.ts";
 import { readConsumerSeries, readDeadLetterSeries } from "../db/consumer-metrics-reader.ts";
-import { webhookMetricsText } from "../subscriptions/webhook-metrics.ts";
 import { QUEUE_METRICS_TIMEOUT_MS, readQueueBacklogs } from "../queue-backlog.ts";
 import { defineRoute, errorResponses, METRICS_KEY } from "../route-definition.ts";
+import { webhookMetricsText } from "../subscriptions/webhook-metrics.ts";
 
 /**
  * `GET /v1/metrics/consumers` — Prometheus text of the consumers, queues and dead letters
