@@ -110,6 +110,8 @@ async function main(): Promise<number> {
   const versions = await collectVersions(services);
   console.log(`bench: ${JSON.stringify(versions)}`);
 
+  // Read before this run writes its own files: --compare shows the change against them.
+  const committedBefore = await readResults(RESULTS_DIR);
   // Quick figures are not comparable with full ones: they never overwrite the committed files.
   const resultsDir = values.quick ? await mkdtemp(path.join(tmpdir(), "edgebus-bench-quick-")) : RESULTS_DIR;
   const fresh: BenchmarkResultFile[] = [];
@@ -141,9 +143,11 @@ async function main(): Promise<number> {
     }
   }
 
-  const committed = await readResults(RESULTS_DIR);
+  const committed = await readResults(RESULTS_DIR); // now with this run's files
   if (values.compare)
-    console.log(`\nbench: ratios against the committed figures\n${formatComparison(compareRatios(committed, fresh))}`);
+    console.log(
+      `\nbench: ratios against the committed figures\n${formatComparison(compareRatios(committedBefore, fresh))}`,
+    );
   if (!values.quick) {
     await updateTables(committed);
     console.log(`bench: tables in bench/README.md and README.md regenerated from ${committed.length} result files`);
