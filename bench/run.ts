@@ -28,6 +28,7 @@ import { type BenchmarkResultFile, readResults, writeResult } from "./lib/result
 import { mirrorTargetsBenchmark } from "./mirror-targets.ts";
 import { notifierBenchmark } from "./notifier.ts";
 import { producerBenchmark } from "./producer.ts";
+import { redisRestBenchmark } from "./redis-rest.ts";
 
 const BENCHMARKS: readonly Benchmark[] = [
   producerBenchmark,
@@ -36,6 +37,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   notifierBenchmark,
   bridgeProduceBenchmark,
   mirrorTargetsBenchmark,
+  redisRestBenchmark,
 ];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(here, "results");

@@ -56,3 +56,83 @@ describe.skipIf(!available)("RedisCommandRunner scripts", () => {
     expect(outcomes).toEqual([{ result: expect.stringMatching(/^t/) }, { result: expect.stringMatching(/^u/) }]);
   });
 });
+
+describe.skipIf(!available)("RedisCommandRunner pipelines", () => {
+  let redis: Redis;
+  let runner: RedisCommandRunner;
+  const prefix = `t:runner:${randomUUID()}:`;
+  beforeAll(async () => {
+    redis = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    runner = new RedisCommandRunner(redis);
+    await redis.ping();
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await runner.close();
+    await redis.quit();
+  });
+
+  /** Counts the writes that reach the connection's socket while `work` runs. */
+  async function socketWrites(work: () => Promise<unknown>): Promise<number> {
+    const stream = redis.stream as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+    const originals = { _write: stream._write, _writev: stream._writev };
+    let writes = 0;
+    for (const method of ["_write", "_writev"] as const) {
+      stream[method] = (...args: unknown[]) => {
+        writes++;
+        return originals[method].apply(stream, args);
+      };
+    }
+    try {
+      await work();
+    } finally {
+      stream._write = originals._write;
+      stream._writev = originals._writev;
+    }
+    return writes;
+  }
+
+  it("sends a whole pipeline in one socket write and answers each command in order, errors in place", async () => {
+    let outcomes: unknown;
+    const writes = await socketWrites(async () => {
+      outcomes = await runner.runPipeline(
+        [
+          ["set", `${prefix}a`, "1"],
+          ["incr", `${prefix}a`],
+          ["hset", `${prefix}a`, "f", "v"],
+          ["get", `${prefix}a`],
+          ...Array.from({ length: 50 }, () => ["incr", `${prefix}n`] as const),
+        ],
+        false,
+      );
+    });
+    expect(writes).toBe(1);
+    expect(outcomes).toEqual([
+      { result: "OK" },
+      { result: 2 },
+      { error: expect.stringMatching(/^WRONGTYPE /) },
+      { result: "2" },
+      ...Array.from({ length: 50 }, (_, i) => ({ result: i + 1 })),
+    ]);
+  });
+
+  it("queues a pipeline sent before the connection is ready and runs it once it is", async () => {
+    const offline = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
+    const offlineRunner = new RedisCommandRunner(offline);
+    try {
+      const pending = offlineRunner.runPipeline(
+        [
+          ["set", `${prefix}late`, "x"],
+          ["get", `${prefix}late`],
+        ],
+        false,
+      );
+      expect(offline.status).not.toBe("ready");
+      expect(await pending).toEqual([{ result: "OK" }, { result: "x" }]);
+    } finally {
+      await offlineRunner.close();
+      await offline.quit();
+    }
+  });
+});

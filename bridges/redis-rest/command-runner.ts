@@ -70,14 +70,34 @@ export class RedisCommandRunner {
   }
 
   async runPipeline(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
-    // Issue every command before awaiting any: ioredis writes them back to back on one connection.
-    const pending = commands.map((command) => {
-      const prepared = this.#prepare(command);
-      const connection = isScriptKill(prepared) ? this.#control : this.#redis;
-      return settle(connection.callBuffer(prepared.name, ...prepared.args), prepared);
-    });
+    const prepared = commands.map((command) => this.#prepare(command));
+    // Issue every command before awaiting any: ioredis writes them back to back on one connection,
+    // in request order. Corked, the socket sends them as one write (one system call and one
+    // Redis read for the whole pipeline) instead of one write per command.
+    const pending = this.#corked(prepared.length > 1, () =>
+      prepared.map((command) => {
+        const connection = isScriptKill(command) ? this.#control : this.#redis;
+        return settle(connection.callBuffer(command.name, ...command.args), command);
+      }),
+    );
     const settled = await Promise.all(pending);
     return settled.map((outcome) => toOutcome(outcome, base64));
+  }
+
+  /**
+   * Runs `issue` with the shared connection's socket corked when `worthIt`: ioredis writes each
+   * command to the socket as it is called, and the writes made while corked leave as one.
+   * Commands queued while the connection is not ready never reach the socket here; ioredis
+   * writes them once it is.
+   */
+  #corked<T>(worthIt: boolean, issue: () => T): T {
+    const stream = worthIt && this.#redis.status === "ready" ? this.#redis.stream : undefined;
+    stream?.cork();
+    try {
+      return issue();
+    } finally {
+      stream?.uncork();
+    }
   }
 
   async runTransaction(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {

@@ -1,0 +1,452 @@
+/**
+ * Bridge Redis REST gateway: what serving Redis over the Upstash REST protocol costs compared with
+ * talking to Redis directly, two ways in one run against the same Redis with the same commands:
+ *
+ * 1. gateway — the unmodified `@upstash/redis` client with `enableAutoPipelining: true` (what a
+ *              Worker uses; base64 responses, its default) over HTTP to the bridge's Redis REST
+ *              app (`bridges/redis-rest/app.ts`), served in this process as the bridge mounts it,
+ *              connected as the gateway's restricted ACL user.
+ * 2. direct  — ioredis with `enableAutoPipelining: true` (the commands of one event-loop turn go
+ *              out as one pipeline), straight to Redis: the ceiling.
+ *
+ * The commands are the producer's: each unit of work is one publish as the producer's Redis dedup
+ * store makes it — `EVAL` of its begin script (rate limit + dedup lease + record, one event), then
+ * four cache-style commands at once (`GET`, `SET … NX PX`, `INCR`, `SET … EX`), then its finish
+ * script by `EVALSHA` (as `@upstash/redis` scripts send it once cached) — and `--callers` units
+ * run concurrently, so the clients' auto-pipelining groups what the callers issue together. The
+ * scripts, keys and arguments are recorded from `RedisDedupStore` itself, so they stay the
+ * producer's. Best of `--runs` per way, runs interleaved; HTTP requests and Redis writes are
+ * counted per 1,000 commands, and one more run of each way is CPU-profiled.
+ *
+ * Run: `npm run bench -- redis-rest [--quick]` (REDIS_URL, default redis://127.0.0.1:6379).
+ * Writes keys under `edgebus:bench:redis-rest:*` (every one expires within 10 minutes, counters
+ * aside); creates and drops an ACL user of its own.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { Hono } from "hono";
+import { Redis as IORedis } from "ioredis";
+import { createRedisRestApp } from "../bridges/redis-rest/app.ts";
+import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
+import { openGatewayRedis } from "../bridges/redis-rest/serve.ts";
+import { RedisDedupStore } from "../workers/producer/src/dedup/redis-dedup-store.ts";
+import { type BatchFigures, bestOfInterleaved, serveLocally } from "./lib/batch-load.ts";
+import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
+import { type ProfileSummary, profileCpu } from "./lib/cpu-profile.ts";
+import { packageVersion } from "./lib/environment.ts";
+import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
+import { median, percentile, round } from "./lib/stats.ts";
+
+const FULL = { units: 10_000, callers: 64, runs: 5 };
+const QUICK = { units: 1000, callers: 64, runs: 2 };
+type Size = typeof FULL;
+const COMMANDS_PER_UNIT = 6;
+/** Record TTL in the begin script: the producer keeps records a day; the bench's expire sooner. */
+const RECORD_TTL_SECONDS = 600;
+const stamp = Date.now().toString(36);
+const PREFIX = `edgebus:bench:redis-rest:${stamp}`;
+
+/** One command as both clients take it: a script call, or a plain command with its arguments. */
+interface ScriptCall {
+  readonly script: string;
+  readonly sha: string;
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/** One publish's Redis traffic, as the producer makes it (see the file comment). */
+interface Unit {
+  readonly begin: ScriptCall;
+  readonly cacheKey: string;
+  readonly cacheValue: string;
+  readonly lockKey: string;
+  readonly counterKey: string;
+  readonly finish: ScriptCall;
+}
+
+/** What a way does per unit; both ways implement it with their own client. */
+interface Client {
+  evalScript(call: ScriptCall): Promise<unknown>;
+  evalshaScript(call: ScriptCall): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  setNxPx(key: string, value: string, ms: number): Promise<unknown>;
+  incr(key: string): Promise<unknown>;
+  setEx(key: string, value: string, seconds: number): Promise<unknown>;
+}
+
+const sha1 = (text: string) => createHash("sha1").update(text, "utf8").digest("hex");
+
+/**
+ * Records what `RedisDedupStore` sends for a one-event publish (begin with the request's rate
+ * limit, finish with one receipt) through a stand-in for the Upstash client that only records.
+ */
+async function recordDedupCalls(run: string, count: number): Promise<Pick<Unit, "begin" | "finish">[]> {
+  let captured: { script: string; keys: string[]; args: string[] } | undefined;
+  const recorder = {
+    eval: async (script: string, keys: string[], args: (string | number)[]) => {
+      captured = { script, keys, args: args.map(String) };
+      // The begin reply of an admitted request whose event is new; finish ignores its reply.
+      return [["admitted", 1_000_000], ["created"]];
+    },
+  };
+  const store = new RedisDedupStore(recorder as never, `${PREFIX}:dedup`);
+  const calls: Pick<Unit, "begin" | "finish">[] = [];
+  const take = (): ScriptCall => {
+    if (captured === undefined) throw new Error("the dedup store sent nothing");
+    const { script, keys, args } = captured;
+    captured = undefined;
+    return { script, sha: sha1(script), keys, args };
+  };
+  for (let i = 0; i < count; i++) {
+    const key = `/gov/bench:${run}-${i}`;
+    const holder = `holder-${run}-${i}`;
+    await store.beginMany([{ key, holder, plan: ["queue:citizen-sync", "kafka:gov.bench.citizen"] }], {
+      firstSeenAt: new Date().toISOString(),
+      leaseMs: 30_000,
+      admission: {
+        keyId: `key-${i % 16}`,
+        limit: { requests: 1_000_000_000, window_seconds: 60 },
+        cost: 1,
+      },
+    });
+    const begin = take();
+    // ARGV[8] of the begin script is the record's TTL (a day in the producer).
+    begin.args[7] = String(RECORD_TTL_SECONDS);
+    await store.finishMany([
+      {
+        key,
+        holder,
+        complete: true,
+        delivered: { "queue:citizen-sync": { destination: "queue:citizen-sync", partition: null, offset: null } },
+      },
+    ]);
+    calls.push({ begin, finish: take() });
+  }
+  return calls;
+}
+
+async function buildUnits(run: string, count: number): Promise<Unit[]> {
+  const dedup = await recordDedupCalls(run, count);
+  return dedup.map((calls, i) => ({
+    ...calls,
+    cacheKey: `${PREFIX}:cache:${i % 1000}`,
+    cacheValue: JSON.stringify({ citizenId: `citizen-${i % 5000}`, version: i, note: "x".repeat(120) }),
+    lockKey: `${PREFIX}:lock:${run}:${i}`,
+    counterKey: `${PREFIX}:count:${i % 100}`,
+  }));
+}
+
+/** Runs every unit with `callers` in flight; throughput in commands, latency per unit. */
+async function measureUnits(units: readonly Unit[], callers: number, client: Client): Promise<BatchFigures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (next < units.length) {
+        const unit = units[next++] as Unit;
+        const t0 = performance.now();
+        await client.evalScript(unit.begin);
+        await Promise.all([
+          client.get(unit.cacheKey),
+          client.setNxPx(unit.lockKey, "holder", 30_000),
+          client.incr(unit.counterKey),
+          client.setEx(unit.cacheKey, unit.cacheValue, RECORD_TTL_SECONDS),
+        ]);
+        await client.evalshaScript(unit.finish);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - began) / 1000;
+  latencies.sort((a, b) => a - b);
+  const commands = units.length * COMMANDS_PER_UNIT;
+  return {
+    messages: commands,
+    seconds: round(seconds, 3),
+    messages_per_second: Math.round(commands / seconds),
+    batch_latency_ms: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1) },
+  };
+}
+
+function upstashClient(redis: UpstashRedis): Client {
+  return {
+    evalScript: (call) => redis.eval(call.script, call.keys, call.args),
+    evalshaScript: (call) => redis.evalsha(call.sha, call.keys, call.args),
+    get: (key) => redis.get(key),
+    setNxPx: (key, value, ms) => redis.set(key, value, { nx: true, px: ms }),
+    incr: (key) => redis.incr(key),
+    setEx: (key, value, seconds) => redis.set(key, value, { ex: seconds }),
+  };
+}
+
+function ioredisClient(redis: IORedis): Client {
+  return {
+    evalScript: (call) => redis.eval(call.script, call.keys.length, ...call.keys, ...call.args),
+    evalshaScript: (call) => redis.evalsha(call.sha, call.keys.length, ...call.keys, ...call.args),
+    get: (key) => redis.get(key),
+    setNxPx: (key, value, ms) => redis.set(key, value, "PX", ms, "NX"),
+    incr: (key) => redis.incr(key),
+    setEx: (key, value, seconds) => redis.set(key, value, "EX", seconds),
+  };
+}
+
+/**
+ * Counts the writes that reach `redis`'s socket (`_write`/`_writev`: a pipeline, or commands
+ * written while the socket is corked, go out as one; each write waits for its replies): the Redis
+ * round trips.
+ */
+function countSocketWrites(redis: IORedis): () => number {
+  let writes = 0;
+  const counted = new WeakSet<object>();
+  type Writer = (...args: unknown[]) => unknown;
+  const patch = () => {
+    const stream = (redis as unknown as { stream?: Record<"_write" | "_writev", Writer | undefined> }).stream;
+    if (stream === undefined || counted.has(stream)) return;
+    counted.add(stream);
+    for (const method of ["_write", "_writev"] as const) {
+      const original = stream[method];
+      if (typeof original !== "function") continue;
+      stream[method] = (...args: unknown[]) => {
+        writes++;
+        return original.apply(stream, args);
+      };
+    }
+  };
+  patch();
+  redis.on("connect", patch);
+  return () => writes;
+}
+
+/** The gateway's restricted ACL user, or the URL's own user (with a note) where it cannot be made. */
+async function gatewayUser(redisUrl: string, log: (line: string) => void) {
+  const username = `edgebus-bench-${stamp}`;
+  const password = randomBytes(24).toString("hex");
+  const admin = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  admin.on("error", () => undefined);
+  try {
+    await admin.connect();
+    await createGatewayAclUser(admin, username, password, {
+      keyPatterns: ["edgebus:bench:*"],
+      db: redisUrlParts(redisUrl).db,
+    });
+  } catch (error) {
+    log(`cannot create an ACL user (${error instanceof Error ? error.message : String(error)}); unrestricted`);
+    return { url: redisUrl, restricted: false, drop: async () => undefined };
+  } finally {
+    admin.disconnect();
+  }
+  return {
+    url: redisUrlAs(redisUrl, username, password),
+    restricted: true,
+    drop: async () => {
+      const cleanup = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
+      cleanup.on("error", () => undefined);
+      try {
+        await cleanup.call("ACL", "DELUSER", username);
+      } finally {
+        cleanup.disconnect();
+      }
+    },
+  };
+}
+
+async function run(context: BenchContext): Promise<BenchmarkReport> {
+  const size: Size = context.quick ? QUICK : FULL;
+  const user = await gatewayUser(context.redisUrl, context.log);
+  const gateway = await openGatewayRedis({ url: user.url, allowUnrestrictedUser: !user.restricted });
+  const token = randomBytes(24).toString("hex");
+  const app = new Hono();
+  let httpRequests = 0;
+  app.use("/redis/*", async (_c, next) => {
+    httpRequests++;
+    await next();
+  });
+  app.route(
+    "/redis",
+    createRedisRestApp({
+      redis: gateway.redis,
+      userGuard: gateway.guard,
+      token,
+      subscriptions: false,
+      allowUnrestrictedUser: !user.restricted,
+    }),
+  );
+  const server = await serveLocally(app);
+  const upstash = new UpstashRedis({
+    url: `${server.url}/redis`,
+    token,
+    enableAutoPipelining: true,
+    enableTelemetry: false,
+    retry: { retries: 0 },
+  });
+  const direct = new IORedis(context.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  const bridgeWrites = countSocketWrites(gateway.redis);
+  const directWrites = countSocketWrites(direct);
+  await Promise.all([gateway.redis.ping(), direct.ping()]);
+
+  // EVALSHA needs the finish script cached; both ways see the same Redis script cache.
+  const [sample] = await buildUnits("load", 1);
+  if (sample) await direct.script("LOAD", sample.finish.script);
+
+  let runNumber = 0;
+  const counts: Record<string, { commands: number; http: number; redis: number }> = {};
+  const ways: Record<string, () => Promise<BatchFigures>> = {
+    gateway: async () => {
+      const units = await buildUnits(`g${runNumber++}`, size.units);
+      const [http0, redis0] = [httpRequests, bridgeWrites()];
+      const figures = await measureUnits(units, size.callers, upstashClient(upstash));
+      const entry = counts.gateway ?? { commands: 0, http: 0, redis: 0 };
+      entry.commands += figures.messages;
+      entry.http += httpRequests - http0;
+      entry.redis += bridgeWrites() - redis0;
+      counts.gateway = entry;
+      return figures;
+    },
+    direct: async () => {
+      const units = await buildUnits(`d${runNumber++}`, size.units);
+      const redis0 = directWrites();
+      const figures = await measureUnits(units, size.callers, ioredisClient(direct));
+      const entry = counts.direct ?? { commands: 0, http: 0, redis: 0 };
+      entry.commands += figures.messages;
+      entry.redis += directWrites() - redis0;
+      counts.direct = entry;
+      return figures;
+    },
+  };
+  const runs = await bestOfInterleaved(ways, {
+    runs: size.runs,
+    messages: size.units * COMMANDS_PER_UNIT,
+    unit: "commands",
+    pad: 8,
+    log: (line) => context.log(line),
+  });
+
+  // Where the time goes: one more run of each way under the V8 profiler. Client and gateway share
+  // this process, so the gateway's profile holds both sides (@upstash/redis, fetch, the bridge).
+  const cpu_profiles: Record<string, ProfileSummary> = {};
+  for (const name of ["gateway", "direct"] as const) {
+    const client = name === "gateway" ? upstashClient(upstash) : ioredisClient(direct);
+    const units = await buildUnits(`p-${name}`, size.units);
+    context.log(`${name}: profiled run, ${size.units * COMMANDS_PER_UNIT} commands`);
+    cpu_profiles[name] = await profileCpu(async () => {
+      await measureUnits(units, size.callers, client);
+    });
+  }
+
+  const per1000 = (n: number, commands: number) => round((1000 * n) / commands, 1);
+  const rate = (name: string) => runs[name]?.messages_per_second ?? Number.NaN;
+  const medianRate = (name: string) => Math.round(median(runs[name]?.runs ?? []));
+  const [gatewayRate, directRate] = [rate("gateway"), rate("direct")];
+  const round_trips_per_1000_commands = {
+    gateway_http_requests: per1000(counts.gateway?.http ?? 0, counts.gateway?.commands ?? 1),
+    gateway_redis_writes: per1000(counts.gateway?.redis ?? 0, counts.gateway?.commands ?? 1),
+    direct_redis_writes: per1000(counts.direct?.redis ?? 0, counts.direct?.commands ?? 1),
+  };
+  const results = {
+    ...runs,
+    median_commands_per_second: { gateway: medianRate("gateway"), direct: medianRate("direct") },
+    round_trips_per_1000_commands,
+    cpu_profiles,
+  };
+  const report: BenchmarkReport = {
+    parameters: {
+      units_per_run: size.units,
+      commands_per_unit: COMMANDS_PER_UNIT,
+      commands_per_run: size.units * COMMANDS_PER_UNIT,
+      callers: size.callers,
+      runs: size.runs,
+      unit: "EVAL dedup begin (rate limit + lease + record) → GET, SET NX PX, INCR, SET EX at once → EVALSHA dedup finish",
+      gateway_user: user.restricted ? "restricted ACL user (as deployed)" : "REDIS_URL's own user (unrestricted)",
+      rest_client: `@upstash/redis ${packageVersion("@upstash/redis")} (enableAutoPipelining, base64 responses)`,
+      redis_client: `ioredis ${packageVersion("ioredis")} (enableAutoPipelining)`,
+    },
+    results,
+    ratios: {
+      gateway_vs_direct: round(gatewayRate / directRate, 2),
+      gateway_vs_direct_median: round(medianRate("gateway") / medianRate("direct"), 2),
+    },
+    table: [
+      rateRow(
+        "Redis REST gateway (@upstash/redis auto-pipelined) vs ioredis pipelined directly, producer dedup mix (commands/s)",
+        gatewayRate,
+        { value: directRate, label: "direct" },
+        { headline: true },
+      ),
+      {
+        figure: "Redis REST gateway round trips per 1,000 commands (HTTP requests; Redis writes)",
+        ours: `${round_trips_per_1000_commands.gateway_http_requests}; ${round_trips_per_1000_commands.gateway_redis_writes}`,
+        baseline: `direct: –; ${round_trips_per_1000_commands.direct_redis_writes}`,
+        ratio: "–",
+      },
+    ],
+    chart: {
+      title: "Bridge Redis REST gateway vs the same commands sent with ioredis directly",
+      subtitle: `${size.units * COMMANDS_PER_UNIT} commands (${size.units} producer dedup units), ${size.callers} callers, both clients auto-pipelining; best of ${size.runs}`,
+      panels: [
+        {
+          title: "command rate, best run",
+          unit: "commands/s",
+          groups: [
+            {
+              label: "Redis",
+              bars: [
+                { label: "REST gateway", value: gatewayRate, role: "ours" },
+                { label: "ioredis direct", value: directRate, role: "baseline" },
+              ],
+            },
+          ],
+        },
+        {
+          title: "unit latency of the best run (3 sequential steps)",
+          unit: "ms",
+          groups: (["gateway", "direct"] as const).map((name) => ({
+            label: name,
+            bars: (["p50", "p99"] as const).map((p) => ({
+              label: p,
+              value: runs[name]?.batch_latency_ms[p] ?? Number.NaN,
+              role: name === "direct" ? ("baseline" as const) : ("ours" as const),
+            })),
+          })),
+        },
+        {
+          title: "round trips per 1,000 commands",
+          unit: "count",
+          groups: [
+            {
+              label: "gateway",
+              bars: [
+                { label: "HTTP requests", value: round_trips_per_1000_commands.gateway_http_requests, role: "ours" },
+                { label: "Redis writes", value: round_trips_per_1000_commands.gateway_redis_writes, role: "ours" },
+              ],
+            },
+            {
+              label: "direct",
+              bars: [
+                { label: "Redis writes", value: round_trips_per_1000_commands.direct_redis_writes, role: "baseline" },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    notes: [
+      "everything on one machine: Redis, the gateway and both clients share the same 2 cores; compare ratios within one run, not figures across runs",
+      "runs are interleaved (gateway, direct, gateway, …); best of the runs (median beside it in results.median_commands_per_second)",
+      "the dedup scripts, keys and arguments are recorded from the producer's RedisDedupStore; only the record TTL is shortened to 10 minutes",
+      "round_trips_per_1000_commands: HTTP requests the client made, and socket writes on the Redis connection (one per pipeline or unpipelined command)",
+      "cpu_profiles: one extra run of each way under the V8 profiler; client and gateway in this one process",
+    ],
+  };
+  await server.close();
+  direct.disconnect();
+  await gateway.redis.quit().catch(() => gateway.redis.disconnect());
+  await user.drop();
+  return report;
+}
+
+export const redisRestBenchmark: Benchmark = {
+  name: "redis-rest",
+  title: "Bridge Redis REST gateway (@upstash/redis auto-pipelined) vs ioredis pipelined directly",
+  run,
+};
