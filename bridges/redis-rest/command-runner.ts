@@ -74,7 +74,7 @@ export class RedisCommandRunner {
     // Issue every command before awaiting any: ioredis writes them back to back on one connection,
     // in request order. Corked, the socket sends them as one write (one system call and one
     // Redis read for the whole pipeline) instead of one write per command.
-    const pending = this.#corked(prepared.length > 1, () =>
+    const pending = corked(this.#redis, prepared.length > 1, () =>
       prepared.map((command) => {
         const connection = isScriptKill(command) ? this.#control : this.#redis;
         return settle(connection.callBuffer(command.name, ...command.args), command);
@@ -82,22 +82,6 @@ export class RedisCommandRunner {
     );
     const settled = await Promise.all(pending);
     return settled.map((outcome) => toOutcome(outcome, base64));
-  }
-
-  /**
-   * Runs `issue` with the shared connection's socket corked when `worthIt`: ioredis writes each
-   * command to the socket as it is called, and the writes made while corked leave as one.
-   * Commands queued while the connection is not ready never reach the socket here; ioredis
-   * writes them once it is.
-   */
-  #corked<T>(worthIt: boolean, issue: () => T): T {
-    const stream = worthIt && this.#redis.status === "ready" ? this.#redis.stream : undefined;
-    stream?.cork();
-    try {
-      return issue();
-    } finally {
-      stream?.uncork();
-    }
   }
 
   async runTransaction(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
@@ -123,8 +107,11 @@ export class RedisCommandRunner {
         this.#transactions.release(connection);
         throw new EdgebusError("bad_request", multi.error.message);
       }
-      const queued = prepared.map((command) => settle(connection.callBuffer(command.name, ...command.args), command));
-      const exec = settle(connection.callBuffer("EXEC"), { name: "exec", args: [] });
+      // The queued commands and EXEC leave in one write.
+      const [queued, exec] = corked(connection, true, (): [Promise<Settled>[], Promise<Settled>] => [
+        prepared.map((command) => settle(connection.callBuffer(command.name, ...command.args), command)),
+        settle(connection.callBuffer("EXEC"), { name: "exec", args: [] }),
+      ]);
       const queueing = await Promise.all(queued);
       const executed = await exec;
       throwIfTransportFailure([...queueing, executed]);
@@ -189,6 +176,21 @@ export class RedisCommandRunner {
       return { name, args: [args[0] as RedisArg, ...args.slice(1).map((sha) => this.#scripts.resolve(argText(sha)))] };
     }
     return { name, args };
+  }
+}
+
+/**
+ * Runs `issue` with `redis`'s socket corked when `worthIt`: ioredis writes each command to the
+ * socket as it is called, and the writes made while corked leave as one. Commands queued while
+ * the connection is not ready never reach the socket here; ioredis writes them once it is.
+ */
+function corked<T>(redis: Redis, worthIt: boolean, issue: () => T): T {
+  const stream = worthIt && redis.status === "ready" ? redis.stream : undefined;
+  stream?.cork();
+  try {
+    return issue();
+  } finally {
+    stream?.uncork();
   }
 }
 
