@@ -103,3 +103,70 @@ describe("formatValue and escapeXml", () => {
     expect(escapeXml(`a<b>&"c'`)).toBe("a&#60;b&#62;&#38;&#34;c&#39;");
   });
 });
+
+describe("line panels", () => {
+  const series: ChartSpec = {
+    title: "RSS <soak>",
+    panels: [
+      {
+        title: "resident memory",
+        unit: "MB",
+        xUnit: "s",
+        lines: [
+          {
+            label: "bridge RSS",
+            role: "ours",
+            points: [
+              [0, 100],
+              [1, 110],
+              [2, Number.NaN],
+              [3, 90],
+            ],
+          },
+        ],
+        band: { low: 90, high: 110, label: "±10 % of the median" },
+      },
+      { title: "rate", unit: "msg/s", groups: [{ label: "achieved", bars: [{ label: "x", value: 5, role: "ours" }] }] },
+    ],
+  };
+
+  /** The `d` attribute of every line (paths with a <title>), as [x, y] pairs. */
+  function linePoints(svg: string): number[][][] {
+    return [...svg.matchAll(/<path d="([^"]+)" fill="none" stroke="[^"]+" stroke-width="1.5"><title>/g)].map((m) =>
+      [...(m[1] as string).matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((p) => [Number(p[1]), Number(p[2])]),
+    );
+  }
+
+  it("draws one path per series through its finite points, left to right, higher values higher up", () => {
+    const svg = renderChart(series);
+    const [line] = linePoints(svg);
+    expect(line).toHaveLength(3); // the NaN sample is left out
+    const [first, second, last] = line as number[][];
+    expect((second as number[])[0]).toBeGreaterThan((first as number[])[0] as number);
+    expect((last as number[])[0]).toBeGreaterThan((second as number[])[0] as number);
+    // SVG y grows downwards: 110 above 100 above 90
+    expect((second as number[])[1]).toBeLessThan((first as number[])[1] as number);
+    expect((last as number[])[1]).toBeGreaterThan((first as number[])[1] as number);
+    expect(svg).not.toContain("NaN");
+  });
+
+  it("shades the band and labels the axes, the unit and the legend; bar panels below still render", () => {
+    const svg = renderChart(series);
+    expect(svg).toContain("±10 % of the median: 90–110 MB");
+    expect(svg).toContain("resident memory (MB)");
+    expect(svg).toContain("3 s</text>");
+    expect(svg).toContain(">edgebus</text>");
+    expect(svg).toContain("rate (msg/s)");
+    expect(barWidths(svg)).toHaveLength(1);
+    expect(svg).toContain("RSS &#60;soak&#62;");
+  });
+
+  it("says so when a line panel has no samples", () => {
+    const svg = renderChart({
+      title: "empty",
+      panels: [{ title: "rss", unit: "MB", xUnit: "s", lines: [{ label: "bridge", role: "ours", points: [] }] }],
+    });
+    expect(svg).toContain(">no samples</text>");
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+  });
+});
