@@ -91,8 +91,30 @@ export interface CommandListLimits {
   readonly maxCommands: number;
 }
 
+/**
+ * The rules of `commandSchema`, checked by hand: a pipeline of a thousand auto-pipelined commands
+ * would otherwise cost a schema run per command and per argument. A body that fails this check
+ * goes through the schema, whose message explains the refusal (the schema stays the reference).
+ */
+function isCommand(value: unknown): value is (string | number | boolean)[] {
+  if (!Array.isArray(value) || value.length === 0) return false;
+  for (const item of value) {
+    const type = typeof item;
+    // z.number() refuses NaN and ±Infinity (JSON.parse reads 1e999 as Infinity).
+    if (type !== "string" && type !== "boolean" && !(type === "number" && Number.isFinite(item))) return false;
+  }
+  return true;
+}
+
+function isCommandList(value: unknown): value is (string | number | boolean)[][] {
+  if (!Array.isArray(value) || value.length === 0) return false;
+  for (const command of value) if (!isCommand(command)) return false;
+  return true;
+}
+
 /** Parses the body of `POST /` (`["set", "k", "v"]`). */
 export function parseSingleCommand(body: unknown): RedisCommand {
+  if (isCommand(body)) return toRedisCommand(body);
   const parsed = commandSchema.safeParse(body);
   if (!parsed.success) throw invalidBody(parsed.error);
   return toRedisCommand(parsed.data);
@@ -100,15 +122,20 @@ export function parseSingleCommand(body: unknown): RedisCommand {
 
 /** Parses the body of `POST /pipeline` and `POST /multi-exec` (`[["set","k","v"], ["get","k"]]`). */
 export function parseCommandList(body: unknown, limits: CommandListLimits): RedisCommand[] {
-  const parsed = commandListSchema.safeParse(body);
-  if (!parsed.success) throw invalidBody(parsed.error);
-  if (parsed.data.length > limits.maxCommands) {
+  let commands: (string | number | boolean)[][];
+  if (isCommandList(body)) commands = body;
+  else {
+    const parsed = commandListSchema.safeParse(body);
+    if (!parsed.success) throw invalidBody(parsed.error);
+    commands = parsed.data;
+  }
+  if (commands.length > limits.maxCommands) {
     throw new EdgebusError(
       "payload_too_large",
-      `too many commands: ${parsed.data.length} (limit ${limits.maxCommands} per request)`,
+      `too many commands: ${commands.length} (limit ${limits.maxCommands} per request)`,
     );
   }
-  return parsed.data.map(toRedisCommand);
+  return commands.map(toRedisCommand);
 }
 
 /** Numbers and booleans become the bulk strings Redis expects (`7` → `"7"`, `true` → `"true"`). */
