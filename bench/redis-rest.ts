@@ -55,7 +55,7 @@ interface ScriptCall {
 }
 
 /** One publish's Redis traffic, as the producer makes it (see the file comment). */
-interface Unit {
+export interface Unit {
   readonly begin: ScriptCall;
   readonly cacheKey: string;
   readonly cacheValue: string;
@@ -65,7 +65,7 @@ interface Unit {
 }
 
 /** What a way does per unit; both ways implement it with their own client. */
-interface Client {
+export interface Client {
   evalScript(call: ScriptCall): Promise<unknown>;
   evalshaScript(call: ScriptCall): Promise<unknown>;
   get(key: string): Promise<unknown>;
@@ -125,7 +125,11 @@ async function recordDedupCalls(run: string, count: number): Promise<Pick<Unit, 
   return calls;
 }
 
-async function buildUnits(run: string, count: number): Promise<Unit[]> {
+/**
+ * `count` units of the producer's Redis traffic (fresh dedup keys per `run`); the bridge soak
+ * sends them too.
+ */
+export async function buildUnits(run: string, count: number): Promise<Unit[]> {
   const dedup = await recordDedupCalls(run, count);
   return dedup.map((calls, i) => ({
     ...calls,
@@ -134,6 +138,18 @@ async function buildUnits(run: string, count: number): Promise<Unit[]> {
     lockKey: `${PREFIX}:lock:${run}:${i}`,
     counterKey: `${PREFIX}:count:${i % 100}`,
   }));
+}
+
+/** One unit: the begin script, then the four cache commands at once, then the finish script. */
+export async function runUnit(client: Client, unit: Unit): Promise<void> {
+  await client.evalScript(unit.begin);
+  await Promise.all([
+    client.get(unit.cacheKey),
+    client.setNxPx(unit.lockKey, "holder", 30_000),
+    client.incr(unit.counterKey),
+    client.setEx(unit.cacheKey, unit.cacheValue, RECORD_TTL_SECONDS),
+  ]);
+  await client.evalshaScript(unit.finish);
 }
 
 /** Runs every unit with `callers` in flight; throughput in commands, latency per unit. */
@@ -146,14 +162,7 @@ async function measureUnits(units: readonly Unit[], callers: number, client: Cli
       while (next < units.length) {
         const unit = units[next++] as Unit;
         const t0 = performance.now();
-        await client.evalScript(unit.begin);
-        await Promise.all([
-          client.get(unit.cacheKey),
-          client.setNxPx(unit.lockKey, "holder", 30_000),
-          client.incr(unit.counterKey),
-          client.setEx(unit.cacheKey, unit.cacheValue, RECORD_TTL_SECONDS),
-        ]);
-        await client.evalshaScript(unit.finish);
+        await runUnit(client, unit);
         latencies.push(performance.now() - t0);
       }
     }),
@@ -169,7 +178,7 @@ async function measureUnits(units: readonly Unit[], callers: number, client: Cli
   };
 }
 
-function upstashClient(redis: UpstashRedis): Client {
+export function upstashClient(redis: UpstashRedis): Client {
   return {
     evalScript: (call) => redis.eval(call.script, call.keys, call.args),
     evalshaScript: (call) => redis.evalsha(call.sha, call.keys, call.args),
@@ -218,9 +227,12 @@ function countSocketWrites(redis: IORedis): () => number {
   return () => writes;
 }
 
-/** The gateway's restricted ACL user, or the URL's own user (with a note) where it cannot be made. */
-async function gatewayUser(redisUrl: string, log: (line: string) => void) {
-  const username = `edgebus-bench-${stamp}`;
+/**
+ * The gateway's restricted ACL user (keys `edgebus:bench:*`), or the URL's own user (with a note)
+ * where it cannot be made; `drop` deletes it.
+ */
+export async function gatewayUser(redisUrl: string, log: (line: string) => void) {
+  const username = `edgebus-bench-${stamp}-${randomBytes(3).toString("hex")}`;
   const password = randomBytes(24).toString("hex");
   const admin = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   admin.on("error", () => undefined);

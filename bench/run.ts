@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { migrate } from "../scripts/migrate.ts";
 import { bridgeProduceBenchmark } from "./bridge-produce.ts";
+import { bridgeSoakBenchmark } from "./bridge-soak.ts";
 import { citizenSyncBenchmark } from "./citizen-sync.ts";
 import { endToEndBenchmark } from "./end-to-end.ts";
 import type { Benchmark } from "./lib/benchmark.ts";
@@ -38,6 +39,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   bridgeProduceBenchmark,
   mirrorTargetsBenchmark,
   redisRestBenchmark,
+  bridgeSoakBenchmark,
 ];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(here, "results");
