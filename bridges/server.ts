@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createSecureContext } from "node:tls";
@@ -11,6 +12,7 @@ import { type BridgeConfig, kafkaRestCredentialsOf, mirrorNonceRedisUrl } from "
 import { globMatcher } from "./glob.ts";
 import { CachedHealth } from "./health.ts";
 import { BodyBudget, closeUnreadBodies } from "./http/bounded-body.ts";
+import { type LeanRoute, leanRoutesServer } from "./http/lean-routes.ts";
 import { answerClientError, notFoundResponse } from "./http-rejections.ts";
 import { bridgeCatalogues, topicSettingsOf } from "./kafka/catalogue-topics.ts";
 import { ClusterStats } from "./kafka/cluster-stats.ts";
@@ -19,11 +21,12 @@ import { PartitionTail } from "./kafka/partition-tail.ts";
 import { TopicDriftMonitor } from "./kafka/topic-drift-monitor.ts";
 import type { TopicSettings } from "./kafka/topic-settings.ts";
 import { KafkaMetrics } from "./kafka-metrics.ts";
-import { createKafkaRestApp } from "./kafka-rest/app.ts";
+import { createKafkaRestApp, type KafkaRestDeps } from "./kafka-rest/app.ts";
+import { createKafkaRestLeanRoutes } from "./kafka-rest/lean-produce.ts";
 import { createKafkaStack, type KafkaStack } from "./kafka-stack.ts";
 import { BridgeMetrics, type MetricFamily } from "./metrics.ts";
 import { MirrorPull } from "./mirror/mirror-pull.ts";
-import { createMirrorRoute } from "./mirror/mirror-route.ts";
+import { createMirrorLeanRoute, createMirrorRoute, type MirrorRouteOptions } from "./mirror/mirror-route.ts";
 import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
 import { createMirrorTargets, mirrorTargetsOf, targetMapping } from "./mirror/targets/create-targets.ts";
 import type { MirrorTarget } from "./mirror/targets/mirror-target.ts";
@@ -175,12 +178,17 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   const app = new Hono();
   // First: a refusal while the request body is still arriving closes the connection gently.
   app.use("*", closeUnreadBodies);
+  // The request metrics; the lean routes (hot paths served without Hono, below) report here too.
+  const answered = (path: string, status: number, seconds: number) => {
+    const area = areaOf(path);
+    metrics.inc("edgebus_bridge_http_requests_total", { area, status: `${Math.floor(status / 100)}xx` });
+    metrics.observe("edgebus_bridge_http_request_duration_seconds", { area }, seconds);
+  };
+  const leanRoutes: LeanRoute[] = [];
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
-    const area = areaOf(c.req.path);
-    metrics.inc("edgebus_bridge_http_requests_total", { area, status: `${Math.floor(c.res.status / 100)}xx` });
-    metrics.observe("edgebus_bridge_http_request_duration_seconds", { area }, (performance.now() - started) / 1000);
+    answered(c.req.path, c.res.status, (performance.now() - started) / 1000);
   });
   const health = new CachedHealth(
     {
@@ -228,20 +236,20 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
   });
 
   if (kafka && config.kafkaRest.enabled) {
-    app.route(
-      "/kafka",
-      createKafkaRestApp({
-        ...kafka,
-        credentials: kafkaRestCredentialsOf(config).map((c) => ({ ...c, passwords: c.password })),
-        limits: {
-          maxBodyBytes: config.kafkaRest.maxBodyBytes,
-          maxPartitionsPerRequest: config.kafkaRest.maxPartitionsPerRequest,
-          maxResponseBytes: config.kafkaRest.maxResponseBytes,
-        },
-        bodyBudget: new BodyBudget(config.kafkaRest.bodyBudgetBytes),
-        onProduced: (count) => metrics.inc("edgebus_bridge_kafka_rest_produced_total", {}, count),
-      }),
-    );
+    const gateway: KafkaRestDeps = {
+      ...kafka,
+      credentials: kafkaRestCredentialsOf(config).map((c) => ({ ...c, passwords: c.password })),
+      limits: {
+        maxBodyBytes: config.kafkaRest.maxBodyBytes,
+        maxPartitionsPerRequest: config.kafkaRest.maxPartitionsPerRequest,
+        maxResponseBytes: config.kafkaRest.maxResponseBytes,
+      },
+      bodyBudget: new BodyBudget(config.kafkaRest.bodyBudgetBytes),
+      onProduced: (count) => metrics.inc("edgebus_bridge_kafka_rest_produced_total", {}, count),
+    };
+    app.route("/kafka", createKafkaRestApp(gateway));
+    // POST /kafka/produce (produce and produceMany) without Hono; same answers, same body budget.
+    leanRoutes.push(...createKafkaRestLeanRoutes(gateway, "/kafka"));
   }
   let redisSubscriptions: RedisSubscriptions | undefined;
   if (gatewayRedis) {
@@ -273,37 +281,37 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     );
   }
   if (config.mirror.secret) {
-    app.route(
-      "/",
-      createMirrorRoute({
-        targets,
-        secret: config.mirror.secret,
-        toleranceSeconds: config.mirror.toleranceSeconds,
-        maxBodyBytes: config.mirror.maxBodyBytes,
-        bodyBudget: new BodyBudget(config.mirror.bodyBudgetBytes),
-        nonces,
-        onResults: (results) => {
-          for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
-        },
-        onAppended: (seconds) => metrics.observe("edgebus_bridge_mirror_delay_seconds", {}, seconds),
-        onTarget: ({ target, outcomes, seconds }) => {
-          const labels = { target: target.name };
-          let published = 0;
-          let duplicates = 0;
-          for (const outcome of outcomes) {
-            if (!outcome.ok) {
-              metrics.inc("edgebus_bridge_mirror_target_failures_total", { ...labels, code: outcome.error.code });
-              continue;
-            }
-            published += 1;
-            if (outcome.duplicate) duplicates += 1;
+    const mirrorOptions: MirrorRouteOptions = {
+      targets,
+      secret: config.mirror.secret,
+      toleranceSeconds: config.mirror.toleranceSeconds,
+      maxBodyBytes: config.mirror.maxBodyBytes,
+      bodyBudget: new BodyBudget(config.mirror.bodyBudgetBytes),
+      nonces,
+      onResults: (results) => {
+        for (const r of results) metrics.inc("edgebus_bridge_mirror_events_total", { status: r.status });
+      },
+      onAppended: (seconds) => metrics.observe("edgebus_bridge_mirror_delay_seconds", {}, seconds),
+      onTarget: ({ target, outcomes, seconds }) => {
+        const labels = { target: target.name };
+        let published = 0;
+        let duplicates = 0;
+        for (const outcome of outcomes) {
+          if (!outcome.ok) {
+            metrics.inc("edgebus_bridge_mirror_target_failures_total", { ...labels, code: outcome.error.code });
+            continue;
           }
-          if (published > 0) metrics.inc("edgebus_bridge_mirror_target_published_total", labels, published);
-          if (duplicates > 0) metrics.inc("edgebus_bridge_mirror_target_duplicates_total", labels, duplicates);
-          metrics.observe("edgebus_bridge_mirror_target_confirm_seconds", labels, seconds);
-        },
-      }),
-    );
+          published += 1;
+          if (outcome.duplicate) duplicates += 1;
+        }
+        if (published > 0) metrics.inc("edgebus_bridge_mirror_target_published_total", labels, published);
+        if (duplicates > 0) metrics.inc("edgebus_bridge_mirror_target_duplicates_total", labels, duplicates);
+        metrics.observe("edgebus_bridge_mirror_target_confirm_seconds", labels, seconds);
+      },
+    };
+    app.route("/", createMirrorRoute(mirrorOptions));
+    // POST /v1/mirror without Hono; same answers, same nonce store and body budget.
+    leanRoutes.push(createMirrorLeanRoute(mirrorOptions));
   }
 
   // The latest events and live streams of a topic, for the Kafka REST logins (their fetch patterns).
@@ -360,9 +368,14 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     autoCleanupIncoming: false,
     ...(websocket ? { websocket } : {}),
   };
+  // The lean routes see every request first and hand the others to Hono (bridges/http/lean-routes.ts).
   const server: ServerType = servingTls
-    ? serve({ ...listen, createServer: createHttpsServer, serverOptions: servingTls })
-    : serve(listen);
+    ? serve({
+        ...listen,
+        createServer: leanRoutesServer(createHttpsServer, leanRoutes, { onAnswered: answered }),
+        serverOptions: servingTls,
+      })
+    : serve({ ...listen, createServer: leanRoutesServer(createHttpServer, leanRoutes, { onAnswered: answered }) });
   server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());

@@ -83,18 +83,42 @@ function budgetSpent(budget: BodyBudget): EdgebusError {
 
 /** The request body as bytes, read within `limits`. */
 export async function readBoundedBody(c: Context, limits: BodyLimits): Promise<Uint8Array> {
-  const declared = c.req.header("content-length");
-  if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > limits.maxBytes) {
-    throw bodyTooLarge(limits.maxBytes);
-  }
+  refuseDeclaredOversize(c.req.header("content-length"), limits);
   const node = nodeBindings(c);
   if (node) return readIncoming(node.incoming, node.outgoing, limits);
   return readWebStream(c.req.raw.body, limits);
 }
 
+/**
+ * The same read on Node's request and response directly (the lean routes, `lean-routes.ts`):
+ * `contentLength` is the request's `Content-Length` as `Headers.get` gives it.
+ */
+export async function readIncomingBody(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  contentLength: string | undefined,
+  limits: BodyLimits,
+): Promise<Buffer> {
+  refuseDeclaredOversize(contentLength, limits);
+  return readIncoming(incoming, outgoing, limits);
+}
+
+function refuseDeclaredOversize(declared: string | undefined, limits: BodyLimits): void {
+  if (declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) > limits.maxBytes) {
+    throw bodyTooLarge(limits.maxBytes);
+  }
+}
+
 /** The request body as text (UTF-8; invalid bytes become U+FFFD, as `Request.text()` does). */
 export async function readBoundedText(c: Context, limits: BodyLimits): Promise<string> {
-  return new TextDecoder("utf-8").decode(await readBoundedBody(c, limits));
+  return bodyText(await readBoundedBody(c, limits));
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** Body bytes as text, as `Request.text()` decodes them (a leading BOM dropped, invalid bytes U+FFFD). */
+export function bodyText(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
 }
 
 /**
@@ -105,13 +129,19 @@ export async function readBoundedText(c: Context, limits: BodyLimits): Promise<s
 export const closeUnreadBodies: MiddlewareHandler = async (c, next) => {
   await next();
   const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
-  const incoming = env?.incoming;
-  const outgoing = env?.outgoing;
-  if (!incoming || !outgoing || incoming.complete || outgoing.headersSent) return;
+  if (env?.incoming && env.outgoing) closeIfBodyUnread(env.incoming, env.outgoing);
+};
+
+/**
+ * Called just before an answer is written: when the request body is still arriving, the answer
+ * goes out with `Connection: close` and the connection lingers as described at the top.
+ */
+export function closeIfBodyUnread(incoming: IncomingMessage, outgoing: ServerResponse): void {
+  if (incoming.complete || outgoing.headersSent) return;
   // Node then answers with `Connection: close` and calls socket.destroySoon() after the answer.
   outgoing.shouldKeepAlive = false;
   lingerOnClose(incoming.socket as Socket & { [LINGERING]?: true }, incoming);
-};
+}
 
 function lingerOnClose(socket: Socket & { [LINGERING]?: true }, incoming: IncomingMessage): void {
   if (!socket || socket[LINGERING]) return;
@@ -146,7 +176,7 @@ function readIncoming(
   incoming: IncomingMessage,
   outgoing: ServerResponse | undefined,
   { maxBytes, budget }: BodyLimits,
-): Promise<Uint8Array> {
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -191,7 +221,7 @@ function readIncoming(
       if (!incoming.readableEnded) onCut();
     };
     if (incoming.readableEnded) {
-      resolve(new Uint8Array(0));
+      resolve(Buffer.alloc(0));
       return;
     }
     incoming.on("data", onData);

@@ -10,6 +10,7 @@ import type { ConsumerRegistry } from "./consumer-registry.ts";
 import {
   DEFAULT_CONSUMER_SETTINGS,
   DEFAULT_KAFKA_REST_LIMITS,
+  type GatewayContext,
   type GatewayEnv,
   type KafkaRestLimits,
 } from "./gateway-context.ts";
@@ -49,16 +50,7 @@ export interface KafkaRestDeps {
  * (`bridges/http/bounded-body.ts`); each login is limited to its topic and group patterns (403).
  */
 export function createKafkaRestApp(deps: KafkaRestDeps): Hono<GatewayEnv> {
-  const ctx = {
-    topics: deps.topics,
-    producer: deps.producer,
-    reader: deps.reader,
-    consumers: deps.consumers,
-    limits: { ...DEFAULT_KAFKA_REST_LIMITS, ...deps.limits },
-    bodyBudget: deps.bodyBudget,
-    consumerDefaults: { ...DEFAULT_CONSUMER_SETTINGS, ...deps.consumerDefaults },
-    onProduced: deps.onProduced,
-  };
+  const ctx = gatewayContextOf(deps);
   const app = new Hono<GatewayEnv>();
   app.onError((error, c) => upstashErrorResponse(c, error));
   // The webhook alone may carry the login as `?user=&pass=` (senders that cannot do HTTP auth).
@@ -73,4 +65,18 @@ export function createKafkaRestApp(deps: KafkaRestDeps): Hono<GatewayEnv> {
     throw new EdgebusError("not_found", "no such Kafka REST route");
   });
   return app;
+}
+
+/** The routes' context from the gateway's dependencies (also the lean produce route's). */
+export function gatewayContextOf(deps: KafkaRestDeps): GatewayContext {
+  return {
+    topics: deps.topics,
+    producer: deps.producer,
+    reader: deps.reader,
+    consumers: deps.consumers,
+    limits: { ...DEFAULT_KAFKA_REST_LIMITS, ...deps.limits },
+    bodyBudget: deps.bodyBudget,
+    consumerDefaults: { ...DEFAULT_CONSUMER_SETTINGS, ...deps.consumerDefaults },
+    onProduced: deps.onProduced,
+  };
 }

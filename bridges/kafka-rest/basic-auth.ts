@@ -109,19 +109,39 @@ export function basicAuth(
     readonly queryCredentials?: (c: Context) => boolean;
   } = {},
 ): MiddlewareHandler<{ Variables: KafkaRestVariables }> {
+  const authenticate = basicAuthenticator(logins);
+  return async function basicAuthMiddleware(c, next) {
+    const header = c.req.header("authorization");
+    const fromQuery = header === undefined && options.queryCredentials?.(c) && c.req.query("user") !== undefined;
+    c.set(
+      SCOPE,
+      fromQuery
+        ? authenticate(undefined, { user: c.req.query("user") as string, pass: c.req.query("pass") ?? "" })
+        : authenticate(header),
+    );
+    await next();
+  };
+}
+
+/**
+ * The check `basicAuth` makes, for callers without Hono (the lean produce route): the scope of
+ * the login in `header` (the Authorization header, `undefined` when absent) or, when given
+ * instead, in `query`; throws `unauthorized` (401) otherwise.
+ */
+export function basicAuthenticator(
+  logins: KafkaRestLogins,
+): (header: string | undefined, query?: { user: string; pass: string }) => CredentialScope {
   const known = credentialList(logins).map((credential) => ({
     username: credential.username,
     digests: credential.passwords.map(digest),
     scope: new CredentialScope(credential),
   }));
-  return async function basicAuthMiddleware(c, next) {
-    const header = c.req.header("authorization");
+  return (header, query) => {
     let username: string;
     let password: Buffer;
-    const queryUser = header === undefined && options.queryCredentials?.(c) ? c.req.query("user") : undefined;
-    if (queryUser !== undefined) {
-      username = queryUser;
-      password = digest(c.req.query("pass") ?? "");
+    if (query !== undefined) {
+      username = query.user;
+      password = digest(query.pass);
     } else {
       const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
       if (!match) throw new EdgebusError("unauthorized", "missing Basic authorization");
@@ -139,8 +159,7 @@ export function basicAuth(
       if (passwordMatches && candidate.username === username) found = candidate.scope;
     }
     if (!found) throw new EdgebusError("unauthorized", "invalid username or password");
-    c.set(SCOPE, found);
-    await next();
+    return found;
   };
 }
 

@@ -17,7 +17,15 @@ export async function readJson<T extends z.ZodType>(
     fast?: (parsed: unknown) => z.infer<T> | undefined;
   },
 ): Promise<z.infer<T> | undefined> {
-  const text = await readBoundedText(c, options);
+  return parseJsonBody(await readBoundedText(c, options), schema, options);
+}
+
+/** What `readJson` does with the text once read (also the lean produce route's check). */
+export function parseJsonBody<T extends z.ZodType>(
+  text: string,
+  schema: T,
+  options: { optional?: boolean; fast?: (parsed: unknown) => z.infer<T> | undefined },
+): z.infer<T> | undefined {
   if (text.trim() === "") {
     if (options.optional) return undefined;
     throw new EdgebusError("bad_request", "request body is required");

@@ -5,22 +5,39 @@ import { createLogger, errorLogFields } from "#shared/log.ts";
 
 const log = createLogger({ component: "kafka-rest" });
 
+/** An error as the gateway answers it: status, JSON body and, when retryable, `Retry-After`. */
+export interface UpstashErrorAnswer {
+  readonly status: number;
+  readonly body: { error: string; status: number; code: string; details?: unknown };
+  readonly retryAfter?: string;
+}
+
 /**
  * The Upstash REST error body is `{error: string, status: number}` and `@upstash/kafka` reads
  * `body.error` as the message, so that shape is kept; `code` (edgebus's closed error code) is
- * added for machines and does not disturb the client.
+ * added for machines and does not disturb the client. Internal errors are logged with `path`.
  */
-export function upstashErrorResponse(c: Context, error: unknown): Response {
+export function upstashError(error: unknown, path: string): UpstashErrorAnswer {
   const failure = toEdgebusError(error);
-  if (failure.code === "internal") log.log("error", "internal error", { path: c.req.path, ...errorLogFields(error) });
-  const body: { error: string; status: number; code: string; details?: unknown } = {
+  if (failure.code === "internal") log.log("error", "internal error", { path, ...errorLogFields(error) });
+  const body: UpstashErrorAnswer["body"] = {
     error: failure.message,
     status: failure.status,
     code: failure.code,
   };
   if (failure.details !== undefined && failure.code !== "upstream_unavailable") body.details = failure.details;
-  if (failure.retryAfterSeconds !== undefined) c.header("retry-after", String(failure.retryAfterSeconds));
-  return c.json(body, failure.status as ContentfulStatusCode);
+  return {
+    status: failure.status,
+    body,
+    ...(failure.retryAfterSeconds === undefined ? {} : { retryAfter: String(failure.retryAfterSeconds) }),
+  };
+}
+
+/** `upstashError` as a Hono response (the gateway app's `onError`). */
+export function upstashErrorResponse(c: Context, error: unknown): Response {
+  const answer = upstashError(error, c.req.path);
+  if (answer.retryAfter !== undefined) c.header("retry-after", answer.retryAfter);
+  return c.json(answer.body, answer.status as ContentfulStatusCode);
 }
 
 export function badRequest(message: string, details?: unknown): EdgebusError {

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
@@ -7,7 +7,8 @@ import { EdgebusError, errorBody, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { MIRROR_MAX_EVENTS, MIRROR_PATH, type MirrorResult } from "#shared/mirror-protocol.ts";
 import { checkMirrorHeaders, DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER } from "#shared/mirror-signature.ts";
-import { type BodyBudget, readBoundedBody } from "../http/bounded-body.ts";
+import { type BodyBudget, type BodyLimits, readBoundedBody } from "../http/bounded-body.ts";
+import type { LeanRoute } from "../http/lean-routes.ts";
 import { edgeTopicOf } from "../kafka/catalogue-topics.ts";
 import type { RecordProducer } from "../kafka/record-producer.ts";
 import type { BindingMode } from "./cloud-event-binding.ts";
@@ -129,25 +130,76 @@ function signatureMatches(
  * `partition` and `offset` are the first target's receipt (Kafka's partition and offset).
  */
 export function createMirrorRoute(options: MirrorRouteOptions): Hono {
+  const ingest = mirrorIngest(options);
+  const app = new Hono();
+  app.onError((error, c) => {
+    const answer = mirrorError(error, c.req.path, c.req.header("x-request-id"));
+    if (answer.retryAfter !== undefined) c.header("retry-after", answer.retryAfter);
+    return c.json(answer.body, answer.status as ContentfulStatusCode);
+  });
+  app.post(MIRROR_PATH, async (c) => {
+    const results = await ingest({
+      header: (name) => c.req.header(name),
+      body: (limits) => readBoundedBody(c, limits),
+    });
+    return c.json({ results });
+  });
+  return app;
+}
+
+/**
+ * `POST /v1/mirror` as a lean route (`bridges/http/lean-routes.ts`) at `path` (the mount prefix
+ * plus `MIRROR_PATH`), in front of the Hono app that `createMirrorRoute` makes: the same checks in
+ * the same order and the same answers (the tests compare the two). Give it the same `options`
+ * object as `createMirrorRoute` so both share the nonce store and the body budget; without an
+ * explicit `nonces`, give both the same `MemoryNonceStore`.
+ */
+export function createMirrorLeanRoute(options: MirrorRouteOptions, path: string = MIRROR_PATH): LeanRoute {
+  const ingest = mirrorIngest(options);
+  return {
+    method: "POST",
+    path,
+    async handle(request) {
+      return { status: 200, json: JSON.stringify({ results: await ingest(request) }) };
+    },
+    fail(error, request) {
+      const answer = mirrorError(error, request.path, request.header("x-request-id"));
+      return {
+        status: answer.status,
+        json: JSON.stringify(answer.body),
+        ...(answer.retryAfter === undefined ? {} : { headers: { "retry-after": answer.retryAfter } }),
+      };
+    },
+  };
+}
+
+/** What the mirror needs of a request: its headers (as `Headers.get` gives them) and a bounded body read. */
+interface MirrorRequest {
+  header(name: string): string | undefined;
+  body(limits: BodyLimits): Promise<Uint8Array>;
+}
+
+/** The mirror's work for one request, from headers to results; throws the refusals (rendered by `mirrorError`). */
+function mirrorIngest(options: MirrorRouteOptions): (request: MirrorRequest) => Promise<MirrorResult[]> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MIRROR_MAX_BODY_BYTES;
   const toleranceSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const nonces = options.nonces ?? new MemoryNonceStore();
+  const nonces = options.nonces ?? defaultNonces(options);
   const targets: readonly MirrorTarget[] =
     "targets" in options
       ? options.targets
       : [new KafkaTarget({ producer: options.producer, mapping: options.mapping, mode: options.mode })];
   const secrets = typeof options.secret === "string" ? [options.secret] : [...options.secret];
-  const app = new Hono();
-  app.onError((error, c) => renderError(c, error));
+  const limits = { maxBytes: maxBodyBytes, budget: options.bodyBudget };
 
-  app.post(MIRROR_PATH, async (c) => {
-    const headers = checkMirrorHeaders(c.req.raw.headers, { toleranceSeconds });
-    if (!headers.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${headers.reason}`);
-    const raw = await readBoundedBody(c, { maxBytes: maxBodyBytes, budget: options.bodyBudget });
+  return async (request) => {
+    const headers = { get: (name: string) => request.header(name) ?? null };
+    const first = checkMirrorHeaders(headers, { toleranceSeconds });
+    if (!first.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${first.reason}`);
+    const raw = await request.body(limits);
     // The headers were read before the body: checked again, the timestamp against the clock now.
-    const check = checkMirrorHeaders(c.req.raw.headers, { toleranceSeconds });
+    const check = checkMirrorHeaders(headers, { toleranceSeconds });
     if (!check.ok) throw new EdgebusError("unauthorized", `mirror signature refused: ${check.reason}`);
-    if (!signatureMatches(secrets, check, c.req.header(SIGNATURE_HEADER) as string, raw)) {
+    if (!signatureMatches(secrets, check, request.header(SIGNATURE_HEADER) as string, raw)) {
       throw new EdgebusError("unauthorized", "mirror signature refused: signature mismatch");
     }
     let parsed: unknown;
@@ -157,12 +209,7 @@ export function createMirrorRoute(options: MirrorRouteOptions): Hono {
     } catch {
       throw new EdgebusError("malformed_json", "request body is not valid JSON");
     }
-    const body = requestSchema.safeParse(parsed);
-    if (!body.success) {
-      throw new EdgebusError("bad_request", `body must be {"events": [1..${MIRROR_MAX_EVENTS} CloudEvents]}`, {
-        details: body.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
-    }
+    const events = eventsOf(parsed);
     // Claimed only for a batch that can be written (a refused one leaves nothing behind), and
     // kept past the whole window in which its timestamp is accepted by any bridge's clock.
     if (!(await nonces.claim(check.nonce, 2 * toleranceSeconds + 60))) {
@@ -173,11 +220,42 @@ export function createMirrorRoute(options: MirrorRouteOptions): Hono {
       const what = saturated.kind === "kafka" ? "the bridge's Kafka producer queue" : `mirror target ${saturated.name}`;
       throw new EdgebusError("upstream_unavailable", `${what} is full; retry shortly`, { retryAfterSeconds: 1 });
     }
-    const results = await mirror(body.data.events, targets, options);
+    const results = await mirror(events, targets, options);
     options.onResults?.(results);
-    return c.json({ results });
-  });
-  return app;
+    return results;
+  };
+}
+
+/**
+ * The default nonce store when `options.nonces` is absent: one per options object, so that the
+ * Hono route and the lean route made from the same options refuse each other's replays.
+ */
+const defaultNonceStores = new WeakMap<object, NonceStore>();
+function defaultNonces(options: MirrorRouteOptions): NonceStore {
+  let store = defaultNonceStores.get(options);
+  if (store === undefined) {
+    store = new MemoryNonceStore();
+    defaultNonceStores.set(options, store);
+  }
+  return store;
+}
+
+/**
+ * The body's events: `{events: [1..MIRROR_MAX_EVENTS]}` checked by hand in the common case (the
+ * schema's parse copies the array); the schema explains a refusal.
+ */
+function eventsOf(parsed: unknown): readonly unknown[] {
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+    const events = (parsed as { events?: unknown }).events;
+    if (Array.isArray(events) && events.length >= 1 && events.length <= MIRROR_MAX_EVENTS) return events;
+  }
+  const body = requestSchema.safeParse(parsed);
+  if (!body.success) {
+    throw new EdgebusError("bad_request", `body must be {"events": [1..${MIRROR_MAX_EVENTS} CloudEvents]}`, {
+      details: body.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return body.data.events;
 }
 
 async function mirror(
@@ -295,10 +373,17 @@ function failed(ids: { id: string; source: string }, error: EdgebusError, topic?
   };
 }
 
-function renderError(c: Context, error: unknown): Response {
+/** An error as the mirror answers it: edgebus's error body, with `Retry-After` when retryable. */
+function mirrorError(
+  error: unknown,
+  path: string,
+  requestId: string | undefined,
+): { status: number; body: ReturnType<typeof errorBody>; retryAfter?: string } {
   const failure = toEdgebusError(error);
-  if (failure.code === "internal") log.log("error", "internal error", { path: c.req.path, ...errorLogFields(error) });
-  const requestId = c.req.header("x-request-id") ?? randomUUID();
-  if (failure.retryAfterSeconds !== undefined) c.header("retry-after", String(failure.retryAfterSeconds));
-  return c.json(errorBody(failure, requestId), failure.status as ContentfulStatusCode);
+  if (failure.code === "internal") log.log("error", "internal error", { path, ...errorLogFields(error) });
+  return {
+    status: failure.status,
+    body: errorBody(failure, requestId ?? randomUUID()),
+    ...(failure.retryAfterSeconds === undefined ? {} : { retryAfter: String(failure.retryAfterSeconds) }),
+  };
 }
