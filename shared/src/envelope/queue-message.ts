@@ -6,9 +6,12 @@
 import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
 import type { OutgoingMessage } from "./outgoing-message.ts";
 
-/** A Cloudflare Queue message carries the whole normalised event (structured JSON). */
-export function toQueueMessage(event: CloudEventRecord): OutgoingMessage {
-  const message: OutgoingMessage = { id: eventKey(event), value: JSON.stringify(event) };
+/**
+ * A Cloudflare Queue message carries the whole normalised event (structured JSON). `json`: the
+ * event's `JSON.stringify`, when the caller already has it.
+ */
+export function toQueueMessage(event: CloudEventRecord, json: string = JSON.stringify(event)): OutgoingMessage {
+  const message: OutgoingMessage = { id: eventKey(event), value: json };
   return event.partitionkey === undefined ? message : { ...message, key: event.partitionkey };
 }
 

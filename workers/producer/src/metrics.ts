@@ -17,14 +17,38 @@ function labelKey(labels: Labels): string {
     .join(",");
 }
 
+/**
+ * Rendered label keys by the label values as given (names and values joined in call order): a
+ * counter is written for every event, and sorting and escaping the same few label sets again
+ * each time cost more than the rest of the write. Label values are bounded (routes, catalogue
+ * types, outcomes, HTTP methods: none holds a control character, so the lookup key is unambiguous), so
+ * the cache is too; past `MAX_CACHED_KEYS` it is not added to.
+ */
+const MAX_CACHED_KEYS = 4096;
+
+class LabelKeys {
+  readonly #cache = new Map<string, string>();
+  of(labels: Labels): string {
+    let lookup = "";
+    for (const name in labels) lookup += `${name}\u0000${labels[name]}\u0001`;
+    let key = this.#cache.get(lookup);
+    if (key === undefined) {
+      key = labelKey(labels);
+      if (this.#cache.size < MAX_CACHED_KEYS) this.#cache.set(lookup, key);
+    }
+    return key;
+  }
+}
+
 class Counter {
   readonly #values = new Map<string, number>();
+  readonly #keys = new LabelKeys();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
   inc(labels: Labels, by = 1): void {
-    const key = labelKey(labels);
+    const key = this.#keys.of(labels);
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
   render(): string {
@@ -35,21 +59,24 @@ class Counter {
 }
 
 class Histogram {
+  /** Per label set: observations per bucket (not cumulative; `render` adds them up), sum and count. */
   readonly #series = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  readonly #keys = new LabelKeys();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
   observe(labels: Labels, seconds: number): void {
-    const key = labelKey(labels);
+    const key = this.#keys.of(labels);
     let series = this.#series.get(key);
     if (series === undefined) {
       series = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, series);
     }
-    LATENCY_BUCKETS.forEach((bound, index) => {
-      if (seconds <= bound && series) series.buckets[index] = (series.buckets[index] ?? 0) + 1;
-    });
+    // Only the first bucket that holds the value is counted; `render` makes them cumulative.
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[bucket] as number)) bucket++;
+    if (bucket < LATENCY_BUCKETS.length) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
     series.sum += seconds;
     series.count += 1;
   }
@@ -57,8 +84,10 @@ class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [key, series] of this.#series) {
       const prefix = key === "" ? "" : `${key},`;
+      let cumulative = 0;
       LATENCY_BUCKETS.forEach((bound, index) => {
-        lines.push(`${this.name}_bucket{${prefix}le="${bound}"} ${series.buckets[index]}`);
+        cumulative += series.buckets[index] ?? 0;
+        lines.push(`${this.name}_bucket{${prefix}le="${bound}"} ${cumulative}`);
       });
       lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${series.count}`);
       lines.push(`${this.name}_sum{${key}} ${series.sum}`);

@@ -13,6 +13,7 @@ import { routeEvent } from "#shared/routing/router.ts";
 import type { Receipt } from "./api-schemas.ts";
 import { assertMayPublish, type Principal } from "./auth/authenticate.ts";
 import { scopePatternMatches } from "./auth/scope-pattern.ts";
+import { utf8Bytes } from "./brokers/publish-guard.ts";
 import type { OutgoingMessage, PublishReceipt } from "./brokers/publisher.ts";
 import type { QueueMessage } from "./brokers/queue-publisher.ts";
 import type { Capabilities } from "./capabilities.ts";
@@ -20,7 +21,7 @@ import type { Admission } from "./dedup/dedup-store.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
 import type { IncomingEvent } from "./envelope/http-binding.ts";
 import { toKafkaBinaryMessage } from "./envelope/kafka-binding.ts";
-import { normaliseEvent } from "./envelope/normalise.ts";
+import { normalisedJson, normaliseEvent } from "./envelope/normalise.ts";
 import { upcastEvent } from "./envelope/upcast.ts";
 import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
 import { admissionFor, onRateLimiterFailure, rateLimitRefusal } from "./rate-limit.ts";
@@ -43,17 +44,32 @@ interface Prepared {
   subscriptions: readonly RoutableSubscription[];
 }
 
+/** `namespacesOfKey` per catalogue and key: both live as long as the isolate's configuration. */
+const keyNamespaces = new WeakMap<object, WeakMap<Principal, readonly string[]>>();
+
 /**
  * The catalogues a key publishes into: those with at least one type its `types` scope allows.
  * Short names resolve among these only (`payment.failed` is commerce's for a `commerce.**` key).
+ * Worked out once per key and catalogue set, not per event (it matches every type of every
+ * catalogue against the key's patterns).
  */
-export function namespacesOfKey(caps: Capabilities, principal: Principal): string[] {
-  return caps.catalogue
-    .plugins()
-    .filter(({ catalogue }) =>
-      catalogue.types().some((type) => principal.types.some((p) => scopePatternMatches(p, type, "type"))),
-    )
-    .map(({ catalogue }) => catalogue.namespace);
+export function namespacesOfKey(caps: Capabilities, principal: Principal): readonly string[] {
+  let byKey = keyNamespaces.get(caps.catalogue);
+  if (byKey === undefined) {
+    byKey = new WeakMap();
+    keyNamespaces.set(caps.catalogue, byKey);
+  }
+  let namespaces = byKey.get(principal);
+  if (namespaces === undefined) {
+    namespaces = caps.catalogue
+      .plugins()
+      .filter(({ catalogue }) =>
+        catalogue.types().some((type) => principal.types.some((p) => scopePatternMatches(p, type, "type"))),
+      )
+      .map(({ catalogue }) => catalogue.namespace);
+    byKey.set(principal, namespaces);
+  }
+  return namespaces;
 }
 
 /** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
@@ -115,7 +131,9 @@ const queueMessages = new WeakMap<CloudEventRecord, QueueMessage>();
 function queueMessageOf(event: CloudEventRecord): QueueMessage {
   let message = queueMessages.get(event);
   if (message === undefined) {
-    message = { ...toQueueMessage(event), body: event };
+    // `normaliseEvent` serialised the event to measure it; that text is the message's value.
+    const value = normalisedJson(event);
+    message = { ...toQueueMessage(event, value), body: event, bytes: utf8Bytes(value) };
     queueMessages.set(event, message);
   }
   return message;

@@ -74,6 +74,8 @@ export class QueuePublisher implements Publisher {
  */
 export interface QueueMessage extends OutgoingMessage {
   readonly body: unknown;
+  /** `utf8Bytes(value)`, when the caller counted it once for all the queues the message goes to. */
+  readonly bytes?: number;
 }
 
 function hasBody(message: OutgoingMessage): message is QueueMessage {
@@ -85,7 +87,7 @@ function toQueueRequest(destination: string, message: OutgoingMessage): { body: 
   let bytes: number;
   if (hasBody(message)) {
     body = message.body;
-    bytes = utf8Bytes(message.value);
+    bytes = message.bytes ?? utf8Bytes(message.value);
   } else {
     try {
       body = JSON.parse(message.value);

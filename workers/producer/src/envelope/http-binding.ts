@@ -25,7 +25,7 @@ import { busEnvelopeSchema, fromBusEnvelope, looksLikeBusEnvelope } from "./gene
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { fromLegacyEnvelope, legacyEnvelopeSchema, looksLikeLegacyEnvelope } from "./legacy.ts";
 import { ENVELOPE_LIMITS } from "./limits.ts";
-import { findUnstorableText } from "./storable-text.ts";
+import { findUnstorableText, jsonTextMayHoldUnstorable } from "./storable-text.ts";
 import { toValidationIssues, type ValidationIssue } from "./validation-issues.ts";
 
 export type EnvelopeMode = "structured" | "binary" | "legacy" | "bus";
@@ -178,12 +178,15 @@ function hasBinaryHeaders(headers: Headers): boolean {
   return headers.has("ce-id") || headers.has("ce-specversion") || headers.has("ce-type") || headers.has("ce-source");
 }
 
-/** A structured-mode event given as parsed JSON (also used per batch item). */
-export function parseStructuredEvent(json: unknown): IncomingEvent {
+/**
+ * A structured-mode event given as parsed JSON (also used per batch item). `scanText`: false when
+ * the JSON text it was parsed from cannot hold text Postgres refuses (`jsonTextMayHoldUnstorable`).
+ */
+export function parseStructuredEvent(json: unknown, scanText = true): IncomingEvent {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw invalidEnvelope("a structured CloudEvent must be a JSON object", [{ path: "", message: "expected object" }]);
   }
-  refuseUnstorableText(findUnstorableText(json));
+  if (scanText) refuseUnstorableText(findUnstorableText(json));
   checkCoreAttributes(json);
   return { mode: "structured", attributes: withNormalTime(json as Record<string, unknown>) };
 }
@@ -221,8 +224,8 @@ function isLegacyShaped(json: unknown): boolean {
 }
 
 /** The generic bus envelope (`generic-bus.ts`): `eventId` and `eventType`, no `specversion`. */
-function parseBusEvent(json: unknown, options: ParseOptions): IncomingEvent {
-  refuseUnstorableText(findUnstorableText(json));
+function parseBusEvent(json: unknown, options: ParseOptions, scanText: boolean): IncomingEvent {
+  if (scanText) refuseUnstorableText(findUnstorableText(json));
   const parsed = busEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     throw invalidEnvelope("the event bus envelope is invalid", toValidationIssues(parsed.error.issues));
@@ -245,14 +248,14 @@ function parseBusEvent(json: unknown, options: ParseOptions): IncomingEvent {
 }
 
 /** Legacy envelope, generic bus envelope or CloudEvent, told apart by their identity fields. */
-function parseEnvelope(json: unknown, options: ParseOptions): IncomingEvent {
-  if (isLegacyShaped(json)) return parseLegacyEvent(json, options);
-  if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options);
-  return parseStructuredEvent(json);
+function parseEnvelope(json: unknown, options: ParseOptions, scanText: boolean): IncomingEvent {
+  if (isLegacyShaped(json)) return parseLegacyEvent(json, options, scanText);
+  if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options, scanText);
+  return parseStructuredEvent(json, scanText);
 }
 
-function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
-  refuseUnstorableText(findUnstorableText(json));
+function parseLegacyEvent(json: unknown, options: ParseOptions, scanText: boolean): IncomingEvent {
+  if (scanText) refuseUnstorableText(findUnstorableText(json));
   const parsed = legacyEnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     throw invalidEnvelope("the legacy envelope is invalid", toValidationIssues(parsed.error.issues));
@@ -282,7 +285,7 @@ function parseLegacyEvent(json: unknown, options: ParseOptions): IncomingEvent {
 export function parseSingleEvent(headers: Headers, bodyText: string, options: ParseOptions = {}): IncomingEvent {
   const mediaType = mediaTypeOf(headers.get("content-type"));
   if (mediaType === MEDIA_TYPES.structured) {
-    return parseEnvelope(parseJson(bodyText), options);
+    return parseEnvelope(parseJson(bodyText), options, jsonTextMayHoldUnstorable(bodyText));
   }
   if (mediaType === MEDIA_TYPES.batch) {
     throw new EdgebusError("unsupported_media_type", "batches go to POST /v1/events/batch", {
@@ -292,8 +295,9 @@ export function parseSingleEvent(headers: Headers, bodyText: string, options: Pa
   if (mediaType === MEDIA_TYPES.json) {
     if (hasBinaryHeaders(headers)) return parseBinaryEvent(headers, bodyText);
     const json = parseJson(bodyText);
-    if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json, options);
-    if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options);
+    const scanText = jsonTextMayHoldUnstorable(bodyText);
+    if (looksLikeLegacyEnvelope(json)) return parseLegacyEvent(json, options, scanText);
+    if (looksLikeBusEnvelope(json)) return parseBusEvent(json, options, scanText);
     throw invalidEnvelope(
       "an application/json body must come with ce-* headers (binary mode) or be a legacy or event bus envelope",
       [{ path: "", message: "no ce-id header, no event_id/event_type and no eventId/eventType fields" }],
@@ -338,9 +342,10 @@ export function parseBatch(headers: Headers, bodyText: string, options: ParseOpt
       { details: { limit: ENVELOPE_LIMITS.maxBatchEvents, actual: json.length } },
     );
   }
+  const scanText = jsonTextMayHoldUnstorable(bodyText);
   return json.map((item): BatchItem => {
     try {
-      return { ok: true, event: parseEnvelope(item, options) };
+      return { ok: true, event: parseEnvelope(item, options, scanText) };
     } catch (error) {
       if (error instanceof EdgebusError) return { ok: false, error };
       throw error;

@@ -95,7 +95,9 @@ export function normaliseEvent(
     if (record.subject === undefined) record.subject = entityId;
   }
 
-  const size = utf8Length(JSON.stringify(record));
+  const json = JSON.stringify(record);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long event needs counting.
+  const size = json.length * 3 <= ENVELOPE_LIMITS.maxEventBytes ? json.length : utf8Length(json);
   if (size > ENVELOPE_LIMITS.maxEventBytes) {
     throw new EdgebusError(
       "payload_too_large",
@@ -103,5 +105,19 @@ export function normaliseEvent(
       { details: { limit: ENVELOPE_LIMITS.maxEventBytes, actual: size } },
     );
   }
+  serialised.set(record, json);
   return record;
+}
+
+/** The JSON `normaliseEvent` measured, by the record it returned (records are not changed after). */
+const serialised = new WeakMap<CloudEventRecord, string>();
+
+/** `JSON.stringify(record)`, computed once: the queue message's value is the text that was measured. */
+export function normalisedJson(record: CloudEventRecord): string {
+  let json = serialised.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    serialised.set(record, json);
+  }
+  return json;
 }

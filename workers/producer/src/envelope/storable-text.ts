@@ -19,6 +19,20 @@ export const MAX_UNSTORABLE_ISSUES = 20;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * Where a JSON text's parsed value could hold such text: a `\u0000` or surrogate escape, or a raw
+ * U+0000 or surrogate (a valid UTF-8 request body holds only paired ones, but this does not rely
+ * on it). A false positive (an escaped backslash before `u0000`, a paired surrogate) only means
+ * the value is scanned; a text without any of them cannot produce U+0000 or a lone surrogate.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what this looks for
+const MAY_HOLD_UNSTORABLE = /\u0000|[\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])/;
+
+/** False when the value `JSON.parse(text)` gives cannot hold text Postgres refuses, so it need not be scanned. */
+export function jsonTextMayHoldUnstorable(text: string): boolean {
+  return MAY_HOLD_UNSTORABLE.test(text);
+}
+
 /** Why `text` cannot be stored, or undefined when it can. */
 export function unstorableTextProblem(text: string): string | undefined {
   const match = UNSTORABLE.exec(text);
