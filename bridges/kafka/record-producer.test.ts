@@ -57,6 +57,19 @@ describe.runIf(available)("RecordProducer: concurrent calls", () => {
     }
   }, 60_000);
 
+  it("headers arrive as sent, a name repeated within one record included", async () => {
+    const topic = `edgebus.headers.${run}`;
+    const headers = [
+      { key: "ce_id", value: "evt-1" },
+      { key: "x-trace", value: "first" },
+      { key: "x-trace", value: "second" },
+    ];
+    const [receipt] = await stack.producer.produce([{ topic, key: "k", value: "v", headers }]);
+    const { partition, offset } = receipt as { partition: number; offset: number };
+    const [record] = await stack.reader.read({ topic, partition, offset, timeoutMs: 5_000, maxBytes: 1_000_000 });
+    expect(record?.headers).toEqual(headers);
+  });
+
   it("a caller's refused record fails only that caller when calls share a request", async () => {
     const topic = `edgebus.isolation.${run}`;
     await stack.producer.produce([{ topic, value: "warm-up" }]);

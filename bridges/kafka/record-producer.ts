@@ -170,26 +170,40 @@ export class RecordProducer {
    * offsets from the batch's base offset, which is how each receipt names its record's offset.
    */
   async #send(items: readonly OutgoingRecord[]): Promise<RecordReceipt[]> {
-    const indexInPartition: number[] = [];
-    const seen = new Map<string, number>();
-    for (const { record, partition } of items) {
-      const slot = `${record.topic}\u0000${partition}`;
-      const n = seen.get(slot) ?? 0;
-      indexInPartition.push(n);
-      seen.set(slot, n + 1);
+    // Each record's place in its partition's batch of this request, counted per topic.
+    const indexInPartition: number[] = new Array(items.length);
+    const seen = new Map<string, number[]>();
+    for (let i = 0; i < items.length; i++) {
+      const { record, partition } = items[i] as OutgoingRecord;
+      let counts = seen.get(record.topic);
+      if (counts === undefined) {
+        counts = [];
+        seen.set(record.topic, counts);
+      }
+      const n = counts[partition] ?? 0;
+      indexInPartition[i] = n;
+      counts[partition] = n + 1;
     }
     let result: Awaited<ReturnType<Producer["send"]>>;
     this.#requestsSent += 1;
     try {
       result = await this.#producer.send({
-        messages: items.map(({ record, partition, timestamp }) => ({
-          topic: record.topic,
-          partition,
-          key: record.key === undefined ? undefined : Buffer.from(record.key),
-          value: Buffer.from(record.value),
-          headers: new Map((record.headers ?? []).map((h) => [Buffer.from(h.key), Buffer.from(h.value)])),
-          timestamp: BigInt(timestamp),
-        })),
+        messages: items.map(({ record, partition, timestamp }) => {
+          const headers = new Map<Buffer, Buffer>();
+          for (const h of record.headers ?? []) {
+            const name = headerKeyBytes(h.key);
+            // A name repeated within one record (Kafka allows it) needs its own buffer as map key.
+            headers.set(headers.has(name) ? Buffer.from(h.key) : name, Buffer.from(h.value));
+          }
+          return {
+            topic: record.topic,
+            partition,
+            key: record.key === undefined ? undefined : Buffer.from(record.key),
+            value: Buffer.from(record.value),
+            headers,
+            timestamp: BigInt(timestamp),
+          };
+        }),
       });
     } catch (error) {
       const code = kafkaErrorCode(error);
@@ -213,11 +227,17 @@ export class RecordProducer {
       }
       throw kafkaUnavailable("produce failed", error);
     }
-    const baseOffsets = new Map<string, bigint>();
-    for (const { topic, partition, offset } of result.offsets ?? [])
-      baseOffsets.set(`${topic}\u0000${partition}`, offset);
+    const baseOffsets = new Map<string, bigint[]>();
+    for (const { topic, partition, offset } of result.offsets ?? []) {
+      let bases = baseOffsets.get(topic);
+      if (bases === undefined) {
+        bases = [];
+        baseOffsets.set(topic, bases);
+      }
+      bases[partition] = offset;
+    }
     return items.map(({ record, partition, timestamp }, i) => {
-      const base = baseOffsets.get(`${record.topic}\u0000${partition}`);
+      const base = baseOffsets.get(record.topic)?.[partition];
       if (base === undefined) throw kafkaUnavailable(`no acknowledgement for ${record.topic}/${partition}`, undefined);
       return {
         topic: record.topic,
@@ -250,6 +270,20 @@ export class RecordProducer {
     this.#closed = true;
     await this.#producer.close();
   }
+}
+
+/**
+ * Header names as bytes, one buffer per name: the same few names (`ce_id`, `ce_type`, ...) come
+ * with every record, and the Kafka client only reads the buffers it is given. Bounded, so
+ * arbitrary names from gateway callers cannot grow it for ever.
+ */
+const headerKeys = new Map<string, Buffer>();
+function headerKeyBytes(name: string): Buffer {
+  const known = headerKeys.get(name);
+  if (known !== undefined) return known;
+  const bytes = Buffer.from(name);
+  if (headerKeys.size < 1024) headerKeys.set(name, bytes);
+  return bytes;
 }
 
 /** A record with its partition and timestamp decided, ready for a produce request. */

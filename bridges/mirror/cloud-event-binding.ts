@@ -32,13 +32,35 @@ export function toKafkaRecord(event: CloudEventRecord, topic: string, mode: Bind
       headers: [{ key: "content-type", value: STRUCTURED_CONTENT_TYPE }],
     };
   }
-  const parts = binaryParts(event);
-  const headers = parts.attributes.map(([name, value]) => ({
-    key: `ce_${name}`,
-    value: typeof value === "string" ? value : JSON.stringify(value),
-  }));
-  if (parts.contentType !== undefined) headers.push({ key: "content-type", value: parts.contentType });
-  return { topic, ...(key === undefined ? {} : { key }), value: parts.body, headers };
+  // binaryParts, written out for Kafka: the headers built straight from the event's attributes.
+  const headers: { key: string; value: string }[] = [];
+  for (const name in event) {
+    const value = (event as Record<string, unknown>)[name];
+    if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
+    headers.push({ key: headerName(name), value: typeof value === "string" ? value : JSON.stringify(value) });
+  }
+  const contentType = binaryContentType(event);
+  if (contentType !== undefined) headers.push({ key: "content-type", value: contentType });
+  const body = dataValue(event, event.datacontenttype ?? (event.data !== undefined ? "application/json" : undefined));
+  return key === undefined ? { topic, value: body, headers } : { topic, key, value: body, headers };
+}
+
+/** `ce_<name>`, one string per attribute name (the same dozen names come with every event). */
+const headerNames = new Map<string, string>();
+function headerName(attribute: string): string {
+  let name = headerNames.get(attribute);
+  if (name === undefined) {
+    name = `ce_${attribute}`;
+    // Extension names come from the events: bounded, so odd names cannot grow the map for ever.
+    if (headerNames.size < 1024) headerNames.set(attribute, name);
+  }
+  return name;
+}
+
+/** The content type a binary mode sends: only when there is data (see `binaryParts`). */
+function binaryContentType(event: CloudEventRecord): string | undefined {
+  const hasData = event.data !== undefined || typeof event.data_base64 === "string";
+  return hasData ? (event.datacontenttype ?? (event.data !== undefined ? "application/json" : undefined)) : undefined;
 }
 
 /**
@@ -61,9 +83,8 @@ export function binaryParts(event: CloudEventRecord): BinaryParts {
     if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
     attributes.push([name, value]);
   }
-  const hasData = event.data !== undefined || typeof event.data_base64 === "string";
   const contentType = event.datacontenttype ?? (event.data !== undefined ? "application/json" : undefined);
-  return { attributes, contentType: hasData ? contentType : undefined, body: dataValue(event, contentType) };
+  return { attributes, contentType: binaryContentType(event), body: dataValue(event, contentType) };
 }
 
 function dataValue(event: CloudEventRecord, contentType: string | undefined): string | Uint8Array {
