@@ -25,6 +25,7 @@ import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
 import { startLocalProvider } from "../scripts/local-provider.ts";
 import { handleNotificationBatch } from "../workers/notifier/src/index.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
+import { type ProfileSummary, profileCpu } from "./lib/cpu-profile.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { median, round } from "./lib/stats.ts";
 
@@ -320,6 +321,25 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       directSeconds.push(seconds);
       context.log(`direct: ${(captured.length / seconds).toFixed(0)} sends/s`);
     }
+
+    // Where the time goes: one more run of each way under the V8 profiler. Handler, provider and
+    // Postgres client share this process, so a profile holds both sides of every request.
+    const cpu_profiles: Record<string, ProfileSummary> = {};
+    context.log(`notifier: profiled run, ${size.events} events`);
+    cpu_profiles.notifier = await profileCpu(async () => {
+      await drain(sql, nextEvents(size.events), env);
+    });
+    context.log(`direct: profiled run, ${captured.length} requests`);
+    cpu_profiles.direct = await profileCpu(async () => {
+      await direct(captured);
+    });
+    for (const [name, summary] of Object.entries(cpu_profiles)) {
+      const top = summary.top_self
+        .slice(0, 5)
+        .map((entry) => `${entry.function} ${entry.percent}%`)
+        .join(", ");
+      context.log(`${name}: ${summary.total_ms} ms on CPU; most self time: ${top}`);
+    }
     const stats = provider.stats();
     const notifierRate = Math.round(size.events / median(notifierSeconds));
     const directRate = Math.round(captured.length / median(directSeconds));
@@ -360,6 +380,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           provider_requests: counted.requests,
           per_send: perSend,
         },
+        cpu_profiles,
         provider_stats: { sendgrid: { accepted: stats.sendgrid.accepted, refused: stats.sendgrid.refused } },
       },
       ratios: { notifier_vs_direct: round(notifierRate / directRate, 2) },
@@ -400,6 +421,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         "the notifier and the provider share one Node process (and the machine's 2 cores) with Postgres; direct has no database work at all",
         "measured in Node, not workerd: a deployed Worker adds Hyperdrive's network round trips per statement, which the per-send counts show",
         "runs interleaved (notifier, direct, …); compare the rows of one run, not runs with each other",
+        "cpu_profiles: one extra run of each way under the V8 profiler, handler (or direct client), provider and Postgres client in this one process: the functions with the most self and inclusive time; the notifier's includes the bench's session clean-up between batches",
       ],
     };
   } finally {

@@ -1,9 +1,11 @@
 /**
- * notifier Worker: drains the `notifications` queue. Each event goes through
- * `notifyEvent` (notification rule → recipient → templates → providers, with every send recorded in
- * `edgebus.notifications`); failures become outcomes (retry with backoff honouring a provider's
- * `Retry-After`, or dead letter for permanent ones) and `consumeBatch` settles every message.
- * `queue()` never throws.
+ * notifier Worker: drains the `notifications` queue. A batch's recipients are read in one query,
+ * every event is planned (notification rule → recipient → rendered messages, `planBatch`) and all
+ * the sends planned are reserved in `edgebus.notifications` in one statement before the first is
+ * made; then each event's plan is carried out (providers, sent marks: `executePlan`). Failures
+ * become outcomes (retry with backoff honouring a provider's `Retry-After`, or dead letter for
+ * permanent ones), `consumeBatch` settles every message, and each message gets one log line
+ * (`withNotificationLogging`). `queue()` never throws.
  *
  * No `processed_events` dedup here: the send ledger is finer grained (per channel and
  * recipient), so a redelivery after a partial failure re-sends only what is missing.
@@ -16,28 +18,32 @@ import { holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-bat
 import { consumed } from "#shared/consumers/outcome.ts";
 import type { Settlement } from "#shared/consumers/settle.ts";
 import { withDeadLetter } from "#shared/consumers/with-dead-letter.ts";
-import { withLogging } from "#shared/consumers/with-logging.ts";
 import { withRetry } from "#shared/consumers/with-retry.ts";
 import { openDatabase } from "#shared/db/client.ts";
 import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
-import { createLogger, eventLogFields } from "#shared/log.ts";
+import { createLogger, errorLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
 import { valueAt } from "./notify/event-variables.ts";
 import type { Channel } from "./notify/notification.ts";
+import { SEND_LEASE_SECONDS } from "./notify/notification-log.ts";
 import type { DirectoryName } from "./notify/notification-rule.ts";
 import { notificationRuleFor } from "./notify/notification-rules.ts";
+import { planBatch, planFor } from "./notify/notify-batch.ts";
 import {
+  type EventPlan,
+  executePlan,
+  MARK_SENT_RETRY_DELAYS_MS,
   type NotifierDependencies,
   type NotifierSenders,
-  notifyEvent,
+  type NotifyResult,
   UNKNOWN_CITIZEN,
 } from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./notify/push-subscriptions.ts";
-import { isQueuedNotification, notifyQueued, priorityOrder } from "./notify/queued-notification.ts";
+import { isQueuedNotification, priorityOrder } from "./notify/queued-notification.ts";
 import { loadQueuedTemplates, type QueuedTemplateCatalogue } from "./notify/queued-template-catalogue.ts";
 import type { Sender } from "./notify/sender.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
@@ -45,18 +51,44 @@ import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template
 import { TwilioSender } from "./notify/twilio-sender.ts";
 import { WebPushSender } from "./notify/web-push-sender.ts";
 import { WebhookSender } from "./notify/webhook-sender.ts";
+import { withNotificationLogging } from "./notify-log-line.ts";
 
 const CONSUMER = "notifier";
 /**
- * Messages handled at once. Their recipients are read in one query first, their ledger
- * reservations and sent marks grouped into one statement per wave (`PostgresNotificationLog`),
- * and their provider calls share `PROVIDER_CALLS` slots. A reservation waits for a slot at most
- * (CONCURRENCY / PROVIDER_CALLS) provider calls (30 s with the default 10 s timeout), well inside
- * its 60 s lease (`SEND_LEASE_SECONDS`).
+ * Messages handled at once. A batch's recipients are read in one query and all its sends
+ * reserved in one statement before the first is made (`planBatch`); the sent marks of sends that
+ * finish together go in one statement (`PostgresNotificationLog`), and provider calls share
+ * `PROVIDER_CALLS` slots. A send waits for a slot at most ceil(CONCURRENCY / PROVIDER_CALLS)
+ * provider calls (`holdSeconds`).
  */
 const CONCURRENCY = 12;
-/** Provider calls in flight at once: with Postgres' 2 the 6 connections a Worker invocation may hold. */
-const PROVIDER_CALLS = 4;
+/**
+ * Provider calls in flight at once: with the one Postgres connection, the 6 connections a Worker
+ * invocation may hold. One connection is enough: every statement of a batch is one per batch or
+ * per wave, and they follow each other.
+ */
+const PROVIDER_CALLS = 5;
+const POSTGRES_CONNECTIONS = 1;
+/**
+ * Sent marks wait for one another: the messages not sending (CONCURRENCY - PROVIDER_CALLS) may
+ * all wait for their mark without starving a provider slot, so that many go in one statement, or
+ * whatever waits once no other send is under way, or after `waitMs` at most.
+ */
+const SENT_MARKS = { size: CONCURRENCY - PROVIDER_CALLS, waitMs: 20 };
+
+/**
+ * How old a batch's reservation may be when its send is handed out (older ones are renewed
+ * first): what the lease leaves after the longest wait for a provider slot, the call itself and
+ * the sent mark's retries, so no other delivery can take the send over as a stopped attempt while
+ * it is under way. Not positive (a long PROVIDER_TIMEOUT_MS): sends are not reserved ahead, each
+ * is reserved when it is made.
+ */
+export function holdSeconds(providerTimeoutMs: number): number {
+  const call = providerTimeoutMs / 1000;
+  const slotWait = Math.ceil(CONCURRENCY / PROVIDER_CALLS) * call;
+  const marking = (SENT_MARKS.waitMs + MARK_SENT_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0)) / 1000 + 1;
+  return SEND_LEASE_SECONDS - slotWait - call - marking;
+}
 
 function rejectUnreadableEvent(body: unknown): string | undefined {
   const decoded = parseQueuedEvent(body);
@@ -105,7 +137,7 @@ function dependencies(
     queuedTemplates: queuedTemplateCatalogue(),
     directory,
     pushSubscriptions: new PostgresPushSubscriptions(sql),
-    log: new PostgresNotificationLog(sql),
+    log: new PostgresNotificationLog(sql, { holdSeconds: Math.max(0, holdSeconds(timeoutMs)), sentMarks: SENT_MARKS }),
     timeZone: env.NOTIFY_TIME_ZONE,
     unknownOutcome: { visibilitySeconds: env.UNKNOWN_OUTCOME_VISIBILITY_SECONDS, policy: env.UNKNOWN_OUTCOME_POLICY },
     unknownCitizenRetrySeconds: env.UNKNOWN_CITIZEN_RETRY_SECONDS,
@@ -183,7 +215,7 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   }
   const env = parsed.data;
   // A client per invocation: Workers cannot reuse sockets across invocations.
-  const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: 2 });
+  const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: POSTGRES_CONNECTIONS });
   const directory = new PostgresCitizenDirectory(sql);
   const deps = dependencies(env, sql, directory);
   const retry = { maxRetries: env.MAX_RETRIES };
@@ -191,41 +223,35 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   /** Queued notifications not sent, by reason (each also a `skipped` row in edgebus.notifications). */
   const queuedSkips = new Map<string, number>();
 
+  /** Each message's channel results, for its one log line (`withNotificationLogging`). */
+  const results = new Map<string, NotifyResult>();
+  let plans: Map<string, Promise<EventPlan>> = new Map();
+
   const handler = compose<unknown>(
     async function notify(message) {
       // withDeadLetter below has already refused bodies parseQueuedEvent cannot read.
       const event = message.body as CloudEventRecord;
       const delivery = { enqueuedAt: message.timestamp, attempts: message.attempts, maxRetries: env.MAX_RETRIES };
       const queued = isQueuedNotification(event.type);
-      const result = queued ? await notifyQueued(event, deps, delivery) : await notifyEvent(event, deps, delivery);
-      if (result.template === undefined) {
-        logger.log("info", "no notification rule for this event type", {
-          request_id: message.id,
-          ...eventLogFields(message.body),
-        });
-      }
+      const plan = await (plans.get(message.id) ?? planFor(event, deps));
+      const result = await executePlan(event, plan, deps, delivery);
+      results.set(message.id, result);
       for (const channel of result.channels) {
         if (channel.status === "skipped" && channel.reason === UNKNOWN_CITIZEN) unknownCitizenSkips++;
         if (channel.status === "skipped" && queued) {
           queuedSkips.set(channel.reason, (queuedSkips.get(channel.reason) ?? 0) + 1);
         }
-        logger.log(channel.status === "given_up" ? "warn" : "info", `notification ${channel.status}`, {
-          request_id: message.id,
-          ...eventLogFields(message.body),
-          note:
-            channel.status === "skipped"
-              ? `${channel.channel}: ${channel.reason}`
-              : channel.status === "sent" && channel.reconciliation
-                ? `${channel.channel}: reconciled ${channel.reconciliation}`
-                : channel.channel,
-        });
       }
       // Every channel was sent by an earlier delivery: a redelivery, nothing new (counted as a duplicate).
       const redelivered =
         result.channels.length > 0 && result.channels.every((channel) => channel.status === "already_sent");
       return consumed(redelivered ? "duplicate" : "applied");
     },
-    withLogging(logger),
+    withNotificationLogging(logger, (messageId) => {
+      const result = results.get(messageId);
+      results.delete(messageId);
+      return result;
+    }),
     withRetry(retry),
     withDeadLetter({ reject: rejectUnreadableEvent }),
   );
@@ -237,20 +263,32 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
     directory,
     batch.messages.map((message) => message.body),
   ).catch(() => {});
-  const orderedSettlements = await consumeBatch(
-    ordered,
-    handler,
-    {
-      queue: batch.queue,
-      consumer: CONSUMER,
-      retry,
-      logger,
-      deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
-      metrics: postgresConsumerMetrics(sql),
-      receivedAt,
-    },
-    { concurrency: CONCURRENCY },
-  );
+  let orderedSettlements: Settlement[];
+  try {
+    // Every event planned, and all their sends reserved in one statement, before the first send.
+    plans = await planBatch(ordered.messages, deps, { reserveAhead: holdSeconds(env.PROVIDER_TIMEOUT_MS) > 0 });
+    orderedSettlements = await consumeBatch(
+      ordered,
+      handler,
+      {
+        queue: batch.queue,
+        consumer: CONSUMER,
+        retry,
+        logger,
+        deadLetters: queueDeadLetterSink(env.DEAD_LETTER_QUEUE),
+        metrics: postgresConsumerMetrics(sql),
+        receivedAt,
+      },
+      { concurrency: CONCURRENCY },
+    );
+  } finally {
+    // Reservations of sends an event stopped before making (nothing was sent for them).
+    await deps.log.releaseUnused?.().catch((error: unknown) => {
+      logger.log("warn", "unused notification reservations not released; they expire as stopped attempts", {
+        ...errorLogFields(error),
+      });
+    });
+  }
   const settlements: Settlement[] = new Array(batch.messages.length);
   order.forEach((index, position) => {
     settlements[index] = orderedSettlements[position] as Settlement;

@@ -82,4 +82,18 @@ export interface NotificationLog {
   releaseUnknown(idempotencyKey: string, error: { code: string; message: string }): Promise<void>;
   /** Records a send that could not happen (no address): reason such as `no_email_address`. */
   recordSkipped(record: SendRecord, reason: string): Promise<void>;
+  /**
+   * Reserves the first attempt of many sends at once, before any of them is made (a batch's sends,
+   * in one statement): each key it inserts is held by this log, and the `reserve` of a held key
+   * answers `send` (attempt 1) without asking the ledger again. A key the ledger already has is
+   * not held: its `reserve` decides as usual. A held key is handed out once. Optional: without
+   * it every send is reserved by its own `reserve`.
+   */
+  reserveAhead?(records: readonly SendRecord[]): Promise<void>;
+  /**
+   * Gives back the keys reserved ahead and never handed out (their event stopped before sending
+   * them): nothing was sent for them, so they are removed rather than left to expire as unknown
+   * outcomes. Called when the batch is done.
+   */
+  releaseUnused?(): Promise<void>;
 }

@@ -1,7 +1,9 @@
 /**
  * Turns one event into its notifications: find the notification rule, resolve the recipient, render
  * every message first (a template problem fails before anything is sent), then for each channel
- * reserve the send in the log, call the provider, and record the result.
+ * reserve the send in the log, call the provider, and record the result. Planning (`planEvent`)
+ * and executing (`executePlan`) are separate steps, so a batch can plan all its events and
+ * reserve all their sends in one statement before its first send (`notify-batch.ts`).
  *
  * Channel failures do not stop the other channels: the email that worked stays sent, and the
  * redelivery caused by the failed SMS finds it `sent` and skips it.
@@ -141,6 +143,17 @@ export type Planned =
 export const UNKNOWN_CITIZEN = "unknown_citizen";
 
 /**
+ * What one event will send, decided before anything is sent: its notification rule's template
+ * and locale, and a plan per channel (`execute` carries each out). Undefined template: no
+ * notification rule matches the event type (nothing to do).
+ */
+export interface EventPlan {
+  readonly template: string | undefined;
+  readonly locale: string | undefined;
+  readonly planned: readonly Planned[];
+}
+
+/**
  * Sends the notifications of one event. Resolves when every channel is sent, already sent,
  * skipped or given up; rejects with an `EdgebusError` when a channel failed or is not settled yet
  * (`pending`) — `retryable` (with the longest `retryAfterSeconds` asked for) if any of them may
@@ -151,8 +164,18 @@ export async function notifyEvent(
   deps: NotifierDependencies,
   delivery: Delivery = { enqueuedAt: new Date(), attempts: 1, maxRetries: Number.MAX_SAFE_INTEGER },
 ): Promise<NotifyResult> {
+  return executePlan(event, await planEvent(event, deps), deps, delivery);
+}
+
+/**
+ * The planning half of `notifyEvent`: notification rule, recipient, every message rendered (a
+ * template problem fails before anything is sent) and its send record with its idempotency key.
+ * Nothing is written and nothing sent, so a batch can plan all its events first and reserve all
+ * their sends at once (`notify-batch.ts`).
+ */
+export async function planEvent(event: CloudEventRecord, deps: NotifierDependencies): Promise<EventPlan> {
   const notificationRule = notificationRuleFor(event.type);
-  if (!notificationRule) return { template: undefined, locale: undefined, channels: [] };
+  if (!notificationRule) return { template: undefined, locale: undefined, planned: [] };
 
   // Contacts carried in the event count only when the producer stamped that the publishing key
   // holds notify:direct-contact (a caller cannot send the stamp: the producer refuses it).
@@ -172,12 +195,22 @@ export async function notifyEvent(
 
   const planned: Planned[] = [];
   for (const rule of notificationRule.channels) {
-    const plan = await planChannel(rule, notificationRule, event, recipient, locale, values, deps);
+    const plan = planChannel(rule, notificationRule, event, recipient, locale, values, deps);
     if (plan) planned.push(plan);
   }
+  return { template: notificationRule.template, locale, planned };
+}
 
-  const results = await executeAll(event, planned, deps, delivery);
-  return { template: notificationRule.template, locale, channels: results };
+/** The executing half of `notifyEvent`: carries out a plan made by `planEvent` (or `planQueued`). */
+export async function executePlan(
+  event: CloudEventRecord,
+  plan: EventPlan,
+  deps: NotifierDependencies,
+  delivery: Delivery,
+): Promise<NotifyResult> {
+  if (plan.template === undefined) return { template: undefined, locale: undefined, channels: [] };
+  const results = await executeAll(event, plan.planned, deps, delivery);
+  return { template: plan.template, locale: plan.locale, channels: results };
 }
 
 /** Carries out every plan in order; throws one error for all that failed or wait (`combinedFailure`). */
@@ -212,7 +245,7 @@ export function sendPlan<C extends Channel>(
   };
 }
 
-async function planChannel(
+function planChannel(
   rule: ChannelRule,
   notificationRule: NotificationRule,
   event: CloudEventRecord,
@@ -220,7 +253,7 @@ async function planChannel(
   locale: string,
   values: Record<string, string>,
   deps: NotifierDependencies,
-): Promise<Planned | undefined> {
+): Planned | undefined {
   const address =
     rule.channel === "email" ? recipient.email : rule.channel === "sms" ? recipient.phone : deps.senders.webhook?.url;
   const sender: { readonly provider: string } | undefined =
@@ -229,8 +262,8 @@ async function planChannel(
       : rule.channel === "sms"
         ? deps.senders.sms
         : deps.senders.webhook?.sender;
-  const record = async (recipientAddress: string): Promise<SendRecord> => ({
-    idempotencyKey: await idempotencyKeyOf({
+  const record = (recipientAddress: string): SendRecord => ({
+    idempotencyKey: idempotencyKeyOf({
       source: event.source,
       id: event.id,
       channel: rule.channel,
@@ -250,13 +283,13 @@ async function planChannel(
   if (!address || !sender) {
     if (rule.when === "if_available") return undefined;
     // The address may still come: citizen-sync has not applied the citizen's `created` yet.
-    if (recipient.citizenUnknown && sender) return { kind: "await_citizen", record: await record("") };
+    if (recipient.citizenUnknown && sender) return { kind: "await_citizen", record: record("") };
     const reason = SKIP_REASONS[rule.channel];
     const reasonText = !recipient.email && !recipient.phone ? "no_recipient" : reason;
-    return { kind: "skip", record: await record(""), reason: reasonText };
+    return { kind: "skip", record: record(""), reason: reasonText };
   }
 
-  const sendRecord = await record(address);
+  const sendRecord = record(address);
   const idempotencyKey = sendRecord.idempotencyKey;
   if (rule.channel === "email") {
     const email = deps.catalogue.renderEmail(notificationRule.template, locale, values);

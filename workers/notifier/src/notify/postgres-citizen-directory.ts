@@ -27,9 +27,12 @@ export class PostgresCitizenDirectory implements CitizenDirectory {
     if (ids.length === 0) return;
     const table = this.#sql(directory === "revenue" ? "revenue" : "permits");
     try {
+      // The ids travel as JSON text: clients without fetched types (`fetch_types: false`) cannot
+      // send a JS array as a Postgres array (Postgres refused the bare "1,2,3" with 22P02).
       const rows = await this.#sql<(ContactRow & { citizen_id: string })[]>`
         select citizen_id::text, name, email, phone, preferred_language, deleted_at is not null as deleted
-        from ${table}.citizen_refs where citizen_id = any(${ids.map(String)}::bigint[])`;
+        from ${table}.citizen_refs
+        where citizen_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::text::jsonb)::bigint)`;
       for (const id of ids) this.#known.set(`${directory}:${id}`, { state: "unknown" });
       for (const row of rows) this.#known.set(`${directory}:${row.citizen_id}`, entryOf(row));
     } catch (thrown) {

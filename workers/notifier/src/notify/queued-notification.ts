@@ -31,7 +31,8 @@ import type { Priority, PushNotification } from "./notification.ts";
 import type { SendRecord } from "./notification-log.ts";
 import {
   type Delivery,
-  executeAll,
+  type EventPlan,
+  executePlan,
   type NotifierDependencies,
   type NotifyResult,
   type Planned,
@@ -109,8 +110,13 @@ export async function notifyQueued(
   deps: NotifierDependencies,
   delivery: Delivery,
 ): Promise<NotifyResult> {
+  return executePlan(event, await planQueued(event, deps), deps, delivery);
+}
+
+/** The planning half of `notifyQueued` (as `planEvent` is of `notifyEvent`): nothing written, nothing sent. */
+export async function planQueued(event: CloudEventRecord, deps: NotifierDependencies): Promise<EventPlan> {
   const channel = QUEUED_TYPES[event.type];
-  if (channel === undefined) return { template: undefined, locale: undefined, channels: [] };
+  if (channel === undefined) return { template: undefined, locale: undefined, planned: [] };
   const templates = deps.queuedTemplates;
   if (!templates) throw new EdgebusError("internal", "the notifier was started without its queued templates");
   const parsed = queuedData.safeParse(event.data);
@@ -125,8 +131,8 @@ export async function notifyQueued(
   // Template problems are the publisher's and permanent: found before anything else happens.
   templates.check(data.template, channel, locale, Object.keys(data.template_data));
 
-  const record = async (recipient: string, provider: string | null): Promise<SendRecord> => ({
-    idempotencyKey: await idempotencyKeyOf({ source: event.source, id: event.id, channel, recipient }),
+  const record = (recipient: string, provider: string | null): SendRecord => ({
+    idempotencyKey: idempotencyKeyOf({ source: event.source, id: event.id, channel, recipient }),
     eventSource: event.source,
     eventId: event.id,
     eventType: event.type,
@@ -158,15 +164,15 @@ export async function notifyQueued(
         ? (contact?.email ?? undefined)
         : (contact?.phone ?? undefined);
     if (address) {
-      planned.push(await planMessage(channel, address, contact?.name ?? undefined, context));
+      planned.push(planMessage(channel, address, contact?.name ?? undefined, context));
     } else if (!direct && data.citizen_id === null) {
       planned.push({
         kind: "skip",
-        record: await record("", provider),
+        record: record("", provider),
         reason: QUEUED_SKIP_REASONS.toNeedsDirectContact,
       });
     } else if (entry?.state === "unknown") {
-      planned.push({ kind: "await_citizen", record: await record("", provider) });
+      planned.push({ kind: "await_citizen", record: record("", provider) });
     } else {
       const reason =
         entry?.state === "deleted"
@@ -174,12 +180,10 @@ export async function notifyQueued(
           : channel === "email"
             ? "no_email_address"
             : "no_phone_number";
-      planned.push({ kind: "skip", record: await record("", provider), reason });
+      planned.push({ kind: "skip", record: record("", provider), reason });
     }
   }
-
-  const results = await executeAll(event, planned, deps, delivery);
-  return { template: data.template, locale, channels: results };
+  return { template: data.template, locale, planned };
 }
 
 /** What planning one queued notification's sends needs. */
@@ -189,18 +193,18 @@ interface PlanContext {
   readonly locale: string;
   readonly templates: QueuedTemplateCatalogue;
   readonly deps: NotifierDependencies;
-  readonly record: (recipient: string, provider: string | null) => Promise<SendRecord>;
+  readonly record: (recipient: string, provider: string | null) => SendRecord;
 }
 
-async function planMessage(
+function planMessage(
   channel: "email" | "sms",
   address: string,
   name: string | undefined,
   { data, values, locale, templates, deps, record }: PlanContext,
-): Promise<Planned> {
+): Planned {
   if (channel === "email") {
     const sender = deps.senders.email;
-    const sendRecord = await record(address, sender.provider);
+    const sendRecord = record(address, sender.provider);
     const notification = {
       channel: "email" as const,
       idempotencyKey: sendRecord.idempotencyKey,
@@ -211,7 +215,7 @@ async function planMessage(
     return sendPlan(sendRecord, sender, notification);
   }
   const sender = deps.senders.sms;
-  const sendRecord = await record(address, sender.provider);
+  const sendRecord = record(address, sender.provider);
   const notification = {
     channel: "sms" as const,
     idempotencyKey: sendRecord.idempotencyKey,
@@ -226,16 +230,16 @@ async function planPush({ data, values, locale, templates, deps, record }: PlanC
   const store = deps.pushSubscriptions;
   if (!sender || !store || data.citizen_id === null) {
     const reason = !sender || !store ? QUEUED_SKIP_REASONS.pushNotConfigured : "no_push_subscription";
-    return [{ kind: "skip", record: await record("", sender?.provider ?? null), reason }];
+    return [{ kind: "skip", record: record("", sender?.provider ?? null), reason }];
   }
   const subscriptions = await store.forCitizen(data.citizen_id);
   if (subscriptions.length === 0) {
-    return [{ kind: "skip", record: await record("", sender.provider), reason: "no_push_subscription" }];
+    return [{ kind: "skip", record: record("", sender.provider), reason: "no_push_subscription" }];
   }
   const rendered = templates.renderPush(data.template, locale, values);
   const plans: Planned[] = [];
   for (const subscription of subscriptions) {
-    const sendRecord = await record(subscription.endpoint, sender.provider);
+    const sendRecord = record(subscription.endpoint, sender.provider);
     const notification: PushNotification = {
       channel: "push",
       idempotencyKey: sendRecord.idempotencyKey,
