@@ -267,6 +267,22 @@ async function mirror(
   const valid: { index: number; event: CloudEventRecord }[] = [];
   // Per target: its deliveries and, for each, the event's index in the request.
   const perTarget = targets.map(() => ({ deliveries: [] as MirrorDelivery[], indexes: [] as number[] }));
+  // Per event type, the destination topic at each target (null: not kept) or why the type has
+  // none: worked out once per request, since a batch's events mostly share a type.
+  const routes = new Map<string, (string | null)[] | EdgebusError>();
+  const routeOf = (type: string): (string | null)[] | EdgebusError => {
+    let route = routes.get(type);
+    if (route === undefined) {
+      try {
+        const edgeTopic = edgeTopicOf(type);
+        route = targets.map((target) => target.mapping.map(edgeTopic));
+      } catch (error) {
+        route = new EdgebusError("invalid_envelope", (error as Error).message);
+      }
+      routes.set(type, route);
+    }
+    return route;
+  };
   events.forEach((candidate, index) => {
     if (!isCloudEvent(candidate)) {
       results[index] = failed(
@@ -276,23 +292,20 @@ async function mirror(
       return;
     }
     const event = candidate;
-    const ids = { id: event.id, source: event.source };
-    let edgeTopic: string;
-    try {
-      edgeTopic = edgeTopicOf(event.type);
-    } catch (error) {
-      results[index] = failed(ids, new EdgebusError("invalid_envelope", (error as Error).message));
+    const route = routeOf(event.type);
+    if (route instanceof Error) {
+      results[index] = failed({ id: event.id, source: event.source }, route);
       return;
     }
     let kept = false;
-    targets.forEach((target, t) => {
-      const topic = target.mapping.map(edgeTopic);
-      if (topic === null) return;
+    for (let t = 0; t < targets.length; t++) {
+      const topic = route[t];
+      if (topic === null || topic === undefined) continue;
       kept = true;
       perTarget[t]?.deliveries.push({ event, topic });
       perTarget[t]?.indexes.push(index);
-    });
-    if (!kept) results[index] = { ...ids, status: "acked" };
+    }
+    if (!kept) results[index] = { id: event.id, source: event.source, status: "acked" };
     else valid.push({ index, event });
   });
 
