@@ -9,8 +9,13 @@
  * 3. mirror  — signed `POST /v1/mirror` batches of CloudEvents (what the kafka-mirror Worker
  *              sends), binary-mode Kafka binding, per-event results.
  *
+ * 4. gateway process, mirror process — the same two, with the bridge in its own child process
+ *              (`bridge-process.ts`, its own Kafka producer) as it is deployed: the clients (Workers
+ *              at the edge) never share the bridge's process. The in-process figures stay reported.
+ *
  * Each way sends `--messages` records in batches of `--batch` with `--concurrency` batches in
- * flight, to its own fresh topic (6 partitions, keyed records). Best of `--runs` per way, runs interleaved.
+ * flight, to its own fresh topic (6 partitions, keyed records). Best of `--runs` per way, runs
+ * interleaved; process CPU per message of each side and the Kafka produce requests are recorded.
  *
  * Run: `npm run bench -- bridge-produce [--quick]` (KAFKA_BROKERS, default 127.0.0.1:9092).
  * Creates topics `bench-bridge-*`; deletes nothing.
@@ -20,10 +25,12 @@ import { Hono } from "hono";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import type { RecordToProduce } from "../bridges/kafka/record.ts";
 import { createKafkaRestApp } from "../bridges/kafka-rest/app.ts";
-import { createKafkaStack } from "../bridges/kafka-stack.ts";
+import { createKafkaRestLeanRoutes } from "../bridges/kafka-rest/lean-produce.ts";
+import { createKafkaStack, type KafkaStack } from "../bridges/kafka-stack.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
-import { createMirrorRoute } from "../bridges/mirror/mirror-route.ts";
+import { createMirrorLeanRoute, createMirrorRoute, type MirrorRouteOptions } from "../bridges/mirror/mirror-route.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
+import { type BenchBridgeFactory, forkBridge } from "./bridge-process.ts";
 import {
   type BatchFigures,
   bestOfInterleaved,
@@ -52,34 +59,99 @@ function measure(size: Size, send: (batch: number[]) => Promise<void>): Promise<
   return measureBatches(inBatches(indexes, size.batch), size.concurrency, send);
 }
 
-async function run(context: BenchContext): Promise<BenchmarkReport> {
-  const size = context.quick ? QUICK : FULL;
-  const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
-  const stack = createKafkaStack(
-    { brokers, clientId: `bench-${stamp}`, requestTimeoutMs: 30_000 },
+/** The bridge's Kafka clients as the bench configures them (fresh topics of 6 partitions). */
+function benchKafkaStack(brokers: string[], clientId: string): KafkaStack {
+  return createKafkaStack(
+    { brokers, clientId, requestTimeoutMs: 30_000 },
     { autoCreate: true, partitionsFor: () => 6, defaultPartitions: 6, replicationFactor: -1 },
     { idleTimeoutMs: 60_000, maxInstances: 10 },
   );
-  const topicOf = (way: string) => `bench-bridge-${stamp}-${way}`;
+}
+
+/**
+ * The bridge's produce paths over `stack`, served on 127.0.0.1 as the bridge serves them: the
+ * Kafka REST gateway at `/kafka` and the mirror (its edge topic gov.bench.citizen renamed to
+ * `mirrorTopic`), produce and the mirror on the lean routes, the rest on Hono.
+ */
+async function serveBenchBridge(
+  stack: KafkaStack,
+  mirrorTopic: string,
+): Promise<{ url: string; close(): Promise<void> }> {
   const app = new Hono();
-  app.route("/kafka", createKafkaRestApp({ ...stack, credentials, limits: { maxBodyBytes: 8 * 1_048_576 } }));
-  // The events' edge topic is gov.bench.citizen; the mirror renames it to this run's topic.
-  const mirrorTopic = topicOf("mirror");
+  const gatewayDeps = { ...stack, credentials, limits: { maxBodyBytes: 8 * 1_048_576 } };
+  app.route("/kafka", createKafkaRestApp(gatewayDeps));
   const mapping = new TopicMapping({ rename: [{ from: "gov.bench.citizen", to: mirrorTopic }] });
-  app.route(
-    "/",
-    createMirrorRoute({
-      producer: stack.producer,
-      secret: mirrorSecret,
-      mapping,
-      mode: "binary",
-      maxBodyBytes: 8 * 1_048_576,
-    }),
-  );
-  const server = await serveLocally(app);
-  const url = server.url;
-  const kafka = new Kafka({ url: `${url}/kafka`, ...credentials });
+  const mirrorOptions: MirrorRouteOptions = {
+    producer: stack.producer,
+    secret: mirrorSecret,
+    mapping,
+    mode: "binary",
+    maxBodyBytes: 8 * 1_048_576,
+  };
+  app.route("/", createMirrorRoute(mirrorOptions));
+  return serveLocally(app, [...createKafkaRestLeanRoutes(gatewayDeps, "/kafka"), createMirrorLeanRoute(mirrorOptions)]);
+}
+
+/** The same bridge in its own process (`bridge-process.ts`), with its own Kafka clients. */
+export const benchBridgeProcess: BenchBridgeFactory = async (parameters) => {
+  const { brokers, clientId, mirrorTopic } = parameters as { brokers: string[]; clientId: string; mirrorTopic: string };
+  const stack = benchKafkaStack(brokers, clientId);
+  const server = await serveBenchBridge(stack, mirrorTopic);
+  return {
+    url: server.url,
+    requestsSent: () => stack.producer.requestsSent,
+    async close() {
+      await server.close();
+      await stack.close();
+    },
+  };
+};
+
+/** What a way cost: CPU of this process (the clients, and in-process the bridge) and of the bridge process. */
+interface WayCpu {
+  messages: number;
+  client_micros: number;
+  bridge_process_micros: number;
+}
+
+async function run(context: BenchContext): Promise<BenchmarkReport> {
+  const size = context.quick ? QUICK : FULL;
+  const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
+  const stack = benchKafkaStack(brokers, `bench-${stamp}`);
+  const topicOf = (way: string) => `bench-bridge-${stamp}-${way}`;
+  const server = await serveBenchBridge(stack, topicOf("mirror"));
+  // The deployment's shape: the bridge alone in its process, the clients elsewhere.
+  const bridgeProcess = await forkBridge(new URL("./bridge-produce.ts", import.meta.url).href, "benchBridgeProcess", {
+    brokers,
+    clientId: `bench-${stamp}-process`,
+    mirrorTopic: topicOf("mirror-process"),
+  });
+  const gatewayWay = (url: string, topic: string) => {
+    const kafka = new Kafka({ url: `${url}/kafka`, ...credentials });
+    return async () => {
+      await stack.topics.ensure([topic]);
+      return measure(size, async (batch) => {
+        await kafka.producer().produceMany(
+          batch.map((i) => {
+            const record = toKafkaRecord(events[i] as CloudEventRecord, topic, "binary");
+            return { topic, value: record.value as string, key: record.key, headers: [...(record.headers ?? [])] };
+          }),
+        );
+      });
+    };
+  };
+  const mirrorWay = (url: string, topic: string) => async () => {
+    await stack.topics.ensure([topic]);
+    return measure(size, (batch) =>
+      postMirrorBatch(
+        url,
+        mirrorSecret,
+        batch.map((i) => events[i] as CloudEventRecord),
+      ),
+    );
+  };
   const events = Array.from({ length: size.messages }, (_, i) => citizenEvent(i, `bench-${stamp}-${i}`));
+  const inProcess = (name: string) => !name.endsWith("process");
 
   const ways: Record<string, () => Promise<BatchFigures>> = {
     direct: async () => {
@@ -92,28 +164,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         await stack.producer.produce(records);
       });
     },
-    gateway: async () => {
-      const topic = topicOf("gateway");
-      await stack.topics.ensure([topic]);
-      return measure(size, async (batch) => {
-        await kafka.producer().produceMany(
-          batch.map((i) => {
-            const record = toKafkaRecord(events[i] as CloudEventRecord, topic, "binary");
-            return { topic, value: record.value as string, key: record.key, headers: [...(record.headers ?? [])] };
-          }),
-        );
-      });
-    },
-    mirror: async () => {
-      await stack.topics.ensure([mirrorTopic]);
-      return measure(size, (batch) =>
-        postMirrorBatch(
-          url,
-          mirrorSecret,
-          batch.map((i) => events[i] as CloudEventRecord),
-        ),
-      );
-    },
+    gateway: gatewayWay(server.url, topicOf("gateway")),
+    mirror: mirrorWay(server.url, topicOf("mirror")),
+    "gateway process": gatewayWay(bridgeProcess.url, topicOf("gateway-process")),
+    "mirror process": mirrorWay(bridgeProcess.url, topicOf("mirror-process")),
   };
 
   // Runs are interleaved (direct, gateway, mirror, direct, ...) so a burst of load from other
@@ -121,16 +175,28 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   // Kafka produce requests each way made (the producer sends the records of calls that wait
   // together as one request): fewer, larger requests are what the direct way gets for free.
   const requests: Record<string, { requests: number; messages: number }> = {};
+  const cpu: Record<string, WayCpu> = {};
+  const requestsSent = async (name: string) =>
+    inProcess(name) ? stack.producer.requestsSent : await bridgeProcess.requestsSent();
   const counted = Object.fromEntries(
     Object.entries(ways).map(([name, way]) => [
       name,
       async () => {
-        const before = stack.producer.requestsSent;
+        const before = await requestsSent(name);
+        const clientBefore = process.cpuUsage();
+        const bridgeBefore = await bridgeProcess.cpuMicros();
         const figures = await way();
+        const client = process.cpuUsage(clientBefore);
+        const bridge = (await bridgeProcess.cpuMicros()) - bridgeBefore;
         const entry = requests[name] ?? { requests: 0, messages: 0 };
-        entry.requests += stack.producer.requestsSent - before;
+        entry.requests += (await requestsSent(name)) - before;
         entry.messages += figures.messages;
         requests[name] = entry;
+        const spent = cpu[name] ?? { messages: 0, client_micros: 0, bridge_process_micros: 0 };
+        spent.messages += figures.messages;
+        spent.client_micros += client.user + client.system;
+        spent.bridge_process_micros += bridge;
+        cpu[name] = spent;
         return figures;
       },
     ]),
@@ -143,24 +209,39 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     log: (line) => context.log(line),
   });
 
-  // Where the time goes: one more run of each way under the V8 profiler. Client and bridge share
-  // this process, so a profile holds both sides (the @upstash/kafka client, fetch, the signing).
+  // Where the time goes: one more run of each way under the V8 profiler. In-process, client and
+  // bridge share this process, so its profile holds both sides (the @upstash/kafka client, fetch,
+  // the signing); for the bridge process ways it is the bridge process's profile alone.
   const cpu_profiles: Record<string, ProfileSummary> = {};
   for (const [name, way] of Object.entries(ways)) {
     context.log(`${name}: profiled run, ${size.messages} messages`);
-    cpu_profiles[name] = await profileCpu(async () => {
+    const work = async () => {
       await way();
-    });
+    };
+    cpu_profiles[name] = inProcess(name) ? await profileCpu(work) : await bridgeProcess.profile(work);
   }
+  const perMessage = (micros: number, messages: number) => round(micros / messages, 1);
   const results = {
     ...runs,
     kafka_requests_per_1000_messages: Object.fromEntries(
       Object.entries(requests).map(([name, r]) => [name, round((1000 * r.requests) / r.messages, 1)]),
     ),
+    cpu_micros_per_message: Object.fromEntries(
+      Object.entries(cpu).map(([name, c]) => [
+        name,
+        inProcess(name)
+          ? { this_process: perMessage(c.client_micros, c.messages) }
+          : {
+              clients_process: perMessage(c.client_micros, c.messages),
+              bridge_process: perMessage(c.bridge_process_micros, c.messages),
+            },
+      ]),
+    ),
     cpu_profiles,
   };
   const rate = (name: string) => runs[name]?.messages_per_second ?? Number.NaN;
   const [direct, gateway, mirror] = [rate("direct"), rate("gateway"), rate("mirror")];
+  const [gatewayProcess, mirrorProcess] = [rate("gateway process"), rate("mirror process")];
   const report: BenchmarkReport = {
     parameters: {
       brokers: brokers.length,
@@ -175,20 +256,34 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       rest_client: `@upstash/kafka ${packageVersion("@upstash/kafka")}`,
     },
     results,
-    ratios: { gateway_vs_direct: round(gateway / direct, 2), mirror_vs_direct: round(mirror / direct, 2) },
+    ratios: {
+      gateway_vs_direct: round(gateway / direct, 2),
+      mirror_vs_direct: round(mirror / direct, 2),
+      gateway_process_vs_direct: round(gatewayProcess / direct, 2),
+      mirror_process_vs_direct: round(mirrorProcess / direct, 2),
+    },
     table: [
       rateRow(
-        "Kafka REST gateway produce rate (@upstash/kafka produceMany) vs direct Kafka client (msg/s)",
-        gateway,
+        "Kafka REST gateway produce rate (@upstash/kafka produceMany), bridge in its own process as deployed, vs direct Kafka client (msg/s)",
+        gatewayProcess,
         { value: direct, label: "direct" },
         { headline: true },
       ),
       rateRow(
-        "mirror ingest produce rate (signed POST /v1/mirror) vs direct Kafka client (msg/s)",
-        mirror,
+        "mirror ingest produce rate (signed POST /v1/mirror), bridge in its own process as deployed, vs direct Kafka client (msg/s)",
+        mirrorProcess,
         { value: direct, label: "direct" },
         { headline: true },
       ),
+      rateRow(
+        "Kafka REST gateway produce rate, client and bridge in one process, vs direct Kafka client (msg/s)",
+        gateway,
+        { value: direct, label: "direct" },
+      ),
+      rateRow("mirror ingest produce rate, client and bridge in one process, vs direct Kafka client (msg/s)", mirror, {
+        value: direct,
+        label: "direct",
+      }),
     ],
     chart: {
       title: "Bridge produce rate: mirror and Kafka REST gateway vs the same Kafka client directly",
@@ -201,8 +296,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
             {
               label: "Kafka",
               bars: [
-                { label: "mirror ingest", value: mirror, role: "ours" },
-                { label: "REST gateway", value: gateway, role: "ours" },
+                { label: "mirror ingest (bridge process)", value: mirrorProcess, role: "ours" },
+                { label: "REST gateway (bridge process)", value: gatewayProcess, role: "ours" },
+                { label: "mirror ingest (in-process)", value: mirror, role: "ours" },
+                { label: "REST gateway (in-process)", value: gateway, role: "ours" },
                 { label: "direct producer", value: direct, role: "baseline" },
               ],
             },
@@ -211,7 +308,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         {
           title: "batch latency of the best run",
           unit: "ms",
-          groups: (["mirror", "gateway", "direct"] as const).map((name) => ({
+          groups: (["mirror process", "gateway process", "mirror", "gateway", "direct"] as const).map((name) => ({
             label: name,
             bars: [
               {
@@ -233,9 +330,12 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       "everything on one machine: broker, bridge and clients share the same 2 cores; other test suites ran at the same time, so compare ratios within one run, not figures across runs",
       "runs are interleaved (direct, gateway, mirror, direct, …) so a burst of load from other processes hits every way alike; best of the runs, since the first also pays for warm-up",
       "kafka_requests_per_1000_messages: produce requests the bridge's producer sent to Kafka per 1,000 messages over all runs of a way (calls that wait together go out as one request)",
-      "cpu_profiles: one extra run of each way under the V8 profiler, client and bridge in this one process: the functions with the most self and inclusive time",
+      "the 'process' ways: the same bridge in its own child process (bench/bridge-process.ts) with its own Kafka producer, as deployed (the clients, Workers at the edge, never share the bridge's process); the in-process ways run client and bridge in the benchmark's process; direct stays in the benchmark's process",
+      "cpu_micros_per_message: process CPU (user + system) per message over all timed runs of a way: the benchmark's process (clients, and for the in-process ways the bridge too) and the bridge process",
+      "cpu_profiles: one extra run of each way under the V8 profiler: for direct and the in-process ways the benchmark's process (client and bridge together), for the process ways the bridge process alone; the functions with the most self and inclusive time",
     ],
   };
+  await bridgeProcess.close();
   await server.close();
   await stack.close();
   return report;

@@ -10,6 +10,9 @@
  * - Redis: an ioredis pipeline of `XADD … MAXLEN ~` with the same fields (the mirror runs the
  *   dedupe marker script instead: a `GET`, the `XADD` and a `SET` per event).
  *
+ * The mirror runs twice: in the benchmark's process, and in its own child process
+ * (`bridge-process.ts`, its own broker clients) as it is deployed.
+ *
  * Each way sends `--messages` events in batches of 100 with 8 batches in flight; best of the runs,
  * runs interleaved. Run: `npm run bench -- mirror-targets [--quick]` (RABBITMQ_URL, NATS_URL,
  * KAFKA_BROKERS, REDIS_URL). Removes the RabbitMQ exchange and queue, the JetStream stream and the
@@ -24,9 +27,11 @@ import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { Connection as AmqpConnection } from "rabbitmq-client";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { createKafkaStack } from "../bridges/kafka-stack.ts";
+import { MIRROR_PATH } from "#shared/mirror-protocol.ts";
+import type { LeanRoute } from "../bridges/http/lean-routes.ts";
+import { createKafkaStack, type KafkaStack } from "../bridges/kafka-stack.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
-import { createMirrorRoute } from "../bridges/mirror/mirror-route.ts";
+import { createMirrorLeanRoute, createMirrorRoute, type MirrorRouteOptions } from "../bridges/mirror/mirror-route.ts";
 import { toAmqpMessage, toNatsMessage, toStreamFields } from "../bridges/mirror/targets/bindings.ts";
 import { KafkaTarget } from "../bridges/mirror/targets/kafka-target.ts";
 import type { MirrorTarget } from "../bridges/mirror/targets/mirror-target.ts";
@@ -35,6 +40,7 @@ import { RabbitMqTarget } from "../bridges/mirror/targets/rabbitmq-target.ts";
 import { RedisStreamsTarget } from "../bridges/mirror/targets/redis-streams-target.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
 import { serviceUrls } from "../scripts/service-probe.ts";
+import { type BenchBridgeFactory, forkBridge } from "./bridge-process.ts";
 import {
   type BatchFigures,
   bestOfInterleaved,
@@ -66,31 +72,45 @@ function benchEvent(i: number): CloudEventRecord {
   return citizenEvent(i, `bench-${stamp}-${i}-${Math.random().toString(36).slice(2, 8)}`);
 }
 
-async function run(context: BenchContext): Promise<BenchmarkReport> {
-  const size = context.quick ? QUICK : FULL;
-  const load = os.loadavg()[0] ?? 0;
-  const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
-  const kafkaTopic = `bench-mirror-${stamp}`;
-  const exchange = `bench-mirror-${stamp}`;
-  const queue = `bench-mirror-${stamp}`;
-  const stream = `BENCH_MIRROR_${stamp}`.toUpperCase();
-  const subjectPrefix = `benchmirror${stamp}.`;
-  const redisPrefix = `bench-mirror-${stamp}:`;
-  // The events' edge topic gov.bench.citizen is renamed to this run's Kafka topic for the Kafka target.
-  const kafkaMapping = new TopicMapping({ rename: [{ from: "gov.bench.citizen", to: kafkaTopic }] });
+/** The names one run uses at every broker (the bridge process uses the same ones). */
+interface RunNames {
+  readonly kafkaTopic: string;
+  readonly exchange: string;
+  readonly queue: string;
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly redisPrefix: string;
+}
 
-  const stack = createKafkaStack(
-    { brokers, clientId: `bench-mirror-${stamp}`, requestTimeoutMs: 30_000 },
+function runNames(): RunNames {
+  return {
+    kafkaTopic: `bench-mirror-${stamp}`,
+    exchange: `bench-mirror-${stamp}`,
+    queue: `bench-mirror-${stamp}`,
+    stream: `BENCH_MIRROR_${stamp}`.toUpperCase(),
+    subjectPrefix: `benchmirror${stamp}.`,
+    redisPrefix: `bench-mirror-${stamp}:`,
+  };
+}
+
+function benchKafkaStack(brokers: string[], clientId: string): KafkaStack {
+  return createKafkaStack(
+    { brokers, clientId, requestTimeoutMs: 30_000 },
     { autoCreate: true, partitionsFor: () => 6, defaultPartitions: 6, replicationFactor: -1 },
     { idleTimeoutMs: 60_000, maxInstances: 2 },
   );
-  await stack.topics.ensure([kafkaTopic]);
-  const targets: Record<string, MirrorTarget> = {
+}
+
+/** One mirror target per broker, as `mirror.targets` would configure them. */
+function mirrorTargets(names: RunNames, stack: KafkaStack, redisUrl: string): Record<string, MirrorTarget> {
+  // The events' edge topic gov.bench.citizen is renamed to this run's Kafka topic for the Kafka target.
+  const kafkaMapping = new TopicMapping({ rename: [{ from: "gov.bench.citizen", to: names.kafkaTopic }] });
+  return {
     kafka: new KafkaTarget({ producer: stack.producer, mapping: kafkaMapping, mode: "binary" }),
     rabbitmq: new RabbitMqTarget({
       url: serviceUrls.rabbitmq,
-      exchange,
-      queues: [{ name: queue, type: "quorum", bindingKeys: ["gov.bench.#"] }],
+      exchange: names.exchange,
+      queues: [{ name: names.queue, type: "quorum", bindingKeys: ["gov.bench.#"] }],
       maxMessageBytes: 16 * 1_048_576,
       timeoutMs: 30_000,
       mapping: new TopicMapping(),
@@ -98,10 +118,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     }),
     nats: new NatsTarget({
       url: serviceUrls.nats,
-      subjectPrefix,
+      subjectPrefix: names.subjectPrefix,
       stream: {
-        name: stream,
-        subjects: [`${subjectPrefix}>`],
+        name: names.stream,
+        subjects: [`${names.subjectPrefix}>`],
         retention: "limits",
         maxAgeSeconds: 3600,
         replicas: 1,
@@ -112,9 +132,9 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       mode: "binary",
     }),
     "redis-streams": new RedisStreamsTarget({
-      url: context.redisUrl,
-      keyPrefix: redisPrefix,
-      markerPrefix: `${redisPrefix}seen:`,
+      url: redisUrl,
+      keyPrefix: names.redisPrefix,
+      markerPrefix: `${names.redisPrefix}seen:`,
       maxLen: 1_000_000,
       dedupeTtlSeconds: 600,
       maxMessageBytes: 16 * 1_048_576,
@@ -123,13 +143,57 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       mode: "binary",
     }),
   };
-  // One ingest per target, all on one server: /<target>/v1/mirror.
+}
+
+/** One ingest per target, all on one server (`/<target>/v1/mirror`), served as the bridge serves it. */
+function serveMirrors(targets: Record<string, MirrorTarget>): ReturnType<typeof serveLocally> {
   const app = new Hono();
+  const leanRoutes: LeanRoute[] = [];
   for (const [name, target] of Object.entries(targets)) {
-    app.route(`/${name}`, createMirrorRoute({ targets: [target], secret, maxBodyBytes: 8 * 1_048_576 }));
+    const options: MirrorRouteOptions = { targets: [target], secret, maxBodyBytes: 8 * 1_048_576 };
+    app.route(`/${name}`, createMirrorRoute(options));
+    leanRoutes.push(createMirrorLeanRoute(options, `/${name}${MIRROR_PATH}`));
   }
-  const server = await serveLocally(app);
+  return serveLocally(app, leanRoutes);
+}
+
+/** The same mirrors in their own process (`bridge-process.ts`), with their own broker clients. */
+export const benchMirrorProcess: BenchBridgeFactory = async (parameters) => {
+  const { brokers, redisUrl, names } = parameters as { brokers: string[]; redisUrl: string; names: RunNames };
+  const stack = benchKafkaStack(brokers, `bench-mirror-${stamp}-process`);
+  const targets = mirrorTargets(names, stack, redisUrl);
+  const server = await serveMirrors(targets);
+  return {
+    url: server.url,
+    requestsSent: () => stack.producer.requestsSent,
+    async close() {
+      await server.close();
+      await Promise.allSettled(Object.values(targets).map((t) => t.close()));
+      await stack.close();
+    },
+  };
+};
+
+async function run(context: BenchContext): Promise<BenchmarkReport> {
+  const size = context.quick ? QUICK : FULL;
+  const load = os.loadavg()[0] ?? 0;
+  const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
+  const names = runNames();
+  const { kafkaTopic, exchange, queue, stream, subjectPrefix, redisPrefix } = names;
+  const stack = benchKafkaStack(brokers, `bench-mirror-${stamp}`);
+  await stack.topics.ensure([kafkaTopic]);
+  const targets = mirrorTargets(names, stack, context.redisUrl);
+  const server = await serveMirrors(targets);
   const url = server.url;
+  // A first mirror call creates the stream (and declares the exchange) before the bridge process starts.
+  for (const name of Object.keys(targets)) await mirrorBatch(url, name, [benchEvent(-1)]);
+  // The deployment's shape: the bridge alone in its process, the clients (the kafka-mirror Worker) elsewhere.
+  const bridgeProcess = await forkBridge(new URL("./mirror-targets.ts", import.meta.url).href, "benchMirrorProcess", {
+    brokers,
+    redisUrl: context.redisUrl,
+    names,
+  });
+  for (const name of Object.keys(targets)) await mirrorBatch(bridgeProcess.url, name, [benchEvent(-2)]);
 
   // The brokers' own clients, publishing directly.
   const amqp = new AmqpConnection(serviceUrls.rabbitmq);
@@ -142,16 +206,18 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const nc = await natsConnect({ servers: serviceUrls.nats });
   const js = jetstream(nc);
   const redis = new Redis(context.redisUrl);
-  // A first mirror call creates the stream (and declares the exchange) before anything is timed.
-  for (const name of Object.keys(targets)) await mirrorBatch(url, name, [benchEvent(-1)]);
-
-  const mirrorWay = (name: string) => () => measure(size, (batch) => mirrorBatch(url, name, batch));
+  const mirrorWay =
+    (name: string, base = url) =>
+    () =>
+      measure(size, (batch) => mirrorBatch(base, name, batch));
   const ways: Record<string, () => Promise<BatchFigures>> = {
+    "kafka mirror process": mirrorWay("kafka", bridgeProcess.url),
     "kafka mirror": mirrorWay("kafka"),
     "kafka direct": () =>
       measure(size, async (batch) => {
         await stack.producer.produce(batch.map((e) => toKafkaRecord(e, kafkaTopic, "binary")));
       }),
+    "rabbitmq mirror process": mirrorWay("rabbitmq", bridgeProcess.url),
     "rabbitmq mirror": mirrorWay("rabbitmq"),
     "rabbitmq direct": () =>
       measure(size, async (batch) => {
@@ -172,6 +238,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           }),
         );
       }),
+    "nats mirror process": mirrorWay("nats", bridgeProcess.url),
     "nats mirror": mirrorWay("nats"),
     "nats direct": () =>
       measure(size, async (batch) => {
@@ -184,6 +251,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           }),
         );
       }),
+    "redis-streams mirror process": mirrorWay("redis-streams", bridgeProcess.url),
     "redis-streams mirror": mirrorWay("redis-streams"),
     "redis-streams direct": () =>
       measure(size, async (batch) => {
@@ -208,10 +276,11 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     runs: size.runs,
     messages: size.messages,
     unit: "events",
-    pad: 22,
+    pad: 28,
     log: (line) => context.log(line),
   });
 
+  await bridgeProcess.close();
   await server.close();
   await Promise.allSettled(Object.values(targets).map((t) => t.close()));
   await publisher.close();
@@ -247,15 +316,23 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     },
     results,
     ratios: Object.fromEntries(
-      kinds.map(([k]) => [`${k}_mirror_vs_direct`, round(rate(`${k} mirror`) / rate(`${k} direct`), 2)]),
+      kinds.flatMap(([k]) => [
+        [`${k}_mirror_vs_direct`, round(rate(`${k} mirror`) / rate(`${k} direct`), 2)],
+        [`${k}_mirror_process_vs_direct`, round(rate(`${k} mirror process`) / rate(`${k} direct`), 2)],
+      ]),
     ),
-    table: kinds.map(([k, label, client]) =>
+    table: kinds.flatMap(([k, label, client]) => [
       rateRow(
         `mirror ingest into ${label} (signed POST /v1/mirror) vs ${client} directly (msg/s)`,
         rate(`${k} mirror`),
         { value: rate(`${k} direct`), label: "direct" },
       ),
-    ),
+      rateRow(
+        `mirror ingest into ${label}, bridge in its own process as deployed, vs ${client} directly (msg/s)`,
+        rate(`${k} mirror process`),
+        { value: rate(`${k} direct`), label: "direct" },
+      ),
+    ]),
     chart: {
       title: "Mirror rate per target vs the broker's own client publishing directly",
       subtitle: `${size.messages} events of ~600 B in batches of ${size.batch}, ${size.concurrency} in flight, confirmed; best of ${size.runs}`,
@@ -266,7 +343,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
           groups: kinds.map(([k, label]) => ({
             label,
             bars: [
-              { label: "mirror ingest", value: rate(`${k} mirror`), role: "ours" as const },
+              { label: "mirror ingest (bridge process)", value: rate(`${k} mirror process`), role: "ours" as const },
+              { label: "mirror ingest (in-process)", value: rate(`${k} mirror`), role: "ours" as const },
               { label: "direct client", value: rate(`${k} direct`), role: "baseline" as const },
             ],
           })),
@@ -277,6 +355,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       `one machine (2 cores) runs every broker, the bridge and the clients; other helpers' test suites ran at the same time (1-minute load average ${round(load, 2)} at the start), so compare the ratios within this run, not the figures across runs`,
       "the mirror's extra cost per event: the HTTP request and its HMAC check, the nonce claim in Redis, JSON parsing and per-event results; for Redis Streams also the dedupe marker (a Lua script per event instead of a bare XADD)",
       "runs are interleaved (each way once, then again) so a burst of load from other processes hits every way alike; best of the runs",
+      "'mirror process': the same mirrors in their own child process (bench/bridge-process.ts) with their own broker clients, as deployed (the kafka-mirror Worker never shares the bridge's process); 'mirror': the signing client and the bridge in the benchmark's process; 'direct' always in the benchmark's process",
     ],
   };
 }

@@ -4,12 +4,14 @@
  * signed `POST /v1/mirror` that fails unless every event is acked, and a Hono app served on an
  * ephemeral local port.
  */
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
 import { signMirrorRequest } from "#shared/mirror-signature.ts";
+import { type LeanRoute, leanRoutesServer } from "../../bridges/http/lean-routes.ts";
 import { percentile, round } from "./stats.ts";
 
 /** A realistic event: a citizen record of about 600 bytes of JSON; its edge topic is gov.bench.citizen. */
@@ -134,9 +136,21 @@ export async function postMirrorBatch(
   }
 }
 
-/** Serves `app` on 127.0.0.1 at a free port; `close` stops it, dropping idle keep-alive connections. */
-export async function serveLocally(app: Hono): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+/**
+ * Serves `app` on 127.0.0.1 at a free port, with the bridge's lean routes in front of it as the
+ * bridge serves them (bridges/http/lean-routes.ts); `close` stops it, dropping idle keep-alive
+ * connections.
+ */
+export async function serveLocally(
+  app: Hono,
+  leanRoutes: readonly LeanRoute[] = [],
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = serve({
+    fetch: app.fetch,
+    port: 0,
+    hostname: "127.0.0.1",
+    createServer: leanRoutesServer(createServer, leanRoutes),
+  });
   await new Promise((resolve) => server.once("listening", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
