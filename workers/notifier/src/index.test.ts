@@ -412,6 +412,42 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     expect(await sendRows(body.id)).toEqual([]);
   });
 
+  it("a batch sends every event's notifications and writes one log line per message, with each channel's outcome", async () => {
+    const contact = freshContact();
+    const sent = event("gov.permits.application.approved", randomCitizenId(), contact);
+    const noPhone = randomCitizenId();
+    await storeCitizen("permits", noPhone, { name: "No Phone", email: `np.${crypto.randomUUID()}@example.org` });
+    const skipped = event("gov.permits.inspection.scheduled", noPhone, undefined);
+    const unruled = {
+      ...event("gov.permits.inspection.scheduled", randomCitizenId(), freshContact()),
+      type: "gov.auth.user.logged_in",
+    };
+    const messages = [message(sent), message(skipped), message(unruled)];
+    const delivery = recordingBatch(messages);
+    const lines: string[] = [];
+    const spies = (["log", "info", "warn"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((line: string) => lines.push(line)),
+    );
+    try {
+      await handleNotificationBatch(delivery.batch, recordingEnv().env);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(delivery.acked.size).toBe(3);
+    expect((await sendRows(sent.id)).map((row) => [row.channel, row.status, row.attempts])).toEqual([
+      ["email", "sent", 1],
+      ["sms", "sent", 1],
+      ["webhook", "sent", 1],
+    ]);
+    const records = lines.map((line) => JSON.parse(line) as { msg: string; request_id?: string; note?: string });
+    const notes = messages.map((queued) => records.filter((record) => record.request_id === queued.id));
+    expect(notes.map((perMessage) => perMessage.map((record) => [record.msg, record.note]))).toEqual([
+      [["message handled", "email sent, sms sent, webhook sent"]],
+      [["message handled", "sms skipped: no_phone_number, webhook sent"]],
+      [["message handled", "no notification rule for this event type"]],
+    ]);
+  });
+
   it("a body that is not a CloudEvent is dead-lettered at once", async () => {
     const result = await deliver({ hello: "world" });
     expect(result).toMatchObject({ acked: true });

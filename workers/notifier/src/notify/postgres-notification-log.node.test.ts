@@ -74,6 +74,121 @@ describe.skipIf(!sql)("PostgresNotificationLog (real Postgres)", () => {
     }
   });
 
+  /** `db` with every statement counted (tagged-template calls; a transaction's own count as one). */
+  function countingDb() {
+    const counter = { statements: 0 };
+    const counted = new Proxy(db, {
+      apply(target, self, args) {
+        counter.statements++;
+        return Reflect.apply(target, self, args);
+      },
+    });
+    return { counted, counter };
+  }
+
+  it("a batch reserved ahead costs one statement for all its sends; each held send is handed out once, without a statement", async () => {
+    const { counted, counter } = countingDb();
+    const batchLog = new PostgresNotificationLog(counted);
+    const records = Array.from({ length: 100 }, () => sendRecord());
+    await batchLog.reserveAhead(records);
+    expect(counter.statements).toBe(1);
+    for (const record of records) {
+      expect(await row(record.idempotencyKey)).toMatchObject({ status: "sending", attempts: 1 });
+    }
+    const reservations = await Promise.all(records.map((record) => batchLog.reserve(record, VISIBLE)));
+    expect(reservations.every((reservation) => reservation.state === "send")).toBe(true);
+    expect(counter.statements).toBe(1);
+    // Handed out once: asked again, the key is decided on its row (a send under way: busy).
+    expect(await batchLog.reserve(records[0] as SendRecord, VISIBLE)).toMatchObject({ state: "busy" });
+  });
+
+  it("with a window, the sent marks of held sends go together, the group leaving once no other send is under way", async () => {
+    const { counted, counter } = countingDb();
+    const batchLog = new PostgresNotificationLog(counted, { sentMarks: { size: 1000, waitMs: 60_000 } });
+    const records = Array.from({ length: 10 }, () => sendRecord());
+    await batchLog.reserveAhead(records);
+    for (const record of records) await batchLog.reserve(record, VISIBLE);
+    const started = Date.now();
+    await Promise.all(records.map((record, i) => batchLog.markSent(record.idempotencyKey, `msg-window-${i}`)));
+    // One statement, and not after the 60 s window: the last mark found nothing else under way.
+    expect(counter.statements).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5000);
+    for (const [i, record] of records.entries()) {
+      expect(await row(record.idempotencyKey)).toMatchObject({
+        status: "sent",
+        provider_message_id: `msg-window-${i}`,
+      });
+    }
+  });
+
+  it("a send the ledger already has is not held by a batch: its reserve decides on its row", async () => {
+    const record = sendRecord();
+    await log.reserve(record, VISIBLE);
+    await log.markSent(record.idempotencyKey, "msg-before");
+    const batchLog = new PostgresNotificationLog(db);
+    const fresh = sendRecord();
+    await batchLog.reserveAhead([record, fresh]);
+    expect(await batchLog.reserve(record, VISIBLE)).toEqual({ state: "done" });
+    expect(await batchLog.reserve(fresh, VISIBLE)).toEqual({ state: "send", attempt: 1 });
+  });
+
+  it("the same send twice in a batch: one delivery holds it, the other is told it is busy", async () => {
+    const record = sendRecord();
+    const batchLog = new PostgresNotificationLog(db);
+    await batchLog.reserveAhead([record, record]);
+    const results = await Promise.all([batchLog.reserve(record, VISIBLE), batchLog.reserve(record, VISIBLE)]);
+    expect(results.map((result) => result.state).sort()).toEqual(["busy", "send"]);
+  });
+
+  it("a hold older than holdSeconds is renewed first, every held send in one statement", async () => {
+    const { counted, counter } = countingDb();
+    const batchLog = new PostgresNotificationLog(counted, { holdSeconds: 0.2 });
+    const records = Array.from({ length: 3 }, () => sendRecord()) as [SendRecord, SendRecord, SendRecord];
+    const updatedAt = async (record: SendRecord) => {
+      const [found] = await db<{ updated_at: Date }[]>`
+        select updated_at from edgebus.notifications where idempotency_key = ${record.idempotencyKey}`;
+      return (found as { updated_at: Date }).updated_at.getTime();
+    };
+    await batchLog.reserveAhead(records);
+    const before = await updatedAt(records[2]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await batchLog.reserve(records[0], VISIBLE)).toEqual({ state: "send", attempt: 1 });
+    expect(counter.statements).toBe(2);
+    // The others were renewed with it: handed out without another statement.
+    expect(await batchLog.reserve(records[1], VISIBLE)).toEqual({ state: "send", attempt: 1 });
+    expect(counter.statements).toBe(2);
+    expect(await updatedAt(records[2])).toBeGreaterThan(before);
+  });
+
+  it("a hold another delivery took over after its lease is not handed out: no second send", async () => {
+    const batchLog = new PostgresNotificationLog(db, { leaseSeconds: 1, holdSeconds: 0 });
+    const other = new PostgresNotificationLog(db, { leaseSeconds: 1 });
+    const record = sendRecord();
+    await batchLog.reserveAhead([record]);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Past the lease the other delivery counts it as a stopped attempt and reconciles it.
+    expect(await other.reserve(record, VISIBLE)).toMatchObject({ state: "reconcile", attempt: 2 });
+    expect(await batchLog.reserve(record, VISIBLE)).toMatchObject({ state: "busy" });
+  });
+
+  it("releaseUnused removes the reservations never handed out, and only those", async () => {
+    const batchLog = new PostgresNotificationLog(db);
+    const [used, unused, alsoUnused] = Array.from({ length: 3 }, () => sendRecord()) as [
+      SendRecord,
+      SendRecord,
+      SendRecord,
+    ];
+    await batchLog.reserveAhead([used, unused, alsoUnused]);
+    await batchLog.reserve(used, VISIBLE);
+    await batchLog.markSent(used.idempotencyKey, "msg-used");
+    await batchLog.releaseUnused();
+    expect(await row(used.idempotencyKey)).toMatchObject({ status: "sent" });
+    expect(await row(unused.idempotencyKey)).toBeUndefined();
+    expect(await row(alsoUnused.idempotencyKey)).toBeUndefined();
+    // Nothing was sent for them: a later delivery sends them as first attempts.
+    expect(await log.reserve(unused, VISIBLE)).toEqual({ state: "send", attempt: 1 });
+  });
+
   it("a failed send can be reserved again, counting attempts", async () => {
     const record = sendRecord();
     await log.reserve(record, VISIBLE);
