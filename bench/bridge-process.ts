@@ -138,3 +138,50 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(1);
   });
 }
+
+/** Process CPU per message of one way: this process's (the clients, and in-process the bridge too) and the bridge process's. */
+export type WayCpu = { this_process: number } | { clients_process: number; bridge_process: number };
+
+/**
+ * `ways` with the process CPU (user + system) of every run counted, this process's and the bridge
+ * process's; `perMessage()` gives each way's totals per message, the bridge process's only for
+ * the ways `inBridgeProcess` names.
+ */
+export function cpuCounted<T extends { messages: number }>(
+  ways: Record<string, () => Promise<T>>,
+  bridge: BridgeProcess,
+  inBridgeProcess: (name: string) => boolean,
+): { ways: Record<string, () => Promise<T>>; perMessage(): Record<string, WayCpu> } {
+  const spent: Record<string, { messages: number; client: number; bridge: number }> = {};
+  const counted = Object.fromEntries(
+    Object.entries(ways).map(([name, way]) => [
+      name,
+      async () => {
+        const clientBefore = process.cpuUsage();
+        const bridgeBefore = await bridge.cpuMicros();
+        const figures = await way();
+        const client = process.cpuUsage(clientBefore);
+        const bridgeMicros = (await bridge.cpuMicros()) - bridgeBefore;
+        const entry = spent[name] ?? { messages: 0, client: 0, bridge: 0 };
+        entry.messages += figures.messages;
+        entry.client += client.user + client.system;
+        entry.bridge += bridgeMicros;
+        spent[name] = entry;
+        return figures;
+      },
+    ]),
+  );
+  const perMessage = (micros: number, messages: number) => Math.round((10 * micros) / messages) / 10;
+  return {
+    ways: counted,
+    perMessage: () =>
+      Object.fromEntries(
+        Object.entries(spent).map(([name, s]) => [
+          name,
+          inBridgeProcess(name)
+            ? { clients_process: perMessage(s.client, s.messages), bridge_process: perMessage(s.bridge, s.messages) }
+            : { this_process: perMessage(s.client, s.messages) },
+        ]),
+      ),
+  };
+}

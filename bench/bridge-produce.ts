@@ -30,7 +30,7 @@ import { createKafkaStack, type KafkaStack } from "../bridges/kafka-stack.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
 import { createMirrorLeanRoute, createMirrorRoute, type MirrorRouteOptions } from "../bridges/mirror/mirror-route.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
-import { type BenchBridgeFactory, forkBridge } from "./bridge-process.ts";
+import { type BenchBridgeFactory, cpuCounted, forkBridge } from "./bridge-process.ts";
 import {
   type BatchFigures,
   bestOfInterleaved,
@@ -107,13 +107,6 @@ export const benchBridgeProcess: BenchBridgeFactory = async (parameters) => {
   };
 };
 
-/** What a way cost: CPU of this process (the clients, and in-process the bridge) and of the bridge process. */
-interface WayCpu {
-  messages: number;
-  client_micros: number;
-  bridge_process_micros: number;
-}
-
 async function run(context: BenchContext): Promise<BenchmarkReport> {
   const size = context.quick ? QUICK : FULL;
   const brokers = context.kafkaBrokers.split(",").map((s) => s.trim());
@@ -175,28 +168,19 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   // Kafka produce requests each way made (the producer sends the records of calls that wait
   // together as one request): fewer, larger requests are what the direct way gets for free.
   const requests: Record<string, { requests: number; messages: number }> = {};
-  const cpu: Record<string, WayCpu> = {};
   const requestsSent = async (name: string) =>
     inProcess(name) ? stack.producer.requestsSent : await bridgeProcess.requestsSent();
+  const cpu = cpuCounted(ways, bridgeProcess, (name) => !inProcess(name));
   const counted = Object.fromEntries(
-    Object.entries(ways).map(([name, way]) => [
+    Object.entries(cpu.ways).map(([name, way]) => [
       name,
       async () => {
         const before = await requestsSent(name);
-        const clientBefore = process.cpuUsage();
-        const bridgeBefore = await bridgeProcess.cpuMicros();
         const figures = await way();
-        const client = process.cpuUsage(clientBefore);
-        const bridge = (await bridgeProcess.cpuMicros()) - bridgeBefore;
         const entry = requests[name] ?? { requests: 0, messages: 0 };
         entry.requests += (await requestsSent(name)) - before;
         entry.messages += figures.messages;
         requests[name] = entry;
-        const spent = cpu[name] ?? { messages: 0, client_micros: 0, bridge_process_micros: 0 };
-        spent.messages += figures.messages;
-        spent.client_micros += client.user + client.system;
-        spent.bridge_process_micros += bridge;
-        cpu[name] = spent;
         return figures;
       },
     ]),
@@ -220,23 +204,12 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     };
     cpu_profiles[name] = inProcess(name) ? await profileCpu(work) : await bridgeProcess.profile(work);
   }
-  const perMessage = (micros: number, messages: number) => round(micros / messages, 1);
   const results = {
     ...runs,
     kafka_requests_per_1000_messages: Object.fromEntries(
       Object.entries(requests).map(([name, r]) => [name, round((1000 * r.requests) / r.messages, 1)]),
     ),
-    cpu_micros_per_message: Object.fromEntries(
-      Object.entries(cpu).map(([name, c]) => [
-        name,
-        inProcess(name)
-          ? { this_process: perMessage(c.client_micros, c.messages) }
-          : {
-              clients_process: perMessage(c.client_micros, c.messages),
-              bridge_process: perMessage(c.bridge_process_micros, c.messages),
-            },
-      ]),
-    ),
+    cpu_micros_per_message: cpu.perMessage(),
     cpu_profiles,
   };
   const rate = (name: string) => runs[name]?.messages_per_second ?? Number.NaN;

@@ -40,7 +40,7 @@ import { RabbitMqTarget } from "../bridges/mirror/targets/rabbitmq-target.ts";
 import { RedisStreamsTarget } from "../bridges/mirror/targets/redis-streams-target.ts";
 import { TopicMapping } from "../bridges/mirror/topic-mapping.ts";
 import { serviceUrls } from "../scripts/service-probe.ts";
-import { type BenchBridgeFactory, forkBridge } from "./bridge-process.ts";
+import { type BenchBridgeFactory, cpuCounted, forkBridge } from "./bridge-process.ts";
 import {
   type BatchFigures,
   bestOfInterleaved,
@@ -272,7 +272,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       }),
   };
 
-  const results = await bestOfInterleaved(ways, {
+  const cpu = cpuCounted(ways, bridgeProcess, (name) => name.endsWith("process"));
+  const results = await bestOfInterleaved(cpu.ways, {
     runs: size.runs,
     messages: size.messages,
     unit: "events",
@@ -314,7 +315,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       redis: `ioredis ${packageVersion("ioredis")}, MAXLEN ~ 1,000,000; the mirror adds a source+id marker per event`,
       load_average_1m_at_start: round(load, 2),
     },
-    results,
+    results: { ...results, cpu_micros_per_message: cpu.perMessage() },
     ratios: Object.fromEntries(
       kinds.flatMap(([k]) => [
         [`${k}_mirror_vs_direct`, round(rate(`${k} mirror`) / rate(`${k} direct`), 2)],
@@ -355,6 +356,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       `one machine (2 cores) runs every broker, the bridge and the clients; other helpers' test suites ran at the same time (1-minute load average ${round(load, 2)} at the start), so compare the ratios within this run, not the figures across runs`,
       "the mirror's extra cost per event: the HTTP request and its HMAC check, the nonce claim in Redis, JSON parsing and per-event results; for Redis Streams also the dedupe marker (a Lua script per event instead of a bare XADD)",
       "runs are interleaved (each way once, then again) so a burst of load from other processes hits every way alike; best of the runs",
+      "cpu_micros_per_message: process CPU (user + system) per event over all runs of a way: the benchmark's process (the clients, and for the in-process mirror the bridge too) and the bridge process",
       "'mirror process': the same mirrors in their own child process (bench/bridge-process.ts) with their own broker clients, as deployed (the kafka-mirror Worker never shares the bridge's process); 'mirror': the signing client and the bridge in the benchmark's process; 'direct' always in the benchmark's process",
     ],
   };
