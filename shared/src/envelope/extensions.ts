@@ -29,6 +29,35 @@ export const extensionsSchema = z.object({
 
 export type EdgebusExtensions = z.output<typeof extensionsSchema>;
 
+const EXTENSION_NAMES = ["eventversion", "correlationid", "causationid", "partitionkey", "traceparent"] as const;
+
+function plainIdentifier(value: unknown): boolean {
+  return value === undefined || (typeof value === "string" && value.length >= 1 && value.length <= 256);
+}
+
+/**
+ * `extensionsSchema.safeParse(input).data` for the usual case, without zod (whose interpreter
+ * is slow where it cannot compile its parsers, as in Workers): when every value is absent or
+ * already in its final form (`eventversion` a number), the same object zod would return; else
+ * `undefined`, and zod decides (a decimal-string `eventversion`, every refusal and its words).
+ */
+export function plainExtensions(input: Readonly<Record<string, unknown>>): EdgebusExtensions | undefined {
+  const { eventversion, correlationid, causationid, partitionkey, traceparent } = input;
+  if (eventversion !== undefined && !(Number.isSafeInteger(eventversion) && (eventversion as number) > 0)) {
+    return undefined;
+  }
+  if (!plainIdentifier(correlationid) || !plainIdentifier(causationid) || !plainIdentifier(partitionkey)) {
+    return undefined;
+  }
+  if (traceparent !== undefined && (typeof traceparent !== "string" || !TRACEPARENT.test(traceparent))) {
+    return undefined;
+  }
+  // zod's object output: the shape's keys in its order, those present in the input.
+  const out: Record<string, unknown> = {};
+  for (const name of EXTENSION_NAMES) if (name in input) out[name] = input[name];
+  return out as EdgebusExtensions;
+}
+
 /**
  * Extension attributes edgebus itself sets and no caller may send: every attribute whose name
  * starts with `edgebus` is reserved. The producer refuses them on input (400, every envelope mode)

@@ -7,7 +7,7 @@
  */
 import type { Catalogue } from "#shared/catalogue/catalogue.ts";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
-import { extensionsSchema } from "#shared/envelope/extensions.ts";
+import { extensionsSchema, plainExtensions } from "#shared/envelope/extensions.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import type { EnvelopeMode } from "./http-binding.ts";
 import { ENVELOPE_LIMITS, utf8Length } from "./limits.ts";
@@ -33,13 +33,15 @@ export function normaliseEvent(
   catalogue: CatalogueLookup,
   options: NormaliseOptions = {},
 ): CloudEventRecord {
-  const extensions = extensionsSchema.safeParse({
+  const given = {
     eventversion: attributes.eventversion,
     correlationid: attributes.correlationid,
     causationid: attributes.causationid,
     partitionkey: attributes.partitionkey,
     traceparent: attributes.traceparent,
-  });
+  };
+  const plain = plainExtensions(given);
+  const extensions = plain === undefined ? extensionsSchema.safeParse(given) : { success: true as const, data: plain };
   if (!extensions.success) {
     throw new EdgebusError("invalid_envelope", "an extension attribute is invalid", {
       details: { issues: toValidationIssues(extensions.error.issues) },
