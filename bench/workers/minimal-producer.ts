@@ -1,7 +1,8 @@
 /**
  * The producer benchmark's second baseline: the least a producer must do. The same two publish
  * routes read the body, parse the JSON, pick the queues with the same routing rules and send the
- * events with one `sendBatch` per queue, exactly the queue sends the producer makes. No API key,
+ * events with one `sendBatch` per queue, exactly the queue sends the producer makes: each message
+ * the event as a JSON body (`contentType: "json"`), which is what consumers read. No API key,
  * no envelope checks, no catalogue validation, no dedup, no rate limit, no receipts. The
  * producer ÷ this ratio is the cost of everything that makes edgebus safe to call.
  */
@@ -22,12 +23,13 @@ const BINDINGS: Record<string, string> = {
 };
 
 async function send(env: Env, events: readonly CloudEventRecord[]): Promise<void> {
-  const perQueue = new Map<string, { body: string }[]>();
+  const perQueue = new Map<string, { body: CloudEventRecord; contentType: "json" }[]>();
   for (const event of events) {
-    const body = JSON.stringify(event);
+    // The message the producer sends: the event as a JSON body, which consumers read as an object.
+    const message = { body: event, contentType: "json" as const };
     for (const queue of routeEvent(governmentPlugin.routes, event, { kafkaEnabled: false }).queues) {
       const messages = perQueue.get(queue) ?? [];
-      messages.push({ body });
+      messages.push(message);
       perQueue.set(queue, messages);
     }
   }
