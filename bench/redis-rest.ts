@@ -152,11 +152,19 @@ export async function runUnit(client: Client, unit: Unit): Promise<void> {
   await client.evalshaScript(unit.finish);
 }
 
-/** Runs every unit with `callers` in flight; throughput in commands, latency per unit. */
-async function measureUnits(units: readonly Unit[], callers: number, client: Client): Promise<BatchFigures> {
+/**
+ * Runs every unit with `callers` in flight; throughput in commands, latency per unit, and this
+ * process's CPU (user + system) per command, which other load on the machine hardly moves.
+ */
+async function measureUnits(
+  units: readonly Unit[],
+  callers: number,
+  client: Client,
+): Promise<BatchFigures & { cpu_us_per_command: number }> {
   const latencies: number[] = [];
   let next = 0;
   const began = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: callers }, async () => {
       while (next < units.length) {
@@ -168,9 +176,11 @@ async function measureUnits(units: readonly Unit[], callers: number, client: Cli
     }),
   );
   const seconds = (performance.now() - began) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   const commands = units.length * COMMANDS_PER_UNIT;
   return {
+    cpu_us_per_command: round((cpu.user + cpu.system) / commands, 2),
     messages: commands,
     seconds: round(seconds, 3),
     messages_per_second: Math.round(commands / seconds),
@@ -303,6 +313,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
 
   let runNumber = 0;
   const counts: Record<string, { commands: number; http: number; redis: number }> = {};
+  const cpuPerCommand: Record<string, number[]> = { gateway: [], direct: [] };
   const ways: Record<string, () => Promise<BatchFigures>> = {
     gateway: async () => {
       const units = await buildUnits(`g${runNumber++}`, size.units);
@@ -313,6 +324,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       entry.http += httpRequests - http0;
       entry.redis += bridgeWrites() - redis0;
       counts.gateway = entry;
+      cpuPerCommand.gateway?.push(figures.cpu_us_per_command);
       return figures;
     },
     direct: async () => {
@@ -323,6 +335,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       entry.commands += figures.messages;
       entry.redis += directWrites() - redis0;
       counts.direct = entry;
+      cpuPerCommand.direct?.push(figures.cpu_us_per_command);
       return figures;
     },
   };
@@ -359,6 +372,11 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     ...runs,
     median_commands_per_second: { gateway: medianRate("gateway"), direct: medianRate("direct") },
     round_trips_per_1000_commands,
+    // Client and gateway share this process: the gateway way's figure holds both sides.
+    process_cpu_us_per_command_median: {
+      gateway: round(median(cpuPerCommand.gateway ?? []), 2),
+      direct: round(median(cpuPerCommand.direct ?? []), 2),
+    },
     cpu_profiles,
   };
   const report: BenchmarkReport = {
@@ -377,6 +395,10 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     ratios: {
       gateway_vs_direct: round(gatewayRate / directRate, 2),
       gateway_vs_direct_median: round(medianRate("gateway") / medianRate("direct"), 2),
+      direct_vs_gateway_process_cpu_per_command: round(
+        median(cpuPerCommand.direct ?? []) / median(cpuPerCommand.gateway ?? []),
+        2,
+      ),
     },
     table: [
       rateRow(
@@ -446,6 +468,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       "everything on one machine: Redis, the gateway and both clients share the same 2 cores; compare ratios within one run, not figures across runs",
       "runs are interleaved (gateway, direct, gateway, …); best of the runs (median beside it in results.median_commands_per_second)",
       "the dedup scripts, keys and arguments are recorded from the producer's RedisDedupStore; only the record TTL is shortened to 10 minutes",
+      "process_cpu_us_per_command_median: this process's user + system CPU per command over each run (median of the runs); the gateway way's holds the @upstash/redis client and the gateway, the direct way's ioredis",
       "round_trips_per_1000_commands: HTTP requests the client made, and socket writes on the Redis connection (one per pipeline or unpipelined command)",
       "cpu_profiles: one extra run of each way under the V8 profiler; client and gateway in this one process",
     ],
