@@ -16,6 +16,7 @@ import type { RecordProducer } from "../kafka/record-producer.ts";
 import { createKafkaRestApp, type KafkaRestDeps } from "./app.ts";
 import type { KafkaRestCredential } from "./basic-auth.ts";
 import { createKafkaRestLeanRoutes } from "./lean-produce.ts";
+import { receiptsJson } from "./routes/produce.ts";
 
 /** Receipts numbered per topic from 0, one clock; `down.*` topics fail as an unreachable Kafka would. */
 class StandInProducer {
@@ -135,6 +136,16 @@ describe("Kafka REST produce: lean route and Hono route answer alike", () => {
         })),
       );
     expect(fields(leanSide.produced)).toEqual(fields(honoSide.produced));
+  });
+
+  it("the receipts' JSON is written exactly as JSON.stringify writes it", () => {
+    const receipts = [
+      { topic: "gov.a", partition: 0, offset: 0, timestamp: 1_767_000_000_000 },
+      { topic: "gov.a", partition: 5, offset: 9_007_199_254_740_991, timestamp: 0 },
+      { topic: 'gov."b"\\\u2028', partition: 1, offset: 12, timestamp: 1 },
+    ];
+    expect(receiptsJson(receipts)).toBe(JSON.stringify(receipts));
+    expect(receiptsJson([])).toBe("[]");
   });
 
   it("a query string does not change the route", async () => {
