@@ -30,10 +30,12 @@ import { mirrorTargetsBenchmark } from "./mirror-targets.ts";
 import { notifierBenchmark } from "./notifier.ts";
 import { producerBenchmark } from "./producer.ts";
 import { redisRestBenchmark } from "./redis-rest.ts";
+import { stackBenchmark } from "./stack.ts";
 
 const BENCHMARKS: readonly Benchmark[] = [
   producerBenchmark,
   endToEndBenchmark,
+  stackBenchmark,
   citizenSyncBenchmark,
   notifierBenchmark,
   bridgeProduceBenchmark,

@@ -323,10 +323,20 @@ function withPassword(databaseUrl: string): string {
   return url.toString();
 }
 
-/** The few variables wrangler itself needs, so the Workers' env is not flooded with the shell's. */
+/**
+ * The few variables wrangler itself needs, so the Workers' env is not flooded with the shell's.
+ * Wrangler's local trace collector (`X_LOCAL_OBSERVABILITY`, on by default) is off unless the
+ * shell turns it on: it streams every invocation's spans into SQLite on the same thread that
+ * runs every Worker, which in this one-process stack cost as much CPU as a consumer Worker
+ * (bench/README.md, end-to-end); deployed Workers pay nothing like it.
+ */
 function baseEnvironment(): NodeJS.ProcessEnv {
-  const keep = /^(PATH|HOME|TMPDIR|TERM|LANG|LC_\w+|NODE_EXTRA_CA_CERTS|SSL_CERT_\w+|CLOUDFLARE_\w+|WRANGLER_\w+)$/;
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => keep.test(key)));
+  const keep =
+    /^(PATH|HOME|TMPDIR|TERM|LANG|LC_\w+|NODE_EXTRA_CA_CERTS|SSL_CERT_\w+|CLOUDFLARE_\w+|WRANGLER_\w+|X_LOCAL_\w+)$/;
+  return {
+    X_LOCAL_OBSERVABILITY: "false",
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => keep.test(key))),
+  };
 }
 
 function startWorkers(options: {
