@@ -35,35 +35,52 @@ export interface RedisStreamsTargetOptions {
 }
 
 /**
- * KEYS[1] stream, KEYS[2] marker; ARGV[1] marker TTL, ARGV[2] MAXLEN (0 = none), ARGV[3..] fields.
- * The marker check, the XADD and the marker write run as one script, so a redelivery either finds
- * the marker (reply {0, first entry id}) or adds the entry and sets the marker together.
+ * A whole batch in one script call. Per event `i`: KEYS[2i-1] its stream, KEYS[2i] its marker;
+ * ARGV[1] the marker TTL, ARGV[2] MAXLEN (0 = none), then per event its field count and fields.
+ * For each event in order, the marker check, the XADD and the marker write run together, so a
+ * redelivery either finds the marker (reply {0, first entry id}) or adds the entry and sets the
+ * marker ({1, id}). Errors are caught per event ({-1, message}): one event's failure (a key of
+ * the wrong type) fails that event alone, as separate calls would.
  */
-const APPEND_ONCE = `
-local seen = redis.call('GET', KEYS[2])
-if seen then return {0, seen} end
-local id
-if tonumber(ARGV[2]) > 0 then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-else
-  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+const APPEND_BATCH = `
+local ttl = ARGV[1]
+local maxlen = tonumber(ARGV[2])
+local replies = {}
+local at = 3
+for k = 1, #KEYS, 2 do
+  local count = tonumber(ARGV[at])
+  local first, last = at + 1, at + count
+  at = last + 1
+  local seen = redis.pcall('GET', KEYS[k + 1])
+  if type(seen) == 'table' and seen.err then
+    replies[#replies + 1] = {-1, seen.err}
+  elseif seen then
+    replies[#replies + 1] = {0, seen}
+  else
+    local id
+    if maxlen > 0 then
+      id = redis.pcall('XADD', KEYS[k], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, first, last))
+    else
+      id = redis.pcall('XADD', KEYS[k], '*', unpack(ARGV, first, last))
+    end
+    if type(id) == 'table' and id.err then
+      replies[#replies + 1] = {-1, id.err}
+    else
+      local set = redis.pcall('SET', KEYS[k + 1], id, 'EX', ttl)
+      if type(set) == 'table' and set.err then replies[#replies + 1] = {-1, set.err}
+      else replies[#replies + 1] = {1, id} end
+    end
+  end
 end
-redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
-return {1, id}
+return replies
 `;
 
-type AppendOnce = (
-  stream: string,
-  marker: string,
-  ttl: number,
-  maxLen: number,
-  ...fields: (string | Buffer)[]
-) => Promise<[number, string]>;
+type AppendBatch = (numberOfKeys: number, ...keysThenArgs: (string | number | Buffer)[]) => Promise<[number, string][]>;
 
 /**
  * Mirror into Redis Streams with ioredis: `XADD edgebus:<topic>` with the CloudEvents attributes
  * as fields (`bindings.ts`), approximate `MAXLEN`, and a `source`+`id` marker with a TTL written by
- * the same Lua script, so a redelivered event adds no second entry. One pipeline per batch in input
+ * the same Lua script, so a redelivered event adds no second entry. One script call per batch in input
  * order, so a topic's (stream's) entries keep their order; `ok` after the script's reply.
  *
  * Durability is the Redis server's: with `appendonly yes` and `appendfsync everysec` an acked entry
@@ -89,7 +106,8 @@ export class RedisStreamsTarget implements MirrorTarget {
       commandTimeout: options.timeoutMs,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    this.#redis.defineCommand("edgebusAppendOnce", { numberOfKeys: 2, lua: APPEND_ONCE });
+    // No fixed key count: the batch's size decides it (the first argument of each call).
+    this.#redis.defineCommand("edgebusAppendBatch", { lua: APPEND_BATCH });
     const problems = connectionProblems(log, "Redis Streams", this.name, options.url);
     this.#redis.on("error", (error: Error) => problems.failed(error));
     this.#redis.on("ready", () => problems.connected());
@@ -124,7 +142,8 @@ export class RedisStreamsTarget implements MirrorTarget {
       return deliveries.map(() => ({ ok: false as const, error: failure }));
     }
     const outcomes: (DeliveryOutcome | undefined)[] = new Array(deliveries.length);
-    const pipeline = this.#redis.pipeline();
+    const keys: string[] = [];
+    const args: (string | number | Buffer)[] = [this.#options.dedupeTtlSeconds, this.#options.maxLen];
     const queued: number[] = [];
     deliveries.forEach(({ event, topic }, index) => {
       const fields = toStreamFields(event, this.#options.mode);
@@ -139,29 +158,36 @@ export class RedisStreamsTarget implements MirrorTarget {
         };
         return;
       }
-      (pipeline as unknown as { edgebusAppendOnce: AppendOnce }).edgebusAppendOnce(
+      keys.push(
         `${this.#options.keyPrefix}${topic}`,
         `${this.#options.markerPrefix}${markerOf(event.source, event.id)}`,
-        this.#options.dedupeTtlSeconds,
-        this.#options.maxLen,
-        ...fields,
       );
+      args.push(fields.length);
+      for (const field of fields) args.push(field);
       queued.push(index);
     });
     if (queued.length > 0) {
-      let replies: [Error | null, unknown][] | null;
+      // One script call for the batch (one command for Redis to run instead of one per event),
+      // in input order, so a topic's (stream's) entries keep their order.
+      let replies: [number, string][] | undefined;
+      let failure: Error | undefined;
       try {
-        replies = await pipeline.exec();
+        replies = await (this.#redis as unknown as { edgebusAppendBatch: AppendBatch }).edgebusAppendBatch(
+          keys.length,
+          ...keys,
+          ...args,
+        );
       } catch (error) {
-        replies = queued.map(() => [error as Error, null]);
+        failure = error as Error;
       }
       queued.forEach((index, i) => {
-        const [error, reply] = replies?.[i] ?? [new Error("no reply"), null];
+        const reply = replies?.[i];
         const topic = `${this.#options.keyPrefix}${deliveries[index]?.topic}`;
-        if (error) {
-          outcomes[index] = { ok: false, error: unavailable(this.name, `XADD failed: ${error.message}`, error) };
+        if (reply === undefined || reply[0] === -1) {
+          const message = reply === undefined ? (failure?.message ?? "no reply") : String(reply[1]);
+          outcomes[index] = { ok: false, error: unavailable(this.name, `XADD failed: ${message}`, failure) };
         } else {
-          const [added, id] = reply as [number, string];
+          const [added, id] = reply;
           outcomes[index] = { ok: true, duplicate: added === 0, receipt: { topic, offset: String(id) } };
         }
       });
