@@ -82,6 +82,16 @@ const QUEUE_LINE = /QUEUE (\S+) (\d+)\/(\d+) \((\d+)ms\)/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes in wrangler's output
 const COLOUR_CODES = /\x1b\[[0-9;]*m/g;
 
+/**
+ * This process's environment for the stack, without `WRANGLER_LOG`: the producer benchmark sets it
+ * to `warn` for its own harness, which would hide wrangler's per-batch `QUEUE` lines (the queue
+ * figures) and make the stack's log output unlike `npm run dev`'s.
+ */
+function stackEnvironment(): NodeJS.ProcessEnv {
+  const { WRANGLER_LOG: _benchHarnessOnly, ...env } = process.env;
+  return env;
+}
+
 /** Starts scripts/dev.ts in its own process group and waits for its dev-stack.json. */
 export async function startStack(context: BenchContext, dataDir: string, ports = PORTS): Promise<DevStack> {
   const logFile = path.join(dataDir, "dev-stack.log");
@@ -109,7 +119,7 @@ export async function startStack(context: BenchContext, dataDir: string, ports =
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
-        ...process.env,
+        ...stackEnvironment(),
         DATABASE_URL: context.databaseUrl,
         KAFKA_BROKERS: context.kafkaBrokers,
         REDIS_URL: context.redisUrl,
