@@ -46,9 +46,17 @@ const DEFAULT_SUGGESTIONS = 3;
 
 export class CatalogueSet implements EventCatalogue {
   readonly #plugins: readonly CataloguePlugin[];
+  /** Each plug-in with its types' prefix (`gov.`), worked out once rather than per lookup. */
+  readonly #prefixes: readonly (readonly [string, CataloguePlugin])[];
+  /** The plug-in of every known type (`pluginOf` runs several times per published event). */
+  readonly #pluginOfType = new Map<string, CataloguePlugin | undefined>();
 
   constructor(plugins: readonly CataloguePlugin[]) {
     this.#plugins = plugins;
+    this.#prefixes = plugins.map((plugin) => [`${plugin.catalogue.namespace}.`, plugin] as const);
+    for (const plugin of plugins) {
+      for (const type of plugin.catalogue.types()) this.#pluginOfType.set(type, this.#pluginByPrefix(type));
+    }
     const problems = collisions(plugins);
     if (problems.length > 0) {
       throw new EdgebusError("internal", `catalogues cannot be loaded together: ${problems.join("; ")}`, {
@@ -69,7 +77,12 @@ export class CatalogueSet implements EventCatalogue {
 
   /** The plug-in a type belongs to (by namespace), or undefined. */
   pluginOf(type: string): CataloguePlugin | undefined {
-    return this.#plugins.find((plugin) => type.startsWith(`${plugin.catalogue.namespace}.`));
+    return this.#pluginOfType.has(type) ? this.#pluginOfType.get(type) : this.#pluginByPrefix(type);
+  }
+
+  #pluginByPrefix(type: string): CataloguePlugin | undefined {
+    for (const [prefix, plugin] of this.#prefixes) if (type.startsWith(prefix)) return plugin;
+    return undefined;
   }
 
   /** The routes that apply to `type`: its own catalogue's (none for an unknown namespace). */

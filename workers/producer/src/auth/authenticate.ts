@@ -45,23 +45,66 @@ function rememberKeyHash(token: string, hash: string): void {
 }
 
 /**
+ * What `assertMayPublish` found for a key's recent sources and types: a service publishes the
+ * same few over and over, and matching every event against the key's patterns again was a
+ * measurable part of a batch. At most `MAX_REMEMBERED_VERDICTS` of each per key (arbitrary
+ * input must not grow them); the key's configuration object is the cache key, so a new
+ * configuration starts afresh.
+ */
+const MAX_REMEMBERED_VERDICTS = 256;
+const scopeVerdicts = new WeakMap<
+  Principal,
+  { sources: Map<string, { problem: string | undefined; allowed: boolean }>; types: Map<string, boolean> }
+>();
+
+function verdictsOf(principal: Principal) {
+  let verdicts = scopeVerdicts.get(principal);
+  if (verdicts === undefined) {
+    verdicts = { sources: new Map(), types: new Map() };
+    scopeVerdicts.set(principal, verdicts);
+  }
+  return verdicts;
+}
+
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  if (map.size < MAX_REMEMBERED_VERDICTS) map.set(key, value);
+}
+
+/**
  * 403 unless the key may publish `type` from `source` (`scope-pattern.ts`). Before that, 400 for a
  * `source` with an empty, `.` or `..` segment, whatever the key: scopes match by segment, and
  * such a source could name another path for whoever resolves it.
  */
 export function assertMayPublish(principal: Principal, event: { source: string; type: string }): void {
-  const problem = sourceProblem(event.source);
+  const verdicts = verdictsOf(principal);
+  let source = verdicts.sources.get(event.source);
+  if (source === undefined) {
+    const problem = sourceProblem(event.source);
+    source = {
+      problem,
+      allowed:
+        problem === undefined &&
+        principal.sources.some((pattern) => scopePatternMatches(pattern, event.source, "source")),
+    };
+    remember(verdicts.sources, event.source, source);
+  }
+  let typeAllowed = verdicts.types.get(event.type);
+  if (typeAllowed === undefined) {
+    typeAllowed = principal.types.some((pattern) => scopePatternMatches(pattern, event.type, "type"));
+    remember(verdicts.types, event.type, typeAllowed);
+  }
+  const problem = source.problem;
   if (problem !== undefined) {
     throw new EdgebusError("invalid_envelope", problem, {
       details: { issues: [{ path: "source", message: problem }] },
     });
   }
-  if (!principal.sources.some((pattern) => scopePatternMatches(pattern, event.source, "source"))) {
+  if (!source.allowed) {
     throw new EdgebusError("forbidden", `API key ${principal.id} may not publish from source "${event.source}"`, {
       details: { key_id: principal.id, source: event.source, allowed_sources: principal.sources },
     });
   }
-  if (!principal.types.some((pattern) => scopePatternMatches(pattern, event.type, "type"))) {
+  if (!typeAllowed) {
     throw new EdgebusError("forbidden", `API key ${principal.id} may not publish events of type "${event.type}"`, {
       details: { key_id: principal.id, type: event.type, allowed_types: principal.types },
     });
