@@ -31,7 +31,7 @@ import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
 import { createMirrorTargets, mirrorTargetsOf, targetMapping } from "./mirror/targets/create-targets.ts";
 import type { MirrorTarget } from "./mirror/targets/mirror-target.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
-import { createRedisRestApp } from "./redis-rest/app.ts";
+import { createRedisRestGateway } from "./redis-rest/app.ts";
 import { openGatewayRedis } from "./redis-rest/serve.ts";
 import { RedisSubscriptions } from "./redis-rest/subscriptions.ts";
 import { createTopicEvents, type TopicEvents } from "./topic-events/routes.ts";
@@ -263,22 +263,22 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
           heartbeatMs: subscriptions.heartbeatSeconds * 1000,
         })
       : undefined;
-    app.route(
-      "/redis",
-      createRedisRestApp({
-        redis: gatewayRedis.redis,
-        userGuard: gatewayRedis.guard,
-        maxRequestBytes: maxBodyBytes,
-        bodyBudget: new BodyBudget(bodyBudgetBytes),
-        token: token as string[],
-        readOnlyTokens: readOnlyToken ?? [],
-        allowQueryToken,
-        subscriptions: redisSubscriptions ?? false,
-        maxTransactionConnections,
-        allowCommands,
-        allowUnrestrictedUser,
-      }),
-    );
+    const redisRest = createRedisRestGateway({
+      redis: gatewayRedis.redis,
+      userGuard: gatewayRedis.guard,
+      maxRequestBytes: maxBodyBytes,
+      bodyBudget: new BodyBudget(bodyBudgetBytes),
+      token: token as string[],
+      readOnlyTokens: readOnlyToken ?? [],
+      allowQueryToken,
+      subscriptions: redisSubscriptions ?? false,
+      maxTransactionConnections,
+      allowCommands,
+      allowUnrestrictedUser,
+    });
+    app.route("/redis", redisRest.app);
+    // POST /redis, /redis/pipeline and /redis/multi-exec without Hono; same answers, same state.
+    leanRoutes.push(...redisRest.leanRoutes("/redis"));
   }
   if (config.mirror.secret) {
     const mirrorOptions: MirrorRouteOptions = {
