@@ -4,7 +4,8 @@
  *
  * 1. gateway — the unmodified `@upstash/redis` client with `enableAutoPipelining: true` (what a
  *              Worker uses; base64 responses, its default) over HTTP to the bridge's Redis REST
- *              app (`bridges/redis-rest/app.ts`), served in this process as the bridge mounts it,
+ *              app (`bridges/redis-rest/app.ts`), served in this process as the bridge serves it
+ *              (the client's `POST /redis/pipeline` etc. on the lean routes, the rest on Hono),
  *              connected as the gateway's restricted ACL user.
  * 2. direct  — ioredis with `enableAutoPipelining: true` (the commands of one event-loop turn go
  *              out as one pipeline), straight to Redis: the ceiling.
@@ -26,7 +27,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { Hono } from "hono";
 import { Redis as IORedis } from "ioredis";
-import { createRedisRestApp } from "../bridges/redis-rest/app.ts";
+import type { LeanRoute } from "../bridges/http/lean-routes.ts";
+import { createRedisRestGateway } from "../bridges/redis-rest/app.ts";
 import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
 import { openGatewayRedis } from "../bridges/redis-rest/serve.ts";
 import { RedisDedupStore } from "../workers/producer/src/dedup/redis-dedup-store.ts";
@@ -284,17 +286,25 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     httpRequests++;
     await next();
   });
-  app.route(
-    "/redis",
-    createRedisRestApp({
-      redis: gateway.redis,
-      userGuard: gateway.guard,
-      token,
-      subscriptions: false,
-      allowUnrestrictedUser: !user.restricted,
+  const rest = createRedisRestGateway({
+    redis: gateway.redis,
+    userGuard: gateway.guard,
+    token,
+    subscriptions: false,
+    allowUnrestrictedUser: !user.restricted,
+  });
+  app.route("/redis", rest.app);
+  // As the bridge serves it (bridges/server.ts): the client's forms on the lean routes, counted too.
+  const leanRoutes = rest.leanRoutes("/redis").map(
+    (route): LeanRoute => ({
+      ...route,
+      handle: (request) => {
+        httpRequests++;
+        return route.handle(request);
+      },
     }),
   );
-  const server = await serveLocally(app);
+  const server = await serveLocally(app, leanRoutes);
   const upstash = new UpstashRedis({
     url: `${server.url}/redis`,
     token,
