@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,6 +46,26 @@ describe("the dev stack's data folder is private", () => {
     await chmod(file, 0o644);
     await writePrivateFile(file, "{}");
     expect(await modeOf(file)).toBe(0o600);
+  });
+
+  it("never lets a reader that waits for the file see it half written, and leaves no temporary file", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "edgebus-dev-data-"));
+    folders.push(dir);
+    const file = path.join(dir, "dev-stack.json");
+    const text = JSON.stringify({ apiKey: "ebk_x", padding: "x".repeat(8 * 1024 * 1024) });
+    const reads: number[] = [];
+    let done = false;
+    const reader = (async () => {
+      while (!done) {
+        if (existsSync(file)) reads.push((await readFile(file, "utf8")).length);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await writePrivateFile(file, text);
+    done = true;
+    await reader;
+    expect(reads.every((length) => length === text.length)).toBe(true);
+    expect(await readdir(dir)).toEqual(["dev-stack.json"]);
   });
 });
 

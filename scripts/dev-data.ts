@@ -6,7 +6,7 @@
  * PGlite, the bridge) create is 0600 and every folder 0700, and tightens what an older version
  * left readable by others.
  */
-import { chmod, lstat, mkdir, readdir, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /** Files 0600, folders 0700: nothing for group or others. */
@@ -32,8 +32,20 @@ export async function preparePrivateDataDir(dir: string): Promise<void> {
   await tightenModes(dir);
 }
 
-/** Writes `text` to `file` readable by its owner only, whatever the file's mode was before. */
+/**
+ * Writes `text` to `file` readable by its owner only, whatever the file's mode was before, and
+ * atomically: the text goes to a temporary file beside it that is then renamed over `file`, so a
+ * reader that waits for `file` to exist (tests, benchmarks, `npm run demo`) never reads it half
+ * written.
+ */
 export async function writePrivateFile(file: string, text: string): Promise<void> {
-  await writeFile(file, text, { mode: 0o600 });
-  await chmod(file, 0o600);
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: 0o600 });
+    await chmod(temporary, 0o600);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
