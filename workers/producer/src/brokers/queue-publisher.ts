@@ -59,7 +59,10 @@ export class QueuePublisher implements Publisher {
         throw mapQueueError(destination, error);
       }
     }
-    return messages.map(() => ({ destination, partition: null, offset: null }));
+    // Queue receipts carry nothing per message: one object for the whole call (receipts are
+    // only read), not one per message kept alive in every dedup record.
+    const receipt: PublishReceipt = Object.freeze({ destination, partition: null, offset: null });
+    return messages.map(() => receipt);
   }
 
   async close(): Promise<void> {
