@@ -7,7 +7,8 @@
  * A message with a given-up channel is logged as a warning.
  */
 import type { Middleware } from "#shared/consumers/handler.ts";
-import { eventLogFields, type Logger } from "#shared/log.ts";
+import { withLogging } from "#shared/consumers/with-logging.ts";
+import type { Logger } from "#shared/log.ts";
 import type { ChannelResult, NotifyResult } from "./notify/notify-event.ts";
 
 function channelNote(channel: ChannelResult): string {
@@ -26,41 +27,20 @@ export function channelsNote(result: NotifyResult): string {
 }
 
 /**
- * Logs each message's outcome once (put it outermost). `resultOf` gives the channel results the
- * handler recorded for the message, if it got that far.
+ * Logs each message's outcome once (put it outermost): the shared consumers' line, whose note for
+ * a handled message lists its channels. `resultOf` gives the channel results the handler
+ * recorded for the message, if it got that far.
  */
 export function withNotificationLogging(
   logger: Logger,
   resultOf: (messageId: string) => NotifyResult | undefined,
 ): Middleware<unknown> {
-  return (next) =>
-    async function logging(message) {
-      const started = Date.now();
-      const outcome = await next(message);
+  return withLogging(logger, {
+    handled(message) {
       const result = resultOf(message.id);
-      const fields = {
-        request_id: message.id,
-        attempts: message.attempts,
-        outcome: outcome.kind,
-        duration_ms: Date.now() - started,
-        ...eventLogFields(message.body),
-      };
-      if (outcome.kind === "consumed") {
-        const gaveUp = result?.channels.some((channel) => channel.status === "given_up") === true;
-        logger.log(gaveUp ? "warn" : "info", "message handled", {
-          ...fields,
-          note: result === undefined ? (outcome.note ?? "applied") : channelsNote(result),
-        });
-      } else {
-        logger.log(outcome.kind === "dead-letter" ? "error" : "warn", "message not handled", {
-          ...fields,
-          error_code: outcome.error.code,
-          error_message: outcome.error.message,
-          ...(outcome.kind === "retry-later" && outcome.delaySeconds !== undefined
-            ? { delay_seconds: outcome.delaySeconds }
-            : { note: outcome.kind === "dead-letter" ? outcome.reason : undefined }),
-        });
-      }
-      return outcome;
-    };
+      if (result === undefined) return undefined;
+      const gaveUp = result.channels.some((channel) => channel.status === "given_up");
+      return { level: gaveUp ? "warn" : "info", note: channelsNote(result) };
+    },
+  });
 }
