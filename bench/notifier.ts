@@ -22,6 +22,7 @@
 import net from "node:net";
 import postgres from "postgres";
 import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
+import { governmentCatalogue } from "../schemas/index.ts";
 import { startLocalProvider } from "../scripts/local-provider.ts";
 import { handleNotificationBatch } from "../workers/notifier/src/index.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
@@ -64,6 +65,10 @@ async function seedCitizens(sql: postgres.Sql, count: number): Promise<number[]>
   return ids;
 }
 
+/** The catalogue's example approval without its applicant contact details: every recipient is looked up. */
+const { applicant: _applicant, ...approvalExample } = governmentCatalogue.require("gov.permits.application.approved")
+  .example as Record<string, unknown>;
+
 /** A permit approval for `citizenId`, published by a key without `notify:direct-contact`. */
 function approvedEvent(citizenId: number, n: number) {
   return {
@@ -76,15 +81,10 @@ function approvedEvent(citizenId: number, n: number) {
     edgebuskeyid: "permits-service",
     edgebusdirectcontact: false,
     data: {
+      ...approvalExample,
       application_id: `PA-2026-${String(n % 1_000_000).padStart(6, "0")}`,
       citizen_id: citizenId,
       permit_number: `PRM-2026-${String(n % 1_000_000).padStart(6, "0")}`,
-      permit_type: "renovation",
-      approved_by: "EMP-000412",
-      approved_at: "2026-06-20T15:30:00Z",
-      valid_from: "2026-07-01",
-      valid_until: "2027-06-30",
-      conditions: ["Works only between 08:00 and 18:00 on weekdays."],
     },
   };
 }

@@ -20,10 +20,11 @@
 import { fileURLToPath } from "node:url";
 import { createTestHarness } from "wrangler";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { generateApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { runClosedLoop } from "./lib/closed-loop.ts";
 import { type HttpTarget, LoadClient } from "./lib/http-client.ts";
+import { benchApiKeys, prepareHarnessEnvironment } from "./lib/producer-harness.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { type LatencySummary, round, roundSummary, summarise } from "./lib/stats.ts";
 import { BATCH_SIZE, EVENT_TYPE, type Mode, measureProducerCpu, requestFor } from "./producer-profile.ts";
@@ -74,24 +75,10 @@ function toFigures(rounds: { requests: number; events: number; seconds: number; 
 async function run(context: BenchContext): Promise<BenchmarkReport> {
   const size = context.quick ? QUICK : FULL;
   const apiKey = generateApiKey();
-  const apiKeys = JSON.stringify([
-    {
-      id: "bench",
-      hash: await hashApiKey(apiKey),
-      sources: ["/bench/*"],
-      types: ["gov.**"],
-      rate_limit: { requests: 1_000_000_000, window_seconds: 60 },
-    },
-  ]);
+  const apiKeys = await benchApiKeys(apiKey);
   context.log("starting workerd (producer, empty Hono route, queue sink) through wrangler's test harness");
   const root = fileURLToPath(new URL("..", import.meta.url));
-  // wrangler logs every queue batch at info level: thousands of lines during a run.
-  process.env.WRANGLER_LOG ??= "warn";
-  // The producer's Postgres (admin API, webhook subscriptions looked up for routing) is the
-  // bench database, migrated by the runner; Hyperdrive wants a password in the URL.
-  const database = new URL(context.databaseUrl);
-  if (!database.password) database.password = "postgres";
-  process.env.CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE = database.toString();
+  prepareHarnessEnvironment(context.databaseUrl);
   const harness = createTestHarness({
     root,
     workers: [

@@ -22,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestHarness } from "wrangler";
 import { governmentCatalogue } from "../schemas/index.ts";
-import { generateApiKey, hashApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { generateApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import {
   CPU_GROUPS,
   cpuPerThousand,
@@ -35,6 +35,7 @@ import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { type ClosedLoopResult, runClosedLoop } from "./lib/closed-loop.ts";
 import { type HttpTarget, LoadClient } from "./lib/http-client.ts";
 import { CpuMeter, descendantsOf } from "./lib/process-cpu.ts";
+import { benchApiKeys, prepareHarnessEnvironment } from "./lib/producer-harness.ts";
 import type { BenchmarkReport } from "./lib/result-file.ts";
 import { type LatencySummary, round, roundSummary, summarise } from "./lib/stats.ts";
 
@@ -110,27 +111,13 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
 
   context.log("starting the producer alone (memory stores, no Kafka) through wrangler's test harness");
   const aloneKey = generateApiKey();
-  // wrangler logs every queue batch at info level: thousands of lines during a run.
-  process.env.WRANGLER_LOG ??= "warn";
-  const database = new URL(context.databaseUrl);
-  if (!database.password) database.password = "postgres";
-  process.env.CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE = database.toString();
+  prepareHarnessEnvironment(context.databaseUrl);
   const harness = createTestHarness({
     root,
     workers: [
       {
         configPath: "wrangler.toml",
-        secrets: {
-          EDGEBUS_API_KEYS: JSON.stringify([
-            {
-              id: "bench",
-              hash: await hashApiKey(aloneKey),
-              sources: ["/bench/*"],
-              types: ["gov.**"],
-              rate_limit: { requests: 1_000_000_000, window_seconds: 60 },
-            },
-          ]),
-        },
+        secrets: { EDGEBUS_API_KEYS: await benchApiKeys(aloneKey) },
       },
       { configPath: "bench/workers/wrangler.queue-sink.toml" },
     ],
