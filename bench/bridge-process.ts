@@ -18,8 +18,10 @@ export type BenchBridgeFactory = (parameters: Record<string, unknown>) => Promis
 
 export interface BenchBridge {
   readonly url: string;
-  /** Kafka produce requests the bridge's producer sent so far. */
+  /** Kafka produce requests the bridge's producer sent so far (0 for a bridge without one). */
   requestsSent(): number;
+  /** Further counts the benchmark reads (e.g. HTTP requests served, Redis socket writes). */
+  counters?(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export interface BenchBridge {
 export interface BridgeProcess {
   readonly url: string;
   requestsSent(): Promise<number>;
+  /** The bridge's `counters()` so far (empty when it has none). */
+  counters(): Promise<Record<string, number>>;
   /** User + system CPU time of the bridge process so far, in microseconds. */
   cpuMicros(): Promise<number>;
   /** Runs `work` (in the parent) while the bridge process profiles itself. */
@@ -34,7 +38,7 @@ export interface BridgeProcess {
   close(): Promise<void>;
 }
 
-type Ask = { id: number; op: "requests" | "cpu" | "profile-start" | "profile-stop" | "close" };
+type Ask = { id: number; op: "requests" | "counters" | "cpu" | "profile-start" | "profile-stop" | "close" };
 type Answer = { id: number; value?: unknown; error?: string };
 
 export async function forkBridge(
@@ -69,6 +73,7 @@ export async function forkBridge(
   return {
     url,
     requestsSent: async () => (await ask("requests")) as number,
+    counters: async () => (await ask("counters")) as Record<string, number>,
     cpuMicros: async () => (await ask("cpu")) as number,
     async profile(work) {
       await ask("profile-start");
@@ -106,6 +111,7 @@ async function serveInChild(module: string, exportName: string, parameters: stri
     const { id, op } = message as Ask;
     try {
       if (op === "requests") send({ id, value: bridge.requestsSent() });
+      else if (op === "counters") send({ id, value: bridge.counters?.() ?? {} });
       else if (op === "cpu") {
         const { user, system } = process.cpuUsage();
         send({ id, value: user + system });

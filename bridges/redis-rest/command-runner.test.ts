@@ -117,6 +117,33 @@ describe.skipIf(!available)("RedisCommandRunner pipelines", () => {
     ]);
   });
 
+  it("answers a pipeline Redis holds past its deadline with upstream_unavailable; later replies still pair", async () => {
+    const slow = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
+    const slowRunner = new RedisCommandRunner(slow, { commandTimeoutMs: 200 });
+    try {
+      const started = performance.now();
+      // BLPOP on an empty list holds the connection for a second: nothing behind it is answered.
+      const held = slowRunner.runPipeline(
+        [
+          ["blpop", `${prefix}empty`, "1"],
+          ["set", `${prefix}after`, "y"],
+        ],
+        false,
+      );
+      await expect(held).rejects.toMatchObject({
+        code: "upstream_unavailable",
+        message: "ERR redis is unavailable: Command timed out",
+      });
+      expect(performance.now() - started).toBeLessThan(900);
+      // The timed-out commands stay queued: their late replies (nil, OK) are dropped, not handed to
+      // the next command on the connection, which waits behind them and gets its own.
+      expect(await slow.get(`${prefix}after`)).toBe("y");
+    } finally {
+      await slowRunner.close();
+      await slow.quit();
+    }
+  });
+
   it("queues a pipeline sent before the connection is ready and runs it once it is", async () => {
     const offline = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
     const offlineRunner = new RedisCommandRunner(offline);

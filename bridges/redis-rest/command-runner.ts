@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
 import { argText, type RedisArg, type RedisCommand } from "./command-body.ts";
+import { duplicateWithTimeout, GATEWAY_COMMAND_TIMEOUT_MS, withCommandDeadline } from "./command-deadline.ts";
 import { encodeReply, type JsonReply } from "./reply-encoding.ts";
 import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";
 import { type TransactionConnectionLimits, TransactionConnections } from "./transaction-connections.ts";
@@ -27,7 +28,8 @@ const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
  * - Redis errors (`ReplyError`) become `{error: <Redis's own text>}` — `NOSCRIPT`, `WRONGTYPE`…
  *   pass through verbatim, which `@upstash/ratelimit` relies on to fall back to `EVAL`;
  * - transport failures (Redis down, timeouts) reject with `upstream_unavailable` instead, so a
- *   caller never mistakes an outage for a command error;
+ *   caller never mistakes an outage for a command error; a pipeline not answered within
+ *   `commandTimeoutMs` (one deadline for all its commands) is such a failure;
  * - pipeline commands are written in order on one connection in the same tick, so Redis runs
  *   them in request order (not atomically);
  * - transactions run `MULTI … EXEC` on a dedicated connection from a bounded pool (503 with
@@ -44,18 +46,25 @@ export class RedisCommandRunner {
   readonly #control: Redis;
   /** The database of the gateway's URL; transaction connections select it explicitly. */
   readonly #db: number;
+  readonly #timeoutMs: number;
 
   constructor(
     redis: Redis,
-    options: { scripts?: ScriptShaMap; transactions?: Partial<TransactionConnectionLimits> } = {},
+    options: {
+      scripts?: ScriptShaMap;
+      transactions?: Partial<TransactionConnectionLimits>;
+      /** Deadline of a pipeline (a single command included): `GATEWAY_COMMAND_TIMEOUT_MS` by default. */
+      commandTimeoutMs?: number;
+    } = {},
   ) {
     this.#redis = redis;
+    this.#timeoutMs = options.commandTimeoutMs ?? GATEWAY_COMMAND_TIMEOUT_MS;
     this.#scripts = options.scripts ?? new ScriptShaMap();
     this.#transactions = new TransactionConnections(redis, options.transactions);
     this.#db = Number(redis.options.db ?? 0);
     // Opened now, not when a script is already running: a connection opened while Redis is busy
     // cannot select its database.
-    this.#control = redis.duplicate();
+    this.#control = duplicateWithTimeout(redis, this.#timeoutMs);
     this.#control.on("error", () => undefined);
   }
 
@@ -80,7 +89,12 @@ export class RedisCommandRunner {
         return settle(connection.callBuffer(command.name, ...command.args), command);
       }),
     );
-    const settled = await Promise.all(pending);
+    let settled: Settled[];
+    try {
+      settled = await withCommandDeadline(Promise.all(pending), this.#timeoutMs);
+    } catch (error) {
+      throw unavailable(error);
+    }
     return settled.map((outcome) => toOutcome(outcome, base64));
   }
 

@@ -34,14 +34,16 @@ export interface RunningRedisRestServer {
 /**
  * Connects to Redis the way a REST gateway should: a request fails fast (one retry) instead of
  * waiting in ioredis's offline queue forever, and a command that hangs times out, so the HTTP
- * client gets a 503 it can act on. It sends nothing on connect beyond AUTH and SELECT: no INFO
+ * client gets a 503 it can act on: the command runner and the user guard put one deadline
+ * (`GATEWAY_COMMAND_TIMEOUT_MS`) on each pipeline or probe instead of ioredis's timer per command,
+ * and the connections duplicated from this one (transactions, subscriptions, `SCRIPT KILL`) get
+ * ioredis's `commandTimeout`. It sends nothing on connect beyond AUTH and SELECT: no INFO
  * ready check and no CLIENT SETINFO, which the gateway's ACL user may not run (each refusal would
  * land in Redis's ACL LOG).
  */
 export function connectGatewayRedis(redisUrl: string): Redis {
   const redis = new Redis(redisUrl, {
     maxRetriesPerRequest: 1,
-    commandTimeout: 10_000,
     enableReadyCheck: false,
     disableClientInfo: true,
   });

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger } from "#shared/log.ts";
+import { duplicateWithTimeout } from "./command-deadline.ts";
 
 const log = createLogger({ component: "redis-rest" });
 
@@ -83,7 +84,14 @@ export class RedisSubscriptions {
         { retryAfterSeconds: 5 },
       );
     if (this.#open.size >= this.#limits.maxStreams) throw full();
-    const stream = new SubscriptionStream(this.#redis.duplicate(), res, kind, channels, this.#limits, this.#open);
+    const stream = new SubscriptionStream(
+      duplicateWithTimeout(this.#redis),
+      res,
+      kind,
+      channels,
+      this.#limits,
+      this.#open,
+    );
     // Counted from now: subscribing waits for Redis, and a burst must not overshoot the cap.
     this.#open.add(stream);
     await stream.start();

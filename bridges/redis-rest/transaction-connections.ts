@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
+import { duplicateWithTimeout } from "./command-deadline.ts";
 
 export interface TransactionConnectionLimits {
   /** Connections open at once for transactions, idle ones included (`redisRest.maxTransactionConnections`). */
@@ -53,7 +54,7 @@ export class TransactionConnections {
   }
 
   #connect(): Redis {
-    const connection = this.#source.duplicate();
+    const connection = duplicateWithTimeout(this.#source);
     // Transport errors reach the transaction as rejected commands (→ 503, connection discarded);
     // without a listener ioredis would also print each one as an unhandled error event.
     connection.on("error", () => undefined);

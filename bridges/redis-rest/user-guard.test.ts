@@ -21,7 +21,7 @@ function fakeRedis(answer: (command: string) => unknown): Redis & { calls: strin
   emitter.call = async (...args: string[]) => {
     const command = args.join(" ").toLowerCase();
     emitter.calls.push(command);
-    const result = answer(command);
+    const result = await answer(command);
     if (result instanceof Error) throw result;
     return result;
   };
@@ -82,6 +82,22 @@ describe("RedisUserGuard", () => {
     // At startup, no answer is not a refusal: the bridge starts and checks per request.
     const down = fakeRedis(() => new Error("connect ECONNREFUSED"));
     await expect(guard(down).verifyAtStartup(1000)).resolves.toBeUndefined();
+  });
+
+  it("takes a probe Redis never answers for no answer yet once its deadline passes", async () => {
+    let silent = true;
+    const redis = fakeRedis((command) => (silent ? new Promise(() => undefined) : noperm(command)));
+    const checked = new RedisUserGuard(redis, {
+      policy: new CommandPolicy(),
+      allowUnrestrictedUser: false,
+      probeTimeoutMs: 50,
+    });
+    await expect(checked.assertServable()).rejects.toMatchObject({
+      code: "upstream_unavailable",
+      message: "ERR redis is unavailable: Command timed out",
+    });
+    silent = false;
+    await expect(checked.assertServable()).resolves.toBeUndefined();
   });
 
   it("does not probe with a command the configuration serves", async () => {

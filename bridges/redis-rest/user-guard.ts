@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger } from "#shared/log.ts";
+import { GATEWAY_COMMAND_TIMEOUT_MS, withCommandDeadline } from "./command-deadline.ts";
 import type { CommandPolicy } from "./command-policy.ts";
 
 const log = createLogger({ component: "redis-rest" });
@@ -20,6 +21,8 @@ export interface RedisUserGuardOptions {
   readonly policy: CommandPolicy;
   /** `redisRest.allowUnrestrictedUser`: serve (with a warning) instead of refusing. */
   readonly allowUnrestrictedUser: boolean;
+  /** How long one probe command may wait for Redis (`GATEWAY_COMMAND_TIMEOUT_MS` by default); past it, no answer yet. */
+  readonly probeTimeoutMs?: number;
 }
 
 export type RedisUserVerdict = { readonly restricted: true } | { readonly restricted: false; readonly ran: string };
@@ -94,7 +97,10 @@ export class RedisUserGuard {
     for (const [name, ...args] of PROBES) {
       if (this.#options.policy.allows(name, args[0])) continue;
       try {
-        await this.#redis.call(name, ...args);
+        await withCommandDeadline(
+          this.#redis.call(name, ...args),
+          this.#options.probeTimeoutMs ?? GATEWAY_COMMAND_TIMEOUT_MS,
+        );
       } catch (error) {
         // A transport failure, or Redis busy with a script or loading: no answer yet (probe again later).
         if (!isReplyError(error) || /^(BUSY|LOADING|MASTERDOWN|TRYAGAIN) /.test(error.message)) throw error;
