@@ -101,6 +101,36 @@ describe("compileFastParse on single constructs", () => {
     }
   });
 
+  it("partial records with enum keys: known keys in input order, unknown, symbol and __proto__ keys, non-plain objects", () => {
+    const schema = z.partialRecord(
+      z.enum(["name", "email", "1"]),
+      z.strictObject({ old: z.unknown(), new: z.unknown() }),
+    );
+    const change = { old: "a", new: "b" };
+    expectSameAnswer(schema, {});
+    expectSameAnswer(schema, { email: change, name: { old: null, new: 1 } });
+    expectSameAnswer(schema, { name: change, 1: change });
+    expectSameAnswer(schema, { name: { new: "b" } });
+    expectSameAnswer(schema, { name: {} });
+    expectSameAnswer(schema, { name: change, phone: change });
+    expectSameAnswer(schema, { name: { ...change, extra: 1 } });
+    expectSameAnswer(schema, { name: change, 2: change });
+    expectSameAnswer(schema, { name: undefined });
+    expectSameAnswer(schema, JSON.parse('{"__proto__": {"old": 1, "new": 2}, "email": {"old": 1, "new": 2}}'));
+    expectSameAnswer(schema, JSON.parse('{"__proto__": 5}'));
+    expectSameAnswer(schema, { name: change, [Symbol("s")]: change });
+    const hidden = { name: change };
+    Object.defineProperty(hidden, Symbol("h"), { value: change, enumerable: false });
+    Object.defineProperty(hidden, "phone", { value: change, enumerable: false });
+    expectSameAnswer(schema, hidden);
+    expectSameAnswer(schema, Object.assign(Object.create(null), { name: change }));
+    expectSameAnswer(schema, new (class Changes {})());
+    expectSameAnswer(schema, new Date(0));
+    for (const input of [[change], null, "name", 1, undefined]) expectSameAnswer(schema, input);
+    expectSameAnswer(z.partialRecord(z.literal(["a", "b"]), z.int().positive()), { b: 1, a: 2 });
+    expectSameAnswer(z.partialRecord(z.literal(["a", "b"]), z.int().positive()), { b: 0 });
+  });
+
   it("leaves transforms, defaults, refinements and exact optionals to zod", () => {
     expect(compileFastParse(z.string().transform((s) => s.length))).toBeUndefined();
     expect(compileFastParse(z.object({ a: z.string().default("x") }))).toBeUndefined();
@@ -108,6 +138,10 @@ describe("compileFastParse on single constructs", () => {
     expect(compileFastParse(z.string().trim())).toBeUndefined();
     expect(compileFastParse(z.object({ a: z.exactOptional(z.string()) }))).toBeUndefined();
     expect(compileFastParse(z.record(z.string(), z.number()))).toBeUndefined();
+    expect(compileFastParse(z.record(z.enum(["a", "b"]), z.number()))).toBeUndefined();
+    expect(compileFastParse(z.partialRecord(z.string().max(3), z.number()))).toBeUndefined();
+    expect(compileFastParse(z.partialRecord(z.literal(["a", 1]), z.number()))).toBeUndefined();
+    expect(compileFastParse(z.looseRecord(z.enum(["a"]), z.number()))).toBeUndefined();
     expect(compileFastParse(z.looseObject({ a: z.string() }))).toBeUndefined();
     expect(compileFastParse(z.url())).toBeUndefined();
   });
@@ -151,6 +185,8 @@ describe("compileFastParse answers like zod for every catalogue type", () => {
   it("compiles most of the catalogue (the rest stays with zod)", () => {
     expect(compiledTypes.length).toBeGreaterThan(catalogues.types().length / 2);
     expect(compiledTypes).toContain("gov.auth.citizen.created");
+    // Its `changes` is a partial record keyed by an enum.
+    expect(compiledTypes).toContain("gov.auth.citizen.updated");
   });
 
   for (const type of compiledTypes) {

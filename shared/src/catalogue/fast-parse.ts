@@ -44,6 +44,10 @@ interface Definition {
   readonly discriminator?: string;
   readonly shape?: Readonly<Record<string, Schema>>;
   readonly catchall?: Schema;
+  readonly keyType?: Schema;
+  readonly valueType?: Schema;
+  readonly partial?: boolean;
+  readonly mode?: string;
 }
 
 interface Schema {
@@ -203,6 +207,49 @@ function compileObject(def: Definition): Compiled | undefined {
   };
 }
 
+/** zod's `util.isPlainObject`, which records (unlike objects) require of their input. */
+function isZodPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false;
+  const maker = (value as { constructor?: unknown }).constructor;
+  if (maker === undefined || typeof maker !== "function") return true;
+  const prototype: unknown = maker.prototype;
+  return isPlainObject(prototype) && Object.hasOwn(prototype, "isPrototypeOf");
+}
+
+/**
+ * `z.partialRecord(z.enum([...]), value)`: every own enumerable key must be one of the enum's
+ * strings (an own `__proto__` key is skipped, as zod skips it), each value parsed, the keys kept
+ * in the input's order. Other records (non-enumerable key schemas such as `z.string()`, keys
+ * with checks or non-string values, exhaustive or loose records) stay with zod.
+ */
+function compileRecord(schema: Schema): Compiled | undefined {
+  const def = schema._zod.def;
+  if (def.partial !== true || def.mode !== undefined || (def.checks?.length ?? 0) > 0) return undefined;
+  const keyType = def.keyType;
+  const keys = keyType?._zod.values;
+  if (keyType === undefined || keys === undefined || def.valueType === undefined) return undefined;
+  const keyDef = keyType._zod.def;
+  if ((keyDef.type !== "enum" && keyDef.type !== "literal") || (keyDef.checks?.length ?? 0) > 0) return undefined;
+  for (const key of keys) if (typeof key !== "string") return undefined;
+  const value = compileNode(def.valueType);
+  if (value === undefined) return undefined;
+  return (input) => {
+    if (!isZodPlainObject(input)) return REJECTED;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(input)) {
+      if (key === "__proto__") continue;
+      if (!keys.has(key)) return REJECTED;
+      const parsed = value(input[key]);
+      if (parsed === REJECTED) return REJECTED;
+      out[key] = parsed;
+    }
+    // zod also reads own enumerable symbol keys, none of which an enum of strings accepts.
+    for (const symbol of Object.getOwnPropertySymbols(input))
+      if (Object.prototype.propertyIsEnumerable.call(input, symbol)) return REJECTED;
+    return out;
+  };
+}
+
 function compileNode(schema: Schema): Compiled | undefined {
   const def = schema._zod.def;
   switch (def.type) {
@@ -287,6 +334,8 @@ function compileNode(schema: Schema): Compiled | undefined {
     }
     case "object":
       return compileObject(def);
+    case "record":
+      return compileRecord(schema);
     default:
       return undefined;
   }
