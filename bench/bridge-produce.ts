@@ -46,7 +46,7 @@ import { packageVersion } from "./lib/environment.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { round } from "./lib/stats.ts";
 
-const FULL = { messages: 20_000, batch: 100, concurrency: 8, runs: 5 };
+const FULL = { messages: 100_000, batch: 100, concurrency: 8, runs: 5 };
 const QUICK = { messages: 2000, batch: 100, concurrency: 8, runs: 1 };
 type Size = typeof FULL;
 const stamp = Date.now().toString(36);
