@@ -117,6 +117,31 @@ describe.skipIf(!available)("RedisCommandRunner pipelines", () => {
     ]);
   });
 
+  it("sends the pipelines and single commands issued in one event-loop turn in one write, in order", async () => {
+    let answers: unknown;
+    const writes = await socketWrites(async () => {
+      answers = await Promise.all([
+        runner.runPipeline(
+          [
+            ["set", `${prefix}turn`, "1"],
+            ["incr", `${prefix}turn`],
+          ],
+          false,
+        ),
+        runner.runOne(["incr", `${prefix}turn`], false),
+        runner.runPipeline(
+          [
+            ["get", `${prefix}turn`],
+            ["del", `${prefix}turn`],
+          ],
+          false,
+        ),
+      ]);
+    });
+    expect(writes).toBe(1);
+    expect(answers).toEqual([[{ result: "OK" }, { result: 2 }], { result: 3 }, [{ result: "3" }, { result: 1 }]]);
+  });
+
   it("answers a pipeline Redis holds past its deadline with upstream_unavailable; later replies still pair", async () => {
     const slow = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
     const slowRunner = new RedisCommandRunner(slow, { commandTimeoutMs: 200 });

@@ -47,6 +47,8 @@ export class RedisCommandRunner {
   /** The database of the gateway's URL; transaction connections select it explicitly. */
   readonly #db: number;
   readonly #timeoutMs: number;
+  /** True while the shared connection's socket is corked until the end of this turn. */
+  #corkedTurn = false;
 
   constructor(
     redis: Redis,
@@ -81,14 +83,13 @@ export class RedisCommandRunner {
   async runPipeline(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
     const prepared = commands.map((command) => this.#prepare(command));
     // Issue every command before awaiting any: ioredis writes them back to back on one connection,
-    // in request order. Corked, the socket sends them as one write (one system call and one
-    // Redis read for the whole pipeline) instead of one write per command.
-    const pending = corked(this.#redis, prepared.length > 1, () =>
-      prepared.map((command) => {
-        const connection = isScriptKill(command) ? this.#control : this.#redis;
-        return settle(connection.callBuffer(command.name, ...command.args), command);
-      }),
-    );
+    // in request order. Corked until the end of this turn, the socket sends them, and whatever
+    // other requests issue in the same turn, as one write instead of one write per command.
+    this.#corkForThisTurn();
+    const pending = prepared.map((command) => {
+      const connection = isScriptKill(command) ? this.#control : this.#redis;
+      return settle(connection.callBuffer(command.name, ...command.args), command);
+    });
     let settled: Settled[];
     try {
       settled = await withCommandDeadline(Promise.all(pending), this.#timeoutMs);
@@ -96,6 +97,24 @@ export class RedisCommandRunner {
       throw unavailable(error);
     }
     return settled.map((outcome) => toOutcome(outcome, base64));
+  }
+
+  /**
+   * Corks the shared connection's socket until the end of this event-loop turn: the pipelines and
+   * single commands of every request read in this turn leave in one write (one system call and
+   * one Redis read for all of them), in the order they were issued. A connection not ready yet
+   * queues commands inside ioredis and writes them once it is.
+   */
+  #corkForThisTurn(): void {
+    if (this.#corkedTurn) return;
+    const stream = this.#redis.status === "ready" ? this.#redis.stream : undefined;
+    if (stream === undefined) return;
+    stream.cork();
+    this.#corkedTurn = true;
+    setImmediate(() => {
+      this.#corkedTurn = false;
+      stream.uncork();
+    });
   }
 
   async runTransaction(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
