@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
+import type { DedupStore } from "./dedup-store.ts";
 import { type DeliverManyInput, type DeliveryResult, deliverMany, deliverOnce } from "./deliver-once.ts";
 import { MemoryDedupStore } from "./memory-dedup-store.ts";
 
@@ -102,6 +103,35 @@ describe("deliverMany", () => {
     expect(results.map((r) => r.ok && r.outcome.status)).toEqual(["accepted", "accepted", "accepted"]);
     expect(results[2]).toMatchObject({ ok: true, outcome: { receipts: { "kafka:t": { offset: 2 } } } });
     for (const key of ["a", "b", "c"]) expect((await store.get(key))?.complete).toBe(true);
+  });
+
+  it("takes every lease of one call under one holder, another call's under another", async () => {
+    const inner = new MemoryDedupStore();
+    const begun: string[][] = [];
+    const finished: string[][] = [];
+    const store: DedupStore = {
+      shared: false,
+      get: (key) => inner.get(key),
+      beginMany: (items, options) => {
+        begun.push(items.map((item) => item.holder));
+        return inner.beginMany(items, options);
+      },
+      finishMany: (items) => {
+        finished.push(items.map((item) => item.holder));
+        return inner.finishMany(items);
+      },
+    };
+    const publish: DeliverManyInput["publish"] = async (destination, indices) =>
+      indices.map(() => ({ destination, partition: null, offset: null }));
+    const plan = ["queue:archive"];
+    await deliverAll({ store, requests: ["a", "b", "c"].map((key) => ({ key, plan })), publish });
+    await deliverAll({ store, requests: ["d", "e"].map((key) => ({ key, plan })), publish });
+    const [first, second] = begun as [string[], string[]];
+    expect(new Set(first).size).toBe(1);
+    expect(new Set(second).size).toBe(1);
+    expect(first[0]).not.toBe(second[0]);
+    expect(finished).toEqual(begun);
+    for (const key of ["a", "b", "c", "d", "e"]) expect((await inner.get(key))?.complete).toBe(true);
   });
 
   it("delivers a repeated key once; the copy answers duplicate with the same receipts", async () => {

@@ -84,14 +84,14 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     }
   });
 
-  const holders = new Map<number, string>();
+  // One lease holder for the call: its keys are distinct, and another request has another holder.
+  const holder = crypto.randomUUID();
   const begun = new Map<number, BeginResult | EdgebusError>();
-  for (const index of leaders) holders.set(index, crypto.randomUUID());
   try {
     const answer = await store.beginMany(
       leaders.map((index) => ({
         key: (requests[index] as DeliveryRequest).key,
-        holder: holders.get(index) as string,
+        holder,
         plan: (requests[index] as DeliveryRequest).plan,
       })),
       { firstSeenAt, leaseMs, ...(input.admission === undefined ? {} : { admission: input.admission }) },
@@ -152,7 +152,7 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     if (state === undefined || state instanceof EdgebusError || state.kind !== "owned") continue;
     finishing.push({
       key: (requests[index] as DeliveryRequest).key,
-      holder: holders.get(index) as string,
+      holder,
       delivered: deliveredNow.get(index) ?? {},
       complete: !failedNow.has(index),
     });

@@ -12,12 +12,37 @@ import {
   type FinishItem,
 } from "./dedup-store.ts";
 
+/** What every record begun by one `beginMany` call shares: one object per call, not per record. */
+interface Origin {
+  readonly firstSeenAt: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * One record, kept small: the store may hold 100,000 of them, and the collector walks all of them
+ * on every full collection. `destinations` and `delivered` are frozen and replaced rather than
+ * changed, so snapshots share them; records with the same plan share one `destinations` array
+ * and, once every destination answered with an empty queue receipt, one `delivered` object.
+ */
 interface Entry {
-  destinations: string[];
-  delivered: Record<string, PublishReceipt>;
+  readonly destinations: readonly string[];
+  delivered: Readonly<Record<string, PublishReceipt>>;
   complete: boolean;
-  firstSeenAt: string;
-  expiresAt: number;
+  readonly origin: Origin;
+}
+
+interface Lease {
+  readonly holder: string;
+  readonly expiresAt: number;
+}
+
+const NOTHING_DELIVERED: Readonly<Record<string, PublishReceipt>> = Object.freeze({});
+
+/** Distinct plans kept as shared arrays; past this, a record keeps its own frozen copy. */
+const MAX_SHARED_PLANS = 1024;
+
+function isEmptyReceipt(receipt: PublishReceipt | undefined): receipt is PublishReceipt {
+  return receipt !== undefined && receipt.partition === null && receipt.offset === null;
 }
 
 export interface MemoryDedupOptions {
@@ -41,11 +66,23 @@ export interface MemoryDedupOptions {
 export class MemoryDedupStore implements DedupStore {
   readonly shared = false;
   readonly #entries = new Map<string, Entry>();
-  readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
+  readonly #leases = new Map<string, Lease>();
   readonly #maxRecords: number;
   readonly #sweepEveryMs: number;
   readonly #rateLimiter: RateLimiter;
   #lastSweep: number;
+  /**
+   * Walks `#entries` in insertion order for `#bound`; every key before it has been dropped. A
+   * fresh `keys()` per eviction would step over every deleted slot from the start of the table
+   * again (V8 leaves them until the table is rebuilt): tens of µs per new record once the store
+   * is full, where a live iterator resumes where it stopped.
+   */
+  #oldest: MapIterator<string> | undefined;
+  /** Shared plans (frozen), by their last destination; `#plansShared` counts them. */
+  readonly #plans = new Map<string, (readonly string[])[]>();
+  #plansShared = 0;
+  /** Per shared plan: the `delivered` of a record whose every destination has an empty receipt. */
+  readonly #settled = new Map<readonly string[], Readonly<Record<string, PublishReceipt>>>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -62,43 +99,136 @@ export class MemoryDedupStore implements DedupStore {
     return { records: this.#entries.size, leases: this.#leases.size };
   }
 
-  #sweep(): void {
-    const now = this.now();
+  #sweep(now: number): void {
     if (now - this.#lastSweep < this.#sweepEveryMs) return;
     this.#lastSweep = now;
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, entry] of this.#entries) if (entry.origin.expiresAt <= now) this.#entries.delete(key);
     for (const [key, lease] of this.#leases) if (lease.expiresAt <= now) this.#leases.delete(key);
   }
 
   /** Drops the oldest records (Map order is insertion order) beyond `maxRecords`. */
   #bound(): void {
-    for (const key of this.#entries.keys()) {
-      if (this.#entries.size <= this.#maxRecords) return;
-      this.#entries.delete(key);
-      this.#leases.delete(key);
+    while (this.#entries.size > this.#maxRecords) {
+      this.#oldest ??= this.#entries.keys();
+      const next = this.#oldest.next();
+      if (next.done === true) {
+        // Cannot happen while records remain past it (all before it were dropped); start again.
+        this.#oldest = undefined;
+        continue;
+      }
+      this.#entries.delete(next.value);
+      this.#leases.delete(next.value);
     }
   }
 
-  #live(key: string): Entry | undefined {
+  #live(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.expiresAt <= this.now()) {
+    if (entry !== undefined && entry.origin.expiresAt <= now) {
       this.#entries.delete(key);
       return undefined;
     }
     return entry;
   }
 
+  /** Shares the frozen arrays and objects of `entry`: they are never changed in place. */
   #snapshot(entry: Entry): DeliveryRecord {
     return {
-      destinations: [...entry.destinations],
-      delivered: { ...entry.delivered },
+      destinations: entry.destinations,
+      delivered: entry.delivered,
       complete: entry.complete,
-      firstSeenAt: entry.firstSeenAt,
+      firstSeenAt: entry.origin.firstSeenAt,
     };
   }
 
+  /** `plan` as a frozen array, the same one for every record with that plan (up to `MAX_SHARED_PLANS`). */
+  #sharedPlan(plan: readonly string[]): readonly string[] {
+    const last = plan.length === 0 ? "" : (plan[plan.length - 1] as string);
+    const candidates = this.#plans.get(last);
+    if (candidates !== undefined) {
+      for (const candidate of candidates) {
+        if (candidate.length !== plan.length) continue;
+        let same = true;
+        for (let i = 0; i < plan.length - 1 && same; i++) same = candidate[i] === plan[i];
+        if (same) return candidate;
+      }
+    }
+    const copy = Object.freeze([...plan]);
+    if (this.#plansShared >= MAX_SHARED_PLANS) return copy;
+    this.#plansShared += 1;
+    if (candidates === undefined) this.#plans.set(last, [copy]);
+    else candidates.push(copy);
+    return copy;
+  }
+
+  /**
+   * `entry.delivered` with `delivered` added, frozen. When every destination of a shared plan has
+   * an empty receipt (a queue's: no partition, no offset) and nothing else is recorded, that is
+   * one object per plan instead of one per record.
+   */
+  #merged(entry: Entry, delivered: Readonly<Record<string, PublishReceipt>>): Readonly<Record<string, PublishReceipt>> {
+    const previous = entry.delivered;
+    let added = false;
+    for (const destination in delivered) {
+      if (Object.hasOwn(delivered, destination)) {
+        added = true;
+        break;
+      }
+    }
+    if (!added) return previous;
+    const settled = this.#settled.get(entry.destinations);
+    if (settled !== undefined && this.#matches(settled, entry.destinations, previous, delivered)) return settled;
+    const merged = Object.freeze({ ...previous, ...delivered });
+    if (settled === undefined && this.#isSettled(entry.destinations, merged)) {
+      const shared: Record<string, PublishReceipt> = {};
+      for (const destination of entry.destinations) {
+        const { destination: name } = merged[destination] as PublishReceipt;
+        shared[destination] = Object.freeze({ destination: name, partition: null, offset: null });
+      }
+      this.#settled.set(entry.destinations, Object.freeze(shared));
+      return shared;
+    }
+    return merged;
+  }
+
+  /** True when `destinations` is a shared plan and `delivered` holds an empty receipt for each and nothing else. */
+  #isSettled(destinations: readonly string[], delivered: Readonly<Record<string, PublishReceipt>>): boolean {
+    const candidates = this.#plans.get(destinations.length === 0 ? "" : (destinations.at(-1) as string));
+    if (candidates?.includes(destinations) !== true) return false;
+    let count = 0;
+    for (const destination in delivered) {
+      if (!Object.hasOwn(delivered, destination)) continue;
+      count += 1;
+      if (!destinations.includes(destination) || !isEmptyReceipt(delivered[destination])) return false;
+    }
+    return count === destinations.length;
+  }
+
+  /** True when `previous` and `added` together hold exactly what `settled` holds, receipt for receipt. */
+  #matches(
+    settled: Readonly<Record<string, PublishReceipt>>,
+    destinations: readonly string[],
+    previous: Readonly<Record<string, PublishReceipt>>,
+    added: Readonly<Record<string, PublishReceipt>>,
+  ): boolean {
+    const same = (receipts: Readonly<Record<string, PublishReceipt>>): boolean => {
+      for (const destination in receipts) {
+        if (!Object.hasOwn(receipts, destination)) continue;
+        const receipt = receipts[destination];
+        const expected = Object.hasOwn(settled, destination) ? settled[destination] : undefined;
+        if (expected === undefined || !isEmptyReceipt(receipt) || receipt.destination !== expected.destination)
+          return false;
+      }
+      return true;
+    };
+    if (!same(added) || !same(previous)) return false;
+    for (const destination of destinations) {
+      if (!Object.hasOwn(added, destination) && !Object.hasOwn(previous, destination)) return false;
+    }
+    return true;
+  }
+
   async get(key: string): Promise<DeliveryRecord | null> {
-    const entry = this.#live(key);
+    const entry = this.#live(key, this.now());
     return entry === undefined ? null : this.#snapshot(entry);
   }
 
@@ -109,40 +239,42 @@ export class MemoryDedupStore implements DedupStore {
         ? undefined
         : await this.#rateLimiter.take(admission.keyId, admission.limit, admission.cost);
     if (decision !== undefined && !decision.allowed) return { admitted: false, decision };
-    this.#sweep();
-    const results = items.map((item) => this.#begin(item, options));
+    const now = this.now();
+    this.#sweep(now);
+    const origin: Origin = { firstSeenAt: options.firstSeenAt, expiresAt: now + DEDUP_WINDOW_SECONDS * 1000 };
+    // One lease object per holder and call (a request's events share their holder).
+    let lease: Lease | undefined;
+    const results = items.map((item) => {
+      if (lease?.holder !== item.holder) lease = { holder: item.holder, expiresAt: now + options.leaseMs };
+      return this.#begin(item, now, origin, lease);
+    });
     return decision === undefined ? { admitted: true, results } : { admitted: true, decision, results };
   }
 
   async finishMany(items: readonly FinishItem[]): Promise<void> {
-    for (const item of items) this.#finish(item);
+    const now = this.now();
+    for (const item of items) this.#finish(item, now);
   }
 
-  #begin({ key, holder, plan }: BeginItem, options: BeginOptions): BeginResult {
-    let entry = this.#live(key);
+  #begin({ key, plan }: BeginItem, now: number, origin: Origin, lease: Lease): BeginResult {
+    let entry = this.#live(key, now);
     if (entry?.complete) return { kind: "complete", record: this.#snapshot(entry) };
-    const lease = this.#leases.get(key);
-    if (lease !== undefined && lease.expiresAt > this.now()) return { kind: "busy" };
-    this.#leases.set(key, { holder, expiresAt: this.now() + options.leaseMs });
+    const held = this.#leases.get(key);
+    if (held !== undefined && held.expiresAt > now) return { kind: "busy" };
+    this.#leases.set(key, lease);
     const created = entry === undefined;
     if (entry === undefined) {
-      entry = {
-        destinations: [...plan],
-        delivered: {},
-        complete: false,
-        firstSeenAt: options.firstSeenAt,
-        expiresAt: this.now() + DEDUP_WINDOW_SECONDS * 1000,
-      };
+      entry = { destinations: this.#sharedPlan(plan), delivered: NOTHING_DELIVERED, complete: false, origin };
       this.#entries.set(key, entry);
       this.#bound();
     }
     return { kind: "owned", record: this.#snapshot(entry), created };
   }
 
-  #finish({ key, holder, delivered, complete }: FinishItem): void {
-    const entry = this.#live(key);
+  #finish({ key, holder, delivered, complete }: FinishItem, now: number): void {
+    const entry = this.#live(key, now);
     if (entry !== undefined) {
-      Object.assign(entry.delivered, delivered);
+      entry.delivered = this.#merged(entry, delivered);
       if (complete) entry.complete = true;
     }
     if (this.#leases.get(key)?.holder === holder) this.#leases.delete(key);
