@@ -1,8 +1,9 @@
 /**
  * notifier Worker: drains the `notifications` queue. A batch's recipients are read in one query,
- * every event is planned (notification rule → recipient → rendered messages, `planBatch`) and all
- * the sends planned are reserved in `edgebus.notifications` in one statement before the first is
- * made; then each event's plan is carried out (providers, sent marks: `executePlan`). Failures
+ * every event is planned (notification rule → recipient → send records and keys, `planBatch`) and
+ * all the sends planned are reserved in `edgebus.notifications` in one statement before the first
+ * is made; then each event's plan is carried out (its messages rendered, then each send in a
+ * provider slot, sent marks: `executePlan`). Failures
  * become outcomes (retry with backoff honouring a provider's `Retry-After`, or dead letter for
  * permanent ones), `consumeBatch` settles every message, and each message gets one log line
  * (`withNotificationLogging`). `queue()` never throws.
@@ -26,7 +27,6 @@ import { parseQueuedEvent } from "#shared/envelope/queue-message.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import { describeConfigIssues, type NotifierEnv, notifierEnvSchema } from "./config.ts";
 import { valueAt } from "./notify/event-variables.ts";
-import type { Channel } from "./notify/notification.ts";
 import { SEND_LEASE_SECONDS } from "./notify/notification-log.ts";
 import type { DirectoryName } from "./notify/notification-rule.ts";
 import { notificationRuleFor } from "./notify/notification-rules.ts";
@@ -36,8 +36,8 @@ import {
   executePlan,
   MARK_SENT_RETRY_DELAYS_MS,
   type NotifierDependencies,
-  type NotifierSenders,
   type NotifyResult,
+  providerSlots,
   UNKNOWN_CITIZEN,
 } from "./notify/notify-event.ts";
 import { PostgresCitizenDirectory } from "./notify/postgres-citizen-directory.ts";
@@ -45,7 +45,6 @@ import { PostgresNotificationLog } from "./notify/postgres-notification-log.ts";
 import { PostgresPushSubscriptions } from "./notify/push-subscriptions.ts";
 import { isQueuedNotification, priorityOrder } from "./notify/queued-notification.ts";
 import { loadQueuedTemplates, type QueuedTemplateCatalogue } from "./notify/queued-template-catalogue.ts";
-import type { Sender } from "./notify/sender.ts";
 import { SendGridSender } from "./notify/sendgrid-sender.ts";
 import { loadTemplateCatalogue, type TemplateCatalogue } from "./notify/template-catalogue.ts";
 import { TwilioSender } from "./notify/twilio-sender.ts";
@@ -55,13 +54,15 @@ import { withNotificationLogging } from "./notify-log-line.ts";
 
 const CONSUMER = "notifier";
 /**
- * Messages handled at once. A batch's recipients are read in one query and all its sends
- * reserved in one statement before the first is made (`planBatch`); the sent marks of sends that
+ * Messages handled at once. A batch's recipients are read in one query and its sends reserved
+ * in two statements (these first messages' before the first send, the rest's right behind
+ * them: `planBatch`); the sent marks of sends that
  * finish together go in one statement (`PostgresNotificationLog`), and provider calls share
- * `PROVIDER_CALLS` slots. A send waits for a slot at most ceil(CONCURRENCY / PROVIDER_CALLS)
- * provider calls (`holdSeconds`).
+ * `PROVIDER_CALLS` slots, each taken before its send is reserved (`providerSlots`), so the wait
+ * for one does not count against a reservation's lease and this is not bounded by it. Enough
+ * for every slot to stay busy while the other messages wait for their sent marks.
  */
-const CONCURRENCY = 12;
+const CONCURRENCY = 24;
 /**
  * Provider calls in flight at once: with the one Postgres connection, the 6 connections a Worker
  * invocation may hold. One connection is enough: every statement of a batch is one per batch or
@@ -78,16 +79,16 @@ const SENT_MARKS = { size: CONCURRENCY - PROVIDER_CALLS, waitMs: 20 };
 
 /**
  * How old a batch's reservation may be when its send is handed out (older ones are renewed
- * first): what the lease leaves after the longest wait for a provider slot, the call itself and
- * the sent mark's retries, so no other delivery can take the send over as a stopped attempt while
- * it is under way. Not positive (a long PROVIDER_TIMEOUT_MS): sends are not reserved ahead, each
- * is reserved when it is made.
+ * first): what the lease leaves after the call itself and the sent mark's retries, so no other
+ * delivery can take the send over as a stopped attempt while it is under way. A send is handed
+ * out only once it holds its provider slot (`execute` takes the slot before reserving), so no
+ * wait for a slot comes after. Not positive (a long PROVIDER_TIMEOUT_MS): sends are not reserved
+ * ahead, each is reserved when it is made.
  */
 export function holdSeconds(providerTimeoutMs: number): number {
   const call = providerTimeoutMs / 1000;
-  const slotWait = Math.ceil(CONCURRENCY / PROVIDER_CALLS) * call;
   const marking = (SENT_MARKS.waitMs + MARK_SENT_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0)) / 1000 + 1;
-  return SEND_LEASE_SECONDS - slotWait - call - marking;
+  return SEND_LEASE_SECONDS - call - marking;
 }
 
 function rejectUnreadableEvent(body: unknown): string | undefined {
@@ -141,7 +142,9 @@ function dependencies(
     timeZone: env.NOTIFY_TIME_ZONE,
     unknownOutcome: { visibilitySeconds: env.UNKNOWN_OUTCOME_VISIBILITY_SECONDS, policy: env.UNKNOWN_OUTCOME_POLICY },
     unknownCitizenRetrySeconds: env.UNKNOWN_CITIZEN_RETRY_SECONDS,
-    senders: limitProviderCalls(PROVIDER_CALLS, {
+    // Every provider call (sends and lookups) is made by `execute` inside one of these slots.
+    providerSlots: providerSlots(PROVIDER_CALLS),
+    senders: {
       email: new SendGridSender({
         baseUrl: env.SENDGRID_BASE_URL,
         apiKey: env.SENDGRID_API_KEY,
@@ -170,39 +173,7 @@ function dependencies(
             }),
           }
         : {}),
-    }),
-  };
-}
-
-/** Every sender's calls (sends and lookups) share `slots` slots: at most that many provider calls at once. */
-function limitProviderCalls(slots: number, senders: NotifierSenders): NotifierSenders {
-  let free = slots;
-  const waiting: (() => void)[] = [];
-  const inSlot = async <T>(call: () => Promise<T>): Promise<T> => {
-    if (free > 0) free--;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await call();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    }
-  };
-  const limit = <C extends Channel>(sender: Sender<C>): Sender<C> => {
-    const lookup = sender.lookup;
-    return {
-      channel: sender.channel,
-      provider: sender.provider,
-      send: (notification) => inSlot(() => sender.send(notification)),
-      ...(lookup ? { lookup: (notification, since) => inSlot(() => lookup(notification, since)) } : {}),
-    };
-  };
-  return {
-    email: limit(senders.email),
-    sms: limit(senders.sms),
-    ...(senders.webhook ? { webhook: { url: senders.webhook.url, sender: limit(senders.webhook.sender) } } : {}),
-    ...(senders.push ? { push: limit(senders.push) } : {}),
+    },
   };
 }
 
@@ -217,6 +188,12 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   // A client per invocation: Workers cannot reuse sockets across invocations.
   const sql = openDatabase(env.HYPERDRIVE.connectionString, { max: POSTGRES_CONNECTIONS });
   const directory = new PostgresCitizenDirectory(sql);
+  // The read-ahead first: it opens the connection while the rest is set up. A failed read ahead
+  // costs nothing but the round trip: each event then looks its recipient up alone.
+  const readAhead = prefetchRecipients(
+    directory,
+    batch.messages.map((message) => message.body),
+  ).catch(() => {});
   const deps = dependencies(env, sql, directory);
   const retry = { maxRetries: env.MAX_RETRIES };
   let unknownCitizenSkips = 0;
@@ -258,15 +235,16 @@ export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown
   // Priority: a batch's high-priority queued notifications are sent first, low ones last (stable).
   const order = priorityOrder(batch.messages.map((message) => message.body));
   const ordered = { queue: batch.queue, messages: order.map((index) => batch.messages[index] as QueueMessage) };
-  // A failed read ahead costs nothing but the round trip: each event then looks its recipient up alone.
-  await prefetchRecipients(
-    directory,
-    batch.messages.map((message) => message.body),
-  ).catch(() => {});
+  await readAhead;
   let orderedSettlements: Settlement[];
   try {
-    // Every event planned, and all their sends reserved in one statement, before the first send.
-    plans = await planBatch(ordered.messages, deps, { reserveAhead: holdSeconds(env.PROVIDER_TIMEOUT_MS) > 0 });
+    // Every event planned, and the first wave's sends reserved, before the first send; a later
+    // message's plan is handed over only once its own sends are reserved.
+    plans = await planBatch(ordered.messages, deps, {
+      reserveAhead: holdSeconds(env.PROVIDER_TIMEOUT_MS) > 0,
+      // The messages the first workers take: their sends start while the rest are reserved.
+      firstWave: CONCURRENCY,
+    });
     orderedSettlements = await consumeBatch(
       ordered,
       handler,

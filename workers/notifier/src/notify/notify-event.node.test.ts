@@ -11,8 +11,17 @@ import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { startLocalProvider } from "../../../../scripts/local-provider.ts";
 import { localProviderSenders } from "../../../../test/support/local-provider-senders.ts";
 import { migratedTestDatabase } from "../../../../test/support/migrated-database.ts";
-import type { NotificationLog } from "./notification-log.ts";
-import { type NotifierDependencies, notifyEvent } from "./notify-event.ts";
+import type { NotificationLog, Reservation, SendRecord } from "./notification-log.ts";
+import {
+  type Delivery,
+  execute,
+  executePlan,
+  type NotifierDependencies,
+  notifyEvent,
+  type Planned,
+  planEvent,
+  providerSlots,
+} from "./notify-event.ts";
 import { PostgresCitizenDirectory } from "./postgres-citizen-directory.ts";
 import { PostgresNotificationLog } from "./postgres-notification-log.ts";
 import { loadTemplateCatalogue } from "./template-catalogue.ts";
@@ -169,4 +178,149 @@ describe.skipIf(!sql)("notifyEvent: a database outage after the provider accepte
     expect(again.channels.map((c) => c.status)).toEqual(["sent"]);
     expect(provider.stats().sendgrid).toMatchObject({ accepted: 1, duplicates: 0 });
   }, 20_000);
+});
+
+describe("execute with provider slots", () => {
+  const record = (n: number): SendRecord => ({
+    idempotencyKey: `ntf_slot_${n}`,
+    eventSource: "/test/slots",
+    eventId: `e${n}`,
+    eventType: "gov.test",
+    channel: "email",
+    recipient: `r${n}@example.org`,
+    template: "t",
+    locale: "en",
+    provider: "sendgrid",
+  });
+  const delivery: Delivery = { enqueuedAt: new Date(), attempts: 1, maxRetries: 5 };
+  const unused = () => Promise.reject(new Error("not expected"));
+  function recordingLog(order: string[], reservation: Reservation = { state: "send", attempt: 1 }): NotificationLog {
+    return {
+      async reserve(sent) {
+        order.push(`reserve ${sent.eventId}`);
+        return reservation;
+      },
+      async markSent(key) {
+        order.push(`mark ${key.slice(-2)}`);
+      },
+      markFailed: unused,
+      markUnknown: unused,
+      markGivenUp: unused,
+      releaseUnknown: unused,
+      recordSkipped: unused,
+    };
+  }
+  const deps = (log: NotificationLog, slots: number, order: string[]): NotifierDependencies => {
+    const inner = providerSlots(slots);
+    return {
+      catalogue: loadTemplateCatalogue(),
+      directory: { find: () => Promise.resolve({ state: "unknown" }) },
+      log,
+      timeZone: "Europe/Dublin",
+      senders: localProviderSenders(provider.url),
+      providerSlots: {
+        async take() {
+          order.push("slot");
+          const free = await inner.take();
+          let freed = false;
+          return () => {
+            if (!freed) order.push("free");
+            freed = true;
+            free();
+          };
+        },
+      },
+    };
+  };
+  const sendPlan = (n: number, order: string[], gate?: Promise<void>): Planned => ({
+    kind: "send",
+    record: record(n),
+    async send() {
+      order.push(`send e${n}`);
+      await gate;
+      order.push(`answer e${n}`);
+      return { providerMessageId: `m${n}`, status: 202 };
+    },
+    lookup: undefined,
+  });
+
+  it("takes the slot before the send is reserved and frees it once the provider answered, before the mark", async () => {
+    const order: string[] = [];
+    const result = await execute(sendPlan(1, order), deps(recordingLog(order), 1, order), delivery);
+    expect(result).toMatchObject({ status: "sent", providerMessageId: "m1" });
+    expect(order).toEqual(["slot", "reserve e1", "send e1", "answer e1", "free", "mark _1"]);
+  });
+
+  it("a send waiting for a slot is not reserved until the slot is free", async () => {
+    const order: string[] = [];
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const shared = deps(recordingLog(order), 1, order);
+    const first = execute(sendPlan(1, order, gate), shared, delivery);
+    const second = execute(sendPlan(2, order), shared, delivery);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Both asked for the slot at once; only the first holds it, reserved and sending.
+    expect(order).toEqual(["slot", "slot", "reserve e1", "send e1"]);
+    open();
+    await Promise.all([first, second]);
+    expect(order.indexOf("reserve e2")).toBeGreaterThan(order.indexOf("answer e1"));
+  });
+
+  it("a reservation that does not send (busy) gives its slot back", async () => {
+    const order: string[] = [];
+    const log = recordingLog(order, { state: "busy", retryAfterSeconds: 3 });
+    const result = await execute(sendPlan(1, order), deps(log, 1, order), delivery);
+    expect(result).toMatchObject({ status: "failed" });
+    expect(order).toEqual(["slot", "reserve e1", "free"]);
+  });
+});
+
+describe("planEvent renders when the plan is executed", () => {
+  it("a variable the event lacks fails the event before anything is reserved or sent", async () => {
+    const example = governmentCatalogue.require("gov.revenue.payment.completed").example as Record<string, unknown>;
+    const { amount_minor: _amount, ...data } = example;
+    const event = {
+      specversion: "1.0",
+      id: crypto.randomUUID(),
+      source: "/test/notify-event",
+      type: "gov.revenue.payment.completed",
+      time: "2026-06-03T10:16:41Z",
+      edgebusdirectcontact: true,
+      data,
+    } as CloudEventRecord;
+    const order: string[] = [];
+    const log: NotificationLog = {
+      async reserve() {
+        order.push("reserve");
+        return { state: "send", attempt: 1 };
+      },
+      async markSent() {
+        order.push("mark");
+      },
+      markFailed: () => Promise.resolve(),
+      markUnknown: () => Promise.resolve(),
+      markGivenUp: () => Promise.resolve(),
+      releaseUnknown: () => Promise.resolve(),
+      recordSkipped: () => Promise.resolve(),
+    };
+    const deps: NotifierDependencies = {
+      catalogue: loadTemplateCatalogue(),
+      directory: { find: () => Promise.resolve({ state: "unknown" }) },
+      log,
+      timeZone: "Europe/Dublin",
+      senders: localProviderSenders(provider.url),
+    };
+    const plan = await planEvent(event, deps);
+    expect(plan.planned.some((planned) => planned.kind === "send")).toBe(true);
+    await expect(
+      executePlan(event, plan, deps, { enqueuedAt: new Date(), attempts: 1, maxRetries: 5 }),
+    ).rejects.toMatchObject({
+      code: "schema_validation_failed",
+      retryable: false,
+    });
+    expect(order).toEqual([]);
+    expect(provider.stats().sendgrid.accepted).toBe(0);
+  });
 });

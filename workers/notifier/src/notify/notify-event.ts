@@ -77,6 +77,47 @@ export interface NotifierDependencies {
   readonly queuedTemplates?: QueuedTemplateCatalogue;
   /** Citizens' Web Push subscriptions; needed for `gov.notification.push.queued` only. */
   readonly pushSubscriptions?: PushSubscriptionStore;
+  /**
+   * Provider calls at once (`providerSlots`): a send takes its slot before its send is reserved
+   * and gives it back once the provider answered, before its outcome is recorded. Without it
+   * calls are not limited here (the senders may limit themselves).
+   */
+  readonly providerSlots?: ProviderSlots;
+}
+
+/** Slots for provider calls: `take` resolves once a slot is free, with the function that frees it. */
+export interface ProviderSlots {
+  take(): Promise<() => void>;
+}
+
+/**
+ * `slots` provider calls at once, handed out in the order they were asked for. Taken by `execute`
+ * before a send is reserved, so the wait for a slot is never part of a reservation's age: a
+ * reservation handed out still has the whole provider call and its sent mark inside its lease.
+ */
+export function providerSlots(slots: number): ProviderSlots {
+  let free = slots;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    take() {
+      let released = false;
+      const once = () => {
+        if (released) return;
+        released = true;
+        release();
+      };
+      if (free > 0) {
+        free--;
+        return Promise.resolve(once);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(once)));
+    },
+  };
 }
 
 /** Which delivery of the queue message this is; decides how long an unknown citizen may still wait. */
@@ -151,6 +192,12 @@ export interface EventPlan {
   readonly template: string | undefined;
   readonly locale: string | undefined;
   readonly planned: readonly Planned[];
+  /**
+   * Formats the event's variables and renders every message the plan sends; throws what planning
+   * would have thrown (a missing variable, a template problem). `executePlan` calls it before the
+   * event's first send, so a batch's planning holds only records and keys, not rendered texts.
+   */
+  readonly render?: () => void;
 }
 
 /**
@@ -168,10 +215,11 @@ export async function notifyEvent(
 }
 
 /**
- * The planning half of `notifyEvent`: notification rule, recipient, every message rendered (a
- * template problem fails before anything is sent) and its send record with its idempotency key.
- * Nothing is written and nothing sent, so a batch can plan all its events first and reserve all
- * their sends at once (`notify-batch.ts`).
+ * The planning half of `notifyEvent`: notification rule, recipient, locale, and each send's
+ * record with its idempotency key. Nothing is written and nothing sent, so a batch can plan all
+ * its events first and reserve all their sends at once (`notify-batch.ts`). The variables and
+ * messages are rendered by the plan's `render`, which `executePlan` runs before the event's
+ * first send (a template problem still fails before anything of the event is sent).
  */
 export async function planEvent(event: CloudEventRecord, deps: NotifierDependencies): Promise<EventPlan> {
   const notificationRule = notificationRuleFor(event.type);
@@ -183,22 +231,33 @@ export async function planEvent(event: CloudEventRecord, deps: NotifierDependenc
     directContact: event.edgebusdirectcontact === true,
   });
   const locale = deps.catalogue.chooseLocale(recipient.preferredLanguage);
-  const values = {
-    ...formatVariables(notificationRule.variables, event.data, {
-      locale,
-      timeZone: deps.timeZone,
-      catalogue: deps.catalogue,
-    }),
-    name: recipient.name ?? "",
-    greeting: deps.catalogue.greeting(locale, recipient.name),
+  let values: Record<string, string> | undefined;
+  const valuesOf = (): Record<string, string> => {
+    values ??= {
+      ...formatVariables(notificationRule.variables, event.data, {
+        locale,
+        timeZone: deps.timeZone,
+        catalogue: deps.catalogue,
+      }),
+      name: recipient.name ?? "",
+      greeting: deps.catalogue.greeting(locale, recipient.name),
+    };
+    return values;
   };
 
   const planned: Planned[] = [];
+  const renders: (() => unknown)[] = [];
   for (const rule of notificationRule.channels) {
-    const plan = planChannel(rule, notificationRule, event, recipient, locale, values, deps);
+    const plan = planChannel(rule, notificationRule, event, recipient, locale, valuesOf, renders, deps);
     if (plan) planned.push(plan);
   }
-  return { template: notificationRule.template, locale, planned };
+  // The variables are formatted even when nothing is sent: a rule the event's data does not
+  // satisfy fails the event either way, as when every message was rendered while planning.
+  const render = () => {
+    valuesOf();
+    for (const rendered of renders) rendered();
+  };
+  return { template: notificationRule.template, locale, planned, render };
 }
 
 /** The executing half of `notifyEvent`: carries out a plan made by `planEvent` (or `planQueued`). */
@@ -209,6 +268,7 @@ export async function executePlan(
   delivery: Delivery,
 ): Promise<NotifyResult> {
   if (plan.template === undefined) return { template: undefined, locale: undefined, channels: [] };
+  plan.render?.();
   const results = await executeAll(event, plan.planned, deps, delivery);
   return { template: plan.template, locale: plan.locale, channels: results };
 }
@@ -245,13 +305,29 @@ export function sendPlan<C extends Channel>(
   };
 }
 
+/** `sendPlan` with a notification built on first use (`message`: memoised by the caller). */
+function lazySendPlan<C extends Channel>(
+  record: SendRecord,
+  sender: Sender<C>,
+  message: () => Extract<Notification, { channel: C }>,
+): Planned {
+  const lookup = sender.lookup;
+  return {
+    kind: "send",
+    record,
+    send: () => sender.send(message()),
+    lookup: lookup && ((since) => lookup(message(), since)),
+  };
+}
+
 function planChannel(
   rule: ChannelRule,
   notificationRule: NotificationRule,
   event: CloudEventRecord,
   recipient: Recipient,
   locale: string,
-  values: Record<string, string>,
+  values: () => Record<string, string>,
+  renders: (() => unknown)[],
   deps: NotifierDependencies,
 ): Planned | undefined {
   const address =
@@ -292,23 +368,32 @@ function planChannel(
   const sendRecord = record(address);
   const idempotencyKey = sendRecord.idempotencyKey;
   if (rule.channel === "email") {
-    const email = deps.catalogue.renderEmail(notificationRule.template, locale, values);
-    const notification: EmailNotification = {
-      channel: "email",
-      idempotencyKey,
-      to: recipient.name ? { email: address, name: recipient.name } : { email: address },
-      ...email,
+    let notification: EmailNotification | undefined;
+    const message = (): EmailNotification => {
+      notification ??= {
+        channel: "email",
+        idempotencyKey,
+        to: recipient.name ? { email: address, name: recipient.name } : { email: address },
+        ...deps.catalogue.renderEmail(notificationRule.template, locale, values()),
+      };
+      return notification;
     };
-    return sendPlan(sendRecord, deps.senders.email, notification);
+    renders.push(message);
+    return lazySendPlan(sendRecord, deps.senders.email, message);
   }
   if (rule.channel === "sms") {
-    const notification: SmsNotification = {
-      channel: "sms",
-      idempotencyKey,
-      to: address,
-      body: deps.catalogue.renderSms(notificationRule.template, locale, values),
+    let notification: SmsNotification | undefined;
+    const message = (): SmsNotification => {
+      notification ??= {
+        channel: "sms",
+        idempotencyKey,
+        to: address,
+        body: deps.catalogue.renderSms(notificationRule.template, locale, values()),
+      };
+      return notification;
     };
-    return sendPlan(sendRecord, deps.senders.sms, notification);
+    renders.push(message);
+    return lazySendPlan(sendRecord, deps.senders.sms, message);
   }
   const webhook = deps.senders.webhook;
   if (!webhook) return undefined;
@@ -338,7 +423,23 @@ export async function execute(plan: Planned, deps: NotifierDependencies, deliver
     return { channel, status: "skipped", reason: plan.reason };
   }
   if (plan.kind === "await_citizen") return awaitCitizen(plan.record, deps, delivery);
+  // The slot first: the reservation below is handed out only when its provider call can start.
+  const release = deps.providerSlots ? await deps.providerSlots.take() : () => {};
+  try {
+    return await executeSend(plan, deps, release);
+  } finally {
+    release();
+  }
+}
 
+/** A send of `execute`, in its provider slot; `release` frees the slot once the provider answered. */
+async function executeSend(
+  plan: Extract<Planned, { kind: "send" }>,
+  deps: NotifierDependencies,
+  release: () => void,
+): Promise<ChannelResult> {
+  const { log } = deps;
+  const channel = plan.record.channel;
   const unknownOutcome = deps.unknownOutcome ?? DEFAULT_UNKNOWN_OUTCOME;
   // Webhook receivers deduplicate on webhook-id: repeating one is safe, so no window to wait out.
   const idempotent = channel === "webhook";
@@ -402,7 +503,9 @@ export async function execute(plan: Planned, deps: NotifierDependencies, deliver
   let receipt: SendReceipt;
   try {
     receipt = await plan.send();
+    release();
   } catch (thrown) {
+    release();
     const error =
       thrown instanceof EdgebusError ? thrown : new EdgebusError("internal", "send failed", { cause: thrown });
     if (plan.onGone !== undefined && isGoneSubscription(error)) {
