@@ -186,6 +186,66 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
     );
   });
 
+  it("stores every column as sent: nulls stay SQL nulls, addresses jsonb, text intact; a tombstone clears them", async () => {
+    const [plain, textual, deleted] = [randomCitizenId(), randomCitizenId(), randomCitizenId()];
+    const name = `O'Brien "Quote" \\ back\\slash, Zoë 中文 \u{1F600}`;
+    const batch = [
+      change("snapshot", plain, 1, {
+        snapshot: snapshot("Nulls", { phone: null, address: null, preferred_language: null, email_verified: true }),
+      }),
+      change("snapshot", textual, 1, {
+        snapshot: snapshot("Text", { name, address: { text: "456 Main St, Springfield" }, identity_verified: true }),
+      }),
+      change("snapshot", deleted, 1, { snapshot: snapshot("Gone") }),
+      change("deleted", deleted, 2, { deletedAt: "2026-05-02T16:40:00+02:00" }),
+    ];
+    const results = await applyCitizenChanges(db, "permits", consumer, batch);
+    expect(batch.map((sent) => results.get(sent.key))).toEqual(["applied", "applied", "stale", "applied"]);
+    const rows = await db`
+      select citizen_id::text as id, name, phone, address is null as address_null,
+             address = ${JSON.stringify({ text: "456 Main St, Springfield" })}::text::jsonb as address_text, preferred_language,
+             email_verified, identity_verified, extract(epoch from deleted_at)::bigint::text as deleted_at
+      from permits.citizen_refs where citizen_id in (${plain}, ${textual}, ${deleted}) order by citizen_id`;
+    const byId = new Map(rows.map((found) => [Number(found.id), found]));
+    expect(byId.get(plain)).toMatchObject({
+      phone: null,
+      address_null: true,
+      preferred_language: null,
+      email_verified: true,
+      identity_verified: false,
+      deleted_at: null,
+    });
+    expect(byId.get(textual)).toMatchObject({
+      name,
+      address_text: true,
+      preferred_language: "en",
+      identity_verified: true,
+    });
+    expect(byId.get(deleted)).toMatchObject({
+      name: null,
+      phone: null,
+      address_null: true,
+      email_verified: false,
+      deleted_at: String(Date.parse("2026-05-02T14:40:00Z") / 1000),
+    });
+  });
+
+  it("tells fresh events from ones already recorded anywhere in the batch", async () => {
+    const [a, b, c] = [randomCitizenId(), randomCitizenId(), randomCitizenId()];
+    const earlier = change("snapshot", b, 1, { snapshot: snapshot("Earlier") });
+    await applyCitizenChanges(db, "permits", consumer, [earlier]);
+    const first = change("snapshot", a, 1, { snapshot: snapshot("First") });
+    const redelivered = { ...earlier, key: "redelivered" };
+    const last = change("snapshot", c, 1, { snapshot: snapshot("Last") });
+    expect(await applyCitizenChanges(db, "permits", consumer, [first, redelivered, last])).toEqual(
+      new Map([
+        [first.key, "applied"],
+        ["redelivered", "duplicate"],
+        [last.key, "applied"],
+      ]),
+    );
+  });
+
   it("rolls the whole batch back when a statement fails, leaving no ledger rows", async () => {
     const id = randomCitizenId();
     const good = change("snapshot", id, 1, { snapshot: snapshot("Rollback") });

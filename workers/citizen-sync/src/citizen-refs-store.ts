@@ -68,8 +68,9 @@ export async function applyCitizenChanges(
   // The same event twice in one batch: the first copy is processed, the rest are duplicates.
   const firstCopies = new Map<string, CitizenChange>();
   for (const change of changes) {
-    if (firstCopies.has(eventKey(change))) results.set(change.key, "duplicate");
-    else firstCopies.set(eventKey(change), change);
+    const key = eventKey(change);
+    if (firstCopies.has(key)) results.set(change.key, "duplicate");
+    else firstCopies.set(key, change);
   }
   const unique = [...firstCopies.values()];
 
@@ -85,7 +86,7 @@ export async function applyCitizenChanges(
   await sql.begin(async (tx) => {
     const table = tx`${tx(target)}.citizen_refs`;
     const fresh = await applyLedgerAndSnapshots(tx, target, consumer, unique, results);
-    const pending = unique.filter((change) => fresh.has(eventKey(change)));
+    const pending = unique.filter((change) => fresh.has(change));
 
     const verifications = pending.filter((change) => change.kind === "verified");
     if (verifications.length > 0) {
@@ -162,28 +163,38 @@ export async function applyCitizenChanges(
   return results;
 }
 
-/** Snapshot/tombstone columns of a change, as the upsert reads them from JSON. */
-function snapshotColumns(change: Exclude<CitizenChange, { kind: "verified" }>) {
-  return change.kind === "snapshot"
-    ? { ...change.snapshot, deleted_at: null }
-    : {
-        name: null,
-        email: null,
-        phone: null,
-        address: null,
-        preferred_language: null,
-        email_verified: false,
-        identity_verified: false,
-        deleted_at: change.deletedAt,
-      };
+/**
+ * A change as the statement reads it: one JSON array per change, the columns by position
+ * (`[kind, source, id, citizen_id, version, name, email, phone, address, preferred_language,
+ * email_verified, identity_verified, deleted_at]`; a verification stops after `version`). Arrays
+ * rather than objects: no key names repeated in every row, so about 40% less JSON to build, send
+ * and parse per batch.
+ */
+function changeRow(change: CitizenChange): unknown[] {
+  const head = [change.kind, change.source, change.id, change.citizenId, change.version];
+  if (change.kind === "verified") return head;
+  if (change.kind === "deleted") return [...head, null, null, null, null, null, false, false, change.deletedAt];
+  const s = change.snapshot;
+  return [
+    ...head,
+    s.name,
+    s.email,
+    s.phone,
+    s.address,
+    s.preferred_language,
+    s.email_verified,
+    s.identity_verified,
+    null,
+  ];
 }
 
 /**
  * Ledger rows for every change and the snapshots/tombstones in one statement: data-modifying
  * CTEs record the ledger rows, keep the newest fresh snapshot or tombstone per citizen
  * (`distinct on`, the later message on a tie) and upsert them under the version guard. Sets the
- * outcome of every duplicate, snapshot and tombstone, and returns the keys of the fresh events
- * (verifications among them are the caller's to apply).
+ * outcome of every duplicate, snapshot and tombstone, and returns the fresh changes
+ * (verifications among them are the caller's to apply). The answer is one row: the positions of
+ * the fresh changes and the citizens written, as JSON arrays.
  */
 async function applyLedgerAndSnapshots(
   sql: Database | TransactionSql,
@@ -191,25 +202,16 @@ async function applyLedgerAndSnapshots(
   consumer: string,
   unique: readonly CitizenChange[],
   results: Map<string, CitizenChangeResult>,
-): Promise<Set<string>> {
-  const input = JSON.stringify(
-    unique.map((change, ord) => ({
-      ord,
-      kind: change.kind,
-      source: change.source,
-      id: change.id,
-      citizen_id: change.citizenId,
-      version: change.version,
-      ...(change.kind === "verified" ? {} : snapshotColumns(change)),
-    })),
-  );
-  const rows = await sql<{ source: string | null; id: string | null; citizen_id: string | null }[]>`
+): Promise<Set<CitizenChange>> {
+  const input = JSON.stringify(unique.map(changeRow));
+  const [answer] = await sql<{ fresh: string; applied: string }[]>`
     with x as (
-      select * from jsonb_to_recordset(${input}::text::jsonb) as x(
-        ord int, kind text, source text, id text, citizen_id bigint, version bigint, name text, email text, phone text,
-        address jsonb, preferred_language text, email_verified boolean, identity_verified boolean,
-        deleted_at timestamptz
-      )
+      select (o - 1)::int as ord, e->>0 as kind, e->>1 as source, e->>2 as id, (e->>3)::bigint as citizen_id,
+             (e->>4)::bigint as version, e->>5 as name, e->>6 as email, e->>7 as phone,
+             nullif(e->8, 'null'::jsonb) as address, e->>9 as preferred_language,
+             (e->>10)::boolean as email_verified, (e->>11)::boolean as identity_verified,
+             (e->>12)::timestamptz as deleted_at
+      from jsonb_array_elements(${input}::text::jsonb) with ordinality as t(e, o)
     ),
     recorded as (
       insert into edgebus.processed_events (consumer, source, id)
@@ -217,9 +219,12 @@ async function applyLedgerAndSnapshots(
       on conflict do nothing
       returning source, id
     ),
+    fresh as (
+      select x.* from x join recorded r on r.source = x.source and r.id = x.id
+    ),
     newest as (
       select distinct on (x.citizen_id) x.*
-      from x join recorded r on r.source = x.source and r.id = x.id
+      from fresh x
       where x.kind <> 'verified'
       order by x.citizen_id, x.version desc, x.ord desc
     ),
@@ -261,18 +266,18 @@ async function applyLedgerAndSnapshots(
       where coalesce(c.snapshot_version, c.event_version) < excluded.snapshot_version
       returning c.citizen_id
     )
-    select source, id, null::bigint as citizen_id from recorded
-    union all
-    select null, null, citizen_id from written`;
-  const fresh = new Set<string>();
-  const applied = new Set<number>();
-  for (const row of rows) {
-    if (row.citizen_id !== null) applied.add(Number(row.citizen_id));
-    else if (row.source !== null && row.id !== null) fresh.add(eventKey({ source: row.source, id: row.id }));
+    select (select coalesce(json_agg(ord), '[]') from fresh)::text as fresh,
+           (select coalesce(json_agg(citizen_id), '[]') from written)::text as applied`;
+  if (answer === undefined) throw new Error("citizen_refs statement returned no row");
+  const fresh = new Set<CitizenChange>();
+  for (const ord of JSON.parse(answer.fresh) as number[]) {
+    const change = unique[ord];
+    if (change !== undefined) fresh.add(change);
   }
+  const applied = new Set(JSON.parse(answer.applied) as number[]);
   const newest = new Map<number, Exclude<CitizenChange, { kind: "verified" }>>();
   for (const change of unique) {
-    if (!fresh.has(eventKey(change))) {
+    if (!fresh.has(change)) {
       results.set(change.key, "duplicate");
       continue;
     }
