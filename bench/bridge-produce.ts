@@ -204,12 +204,19 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     };
     cpu_profiles[name] = inProcess(name) ? await profileCpu(work) : await bridgeProcess.profile(work);
   }
+  const cpuPerMessage = cpu.perMessage();
+  // What the bridge spends per message beside what the direct client spends on the same message:
+  // with a core of its own, the bridge's rate relative to the client's follows from these.
+  const directCpu = (cpuPerMessage.direct as { this_process: number } | undefined)?.this_process ?? Number.NaN;
+  const bridgeCpu = (name: string) =>
+    (cpuPerMessage[name] as { bridge_process: number } | undefined)?.bridge_process ?? Number.NaN;
+  const cpuRatio = (name: string) => round(directCpu / bridgeCpu(name), 2);
   const results = {
     ...runs,
     kafka_requests_per_1000_messages: Object.fromEntries(
       Object.entries(requests).map(([name, r]) => [name, round((1000 * r.requests) / r.messages, 1)]),
     ),
-    cpu_micros_per_message: cpu.perMessage(),
+    cpu_micros_per_message: cpuPerMessage,
     cpu_profiles,
   };
   const rate = (name: string) => runs[name]?.messages_per_second ?? Number.NaN;
@@ -234,6 +241,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       mirror_vs_direct: round(mirror / direct, 2),
       gateway_process_vs_direct: round(gatewayProcess / direct, 2),
       mirror_process_vs_direct: round(mirrorProcess / direct, 2),
+      direct_cpu_vs_gateway_process_cpu_per_message: cpuRatio("gateway process"),
+      direct_cpu_vs_mirror_process_cpu_per_message: cpuRatio("mirror process"),
     },
     table: [
       rateRow(
@@ -248,6 +257,13 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         { value: direct, label: "direct" },
         { headline: true },
       ),
+      {
+        figure:
+          "bridge process CPU per message (gateway; mirror) vs the direct client's process CPU for the same messages (µs)",
+        ours: `${bridgeCpu("gateway process")}; ${bridgeCpu("mirror process")}`,
+        baseline: `${directCpu} (direct)`,
+        ratio: `${cpuRatio("gateway process")}×; ${cpuRatio("mirror process")}× (direct ÷ bridge)`,
+      },
       rateRow(
         "Kafka REST gateway produce rate, client and bridge in one process, vs direct Kafka client (msg/s)",
         gateway,
