@@ -590,6 +590,13 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
         { value: directRate, label: "direct" },
       ),
       {
+        figure:
+          "CPU per command (µs): the gateway process; the @upstash/redis client's process — vs ioredis's process for the same commands",
+        ours: `${cpuMedian(gatewayProcessCpu)}; ${cpuMedian(cpuPerCommand["gateway process"])}`,
+        baseline: `${cpuMedian(cpuPerCommand.direct)} (direct)`,
+        ratio: `${round(cpuMedian(cpuPerCommand.direct) / cpuMedian(gatewayProcessCpu), 2)}× (direct ÷ gateway)`,
+      },
+      {
         figure: "Redis REST gateway round trips per 1,000 commands (HTTP requests; Redis writes)",
         ours: `${round_trips_per_1000_commands.gateway_process_http_requests}; ${round_trips_per_1000_commands.gateway_process_redis_writes}`,
         baseline: `direct: –; ${round_trips_per_1000_commands.direct_redis_writes}`,
