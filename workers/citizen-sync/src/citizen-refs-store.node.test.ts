@@ -237,6 +237,7 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
     const first = change("snapshot", a, 1, { snapshot: snapshot("First") });
     const redelivered = { ...earlier, key: "redelivered" };
     const last = change("snapshot", c, 1, { snapshot: snapshot("Last") });
+    // The ledger insert without `on conflict` fails on `redelivered`; the batch runs again with it.
     expect(await applyCitizenChanges(db, "permits", consumer, [first, redelivered, last])).toEqual(
       new Map([
         [first.key, "applied"],
@@ -244,6 +245,31 @@ describe.skipIf(!sql)("applyCitizenChanges (real Postgres)", () => {
         [last.key, "applied"],
       ]),
     );
+    const ledger = await db`
+      select id, count(*)::int as n from edgebus.processed_events
+      where consumer = ${consumer} and id in (${first.id}, ${earlier.id}, ${last.id}) group by id`;
+    expect(new Map(ledger.map((entry) => [entry.id, entry.n]))).toEqual(
+      new Map([
+        [first.id, 1],
+        [earlier.id, 1],
+        [last.id, 1],
+      ]),
+    );
+    expect(await row(a)).toMatchObject({ name: "First", version: 1 });
+  });
+
+  it("applies a batch delivered twice at the same time once: the other delivery reports duplicates", async () => {
+    const ids = [randomCitizenId(), randomCitizenId(), randomCitizenId()];
+    const batch = ids.map((id, n) => change("snapshot", id, 1, { snapshot: snapshot(`Twice${n}`) }));
+    const again = batch.map((sent) => ({ ...sent, key: `${sent.key}-again` }));
+    const [one, other] = await Promise.all([
+      applyCitizenChanges(db, "permits", consumer, batch),
+      applyCitizenChanges(db, "permits", consumer, again),
+    ]);
+    const outcomes = [...batch.map((sent) => one.get(sent.key)), ...again.map((sent) => other.get(sent.key))];
+    expect(outcomes.filter((outcome) => outcome === "applied")).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome === "duplicate")).toHaveLength(3);
+    for (const [n, id] of ids.entries()) expect(await row(id)).toMatchObject({ name: `Twice${n}`, version: 1 });
   });
 
   it("rolls the whole batch back when a statement fails, leaving no ledger rows", async () => {
