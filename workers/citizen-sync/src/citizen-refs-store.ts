@@ -1,7 +1,8 @@
 /**
  * The SQL behind citizen-sync: applies a batch of citizen changes to `<target>.citizen_refs` in
- * ONE statement when it holds no verifications (one round trip), otherwise one transaction of
- * set-based statements (4–5 round trips), whatever its size.
+ * ONE statement when it holds no verifications (one round trip; two when it holds an event
+ * recorded before, see `applyLedgerAndSnapshots`), otherwise one transaction of set-based
+ * statements (4–5 round trips), whatever its size.
  * Shared by the citizen-sync Worker and `bench/citizen-sync.ts`.
  *
  * Guarantees:
