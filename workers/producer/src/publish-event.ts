@@ -21,7 +21,7 @@ import type { Admission } from "./dedup/dedup-store.ts";
 import { deliverMany } from "./dedup/deliver-once.ts";
 import type { IncomingEvent } from "./envelope/http-binding.ts";
 import { toKafkaBinaryMessage } from "./envelope/kafka-binding.ts";
-import { normalisedJson, normaliseEvent } from "./envelope/normalise.ts";
+import { normaliseEventWithJson } from "./envelope/normalise.ts";
 import { upcastEvent } from "./envelope/upcast.ts";
 import { refuseReservedAttributes, stampPublisher } from "./publisher-stamp.ts";
 import { admissionFor, onRateLimiterFailure, rateLimitRefusal } from "./rate-limit.ts";
@@ -37,6 +37,10 @@ export type PublishResult = { ok: true; receipt: Receipt } | { ok: false; error:
 
 interface Prepared {
   event: CloudEventRecord;
+  /** `JSON.stringify(event)`, from normalisation (which measured it). */
+  json: string;
+  /** The event's queue message, built once for all the queues it goes to (`queueMessageOf`). */
+  message?: QueueMessage;
   plan: string[];
   /** The form `data` came in when it was upcast (`seed-v1`). */
   receivedAs?: string;
@@ -91,18 +95,20 @@ function prepare(
   assertMayPublish(principal, { source: String(attributes.source), type: String(attributes.type) });
   refuseReservedAttributes(attributes);
   // Stamped before normalising, so the queue-size limit counts the stamp too.
-  const event = normaliseEvent(stampPublisher(attributes, principal), caps.catalogue, { mode: incoming.mode });
+  const { event, json } = normaliseEventWithJson(stampPublisher(attributes, principal), caps.catalogue, {
+    mode: incoming.mode,
+  });
   const route = routeEvent(caps.catalogue.routesFor(event.type), event, {
     kafkaEnabled: caps.kafka !== null,
     topicOf: (type) => caps.catalogue.topicFor(type),
   });
-  const plan = [
-    ...route.queues.map((queue) => `${QUEUE_PREFIX}${queue}`),
-    ...(route.kafkaTopic === null ? [] : [`${KAFKA_PREFIX}${route.kafkaTopic}`]),
-  ];
+  const plan = route.queues.map(queueDestination);
+  if (route.kafkaTopic !== null) plan.push(`${KAFKA_PREFIX}${route.kafkaTopic}`);
   const subscriptions = SubscriptionRouter.matching(subscriptionList, event);
   if (subscriptions.length > 0) plan.push(WEBHOOK_DESTINATION);
-  return { event, plan, subscriptions, ...(receivedAs === undefined ? {} : { receivedAs }) };
+  const prepared: Prepared = { event, json, plan, subscriptions };
+  if (receivedAs !== undefined) prepared.receivedAs = receivedAs;
+  return prepared;
 }
 
 /** Writes the outbox rows of `items` for their matching subscriptions (`subscription-router.ts`). */
@@ -125,25 +131,37 @@ async function publishToSubscriptions(caps: Capabilities, items: readonly Prepar
   }
 }
 
-/** Queue messages by event: an event routed to five queues is serialised once, not five times. */
-const queueMessages = new WeakMap<CloudEventRecord, QueueMessage>();
+/** `queue:<name>` per queue, one string each (plans and the dedup records share them). */
+const queueDestinations = new Map<string, string>();
 
-function queueMessageOf(event: CloudEventRecord): QueueMessage {
-  let message = queueMessages.get(event);
-  if (message === undefined) {
-    // `normaliseEvent` serialised the event to measure it; that text is the message's value.
-    const value = normalisedJson(event);
-    message = { ...toQueueMessage(event, value), body: event, bytes: utf8Bytes(value) };
-    queueMessages.set(event, message);
+function queueDestination(queue: string): string {
+  let destination = queueDestinations.get(queue);
+  if (destination === undefined) {
+    destination = `${QUEUE_PREFIX}${queue}`;
+    queueDestinations.set(queue, destination);
   }
-  return message;
+  return destination;
+}
+
+/** The event's queue message, built once: an event routed to five queues is not prepared five times. */
+function queueMessageOf(item: Prepared): QueueMessage {
+  if (item.message === undefined) {
+    // `normaliseEvent` serialised the event to measure it; that text is the message's value.
+    item.message = {
+      ...toQueueMessage(item.event, item.json),
+      body: item.event,
+      bytes: utf8Bytes(item.json),
+      request: { body: item.event, contentType: "json" },
+    };
+  }
+  return item.message;
 }
 
 /** Publishes `events` to one destination in one call (the publishers chunk within broker limits). */
 async function publishTo(
   caps: Capabilities,
   destination: string,
-  events: readonly CloudEventRecord[],
+  items: readonly Prepared[],
 ): Promise<readonly PublishReceipt[]> {
   const started = performance.now();
   const kind = destination.startsWith(KAFKA_PREFIX) ? "kafka" : "queue";
@@ -154,10 +172,10 @@ async function publishTo(
         // The event was first routed while Kafka was configured; it must not be silently dropped.
         throw new EdgebusError("upstream_unavailable", "Kafka is not configured but this event was routed to it");
       }
-      const messages: OutgoingMessage[] = events.map(toKafkaBinaryMessage);
+      const messages: OutgoingMessage[] = items.map(({ event }) => toKafkaBinaryMessage(event));
       receipts = await caps.kafka.publish(destination.slice(KAFKA_PREFIX.length), messages);
     } else {
-      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), events.map(queueMessageOf));
+      receipts = await caps.queues.publish(destination.slice(QUEUE_PREFIX.length), items.map(queueMessageOf));
     }
     caps.metrics.publishSeconds.observe({ destination: kind, result: "ok" }, (performance.now() - started) / 1000);
     return receipts;
@@ -165,8 +183,8 @@ async function publishTo(
     caps.metrics.publishSeconds.observe({ destination: kind, result: "error" }, (performance.now() - started) / 1000);
     publishLog.log("error", "publish failed", {
       destination,
-      count: events.length,
-      ...(events[0] === undefined ? {} : { event_id: events[0].id, event_source: events[0].source }),
+      count: items.length,
+      ...(items[0] === undefined ? {} : { event_id: items[0].event.id, event_source: items[0].event.source }),
       ...errorLogFields(error),
     });
     // Whatever the destination said, the client's recourse is the same: the events are
@@ -174,6 +192,25 @@ async function publishTo(
     if (isEdgebusError(error) && error.code === "upstream_unavailable") throw error;
     throw new EdgebusError("upstream_unavailable", `${destination} did not accept the events`, { cause: error });
   }
+}
+
+/**
+ * The receipt's `queues` for a destination list. Records of one plan share their list (the memory
+ * store's do), so consecutive receipts of a batch usually reuse the last answer.
+ */
+let lastDestinations: readonly string[] | undefined;
+let lastQueues: QueueName[] = [];
+
+function queuesOf(destinations: readonly string[]): QueueName[] {
+  if (destinations !== lastDestinations) {
+    lastQueues = Object.freeze(
+      destinations
+        .filter((destination) => destination.startsWith(QUEUE_PREFIX))
+        .map((destination) => destination.slice(QUEUE_PREFIX.length) as QueueName),
+    ) as QueueName[];
+    lastDestinations = destinations;
+  }
+  return lastQueues;
 }
 
 function toReceipt(
@@ -196,9 +233,7 @@ function toReceipt(
             partition: kafkaReceipt?.partition ?? null,
             offset: kafkaReceipt?.offset ?? null,
           },
-    queues: destinations
-      .filter((destination) => destination.startsWith(QUEUE_PREFIX))
-      .map((destination) => destination.slice(QUEUE_PREFIX.length) as QueueName),
+    queues: queuesOf(destinations),
     ...(receivedAs === undefined ? {} : { received_as: receivedAs }),
   };
 }
@@ -252,7 +287,7 @@ export async function publishEvents(
           : publishTo(
               caps,
               destination,
-              indices.map((i) => (prepared[i] as { item: Prepared }).item.event),
+              indices.map((i) => (prepared[i] as { item: Prepared }).item),
             ),
       onFinishFailed: (_key, error) =>
         publishLog.log("error", "published, but the dedup record could not be completed", errorLogFields(error)),

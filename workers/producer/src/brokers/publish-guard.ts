@@ -37,14 +37,15 @@ export function utf8Bytes(text: string): number {
  */
 export function chunkBySize<T>(
   items: readonly T[],
-  sizeOf: (item: T) => number,
+  sizeOf: (item: T, index: number) => number,
   limits: { maxCount: number; maxBytes: number },
 ): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let currentBytes = 0;
-  for (const item of items) {
-    const size = sizeOf(item);
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index] as T;
+    const size = sizeOf(item, index);
     if (current.length > 0 && (current.length >= limits.maxCount || currentBytes + size > limits.maxBytes)) {
       chunks.push(current);
       current = [];

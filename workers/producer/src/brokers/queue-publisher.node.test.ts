@@ -54,3 +54,62 @@ describe("QueuePublisher error mapping", () => {
     expect(calls).toBe(0);
   });
 });
+
+describe("QueuePublisher sends", () => {
+  function recording() {
+    const batches: { body: unknown; contentType: string }[][] = [];
+    const binding: QueueBinding = {
+      async sendBatch(requests) {
+        batches.push([...requests]);
+      },
+    };
+    return { batches, binding };
+  }
+
+  it("sends a message's own request to every queue, the same object, when its body is the message's", async () => {
+    const body = { id: "1", data: { x: 1 } };
+    const request = { body, contentType: "json" as const };
+    const shared = { id: "m-1", value: JSON.stringify(body), body, bytes: JSON.stringify(body).length, request };
+    const { batches, binding } = recording();
+    const publisher = new QueuePublisher({ a: binding, b: binding });
+    await publisher.publish("a", [shared]);
+    await publisher.publish("b", [shared]);
+    expect(batches).toHaveLength(2);
+    expect(batches[0]?.[0]).toBe(request);
+    expect(batches[1]?.[0]).toBe(request);
+  });
+
+  it("builds the request itself when the message's request does not carry the message's body", async () => {
+    const body = { id: "1" };
+    const stale = {
+      id: "m-1",
+      value: JSON.stringify(body),
+      body,
+      request: { body: { id: "other" }, contentType: "json" as const },
+    };
+    const { batches, binding } = recording();
+    await new QueuePublisher({ q: binding }).publish("q", [stale, message]);
+    expect(batches).toEqual([
+      [
+        { body, contentType: "json" },
+        { body: { id: "1" }, contentType: "json" },
+      ],
+    ]);
+  });
+
+  it("splits a batch by count and by the bytes of each message plus its metadata, in order", async () => {
+    const big = "x".repeat(60_000);
+    const messages = Array.from({ length: 5 }, (_, i) => {
+      const body = { i, big };
+      return { id: `m-${i}`, value: JSON.stringify(body), body };
+    });
+    const { batches, binding } = recording();
+    await new QueuePublisher({ q: binding }).publish("q", messages);
+    // 4 × ~60 KB fit in 256 KB; the fifth starts a new batch.
+    expect(batches.map((batch) => batch.map(({ body }) => (body as { i: number }).i))).toEqual([[0, 1, 2, 3], [4]]);
+    const many = Array.from({ length: 150 }, (_, i) => ({ id: `n-${i}`, value: JSON.stringify({ i }), body: { i } }));
+    const counted = recording();
+    await new QueuePublisher({ q: counted.binding }).publish("q", many);
+    expect(counted.batches.map((batch) => batch.length)).toEqual([100, 50]);
+  });
+});

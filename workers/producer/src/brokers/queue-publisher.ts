@@ -4,7 +4,13 @@ import type { OutgoingMessage, Publisher, PublishReceipt } from "./publisher.ts"
 
 /** The part of a Cloudflare Queue producer binding this adapter uses (`env.NOTIFICATIONS`…). */
 export interface QueueBinding {
-  sendBatch(messages: Iterable<{ body: unknown; contentType?: "json" }>): Promise<unknown>;
+  sendBatch(messages: Iterable<QueueSendRequest>): Promise<unknown>;
+}
+
+/** One message of a `sendBatch` call. */
+export interface QueueSendRequest {
+  readonly body: unknown;
+  readonly contentType: "json";
 }
 
 /**
@@ -47,14 +53,20 @@ export class QueuePublisher implements Publisher {
         details: { destination, bound: [...this.#bindings.keys()] },
       });
     }
-    const prepared = messages.map((message) => toQueueRequest(destination, message));
-    const chunks = chunkBySize(prepared, (request) => request.bytes + QUEUE_LIMITS.metadataBytesPerMessage, {
+    // Every message is checked and sized before anything is sent.
+    const sizes: number[] = new Array(messages.length);
+    const requests = messages.map((message, index) => {
+      const { request, bytes } = toQueueRequest(destination, message);
+      sizes[index] = bytes + QUEUE_LIMITS.metadataBytesPerMessage;
+      return request;
+    });
+    const chunks = chunkBySize(requests, (_request, index) => sizes[index] as number, {
       maxCount: QUEUE_LIMITS.maxBatchMessages,
       maxBytes: QUEUE_LIMITS.maxBatchBytes,
     });
     for (const chunk of chunks) {
       try {
-        await binding.sendBatch(chunk.map(({ body }) => ({ body, contentType: "json" as const })));
+        await binding.sendBatch(chunk);
       } catch (error) {
         throw mapQueueError(destination, error);
       }
@@ -79,13 +91,16 @@ export interface QueueMessage extends OutgoingMessage {
   readonly body: unknown;
   /** `utf8Bytes(value)`, when the caller counted it once for all the queues the message goes to. */
   readonly bytes?: number;
+  /** `{ body, contentType: "json" }`, when the caller built it once for all the queues the message goes to. */
+  readonly request?: QueueSendRequest;
 }
 
 function hasBody(message: OutgoingMessage): message is QueueMessage {
   return Object.hasOwn(message, "body");
 }
 
-function toQueueRequest(destination: string, message: OutgoingMessage): { body: unknown; bytes: number } {
+/** The send request of `message` (the caller's, when it built one) and the bytes its body counts. */
+function toQueueRequest(destination: string, message: OutgoingMessage): { request: QueueSendRequest; bytes: number } {
   let body: unknown;
   let bytes: number;
   if (hasBody(message)) {
@@ -112,7 +127,9 @@ function toQueueRequest(destination: string, message: OutgoingMessage): { body: 
       { details: { destination, id: message.id, bytes } },
     );
   }
-  return { body, bytes };
+  const given = hasBody(message) ? message.request : undefined;
+  const request = given !== undefined && given.body === body ? given : { body, contentType: "json" as const };
+  return { request, bytes };
 }
 
 /**

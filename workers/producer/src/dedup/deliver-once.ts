@@ -197,7 +197,8 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     const { record, created } = state;
     const delivered = deliveredNow.get(index) ?? {};
     const failed = failedNow.get(index);
-    const receipts = { ...record.delivered, ...delivered };
+    // Nothing was delivered before (a new event): this call's receipts are all of them.
+    const receipts = isEmpty(record.delivered) ? delivered : { ...record.delivered, ...delivered };
     if (failed !== undefined) {
       return {
         ok: false,
@@ -230,6 +231,11 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     return { ok: true, outcome: { ...result.outcome, status: "duplicate", publishedNow: [] } };
   });
   return { admitted: true, results };
+}
+
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 export interface DeliverOnceInput {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
-import { normaliseEvent } from "./normalise.ts";
+import { normaliseEvent, normaliseEventWithJson } from "./normalise.ts";
 
 const example = governmentCatalogue.require("gov.auth.citizen.created").example as Record<string, unknown>;
 const base = {
@@ -130,5 +130,23 @@ describe("normaliseEvent", () => {
     const error = failure(() => normaliseEvent({ ...base, note: "x".repeat(128_000) }, governmentCatalogue));
     expect(error.code).toBe("payload_too_large");
     expect(error.status).toBe(413);
+  });
+});
+
+describe("normaliseEventWithJson", () => {
+  it("hands back the same event as normaliseEvent and exactly its JSON", () => {
+    const input = { ...base, correlationid: "c-1", custom: "x", time: "2026-11-01T11:00:00Z" };
+    const { event, json } = normaliseEventWithJson({ ...input }, governmentCatalogue, { now });
+    expect(event).toEqual(normaliseEvent({ ...input }, governmentCatalogue, { now }));
+    expect(json).toBe(JSON.stringify(event));
+  });
+
+  it("refuses what normaliseEvent refuses, with the same error", () => {
+    const input = { ...base, data: { ...example, id: "not a number" } };
+    const plain = failure(() => normaliseEvent({ ...input }, governmentCatalogue, { now }));
+    const withJson = failure(() => normaliseEventWithJson({ ...input }, governmentCatalogue, { now }));
+    expect(withJson.code).toBe(plain.code);
+    expect(withJson.message).toBe(plain.message);
+    expect(withJson.details).toEqual(plain.details);
   });
 });

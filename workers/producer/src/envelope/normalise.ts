@@ -33,6 +33,22 @@ export function normaliseEvent(
   catalogue: CatalogueLookup,
   options: NormaliseOptions = {},
 ): CloudEventRecord {
+  return normaliseEventWithJson(attributes, catalogue, options).event;
+}
+
+/** A normalised event and its `JSON.stringify`, the text its size was measured on. */
+export interface NormalisedEvent {
+  readonly event: CloudEventRecord;
+  /** `JSON.stringify(event)`: the queue message's value (records are not changed after). */
+  readonly json: string;
+}
+
+/** `normaliseEvent`, also handing back the JSON it measured, so nobody serialises the event again. */
+export function normaliseEventWithJson(
+  attributes: Record<string, unknown>,
+  catalogue: CatalogueLookup,
+  options: NormaliseOptions = {},
+): NormalisedEvent {
   const given = {
     eventversion: attributes.eventversion,
     correlationid: attributes.correlationid,
@@ -107,19 +123,5 @@ export function normaliseEvent(
       { details: { limit: ENVELOPE_LIMITS.maxEventBytes, actual: size } },
     );
   }
-  serialised.set(record, json);
-  return record;
-}
-
-/** The JSON `normaliseEvent` measured, by the record it returned (records are not changed after). */
-const serialised = new WeakMap<CloudEventRecord, string>();
-
-/** `JSON.stringify(record)`, computed once: the queue message's value is the text that was measured. */
-export function normalisedJson(record: CloudEventRecord): string {
-  let json = serialised.get(record);
-  if (json === undefined) {
-    json = JSON.stringify(record);
-    serialised.set(record, json);
-  }
-  return json;
+  return { event: record, json };
 }
