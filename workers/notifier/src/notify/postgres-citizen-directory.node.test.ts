@@ -31,15 +31,6 @@ describe.skipIf(!admin)("PostgresCitizenDirectory (real Postgres, the Worker's c
         if (Array.isArray(args[0]) && "raw" in args[0]) statements++;
         return Reflect.apply(target, self, args);
       },
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property !== "unsafe") return value;
-        // A statement given as text (the read-ahead's simple-protocol query) counts as well.
-        return (...args: Parameters<typeof target.unsafe>) => {
-          statements++;
-          return target.unsafe(...args);
-        };
-      },
     });
     const directory = new PostgresCitizenDirectory(counted);
     await directory.prefetch("permits", [known, deleted, unknown, known]);

@@ -23,20 +23,16 @@ export class PostgresCitizenDirectory implements CitizenDirectory {
    * citizens without a row are remembered as `unknown`.
    */
   async prefetch(directory: DirectoryName, citizenIds: readonly number[]): Promise<void> {
-    const ids = [...new Set(citizenIds)].filter(
-      (id) => Number.isSafeInteger(id) && !this.#known.has(`${directory}:${id}`),
-    );
+    const ids = [...new Set(citizenIds)].filter((id) => !this.#known.has(`${directory}:${id}`));
     if (ids.length === 0) return;
-    // The schema name comes from a closed union, never from event data.
-    const schema = directory === "revenue" ? "revenue" : "permits";
+    const table = this.#sql(directory === "revenue" ? "revenue" : "permits");
     try {
-      // One simple-protocol statement, one round trip: a statement with parameters costs this
-      // client two on a connection that has not run it yet (it describes it first), and every
-      // batch has a fresh connection. Nothing but safe integers is written into the text.
-      const rows = await this.#sql.unsafe<(ContactRow & { citizen_id: string })[]>(
-        `select citizen_id::text, name, email, phone, preferred_language, deleted_at is not null as deleted
-         from ${schema}.citizen_refs where citizen_id in (${ids.join(",")})`,
-      );
+      // The ids travel as JSON text: clients without fetched types (`fetch_types: false`) cannot
+      // send a JS array as a Postgres array (Postgres refused the bare "1,2,3" with 22P02).
+      const rows = await this.#sql<(ContactRow & { citizen_id: string })[]>`
+        select citizen_id::text, name, email, phone, preferred_language, deleted_at is not null as deleted
+        from ${table}.citizen_refs
+        where citizen_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::text::jsonb)::bigint)`;
       for (const id of ids) this.#known.set(`${directory}:${id}`, { state: "unknown" });
       for (const row of rows) this.#known.set(`${directory}:${row.citizen_id}`, entryOf(row));
     } catch (thrown) {
