@@ -23,7 +23,8 @@ const SUITE = "every catalogue type through npm run dev";
 const postgresUp = await requireService("postgres", SUITE);
 const kafkaUp = await requireService("kafka", SUITE);
 
-const PORTS = { port: 58887, bridgePort: 58888, providerPort: 58890 };
+/** Below Linux's ephemeral range (32768–60999), which outgoing connections take their source ports from. */
+const PORTS = { port: 26887, bridgePort: 26888, providerPort: 26890 };
 const SETTING = Object.keys(SHIPPED_CATALOGUES).join(",");
 const catalogues = loadCatalogues(SETTING);
 const run = crypto.randomUUID().slice(0, 8);

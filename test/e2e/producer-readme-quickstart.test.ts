@@ -15,8 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, useDevStack } from "./dev-stack-process.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** Engineer E's port range (58700–58799); the README's own 8787 stays free for developers. */
-const PORTS = { port: 58797, bridgePort: 58798, providerPort: 58799, postgresPort: 58789 };
+/**
+ * Below Linux's ephemeral range (32768–60999), which outgoing connections take their source ports
+ * from; the README's own 8787 stays free for developers.
+ */
+const PORTS = { port: 26797, bridgePort: 26798, providerPort: 26799, postgresPort: 26789 };
 const KEY_PLACEHOLDER = "<dev API key>";
 const README_PRODUCER = "127.0.0.1:8787";
 

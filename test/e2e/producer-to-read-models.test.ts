@@ -39,8 +39,11 @@ const postgresUp = await requireService("postgres", SUITE);
 const kafkaUp = await requireService("kafka", SUITE);
 const redisUp = await requireService("redis", SUITE);
 
-/** Engineer E's port range (58700–58799). */
-const PORTS = { port: 58787, bridgePort: 58788, providerPort: 58790 };
+/**
+ * This suite's ports, below Linux's ephemeral range (32768–60999): a fixed port inside it can be
+ * taken for a moment as the source port of any outgoing connection on the machine (EADDRINUSE).
+ */
+const PORTS = { port: 26787, bridgePort: 26788, providerPort: 26790 };
 const SETTLE_MS = 60_000;
 /** The poison is retried MAX_RETRIES (5) times with jittered backoff (≤ 1+2+4+8+16 s) first. */
 const DEAD_LETTER_MS = 90_000;

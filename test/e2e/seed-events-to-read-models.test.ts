@@ -12,8 +12,9 @@
  * events and citizen are the design's, so they cannot share one). The archive holds the current
  * shape, never the seed form.
  *
- * Needs Postgres (fails under CI=true without it). Ports 47871–47876 (this suite's range,
- * 47870–47879).
+ * Needs Postgres (fails under CI=true without it). Ports 27871–27876 (this suite's range,
+ * 27870–27879: below Linux's ephemeral range, 32768–60999, which outgoing connections take their
+ * source ports from, so no connection on the machine can hold one for a moment).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -153,7 +154,7 @@ function seedStack(label: string, ports: { port: number; bridgePort: number; pro
 
 describe.skipIf(!available)("the design's citizen events through npm run dev into citizen_refs", () => {
   describe("in the design's order: created (1), updated (5), verified (6)", () => {
-    const stack = seedStack("order", { port: 47871, bridgePort: 47872, providerPort: 47873 });
+    const stack = seedStack("order", { port: 27871, bridgePort: 27872, providerPort: 27873 });
 
     it(
       "each is accepted as the design shows it and upcast; the row holds the design's values",
@@ -230,7 +231,7 @@ describe.skipIf(!available)("the design's citizen events through npm run dev int
   });
 
   describe("in reverse order: verified (6), updated (5), created (1)", () => {
-    const stack = seedStack("reverse", { port: 47874, bridgePort: 47875, providerPort: 47876 });
+    const stack = seedStack("reverse", { port: 27874, bridgePort: 27875, providerPort: 27876 });
 
     it(
       "the early verification waits for the citizen; the row ends the same; again as a batch: duplicates",
