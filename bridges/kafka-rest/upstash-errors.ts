@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
+import { withDeadline } from "../deadline.ts";
 
 const log = createLogger({ component: "kafka-rest" });
 
@@ -64,23 +65,13 @@ export function adminTimeout(c: Context): number {
  * `work`, or a retryable `upstream_unavailable` (503, Retry-After: 1) once `timeoutMs` has passed
  * without its answer. The Kafka call itself goes on and its late answer is dropped.
  */
-export async function withinTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new EdgebusError("upstream_unavailable", `${what}: Kafka did not answer within ${timeoutMs} ms`, {
-            retryAfterSeconds: 1,
-          }),
-        ),
-      timeoutMs,
-    );
-  });
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withinTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return withDeadline(
+    work,
+    timeoutMs,
+    () =>
+      new EdgebusError("upstream_unavailable", `${what}: Kafka did not answer within ${timeoutMs} ms`, {
+        retryAfterSeconds: 1,
+      }),
+  );
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { withDeadline } from "../deadline.ts";
 
 /** How long the gateway waits for Redis's answer to a command before the request gets a 503. */
 export const GATEWAY_COMMAND_TIMEOUT_MS = 10_000;
@@ -13,16 +14,8 @@ const TIMED_OUT = "Command timed out";
  * the commands stay in the connection's queue, so replies that come later still pair with their
  * commands and are dropped.
  */
-export async function withCommandDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(TIMED_OUT)), timeoutMs);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withCommandDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  return withDeadline(work, timeoutMs, () => new Error(TIMED_OUT));
 }
 
 /**

@@ -5,6 +5,7 @@ import { connect } from "@nats-io/transport-node";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
 import { topicForType } from "#shared/names.ts";
+import { withDeadline } from "../../deadline.ts";
 import type { BindingMode } from "../cloud-event-binding.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
 import { toNatsMessage } from "./bindings.ts";
@@ -233,9 +234,5 @@ export function subjectProblem(subject: string): string | undefined {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, () => new Error(`${what} within ${ms} ms`));
 }

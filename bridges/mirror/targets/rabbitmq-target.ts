@@ -2,6 +2,7 @@ import { Connection, type Publisher } from "rabbitmq-client";
 import { EdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields, withoutCredentials } from "#shared/log.ts";
 import { topicForType } from "#shared/names.ts";
+import { withDeadline } from "../../deadline.ts";
 import type { BindingMode } from "../cloud-event-binding.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
 import { toAmqpMessage } from "./bindings.ts";
@@ -193,9 +194,5 @@ export class RabbitMqTarget implements MirrorTarget {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no confirm within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, () => new Error(`no confirm within ${ms} ms`));
 }
