@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../schemas/index.ts";
 import { normaliseEvent } from "../../workers/producer/src/envelope/normalise.ts";
 import { type AuditRecord, auditRecords, eventRef } from "./kafka-audit.ts";
-import { type ChaosPorts, chooseChaosPorts } from "./stack.ts";
+import { type ChaosPorts, chooseChaosPorts, DEFAULT_CHAOS_PORTS, everyPort } from "./stack.ts";
 import { planWorkload } from "./workload.ts";
 
 describe("chaos workload", () => {
@@ -115,6 +115,19 @@ describe("chaos ports", () => {
       server.listen(0, "127.0.0.1", () => resolve(server));
     });
   const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+
+  it("listens only below Linux's ephemeral range, in the first layout and every shifted one", () => {
+    // An outgoing connection may hold any port in 32768–60999 as its source port for as long as
+    // it lives; a server wanting that port then fails to start.
+    for (let step = 0; step <= 200; step += 10) {
+      const shifted = Object.fromEntries(
+        Object.entries(DEFAULT_CHAOS_PORTS).map(([name, port]) => [name, port + step]),
+      ) as unknown as ChaosPorts;
+      const ports = everyPort(shifted);
+      expect(ports.length).toBeGreaterThanOrEqual(12);
+      for (const port of ports) expect(port, `port ${port} at shift ${step}`).toBeLessThan(32768);
+    }
+  });
 
   it("keeps the first choice when every port is free, and shifts all of them past a busy one", async () => {
     const busy = await listen();

@@ -2,7 +2,7 @@
 // --quick is the CI form (EDGEBUS_CHAOS_EVENTS=2500 unless set); without it, 20,000 events.
 // Plain Node so it starts before anything is built; vitest runs as a child with inherited stdio.
 // Runs hold /tmp/edgebus-chaos.lock (flock) for their whole length: two runs on one machine would
-// fight over the chaos ports (Postgres 55432, Kafka 19092-19094, 38710-38712), so the second waits.
+// fight over the chaos ports (Postgres 25432, Kafka 19092-19094, 24710-24715), so the second waits.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -2,7 +2,7 @@
  * The chaos suite's own copy of every server, isolated from the machine's shared ones so that
  * restarting them hurts nobody else:
  *
- * - Postgres: a temporary cluster (`initdb` from /usr/lib/postgresql/<v>/bin) on 55432, run as
+ * - Postgres: a temporary cluster (`initdb` from /usr/lib/postgresql/<v>/bin) on 25432, run as
  *   the `postgres` user when this process is root (Postgres refuses root);
  * - Kafka: a three-broker cluster from `scripts/kafka.sh` on 19092–19094 with its own state folder;
  * - the bridge: its own process (Kafka REST, mirror ingest with `gov.*` → `onprem.gov.*` so the
@@ -21,7 +21,7 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -92,16 +92,20 @@ export interface ChaosPorts {
 
 /** The first choice; README and logs name these. */
 export const DEFAULT_CHAOS_PORTS: ChaosPorts = {
-  postgres: 55432,
+  // Every port sits below Linux's ephemeral range (32768–60999): inside it, any outgoing
+  // connection (the bridge's to Kafka, a broker's to another) may hold one as its source port for
+  // the whole run, and the server that wants it fails with "address in use". 39092-39094
+  // (kafka.sh's default controllers) and the earlier 38710-38714 and 55432 were lost that way.
+  postgres: 25432,
   kafka: 19092,
-  // 39092-39094 (kafka.sh's default: broker port + 20000) are ephemeral ports here, and client sockets took them.
   controller: 29392,
-  producer: 38710,
-  bridge: 38711,
-  provider: 38712,
+  producer: 24710,
+  bridge: 24711,
+  provider: 24712,
 };
 
-function everyPort(ports: ChaosPorts): number[] {
+/** Every port a layout listens on: the six named ones, the brokers' extra ones and the broker targets'. */
+export function everyPort(ports: ChaosPorts): number[] {
   const { kafka, controller, ...single } = ports;
   const brokers = Object.values(brokerPorts(ports.bridge));
   return [
@@ -199,6 +203,20 @@ async function waitFor(
     await sleep(250);
   }
   throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
+}
+
+/**
+ * Why a child gave up, with the end of its log: CI keeps the test output, not the work folder,
+ * so the reason has to travel in the error itself.
+ */
+function exitedWithLog(code: number | null, logFile: string, lines = 40): string {
+  let tail = "";
+  try {
+    tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (error) {
+    tail = `(could not read the log: ${error instanceof Error ? error.message : String(error)})`;
+  }
+  return `exited with ${code}; the last lines of ${logFile}:\n${tail}`;
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -337,7 +355,7 @@ class BridgeProcess {
       "the bridge",
       () => httpOk(`${this.url}/healthz`),
       90_000,
-      () => (child.exitCode === null ? undefined : `exited with ${child.exitCode}; see ${this.#logFile}`),
+      () => (child.exitCode === null ? undefined : exitedWithLog(child.exitCode, this.#logFile)),
     );
   }
 
@@ -632,7 +650,7 @@ export class ChaosStack {
           "npm run dev (wrangler dev with every Worker)",
           async () => existsSync(stackFile),
           240_000,
-          () => (dev.exitCode === null ? undefined : `exited with ${dev.exitCode}; see ${this.workDir}/dev.log`),
+          () => (dev.exitCode === null ? undefined : exitedWithLog(dev.exitCode, path.join(this.workDir, "dev.log"))),
         );
         break;
       } catch (error) {
