@@ -239,3 +239,23 @@ it("gives each holder of one call its own lease", async () => {
   );
   expect(again.admitted && again.results.map((result) => result.kind)).toEqual(["owned", "busy", "owned"]);
 });
+
+it("keeps a lease taken in its record's last seconds: another caller is busy until the lease ends", async () => {
+  let now = Date.UTC(2026, 10, 1);
+  const store = new MemoryDedupStore(() => now);
+  const begin = (holder: string) =>
+    store.beginMany([{ key: "k", holder, plan: ["queue:archive"] }], {
+      firstSeenAt: new Date(now).toISOString(),
+      leaseMs: 30_000,
+    });
+  await begin("first");
+  await store.finishMany([{ key: "k", holder: "first", delivered: {}, complete: false }]);
+  now += 24 * 60 * 60 * 1000 - 1000;
+  expect((await begin("second")).results?.[0]?.kind).toBe("owned");
+  now += 2000; // the record expired, the second caller's lease has 28 s left
+  expect((await begin("third")).results?.[0]?.kind).toBe("busy");
+  now += 29_000;
+  const after = (await begin("third")).results?.[0];
+  expect(after).toMatchObject({ kind: "owned", created: true });
+  expect(store.size()).toEqual({ records: 1, leases: 1 });
+});

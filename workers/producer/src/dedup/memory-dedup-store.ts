@@ -29,6 +29,12 @@ interface Entry {
   delivered: Readonly<Record<string, PublishReceipt>>;
   complete: boolean;
   readonly origin: Origin;
+  /**
+   * Who is delivering the event now, until when. It lives on the record rather than in a map of
+   * its own: a lease only exists beside its record (`#begin` creates both), and a second map of
+   * up to 100,000 keys cost five more hash lookups per event.
+   */
+  lease: Lease | undefined;
 }
 
 interface Lease {
@@ -43,6 +49,25 @@ const MAX_SHARED_PLANS = 1024;
 
 function isEmptyReceipt(receipt: PublishReceipt | undefined): receipt is PublishReceipt {
   return receipt !== undefined && receipt.partition === null && receipt.offset === null;
+}
+
+/**
+ * How many receipts `receipts` holds when each is an empty receipt for a destination of `settled`
+ * with the same destination name; -1 as soon as one is not.
+ */
+function matchingReceipts(
+  settled: Readonly<Record<string, PublishReceipt>>,
+  receipts: Readonly<Record<string, PublishReceipt>>,
+): number {
+  let count = 0;
+  for (const destination in receipts) {
+    if (!Object.hasOwn(receipts, destination)) continue;
+    const receipt = receipts[destination];
+    const expected = Object.hasOwn(settled, destination) ? settled[destination] : undefined;
+    if (expected === undefined || !isEmptyReceipt(receipt) || receipt.destination !== expected.destination) return -1;
+    count += 1;
+  }
+  return count;
 }
 
 export interface MemoryDedupOptions {
@@ -66,7 +91,6 @@ export interface MemoryDedupOptions {
 export class MemoryDedupStore implements DedupStore {
   readonly shared = false;
   readonly #entries = new Map<string, Entry>();
-  readonly #leases = new Map<string, Lease>();
   readonly #maxRecords: number;
   readonly #sweepEveryMs: number;
   readonly #rateLimiter: RateLimiter;
@@ -94,16 +118,20 @@ export class MemoryDedupStore implements DedupStore {
     this.#lastSweep = now();
   }
 
-  /** Records and leases held right now (expired ones not yet swept included). */
+  /** Records and leases held right now (expired ones not yet swept included); walks every record. */
   size(): { records: number; leases: number } {
-    return { records: this.#entries.size, leases: this.#leases.size };
+    let leases = 0;
+    for (const entry of this.#entries.values()) if (entry.lease !== undefined) leases += 1;
+    return { records: this.#entries.size, leases };
   }
 
   #sweep(now: number): void {
     if (now - this.#lastSweep < this.#sweepEveryMs) return;
     this.#lastSweep = now;
-    for (const [key, entry] of this.#entries) if (entry.origin.expiresAt <= now) this.#entries.delete(key);
-    for (const [key, lease] of this.#leases) if (lease.expiresAt <= now) this.#leases.delete(key);
+    for (const [key, entry] of this.#entries) {
+      if (entry.origin.expiresAt <= now) this.#entries.delete(key);
+      else if (entry.lease !== undefined && entry.lease.expiresAt <= now) entry.lease = undefined;
+    }
   }
 
   /** Drops the oldest records (Map order is insertion order) beyond `maxRecords`. */
@@ -117,7 +145,6 @@ export class MemoryDedupStore implements DedupStore {
         continue;
       }
       this.#entries.delete(next.value);
-      this.#leases.delete(next.value);
     }
   }
 
@@ -203,24 +230,21 @@ export class MemoryDedupStore implements DedupStore {
     return count === destinations.length;
   }
 
-  /** True when `previous` and `added` together hold exactly what `settled` holds, receipt for receipt. */
+  /**
+   * True when `previous` and `added` together hold exactly what `settled` holds, receipt for
+   * receipt. Runs for every finished event: no closures, and the common case (nothing delivered
+   * before) needs no second pass, since `settled` has one key per destination and nothing else.
+   */
   #matches(
     settled: Readonly<Record<string, PublishReceipt>>,
     destinations: readonly string[],
     previous: Readonly<Record<string, PublishReceipt>>,
     added: Readonly<Record<string, PublishReceipt>>,
   ): boolean {
-    const same = (receipts: Readonly<Record<string, PublishReceipt>>): boolean => {
-      for (const destination in receipts) {
-        if (!Object.hasOwn(receipts, destination)) continue;
-        const receipt = receipts[destination];
-        const expected = Object.hasOwn(settled, destination) ? settled[destination] : undefined;
-        if (expected === undefined || !isEmptyReceipt(receipt) || receipt.destination !== expected.destination)
-          return false;
-      }
-      return true;
-    };
-    if (!same(added) || !same(previous)) return false;
+    const addedCount = matchingReceipts(settled, added);
+    if (addedCount < 0) return false;
+    if (previous === NOTHING_DELIVERED) return addedCount === destinations.length;
+    if (matchingReceipts(settled, previous) < 0) return false;
     for (const destination of destinations) {
       if (!Object.hasOwn(added, destination) && !Object.hasOwn(previous, destination)) return false;
     }
@@ -257,26 +281,35 @@ export class MemoryDedupStore implements DedupStore {
   }
 
   #begin({ key, plan }: BeginItem, now: number, origin: Origin, lease: Lease): BeginResult {
-    let entry = this.#live(key, now);
+    let entry = this.#entries.get(key);
+    const held = entry?.lease;
+    // A lease outlives its record only if it was taken in the record's last seconds; it still holds.
+    if (held !== undefined && held.expiresAt > now) {
+      return entry?.complete === true && entry.origin.expiresAt > now
+        ? { kind: "complete", record: this.#snapshot(entry) }
+        : { kind: "busy" };
+    }
+    if (entry !== undefined && entry.origin.expiresAt <= now) {
+      this.#entries.delete(key);
+      entry = undefined;
+    }
     if (entry?.complete) return { kind: "complete", record: this.#snapshot(entry) };
-    const held = this.#leases.get(key);
-    if (held !== undefined && held.expiresAt > now) return { kind: "busy" };
-    this.#leases.set(key, lease);
     const created = entry === undefined;
     if (entry === undefined) {
-      entry = { destinations: this.#sharedPlan(plan), delivered: NOTHING_DELIVERED, complete: false, origin };
+      entry = { destinations: this.#sharedPlan(plan), delivered: NOTHING_DELIVERED, complete: false, origin, lease };
       this.#entries.set(key, entry);
       this.#bound();
+    } else {
+      entry.lease = lease;
     }
     return { kind: "owned", record: this.#snapshot(entry), created };
   }
 
   #finish({ key, holder, delivered, complete }: FinishItem, now: number): void {
     const entry = this.#live(key, now);
-    if (entry !== undefined) {
-      entry.delivered = this.#merged(entry, delivered);
-      if (complete) entry.complete = true;
-    }
-    if (this.#leases.get(key)?.holder === holder) this.#leases.delete(key);
+    if (entry === undefined) return;
+    entry.delivered = this.#merged(entry, delivered);
+    if (complete) entry.complete = true;
+    if (entry.lease?.holder === holder) entry.lease = undefined;
   }
 }
