@@ -86,7 +86,8 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
 
   // One lease holder for the call: its keys are distinct, and another request has another holder.
   const holder = crypto.randomUUID();
-  const begun = new Map<number, BeginResult | EdgebusError>();
+  // Per request index (leaders only): what `beginMany` answered.
+  const begun: (BeginResult | EdgebusError | undefined)[] = new Array(requests.length);
   try {
     const answer = await store.beginMany(
       leaders.map((index) => ({
@@ -98,18 +99,20 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     );
     if (!answer.admitted) return { admitted: false, decision: answer.decision };
     answer.results.forEach((result, position) => {
-      begun.set(leaders[position] as number, result);
+      begun[leaders[position] as number] = result;
     });
   } catch (error) {
     if (input.admission !== undefined) throw toEdgebusError(error);
-    for (const index of leaders) begun.set(index, toEdgebusError(error));
+    for (const index of leaders) begun[index] = toEdgebusError(error);
   }
 
   // Destination → events still missing it.
   const pending = new Map<string, number[]>();
+  const owned: number[] = [];
   for (const index of leaders) {
-    const state = begun.get(index);
+    const state = begun[index];
     if (state === undefined || state instanceof EdgebusError || state.kind !== "owned") continue;
+    owned.push(index);
     for (const destination of state.record.destinations) {
       if (state.record.delivered[destination] !== undefined) continue;
       const indices = pending.get(destination) ?? [];
@@ -118,10 +121,11 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     }
   }
 
-  const deliveredNow = new Map<number, Record<string, PublishReceipt>>();
-  const failedNow = new Map<number, { destinations: string[]; cause: unknown }>();
+  const sent = new Map<string, Sent>();
   await Promise.all(
     [...pending].map(async ([destination, indices]) => {
+      const outcome: Sent = { indices, next: 0 };
+      sent.set(destination, outcome);
       try {
         const receipts = await input.publish(destination, indices);
         if (receipts.length !== indices.length) {
@@ -130,33 +134,46 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
             `${destination} returned ${receipts.length} receipts for ${indices.length} events`,
           );
         }
-        indices.forEach((index, position) => {
-          const delivered = deliveredNow.get(index) ?? {};
-          delivered[destination] = receipts[position] as PublishReceipt;
-          deliveredNow.set(index, delivered);
-        });
+        outcome.receipts = receipts;
       } catch (cause) {
-        for (const index of indices) {
-          const failed = failedNow.get(index) ?? { destinations: [], cause };
-          failed.destinations.push(destination);
-          failedNow.set(index, failed);
-        }
+        outcome.cause = cause;
       }
     }),
   );
 
-  // Every owned event's progress in one store call; what was published stays published if it fails.
-  const finishing: FinishItem[] = [];
-  for (const index of leaders) {
-    const state = begun.get(index);
-    if (state === undefined || state instanceof EdgebusError || state.kind !== "owned") continue;
-    finishing.push({
-      key: (requests[index] as DeliveryRequest).key,
-      holder,
-      delivered: deliveredNow.get(index) ?? {},
-      complete: !failedNow.has(index),
-    });
+  // Each owned event's receipts and failures, in its plan's order (so records of one plan build
+  // their receipts the same way). A destination's events were listed in leader order by the same
+  // walk, so a cursor per destination finds each event's position without a lookup.
+  const deliveredNow: (Record<string, PublishReceipt> | undefined)[] = new Array(requests.length);
+  const failedNow: ({ destinations: string[]; cause: unknown } | undefined)[] = new Array(requests.length);
+  for (const index of owned) {
+    const { record } = begun[index] as Extract<BeginResult, { kind: "owned" }>;
+    let delivered: Record<string, PublishReceipt> | undefined;
+    let failed: { destinations: string[]; cause: unknown } | undefined;
+    for (const destination of record.destinations) {
+      if (record.delivered[destination] !== undefined) continue;
+      const outcome = sent.get(destination) as Sent;
+      const position = outcome.next++;
+      if (outcome.indices[position] !== index) throw new EdgebusError("internal", "delivery bookkeeping out of step");
+      if (outcome.receipts !== undefined) {
+        delivered ??= {};
+        delivered[destination] = outcome.receipts[position] as PublishReceipt;
+      } else {
+        failed ??= { destinations: [], cause: outcome.cause };
+        failed.destinations.push(destination);
+      }
+    }
+    deliveredNow[index] = delivered;
+    failedNow[index] = failed;
   }
+
+  // Every owned event's progress in one store call; what was published stays published if it fails.
+  const finishing: FinishItem[] = owned.map((index) => ({
+    key: (requests[index] as DeliveryRequest).key,
+    holder,
+    delivered: deliveredNow[index] ?? {},
+    complete: failedNow[index] === undefined,
+  }));
   try {
     await input.store.finishMany(finishing);
   } catch (error) {
@@ -170,7 +187,7 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
   for (const index of leaders) leaderResults.set(index, settle(index));
 
   function settle(index: number): DeliveryResult {
-    const state = begun.get(index);
+    const state = begun[index];
     if (state === undefined) return { ok: false, error: new EdgebusError("internal", "delivery state missing") };
     if (state instanceof EdgebusError) return { ok: false, error: state };
     if (state.kind === "complete") {
@@ -195,8 +212,8 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
       };
     }
     const { record, created } = state;
-    const delivered = deliveredNow.get(index) ?? {};
-    const failed = failedNow.get(index);
+    const delivered = deliveredNow[index] ?? {};
+    const failed = failedNow[index];
     // Nothing was delivered before (a new event): this call's receipts are all of them.
     const receipts = isEmpty(record.delivered) ? delivered : { ...record.delivered, ...delivered };
     if (failed !== undefined) {
@@ -231,6 +248,15 @@ export async function deliverMany(input: DeliverManyInput): Promise<DeliverManyR
     return { ok: true, outcome: { ...result.outcome, status: "duplicate", publishedNow: [] } };
   });
   return { admitted: true, results };
+}
+
+/** One destination's publish call: its events (request indices, leader order) and what came back. */
+interface Sent {
+  readonly indices: readonly number[];
+  receipts?: readonly PublishReceipt[];
+  cause?: unknown;
+  /** How many of `indices` have been read back so far. */
+  next: number;
 }
 
 function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
