@@ -77,10 +77,36 @@ export function namespacesOfKey(caps: Capabilities, principal: Principal): reado
 }
 
 /** Counts an event outcome; types outside the catalogue are one label value (bounded cardinality). */
-export function countEvent(caps: Capabilities, type: unknown, outcome: "accepted" | "duplicate" | "rejected"): void {
+export function countEvent(caps: Capabilities, type: unknown, outcome: EventOutcome, by = 1): void {
   const resolved = typeof type === "string" ? caps.catalogue.resolveType(type) : undefined;
   const known = resolved !== undefined && caps.catalogue.get(resolved) !== undefined;
-  caps.metrics.events.inc({ type: known ? resolved : "unknown", outcome });
+  caps.metrics.events.inc({ type: known ? resolved : "unknown", outcome }, by);
+}
+
+type EventOutcome = "accepted" | "duplicate" | "rejected";
+const OUTCOMES: readonly EventOutcome[] = ["accepted", "duplicate", "rejected"];
+
+/**
+ * The delivered events of one request, counted per type and written to the metric once per type
+ * and outcome: a batch of 100 events of one type is one metric write, not 100 label lookups.
+ */
+class OutcomeTally {
+  readonly #counts = new Map<string, Record<EventOutcome, number>>();
+
+  add(type: string, outcome: EventOutcome): void {
+    let counts = this.#counts.get(type);
+    if (counts === undefined) {
+      counts = { accepted: 0, duplicate: 0, rejected: 0 };
+      this.#counts.set(type, counts);
+    }
+    counts[outcome] += 1;
+  }
+
+  write(caps: Capabilities): void {
+    for (const [type, counts] of this.#counts) {
+      for (const outcome of OUTCOMES) if (counts[outcome] > 0) countEvent(caps, type, outcome, counts[outcome]);
+    }
+  }
 }
 
 function prepare(
@@ -305,20 +331,22 @@ export async function publishEvents(
   }
   if (!answer.admitted) throw rateLimitRefusal(admission, answer.decision);
 
+  const tally = new OutcomeTally();
   answer.results.forEach((delivery, position) => {
     const { index, item } = prepared[position] as { index: number; item: Prepared };
     if (delivery.ok) {
       const { outcome } = delivery;
-      countEvent(caps, item.event.type, outcome.status);
+      tally.add(item.event.type, outcome.status);
       results[index] = {
         ok: true,
         receipt: toReceipt(item, outcome.status, outcome.destinations, outcome.receipts),
       };
     } else {
-      countEvent(caps, item.event.type, "rejected");
+      tally.add(item.event.type, "rejected");
       results[index] = { ok: false, error: delivery.error };
     }
   });
+  tally.write(caps);
   return results as PublishResult[];
 }
 

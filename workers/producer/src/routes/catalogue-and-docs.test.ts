@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { governmentCatalogue } from "../../../../schemas/index.ts";
 import { createProducerApp } from "../app.ts";
 import { renderOpenApi } from "../producer-routes.ts";
-import { bearer, CE_JSON, mintKey, type ResponseJson, structuredEvent, testEnv } from "../producer-test-harness.ts";
+import {
+  bearer,
+  CE_BATCH,
+  CE_JSON,
+  mintKey,
+  type ResponseJson,
+  structuredEvent,
+  testEnv,
+} from "../producer-test-harness.ts";
 
 const key = await mintKey();
 const env = testEnv([key]);
@@ -130,6 +138,28 @@ describe("catalogue, OpenAPI, docs, health and metrics", () => {
     expect(text).toContain('edgebus_events_total{outcome="duplicate",type="gov.auth.citizen.created"} 1');
     expect(text).toMatch(/edgebus_publish_duration_seconds_count\{destination="queue",result="ok"\} 5/);
     expect(text).toContain("# TYPE edgebus_publish_duration_seconds histogram");
+  });
+
+  it("GET /metrics counts a batch's events per type and outcome", async () => {
+    const batchApp = createProducerApp();
+    const created = [structuredEvent("gov.auth.citizen.created"), structuredEvent("gov.auth.citizen.created")];
+    const invalid = { ...structuredEvent("gov.auth.citizen.created"), data: {} };
+    const batch = [...created, structuredEvent("gov.auth.citizen.deleted"), created[0], invalid];
+    const answer = await batchApp.request(
+      "/v1/events/batch",
+      {
+        method: "POST",
+        body: JSON.stringify(batch),
+        headers: { ...CE_BATCH, ...bearer(key) },
+      },
+      env,
+    );
+    expect(answer.status).toBe(200);
+    const text = await (await batchApp.request("/metrics", {}, env)).text();
+    expect(text).toContain('edgebus_events_total{outcome="accepted",type="gov.auth.citizen.created"} 2');
+    expect(text).toContain('edgebus_events_total{outcome="accepted",type="gov.auth.citizen.deleted"} 1');
+    expect(text).toContain('edgebus_events_total{outcome="duplicate",type="gov.auth.citizen.created"} 1');
+    expect(text).toContain('edgebus_events_total{outcome="rejected",type="gov.auth.citizen.created"} 1');
   });
 });
 
