@@ -3,6 +3,8 @@
  * "unavailable" in seconds instead of holding the health check (and the load balancer) for the
  * client's full retry budget.
  */
+import { withDeadline } from "./deadline.ts";
+
 export type HealthProbe = () => Promise<unknown>;
 
 export interface HealthReport {
@@ -13,17 +15,11 @@ export interface HealthReport {
 export async function checkHealth(probes: Record<string, HealthProbe>, timeoutMs = 3000): Promise<HealthReport> {
   const entries = await Promise.all(
     Object.entries(probes).map(async ([name, probe]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
       try {
-        await Promise.race([probe(), deadline]);
+        await withDeadline(probe(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
         return [name, "ok"] as const;
       } catch (error) {
         return [name, `unavailable: ${error instanceof Error ? error.message : String(error)}`] as const;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );
