@@ -20,7 +20,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,9 +28,11 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { generateApiKey } from "../workers/producer/src/auth/key-hash.ts";
+import { type ClosedLoopResult, runClosedLoop } from "./lib/closed-loop.ts";
 import { type ProfileSummary, summariseProfile } from "./lib/cpu-profile.ts";
+import { LoadClient } from "./lib/http-client.ts";
 import { benchApiKeys } from "./lib/producer-harness.ts";
-import { EVENT_TYPE, type Mode, type ProfiledRequest, requestFor } from "./producer-profile.ts";
+import { EVENT_TYPE, type Mode, requestFor } from "./producer-profile.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const CONFIGS = {
@@ -121,47 +122,27 @@ class Inspector {
   }
 }
 
-/** Closed-loop load: `IN_FLIGHT` requests at a time for `ms`; the events the Worker accepted. */
-async function load(worker: WorkerName, mode: Mode, apiKey: string, ms: number): Promise<number> {
+/** The benchmark's closed loop: `IN_FLIGHT` requests at a time for `ms`; what the Worker accepted, and in how long. */
+async function load(worker: WorkerName, mode: Mode, apiKey: string, ms: number): Promise<ClosedLoopResult> {
   const example = governmentCatalogue.require(EVENT_TYPE).example as Record<string, unknown>;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const post = (request: ProfiledRequest) =>
-    new Promise<number>((resolve, reject) => {
-      const headers: Record<string, string> = { "content-type": request.contentType };
-      if (worker === "producer") headers.authorization = `Bearer ${apiKey}`;
-      const outgoing = http.request(
-        { host: "127.0.0.1", port: PORT, path: request.path, method: "POST", agent, headers },
-        (response) => {
-          let body = "";
-          response.setEncoding("utf8");
-          response.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          response.on("end", () => {
-            if ((response.statusCode ?? 500) >= 300) reject(new Error(`${response.statusCode}: ${body.slice(0, 300)}`));
-            else resolve(request.events);
-          });
-        },
-      );
-      outgoing.on("error", reject);
-      outgoing.end(request.body);
-    });
-  const end = Date.now() + ms;
-  let events = 0;
+  const client = new LoadClient(IN_FLIGHT);
+  const target = { url: `http://127.0.0.1:${PORT}/` };
   try {
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (Date.now() < end) {
-          // Not `events += await …`: that reads `events` before the await and loses the other loops' counts.
-          const accepted = await post(requestFor(mode, example));
-          events += accepted;
-        }
-      }),
-    );
+    return await runClosedLoop({
+      concurrency: IN_FLIGHT,
+      durationMs: ms,
+      send: async () => {
+        const request = requestFor(mode, example);
+        const headers: Record<string, string> = { "content-type": request.contentType };
+        if (worker === "producer") headers.authorization = `Bearer ${apiKey}`;
+        const answer = await client.post(target, request.path, request.body, headers);
+        if (answer.status >= 300) throw new Error(`${worker} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+        return { events: request.events, elapsedMs: answer.elapsedMs };
+      },
+    });
   } finally {
-    agent.destroy();
+    client.close();
   }
-  return events;
 }
 
 /** The newest source map wrangler wrote for a Worker whose config lives in `configDir`, if any. */
@@ -259,9 +240,7 @@ export async function profileInWorkerd(
       await inspector.call("Profiler.enable");
       await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
       await inspector.call("Profiler.start");
-      const started = Date.now();
-      const events = await load(worker, mode, apiKey, seconds * 1000);
-      const elapsed = (Date.now() - started) / 1000;
+      const { events, seconds: elapsed } = await load(worker, mode, apiKey, seconds * 1000);
       const { profile } = await inspector.call<{ profile: Profile }>("Profiler.stop");
       const summary = summariseProfile(await mapToSources(profile, path.dirname(path.join(root, config))), 25);
       return {
