@@ -137,6 +137,31 @@ describe.skipIf(!isolated)("migrate (real Postgres, throwaway database)", () => 
     }
   });
 
+  it("creates its ledger table once however many runners start together", async () => {
+    // CI once lost this race with two runners ("type schema_migrations already exists"): the
+    // table's creation now takes the migrations' lock. Eight runners, forty fresh starts (the old code lost about one run in two).
+    const directory = await mkdtemp(join(tmpdir(), "edgebus-migrations-"));
+    const url = new URL(testUrl);
+    url.pathname = `/${databaseName}_ledger`;
+    await admin.unsafe(`create database ${databaseName}_ledger`);
+    const runners = Array.from({ length: 8 }, () => {
+      const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      clients.push(sql);
+      return sql;
+    });
+    try {
+      for (let start = 0; start < 40; start++) {
+        await runners[0]?.unsafe("drop table if exists public.schema_migrations");
+        const results = await Promise.allSettled(runners.map((sql) => migrate(sql, { directory })));
+        expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+      }
+    } finally {
+      await Promise.all(runners.map((sql) => sql.end({ timeout: 5 })));
+      await admin.unsafe(`drop database if exists ${databaseName}_ledger with (force)`);
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it("rejects badly named files", async () => {
     const directory = await mkdtemp(join(tmpdir(), "edgebus-migrations-"));
     try {

@@ -75,15 +75,18 @@ interface AppliedRow {
 export async function migrate(sql: postgres.Sql, options: MigrateOptions = {}): Promise<MigrateResult> {
   const log = options.log ?? (() => {});
   const files = await readMigrations(options.directory);
-  await sql`
-    create table if not exists public.schema_migrations (
-      version    integer primary key,
-      name       text not null,
-      checksum   text not null,
-      applied_at timestamptz not null default now()
-    )`.catch((error: unknown) => {
-    // Two runners creating the table at once: one wins, the other sees a unique violation.
-    if (!(error instanceof postgres.PostgresError && (error.code === "23505" || error.code === "42P07"))) throw error;
+  // Under the same lock as the migrations: two runners creating the table at once would otherwise
+  // race inside Postgres, and the loser fails with a unique violation, "relation already exists"
+  // or "type already exists" depending on how far the winner got.
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`;
+    await tx`
+      create table if not exists public.schema_migrations (
+        version    integer primary key,
+        name       text not null,
+        checksum   text not null,
+        applied_at timestamptz not null default now()
+      )`;
   });
 
   const applied: string[] = [];
