@@ -23,7 +23,7 @@ import { citizenSyncBenchmark } from "./citizen-sync.ts";
 import { endToEndBenchmark } from "./end-to-end.ts";
 import type { Benchmark } from "./lib/benchmark.ts";
 import { compareRatios, formatComparison } from "./lib/compare.ts";
-import { collectVersions, describeMachine } from "./lib/environment.ts";
+import { collectVersions, DEFAULT_BENCH_DATABASE_URL, describeMachine } from "./lib/environment.ts";
 import { updateReadmeTable } from "./lib/readme-table.ts";
 import { type BenchmarkResultFile, readResults, writeResult } from "./lib/result-file.ts";
 import { mirrorTargetsBenchmark } from "./mirror-targets.ts";
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
   }
   const selected = positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.includes(b.name));
   const services = {
-    databaseUrl: process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/edgebus_bench",
+    databaseUrl: process.env.DATABASE_URL || DEFAULT_BENCH_DATABASE_URL,
     kafkaBrokers: process.env.KAFKA_BROKERS || "127.0.0.1:9092",
     redisUrl: process.env.REDIS_URL || "redis://127.0.0.1:6379",
   };

@@ -27,11 +27,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { governmentCatalogue } from "../schemas/index.ts";
+import { scrubbedEnv } from "../test/support/child-env.ts";
 import { generateApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { type ClosedLoopResult, runClosedLoop } from "./lib/closed-loop.ts";
-import { type ProfileSummary, summariseProfile } from "./lib/cpu-profile.ts";
+import { type Profile, type ProfileSummary, summariseProfile } from "./lib/cpu-profile.ts";
+import { DEFAULT_BENCH_DATABASE_URL } from "./lib/environment.ts";
 import { LoadClient } from "./lib/http-client.ts";
-import { benchApiKeys } from "./lib/producer-harness.ts";
+import { benchApiKeys, prepareHarnessEnvironment } from "./lib/producer-harness.ts";
 import { EVENT_TYPE, type Mode, requestFor } from "./producer-profile.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -44,17 +46,6 @@ const PORT = 28_997;
 const INSPECTOR_PORT = 28_998;
 const IN_FLIGHT = 8;
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
 export interface WorkerdProfile {
   readonly worker: WorkerName;
   readonly mode: Mode;
@@ -66,17 +57,13 @@ export interface WorkerdProfile {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The environment `wrangler dev` gets: the machine's, less anything that would change the Worker's configuration. */
+/**
+ * The environment `wrangler dev` gets: what the producer benchmark's harness sets (quiet wrangler,
+ * Hyperdrive pointed at the bench database), less a developer's own server and credential settings.
+ */
 function wranglerEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(UPSTASH_|BRIDGE_|KAFKA_|EDGEBUS_|CLOUDFLARE_)/.test(name)) env[name] = value;
-  }
-  const database = new URL(process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/edgebus_bench");
-  if (!database.password) database.password = "postgres";
-  env.CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE = database.toString();
-  env.WRANGLER_LOG = "warn";
-  return env;
+  prepareHarnessEnvironment(process.env.DATABASE_URL || DEFAULT_BENCH_DATABASE_URL);
+  return scrubbedEnv();
 }
 
 /** A minimal Chrome DevTools Protocol client: one call at a time is all this needs. */
@@ -175,7 +162,7 @@ async function mapToSources(profile: Profile, configDir: string): Promise<Profil
   const nodes = profile.nodes.map((node) => {
     const { url, lineNumber, columnNumber } = node.callFrame;
     if (!url.endsWith(".js") || lineNumber < 0) return node;
-    const entry = map.findEntry(lineNumber, columnNumber) as { originalSource?: string; originalLine?: number };
+    const entry = map.findEntry(lineNumber, columnNumber ?? 0) as { originalSource?: string; originalLine?: number };
     if (entry.originalSource === undefined || entry.originalLine === undefined) return node;
     const source = entry.originalSource.startsWith("file://")
       ? entry.originalSource
@@ -229,9 +216,8 @@ export async function profileInWorkerd(
       "--show-interactive-dev-session=false",
       ...(worker === "producer" ? ["--var", `EDGEBUS_API_KEYS:${apiKeys}`] : []),
     ],
-    { cwd: root, env: wranglerEnvironment(), stdio: ["ignore", "pipe", "inherit"], detached: true },
+    { cwd: root, env: wranglerEnvironment(), stdio: ["ignore", "ignore", "inherit"], detached: true },
   );
-  child.stdout?.resume();
   try {
     await waitUntilServing(child);
     await load(worker, mode, apiKey, warmupSeconds * 1000);

@@ -5,13 +5,14 @@
  */
 import { Session } from "node:inspector/promises";
 
-interface ProfileNode {
+/** A V8 CPU profile as the inspector's `Profiler.stop` hands it over (the fields used here). */
+export interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];

@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 
+/** The benchmarks' database when `DATABASE_URL` is not set (created and migrated if missing). */
+export const DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edgebus_bench";
+
 export interface Machine {
   cpu: string;
   cores: number;
