@@ -261,13 +261,16 @@ function readReport(reportFile = REPORT_FILE) {
   let notRun = 0;
   const skippedByFile = new Map();
   const failedFiles = [];
+  const failedTests = [];
   for (const file of report.testResults) {
     const relative = path.relative(root, file.name);
-    const failedTests = file.assertionResults.filter((a) => a.status === "failed").length;
+    const failed = file.assertionResults.filter((a) => a.status === "failed");
+    for (const test of failed)
+      failedTests.push({ file: relative, title: test.fullName, reason: firstLines(test.failureMessages) });
     const skipped = file.assertionResults.filter(
       (a) => a.status === "skipped" || a.status === "pending" || a.status === "todo",
     );
-    if (file.status === "failed" && failedTests === 0) {
+    if (file.status === "failed" && failed.length === 0) {
       loadErrors += Math.max(1, skipped.length);
       const reasons = [file.message, ...(hookErrors[file.name] ?? [])].filter(Boolean);
       const reason = reasons.length > 0 ? reasons.join("\n    ") : "no error recorded (see the output above)";
@@ -288,7 +291,17 @@ function readReport(reportFile = REPORT_FILE) {
     skipped: report.numPendingTests + report.numTodoTests - notRun,
     skippedByFile,
     failedFiles,
+    failedTests,
   };
+}
+
+/** The first lines of a test's failure messages: enough for the summary at the end of a long log. */
+function firstLines(messages = [], count = 6) {
+  const lines = messages
+    .join("\n")
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !/^\s*at .*(node_modules|node:|<anonymous>)/.test(line));
+  return lines.slice(0, count).concat(lines.length > count ? ["…"] : []);
 }
 
 async function main() {
@@ -361,6 +374,7 @@ async function main() {
         skipped: counts.skipped + chaos.skipped,
         skippedByFile: new Map([...counts.skippedByFile, ...chaos.skippedByFile]),
         failedFiles: [...counts.failedFiles, ...chaos.failedFiles],
+        failedTests: [...counts.failedTests, ...chaos.failedTests],
       };
     } else counts = chaos;
   }
@@ -382,6 +396,14 @@ async function main() {
     for (const { file, reason, notRun } of counts.failedFiles) {
       console.log(`  ${file}: ${reason}`);
       for (const title of notRun) console.log(`    - not run: ${title}`);
+    }
+  }
+  if (counts && counts.failedTests.length > 0) {
+    // Repeated here because CI keeps only the end of a long log: the failure itself scrolled past.
+    console.log("\nfailed tests:");
+    for (const { file, title, reason } of counts.failedTests) {
+      console.log(`  ${file}: ${title}`);
+      for (const line of reason) console.log(`      ${line}`);
     }
   }
   for (const { server, hint } of missing) console.log(`${server} missing: suites that need it are skipped — ${hint}`);
