@@ -38,7 +38,7 @@ import { citizenEvent, postMirrorBatch } from "./lib/batch-load.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
 import { median, round } from "./lib/stats.ts";
-import { buildUnits, gatewayUser, runUnit, upstashClient } from "./redis-rest.ts";
+import { buildUnits, gatewayUser, loadUnitScripts, runUnit, upstashClient } from "./redis-rest.ts";
 
 /**
  * Warm-up: V8 sizes its heap to the load over the first minute (RSS rises from ~200 MB at startup
@@ -226,8 +226,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     retry: { retries: 0 },
   });
   const redisClient = upstashClient(redis);
-  const [sample] = await buildUnits("soak-load", 1);
-  if (sample) await redis.scriptLoad(sample.finish.script);
+  await loadUnitScripts((script) => redis.scriptLoad(script));
 
   const traffic: Traffic = {
     sent: { gateway: 0, mirror: 0, redis: 0 },

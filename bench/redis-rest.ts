@@ -16,9 +16,9 @@
  *              out as one pipeline), straight to Redis: the ceiling.
  *
  * The commands are the producer's: each unit of work is one publish as the producer's Redis dedup
- * store makes it — `EVAL` of its begin script (rate limit + dedup lease + record, one event), then
- * four cache-style commands at once (`GET`, `SET … NX PX`, `INCR`, `SET … EX`), then its finish
- * script by `EVALSHA` (as `@upstash/redis` scripts send it once cached) — and `--callers` units
+ * store makes it — its begin script (rate limit + dedup lease + record, one event), then four
+ * cache-style commands at once (`GET`, `SET … NX PX`, `INCR`, `SET … EX`), then its finish script,
+ * both scripts by `EVALSHA` as the store sends them once Redis holds them — and `--callers` units
  * run concurrently, so the clients' auto-pipelining groups what the callers issue together. The
  * scripts, keys and arguments are recorded from `RedisDedupStore` itself, so they stay the
  * producer's. Best of `--runs` per way, runs interleaved; HTTP requests and Redis writes are
@@ -77,7 +77,6 @@ export interface Unit {
 
 /** What a way does per unit; both ways implement it with their own client. */
 export interface Client {
-  evalScript(call: ScriptCall): Promise<unknown>;
   evalshaScript(call: ScriptCall): Promise<unknown>;
   get(key: string): Promise<unknown>;
   setNxPx(key: string, value: string, ms: number): Promise<unknown>;
@@ -90,23 +89,35 @@ const sha1 = (text: string) => createHash("sha1").update(text, "utf8").digest("h
 /**
  * Records what `RedisDedupStore` sends for a one-event publish (begin with the request's rate
  * limit, finish with one receipt) through a stand-in for the Upstash client that only records.
+ * The store sends its scripts by SHA-1 and their text only after `NOSCRIPT`; the stand-in answers
+ * `NOSCRIPT` to a SHA-1 it has not seen the text of, so it learns each script's text once.
  */
 async function recordDedupCalls(run: string, count: number): Promise<Pick<Unit, "begin" | "finish">[]> {
-  let captured: { script: string; keys: string[]; args: string[] } | undefined;
+  let captured: { sha: string; keys: string[]; args: string[] } | undefined;
+  const scripts = new Map<string, string>();
+  // The begin reply of an admitted request whose event is new; finish ignores its reply.
+  const reply = [["admitted", 1_000_000], ["created"]];
   const recorder = {
+    evalsha: async (sha: string, keys: string[], args: (string | number)[]) => {
+      if (!scripts.has(sha)) throw new Error("NOSCRIPT No matching script. Please use EVAL.");
+      captured = { sha, keys, args: args.map(String) };
+      return reply;
+    },
     eval: async (script: string, keys: string[], args: (string | number)[]) => {
-      captured = { script, keys, args: args.map(String) };
-      // The begin reply of an admitted request whose event is new; finish ignores its reply.
-      return [["admitted", 1_000_000], ["created"]];
+      scripts.set(sha1(script), script);
+      captured = { sha: sha1(script), keys, args: args.map(String) };
+      return reply;
     },
   };
   const store = new RedisDedupStore(recorder as never, `${PREFIX}:dedup`);
   const calls: Pick<Unit, "begin" | "finish">[] = [];
   const take = (): ScriptCall => {
     if (captured === undefined) throw new Error("the dedup store sent nothing");
-    const { script, keys, args } = captured;
+    const { sha, keys, args } = captured;
     captured = undefined;
-    return { script, sha: sha1(script), keys, args };
+    const script = scripts.get(sha);
+    if (script === undefined) throw new Error(`the dedup store sent a script it never sent the text of (${sha})`);
+    return { script, sha, keys, args };
   };
   for (let i = 0; i < count; i++) {
     const key = `/gov/bench:${run}-${i}`;
@@ -151,9 +162,20 @@ export async function buildUnits(run: string, count: number): Promise<Unit[]> {
   }));
 }
 
-/** One unit: the begin script, then the four cache commands at once, then the finish script. */
+/**
+ * One unit: the begin script, then the four cache commands at once, then the finish script; the
+ * scripts by SHA-1, so Redis must hold them first (`loadUnitScripts`).
+ */
+/** Loads the units' scripts into Redis's script cache, through `load` (`SCRIPT LOAD`). */
+export async function loadUnitScripts(load: (script: string) => Promise<unknown>): Promise<void> {
+  const [sample] = await buildUnits("load", 1);
+  if (sample === undefined) throw new Error("no unit to take the scripts from");
+  await load(sample.begin.script);
+  await load(sample.finish.script);
+}
+
 export async function runUnit(client: Client, unit: Unit): Promise<void> {
-  await client.evalScript(unit.begin);
+  await client.evalshaScript(unit.begin);
   await Promise.all([
     client.get(unit.cacheKey),
     client.setNxPx(unit.lockKey, "holder", 30_000),
@@ -201,7 +223,6 @@ async function measureUnits(
 
 export function upstashClient(redis: UpstashRedis): Client {
   return {
-    evalScript: (call) => redis.eval(call.script, call.keys, call.args),
     evalshaScript: (call) => redis.evalsha(call.sha, call.keys, call.args),
     get: (key) => redis.get(key),
     setNxPx: (key, value, ms) => redis.set(key, value, { nx: true, px: ms }),
@@ -212,7 +233,6 @@ export function upstashClient(redis: UpstashRedis): Client {
 
 function ioredisClient(redis: IORedis): Client {
   return {
-    evalScript: (call) => redis.eval(call.script, call.keys.length, ...call.keys, ...call.args),
     evalshaScript: (call) => redis.evalsha(call.sha, call.keys.length, ...call.keys, ...call.args),
     get: (key) => redis.get(key),
     setNxPx: (key, value, ms) => redis.set(key, value, "PX", ms, "NX"),
@@ -351,9 +371,11 @@ export const benchGatewayProcess: BenchBridgeFactory = async (parameters) => {
  * gateway: no gateway, however lean, can take the client past this rate.
  */
 export const benchCannedReplies: BenchBridgeFactory = async () => {
-  const replyFor = (name: string): JsonReply => {
+  const replyFor = (name: string, numberOfKeys: string): JsonReply => {
     const lower = name.toLowerCase();
-    if (lower === "eval") return encodeReply([[Buffer.from("admitted"), 1_000_000], [Buffer.from("created")]], true);
+    // The begin script (four keys) answers its admission and the event's state; finish answers 1.
+    if (lower === "evalsha" && numberOfKeys === "4")
+      return encodeReply([[Buffer.from("admitted"), 1_000_000], [Buffer.from("created")]], true);
     if (lower === "evalsha" || lower === "incr") return 1;
     if (lower === "get")
       return encodeReply(
@@ -369,7 +391,9 @@ export const benchCannedReplies: BenchBridgeFactory = async () => {
     request.on("end", () => {
       httpRequests++;
       const commands = JSON.parse(Buffer.concat(chunks).toString("utf8")) as string[][];
-      const body = JSON.stringify(commands.map((command) => ({ result: replyFor(String(command[0])) })));
+      const body = JSON.stringify(
+        commands.map((command) => ({ result: replyFor(String(command[0]), String(command[2])) })),
+      );
       response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       response.end(body);
     });
@@ -415,9 +439,8 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   const directWrites = countSocketWrites(direct);
   await direct.ping();
 
-  // EVALSHA needs the finish script cached; both ways see the same Redis script cache.
-  const [sample] = await buildUnits("load", 1);
-  if (sample) await direct.script("LOAD", sample.finish.script);
+  // Every way sends the scripts by SHA-1 and sees the same Redis script cache.
+  await loadUnitScripts((script) => direct.script("LOAD", script));
 
   let runNumber = 0;
   const counts: Record<string, { commands: number; http: number; redis: number }> = {};
@@ -550,7 +573,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       commands_per_run: size.units * COMMANDS_PER_UNIT,
       callers: size.callers,
       runs: size.runs,
-      unit: "EVAL dedup begin (rate limit + lease + record) → GET, SET NX PX, INCR, SET EX at once → EVALSHA dedup finish",
+      unit: "EVALSHA dedup begin (rate limit + lease + record) → GET, SET NX PX, INCR, SET EX at once → EVALSHA dedup finish",
       gateway_user: user.restricted ? "restricted ACL user (as deployed)" : "REDIS_URL's own user (unrestricted)",
       rest_client: `@upstash/redis ${packageVersion("@upstash/redis")} (enableAutoPipelining, base64 responses)`,
       redis_client: `ioredis ${packageVersion("ioredis")} (enableAutoPipelining)`,

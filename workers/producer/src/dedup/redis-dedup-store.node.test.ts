@@ -7,6 +7,7 @@ import { createGatewayRedisUser, type GatewayRedisUser } from "../../../../test/
 import { requireService } from "../../../../test/support/services.ts";
 import { runDedupStoreContract } from "./dedup-store.contract.ts";
 import { RedisDedupStore } from "./redis-dedup-store.ts";
+import { RedisScript } from "./redis-script.ts";
 
 /** Real Redis behind the bridge's Upstash Redis REST gateway — the same path the Worker takes. */
 const available = await requireService("redis", "RedisDedupStore");
@@ -17,6 +18,13 @@ let gatewayUser: GatewayRedisUser | undefined;
 let admin: IORedis | undefined;
 // Under edgebus:*, the key patterns the gateway's ACL user gets by default.
 const prefix = `edgebus:test:dedup:${crypto.randomUUID()}`;
+
+/** The command names of a request body: one command (`["evalsha", …]`) or a pipeline of them. */
+function commandNames(body: string): string[] {
+  const parsed = JSON.parse(body) as unknown[];
+  const commands = Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed];
+  return commands.map((command) => String(command[0]).toLowerCase());
+}
 
 function client(): Redis {
   if (gateway === undefined) throw new Error("gateway not started");
@@ -68,6 +76,59 @@ describe.skipIf(!available)("RedisDedupStore through the Redis REST gateway", ()
       expect(answer).toMatchObject({ admitted: true, decision: { remaining: 900 } });
       await store.finishMany(items.map(({ key, holder }) => ({ key, holder, delivered: {}, complete: true })));
       expect(fetchSpy).toHaveBeenCalledTimes(2);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it("sends its scripts by SHA-1: the text only once Redis does not hold them", async () => {
+    const store = new RedisDedupStore(client(), prefix);
+    const items = [{ key: `/svc\u0000sha-${crypto.randomUUID()}`, holder: "h", plan: ["queue:archive"] }];
+    const options = { firstSeenAt: new Date().toISOString(), leaseMs: 10_000 };
+    await store.beginMany(items, options); // Redis holds the scripts from here on, whatever ran before.
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      await store.finishMany(items.map(({ key, holder }) => ({ key, holder, delivered: {}, complete: true })));
+      await store.beginMany([{ ...items[0], key: `${items[0]?.key}-2` } as (typeof items)[number]], options);
+      const bodies = fetchSpy.mock.calls.map(([, init]) => String(init?.body));
+      expect(bodies).toHaveLength(2);
+      for (const body of bodies) {
+        expect(commandNames(body)).toEqual(["evalsha"]);
+        expect(body).not.toContain("redis.call");
+      }
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  it("runs a script Redis does not hold once, by its text after NOSCRIPT, and by SHA-1 afterwards", async () => {
+    // A script text no other test sends, so Redis cannot hold it yet.
+    const key = `${prefix}:script:${crypto.randomUUID()}`;
+    const script = new RedisScript(`-- ${crypto.randomUUID()}\nreturn redis.call('INCR', KEYS[1])`);
+    expect(await admin?.script("EXISTS", await script.sha())).toEqual([0]);
+    const redis = client();
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      expect(await script.run(redis, [key], [])).toBe(1);
+      const commands = () => fetchSpy.mock.calls.flatMap(([, init]) => commandNames(String(init?.body)));
+      expect(commands()).toEqual(["evalsha", "eval"]);
+      expect(await script.run(redis, [key], [])).toBe(2);
+      expect(commands()).toEqual(["evalsha", "eval", "evalsha"]);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+    // The failed EVALSHA ran nothing: the counter counts the two runs.
+    expect(await admin?.get(key)).toBe("2");
+  });
+
+  it("passes on a script's own errors without running its text again", async () => {
+    const script = new RedisScript(`-- ${crypto.randomUUID()}\nreturn redis.error_reply('BOOM the script failed')`);
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      await expect(script.run(client(), [], [])).rejects.toThrow(/BOOM the script failed/);
+      await expect(script.run(client(), [], [])).rejects.toThrow(/BOOM the script failed/);
+      // NOSCRIPT then EVAL the first time; by SHA-1 the second time, its error not taken for NOSCRIPT.
+      expect(fetchSpy).toHaveBeenCalledTimes(3);
     } finally {
       fetchSpy.mockRestore();
     }

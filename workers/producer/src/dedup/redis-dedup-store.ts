@@ -12,6 +12,7 @@ import {
   type DeliveryRecord,
   type FinishItem,
 } from "./dedup-store.ts";
+import { RedisScript } from "./redis-script.ts";
 
 /**
  * The request's rate limit, then every event's begin, in one atomic step.
@@ -23,7 +24,7 @@ import {
  * The window estimate is the sliding window of `MemoryRateLimiter`: the previous window's count
  * weighted by how much of it still overlaps, plus the current one's.
  */
-const BEGIN_MANY_SCRIPT = `local replies = {}
+const BEGIN_MANY_SCRIPT = new RedisScript(`local replies = {}
 if ARGV[1] == '1' then
   local limit, window, now, cost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
   local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -54,14 +55,14 @@ for i = 1, (#KEYS - 2) / 2 do
     replies[i + 1] = fields
   end
 end
-return replies`;
+return replies`);
 
 /**
  * Every event's finish in one step. KEYS: per event: record, lease. ARGV: per event: holder,
  * complete ("1"/"0"), the number of receipts, then field/value pairs of receipts.
  * Writes only into an existing record (a late finish must not recreate one without expiry).
  */
-const FINISH_MANY_SCRIPT = `local at = 1
+const FINISH_MANY_SCRIPT = new RedisScript(`local at = 1
 for i = 1, #KEYS / 2 do
   local record, lease = KEYS[2 * i - 1], KEYS[2 * i]
   local holder, complete, pairs = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
@@ -73,7 +74,7 @@ for i = 1, #KEYS / 2 do
   at = at + 2 * pairs
   if redis.call('GET', lease) == holder then redis.call('DEL', lease) end
 end
-return 1`;
+return 1`);
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -83,7 +84,8 @@ async function sha256Hex(text: string): Promise<string> {
 /**
  * Dedup records and rate limits in Upstash Redis (or the bridge's Redis REST gateway), shared by
  * every isolate. `beginMany` and `finishMany` are one Lua script each, so a publish request costs
- * two Redis round trips whatever its batch size. The scripts touch several keys, so the Redis
+ * two Redis round trips whatever its batch size (one more, once, when Redis does not hold a
+ * script yet: they are sent by SHA-1, see `RedisScript`). The scripts touch several keys, so the Redis
  * behind them must not be a Redis Cluster (Upstash and a standalone or Sentinel-managed Redis
  * behind the bridge are fine).
  *
@@ -156,9 +158,7 @@ export class RedisDedupStore implements DedupStore {
       keys.push(...(await this.#keys(item.key)));
       args.push(item.holder, JSON.stringify(item.plan));
     }
-    const reply = await this.#call("begin", () =>
-      this.redis.eval<(string | number)[], unknown[][]>(BEGIN_MANY_SCRIPT, keys, args),
-    );
+    const reply = await this.#call("begin", () => BEGIN_MANY_SCRIPT.run<unknown[][]>(this.redis, keys, args));
     const [admitted, ...perEvent] = reply;
     const decision =
       admission === undefined
@@ -187,7 +187,7 @@ export class RedisDedupStore implements DedupStore {
       args.push(holder, complete ? "1" : "0", String(receipts.length));
       for (const [destination, receipt] of receipts) args.push(`d:${destination}`, JSON.stringify(receipt));
     }
-    await this.#call("finish", () => this.redis.eval(FINISH_MANY_SCRIPT, keys, args));
+    await this.#call("finish", () => FINISH_MANY_SCRIPT.run(this.redis, keys, args));
   }
 }
 
