@@ -134,6 +134,37 @@ async function startBridge(config: Record<string, unknown>, env: Record<string, 
   return { url: `http://127.0.0.1:${port}`, pid: child.pid as number, output: () => tail, stop };
 }
 
+const SCRAPE_EVERY_SECONDS = 5;
+
+interface SoakSample {
+  second: number;
+  rss_mb: number;
+  cpu_seconds: number;
+  acked: number;
+  phase: string;
+  /** From the bridge's /metrics, on the samples a scrape answered for. */
+  heap_total_mb?: number;
+  heap_used_mb?: number;
+  external_mb?: number;
+}
+
+/** The bridge's V8 heap (reserved, used) and external memory in MB, from its /metrics. */
+async function scrapeMemory(
+  bridgeUrl: string,
+): Promise<Pick<SoakSample, "heap_total_mb" | "heap_used_mb" | "external_mb">> {
+  const text = await (await fetch(`${bridgeUrl}/metrics`, { signal: AbortSignal.timeout(4000) })).text();
+  const megabytes = (name: string) => {
+    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+    if (!match) throw new Error(`${name} is not on the bridge's /metrics`);
+    return round(Number(match[1]) / 1_048_576, 1);
+  };
+  return {
+    heap_total_mb: megabytes("nodejs_heap_size_total_bytes"),
+    heap_used_mb: megabytes("nodejs_heap_size_used_bytes"),
+    external_mb: megabytes("nodejs_external_memory_bytes"),
+  };
+}
+
 /** Resident set size of process `pid` in MB (`VmRSS`), or NaN once it is gone. */
 function rssMb(pid: number): number {
   try {
@@ -305,19 +336,25 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     }
   };
 
-  const samples: { second: number; rss_mb: number; cpu_seconds: number; acked: number; phase: string }[] = [];
+  const samples: SoakSample[] = [];
   const totalSeconds = size.warmupSeconds + size.seconds;
   const began = performance.now();
   const ackedSoFar = () => traffic.acked.gateway_messages + traffic.acked.mirror_events;
   const sampler = setInterval(() => {
     const second = Math.round((performance.now() - began) / 1000);
-    samples.push({
+    const sample: SoakSample = {
       second,
       rss_mb: round(rssMb(bridge.pid), 1),
       cpu_seconds: cpuSeconds(bridge.pid),
       acked: ackedSoFar(),
       phase: second <= size.warmupSeconds ? "warm-up" : "soak",
-    });
+    };
+    samples.push(sample);
+    // How the bridge's own /metrics splits its memory, scraped as Prometheus would (every 5 s).
+    if (second % SCRAPE_EVERY_SECONDS === 0)
+      void scrapeMemory(bridge.url)
+        .then((split) => Object.assign(sample, split))
+        .catch(() => undefined);
     if (second % 30 === 0 && second > 0) {
       const last = samples.at(-1);
       context.log(
@@ -375,8 +412,17 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
   context.log(
     `RSS after warm-up ${rssFigures.at_start_after_warm_up} MB, median ${rssFigures.median}, min ${rssFigures.min}, max ${rssFigures.max}, last ${rssFigures.last}, slope ${rssFigures.slope_mb_per_minute} MB/min, flat: ${within ? "yes" : "no"}`,
   );
+  const split = (key: "heap_total_mb" | "heap_used_mb" | "external_mb") => {
+    const values = soak.flatMap((s) => (s[key] === undefined ? [] : [s[key]])).sort((a, b) => a - b);
+    return { median: round(median(values), 1), min: values[0] ?? Number.NaN, max: values.at(-1) ?? Number.NaN };
+  };
   const results = {
     rss_mb: rssFigures,
+    memory_split_mb: {
+      heap_total: split("heap_total_mb"),
+      heap_used: split("heap_used_mb"),
+      external: split("external_mb"),
+    },
     achieved_messages_per_second: achieved,
     offered_messages_per_second: RATE,
     bridge_cpu_percent_of_one_core: cpuPercent,
@@ -394,7 +440,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       redis_rest: `${REDIS_UNITS_PER_SECOND} producer dedup units/s (${REDIS_UNITS_PER_SECOND * 6} commands/s) via @upstash/redis, auto-pipelined`,
       max_in_flight: MAX_IN_FLIGHT,
       bridge: "separate process: node --import tsx bridges/main.ts --config <file>, environment built from scratch",
-      sampling: "VmRSS from /proc/<pid>/status and CPU time from /proc/<pid>/stat, every second",
+      sampling: `VmRSS from /proc/<pid>/status and CPU time from /proc/<pid>/stat, every second; the V8 heap (reserved, used) and external memory from the bridge's /metrics every ${SCRAPE_EVERY_SECONDS} s`,
     },
     results,
     ratios: {

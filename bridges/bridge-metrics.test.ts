@@ -186,6 +186,10 @@ describe.runIf(available)("bridge metrics read back from /metrics", () => {
     }
     expect(find(samples, "edgebus_bridge_http_requests_total", { area: "mirror", status: "2xx" })[0]?.value).toBe(1);
     expect(find(samples, "edgebus_bridge_http_requests_total", { area: "other", status: "4xx" })[0]?.value).toBe(1);
+    // The process's own figures, under the client libraries' names.
+    for (const name of ["process_resident_memory_bytes", "nodejs_heap_size_used_bytes", "process_cpu_seconds_total"]) {
+      expect(find(samples, name)[0]?.value, name).toBeGreaterThan(0);
+    }
     // No Kafka part failed against a healthy broker.
     expect(find(samples, "edgebus_bridge_kafka_metrics_errors_total").every((s) => s.value === 0)).toBe(true);
   });

@@ -31,6 +31,7 @@ import { type NonceStore, RedisNonceStore } from "./mirror/nonce-store.ts";
 import { createMirrorTargets, mirrorTargetsOf, targetMapping } from "./mirror/targets/create-targets.ts";
 import type { MirrorTarget } from "./mirror/targets/mirror-target.ts";
 import { TopicMapping } from "./mirror/topic-mapping.ts";
+import { ProcessMetrics } from "./process-metrics.ts";
 import { createRedisRestGateway } from "./redis-rest/app.ts";
 import { openGatewayRedis } from "./redis-rest/serve.ts";
 import { RedisSubscriptions } from "./redis-rest/subscriptions.ts";
@@ -226,11 +227,13 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
         (stage) => metrics.inc("edgebus_bridge_kafka_metrics_errors_total", { stage }),
       )
     : undefined;
+  const processMetrics = new ProcessMetrics();
   app.get("/metrics", async (c) => {
     const families = [
       ...((await kafkaMetrics?.families()) ?? []),
       ...((await topicDrift?.families()) ?? []),
       ...targetFamilies(targets),
+      ...(await processMetrics.families()),
     ];
     return c.text(metrics.render(families), 200, { "content-type": "text/plain; version=0.0.4" });
   });
@@ -405,6 +408,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       await kafka?.close();
       await nonces?.close();
       await redis?.quit().catch(() => undefined);
+      processMetrics.close();
     },
   };
 }

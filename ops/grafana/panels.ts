@@ -535,6 +535,56 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
         ],
       },
       {
+        title: "Bridge memory by process",
+        description:
+          "Resident memory, the V8 heap in use and memory outside it (buffers). A rising floor after garbage collections, not the saw-tooth between them, is a leak.",
+        kind: "timeseries",
+        unit: "bytes",
+        width: 12,
+        queries: [
+          {
+            expr: 'max by (instance) (process_resident_memory_bytes{job="edgebus-bridge"})',
+            legend: "{{instance}} resident",
+            record: "instance:edgebus_bridge_process_resident_memory_bytes:max",
+            expect: [{ labels: { instance: "bridge.internal.example:8788" }, value: 300e6 }],
+          },
+          {
+            expr: 'max by (instance) (nodejs_heap_size_used_bytes{job="edgebus-bridge"})',
+            legend: "{{instance}} heap used",
+            record: "instance:edgebus_bridge_nodejs_heap_size_used_bytes:max",
+            expect: [{ labels: { instance: "bridge.internal.example:8788" }, value: 120e6 }],
+          },
+          {
+            expr: 'max by (instance) (nodejs_external_memory_bytes{job="edgebus-bridge"})',
+            legend: "{{instance}} external",
+            record: "instance:edgebus_bridge_nodejs_external_memory_bytes:max",
+            expect: [{ labels: { instance: "bridge.internal.example:8788" }, value: 40e6 }],
+          },
+        ],
+      },
+      {
+        title: "Bridge CPU and event loop by process",
+        description:
+          "CPU in cores (one process uses at most about one) and the event loop's p99 delay; alert EdgebusBridgeEventLoopSlow above 250 ms for 10 min.",
+        kind: "timeseries",
+        unit: "short",
+        width: 12,
+        queries: [
+          {
+            expr: 'sum by (instance) (rate(process_cpu_seconds_total{job="edgebus-bridge"}[5m]))',
+            legend: "{{instance}} CPU (cores)",
+            record: "instance:edgebus_bridge_process_cpu_seconds:rate5m",
+            expect: [{ labels: { instance: "bridge.internal.example:8788" }, value: 0.5 }],
+          },
+          {
+            expr: 'max by (instance) (nodejs_eventloop_lag_p99_seconds{job="edgebus-bridge"})',
+            legend: "{{instance}} event loop p99 (s)",
+            record: "instance:edgebus_bridge_nodejs_eventloop_lag_p99_seconds:max",
+            expect: [{ labels: { instance: "bridge.internal.example:8788" }, value: 0.02 }],
+          },
+        ],
+      },
+      {
         title: "Scrape targets up",
         description:
           "1 when Prometheus could scrape the job; 0 for edgebus-bridge is alert EdgebusBridgeDown, for the others EdgebusMetricsScrapeFailing.",

@@ -154,6 +154,12 @@ export const SYNTHETIC_SERIES: readonly SyntheticSeries[] = [
   ...histogram("edgebus_bridge_mirror_delay_seconds", {}, SLOW),
   counter("edgebus_bridge_kafka_rest_produced_total", {}, 60),
   counter("edgebus_bridge_mirror_pull_forwarded_total", {}, 30),
+  // The bridge process's own figures, per instance.
+  gauge("process_resident_memory_bytes", { job: "edgebus-bridge", instance: "bridge.internal.example:8788" }, 300e6),
+  gauge("nodejs_heap_size_used_bytes", { job: "edgebus-bridge", instance: "bridge.internal.example:8788" }, 120e6),
+  gauge("nodejs_external_memory_bytes", { job: "edgebus-bridge", instance: "bridge.internal.example:8788" }, 40e6),
+  counter("process_cpu_seconds_total", { job: "edgebus-bridge", instance: "bridge.internal.example:8788" }, 30),
+  gauge("nodejs_eventloop_lag_p99_seconds", { job: "edgebus-bridge", instance: "bridge.internal.example:8788" }, 0.02),
 
   // Prometheus's own per-target series (job names as in ops/prometheus/prometheus.yml).
   gauge("up", { job: "edgebus-producer", instance: "producer.example.org:443" }, 1),
