@@ -104,8 +104,9 @@ async function recordDedupCalls(run: string, count: number): Promise<Pick<Unit, 
       return reply;
     },
     eval: async (script: string, keys: string[], args: (string | number)[]) => {
-      scripts.set(sha1(script), script);
-      captured = { sha: sha1(script), keys, args: args.map(String) };
+      const sha = sha1(script);
+      scripts.set(sha, script);
+      captured = { sha, keys, args: args.map(String) };
       return reply;
     },
   };
@@ -162,10 +163,6 @@ export async function buildUnits(run: string, count: number): Promise<Unit[]> {
   }));
 }
 
-/**
- * One unit: the begin script, then the four cache commands at once, then the finish script; the
- * scripts by SHA-1, so Redis must hold them first (`loadUnitScripts`).
- */
 /** Loads the units' scripts into Redis's script cache, through `load` (`SCRIPT LOAD`). */
 export async function loadUnitScripts(load: (script: string) => Promise<unknown>): Promise<void> {
   const [sample] = await buildUnits("load", 1);
@@ -174,6 +171,10 @@ export async function loadUnitScripts(load: (script: string) => Promise<unknown>
   await load(sample.finish.script);
 }
 
+/**
+ * One unit: the begin script, then the four cache commands at once, then the finish script; the
+ * scripts by SHA-1, so Redis must hold them first (`loadUnitScripts`).
+ */
 export async function runUnit(client: Client, unit: Unit): Promise<void> {
   await client.evalshaScript(unit.begin);
   await Promise.all([

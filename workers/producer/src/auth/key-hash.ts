@@ -1,7 +1,8 @@
+import { hexDigest } from "../hex-digest.ts";
+
 /** Lowercase hex SHA-256 of an API key: the only form in which keys are stored. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return await hexDigest("SHA-256", key);
 }
 
 /** A new random key: `ebk_` + 32 random bytes in base64url (256 bits of entropy). */

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { EdgebusError, isEdgebusError } from "#shared/errors.ts";
 import type { PublishReceipt } from "../brokers/publisher.ts";
+import { hexDigest } from "../hex-digest.ts";
 import { withRedisDeadline } from "../redis-client.ts";
 import {
   type BeginItem,
@@ -76,11 +77,6 @@ for i = 1, #KEYS / 2 do
 end
 return 1`);
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Dedup records and rate limits in Upstash Redis (or the bridge's Redis REST gateway), shared by
  * every isolate. `beginMany` and `finishMany` are one Lua script each, so a publish request costs
@@ -123,7 +119,7 @@ export class RedisDedupStore implements DedupStore {
   }
 
   async #keys(key: string): Promise<[record: string, lease: string]> {
-    const hash = await sha256Hex(key);
+    const hash = await hexDigest("SHA-256", key);
     return [`${this.prefix}:event:${hash}`, `${this.prefix}:lease:${hash}`];
   }
 

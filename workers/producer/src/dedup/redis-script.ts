@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { hexDigest } from "../hex-digest.ts";
 
 /**
  * A Lua script that travels by its SHA-1: `EVALSHA` first, and the script's text (`EVAL`) only
@@ -23,7 +24,7 @@ export class RedisScript {
 
   /** The SHA-1 Redis knows the script by (hex, lower case). */
   async sha(): Promise<string> {
-    if (this.#sha === undefined) this.#sha = await sha1Hex(this.text);
+    if (this.#sha === undefined) this.#sha = await hexDigest("SHA-1", this.text);
     return this.#sha;
   }
 
@@ -41,9 +42,4 @@ export class RedisScript {
 /** Redis's answer for an unknown SHA-1 starts with `NOSCRIPT` (Upstash and the bridge pass it on verbatim). */
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && /\bNOSCRIPT\b/i.test(error.message);
-}
-
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
