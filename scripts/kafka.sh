@@ -236,16 +236,31 @@ launch_broker() {
   echo $! >"$(pid_file "$id")"
 }
 
+# The probe's client needs Node >= 22 (Promise.withResolvers). Under an older `node` on PATH (a
+# direct `bash scripts/kafka.sh start` on a Node 20 machine) the project's launcher names the newer
+# Node the npm scripts use, fetched once; resolved once per run, "none" when it cannot be had.
+PROBE_NODE=""
+resolve_probe_node() {
+  [[ -n "$PROBE_NODE" ]] && return 0
+  local bin_dir
+  if command -v node >/dev/null && bin_dir=$(node "${REPO_ROOT}/scripts/with-node.mjs" --print-bin-dir 2>/dev/null); then
+    PROBE_NODE="${bin_dir}/node"
+  else
+    PROBE_NODE="none"
+  fi
+}
+
 # Ready = every broker accepts connections and the cluster metadata lists all of them, asked
 # over the Kafka protocol with the project's own client (falls back to the broker log line when
 # Node or node_modules are unavailable).
 probe_cluster() {
   local count=$1 id
   for ((id = 1; id <= count; id++)); do port_open "$(broker_port "$id")" || return 1; done
-  if command -v node >/dev/null && [[ -d "${REPO_ROOT}/node_modules/@platformatic/kafka" ]]; then
+  resolve_probe_node
+  if [[ "$PROBE_NODE" != "none" && -d "${REPO_ROOT}/node_modules/@platformatic/kafka" ]]; then
     local bootstrap=""
     for ((id = 1; id <= count; id++)); do bootstrap+="${bootstrap:+,}127.0.0.1:$(broker_port "$id")"; done
-    (cd "$REPO_ROOT" && BOOTSTRAP="$bootstrap" EXPECTED="$count" timeout 15 node --input-type=module -e '
+    (cd "$REPO_ROOT" && BOOTSTRAP="$bootstrap" EXPECTED="$count" timeout 15 "$PROBE_NODE" --input-type=module -e '
       import { Admin } from "@platformatic/kafka";
       const admin = new Admin({ clientId: "kafka-sh-probe", bootstrapBrokers: process.env.BOOTSTRAP.split(","), timeout: 5000, retries: 0 });
       try {
