@@ -276,7 +276,10 @@ probe_cluster() {
 }
 
 wait_ready() {
-  local count=$1 deadline=$((SECONDS + READY_TIMEOUT_SECONDS)) id
+  local count=$1 deadline id
+  # Before the clock starts: the first resolution may fetch a Node (once per machine).
+  resolve_probe_node
+  deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
   while ((SECONDS < deadline)); do
     for ((id = 1; id <= count; id++)); do
       broker_pid "$id" >/dev/null || die "broker ${id} exited during startup; last lines of $(broker_dir "$id")/server.log:
