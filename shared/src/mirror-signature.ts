@@ -16,6 +16,8 @@
  * Web Crypto only, so it runs in Workers and Node alike.
  */
 
+import { hexOf } from "./hex.ts";
+
 export const SIGNATURE_HEADER = "x-edgebus-signature";
 export const TIMESTAMP_HEADER = "x-edgebus-timestamp";
 export const NONCE_HEADER = "x-edgebus-nonce";
@@ -31,12 +33,12 @@ async function hmacHex(secret: string, payload: string): Promise<string> {
     "sign",
   ]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(payload)));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hexOf(mac);
 }
 
 /** 32 hex characters from 16 random bytes. */
 export function newNonce(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return hexOf(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** The three headers of a signed request; a fresh nonce unless one is given (tests). */

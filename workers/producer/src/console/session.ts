@@ -14,6 +14,8 @@
  *   unguessable without the secret. Every state-changing console request must carry it.
  */
 
+import { hexOf } from "#shared/hex.ts";
+
 const encoder = new TextEncoder();
 
 /** Absolute lifetime of a session (no sliding renewal): sign in again after it. */
@@ -68,7 +70,7 @@ async function sign(secret: string, text: string): Promise<Uint8Array> {
 
 /** A new session for key `kid` (whose stored hash is `keyHash`), issued at `now` (ms). */
 export function newSession(kid: string, keyHash: string, now = Date.now()): SessionClaims {
-  const sid = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const sid = hexOf(crypto.getRandomValues(new Uint8Array(16)));
   const iat = Math.floor(now / 1000);
   return { sid, kid, kh: keyHash.slice(0, 16), iat, exp: iat + SESSION_TTL_SECONDS };
 }
