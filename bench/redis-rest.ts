@@ -342,11 +342,12 @@ async function serveGateway(parameters: { redisUrl: string; restricted: boolean;
     }),
   );
   const server = await serveLocally(app, leanRoutes);
-  const redisWrites = countSocketWrites(gateway.redis);
+  // The gateway's own connection carries only its user check; pipelines go on the runner's.
+  const guardWrites = countSocketWrites(gateway.redis);
   await gateway.redis.ping();
   return {
     url: server.url,
-    counts: (): GatewayCounts => ({ http: httpRequests, redis: redisWrites() }),
+    counts: (): GatewayCounts => ({ http: httpRequests, redis: guardWrites() + rest.pipelineWrites() }),
     async close() {
       await server.close();
       await gateway.redis.quit().catch(() => gateway.redis.disconnect());

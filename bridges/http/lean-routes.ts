@@ -103,13 +103,13 @@ async function serve(route: LeanRoute, request: NodeLeanRequest, options: LeanRo
   const { incoming, outgoing } = request;
   closeIfBodyUnread(incoming, outgoing);
   if (!outgoing.headersSent && !outgoing.writableEnded) {
-    const body = Buffer.from(answer.json, "utf8");
     outgoing.writeHead(answer.status, {
       ...answer.headers,
       "content-type": "application/json",
-      "content-length": body.byteLength,
+      "content-length": Buffer.byteLength(answer.json, "utf8"),
     });
-    outgoing.end(body);
+    // As a string, Node writes the head and the body in one piece (a Buffer body is a second chunk).
+    outgoing.end(answer.json);
   }
   options.onAnswered?.(request.path, answer.status, (performance.now() - started) / 1000);
 }

@@ -27,6 +27,8 @@ export interface RedisRestGateway {
    * transaction connections, scripts and body budget.
    */
   leanRoutes(prefix: string): LeanRoute[];
+  /** Socket writes made so far on the connection of pipelines and single commands (round trips). */
+  pipelineWrites(): number;
 }
 
 /**
@@ -54,7 +56,11 @@ export function createRedisRestApp(options: RedisRestAppOptions): Hono {
 /** `createRedisRestApp`'s app plus its lean routes (the bridge serves both, bridges/server.ts). */
 export function createRedisRestGateway(options: RedisRestAppOptions): RedisRestGateway {
   const core = new RedisRestCore(options);
-  return { app: honoApp(core), leanRoutes: (prefix) => createRedisRestLeanRoutes(core, prefix) };
+  return {
+    app: honoApp(core),
+    leanRoutes: (prefix) => createRedisRestLeanRoutes(core, prefix),
+    pipelineWrites: () => core.runner.pipelineWrites,
+  };
 }
 
 function honoApp(core: RedisRestCore): Hono {

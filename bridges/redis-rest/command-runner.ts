@@ -3,16 +3,20 @@ import { EdgebusError } from "#shared/errors.ts";
 import { argText, type RedisArg, type RedisCommand } from "./command-body.ts";
 import { duplicateWithTimeout, GATEWAY_COMMAND_TIMEOUT_MS, withCommandDeadline } from "./command-deadline.ts";
 import { encodeReply, type JsonReply } from "./reply-encoding.ts";
+import { RedisReplyError, type RespReply } from "./resp-codec.ts";
+import { RespConnection, respOptionsLike } from "./resp-connection.ts";
 import { rewriteScript, ScriptShaMap, scriptSha } from "./script-rewriter.ts";
 import { type TransactionConnectionLimits, TransactionConnections } from "./transaction-connections.ts";
 
 /** One command's answer in the Upstash REST shape: `{result}` (null included) or `{error}`. */
 export type CommandOutcome = { result: JsonReply } | { error: string };
 
-/** A command ready for Redis plus how to turn Redis's reply back into what the client expects. */
+/**
+ * A command ready for Redis (the request's own array when nothing changes) plus how to turn
+ * Redis's reply back into what the client expects.
+ */
 interface PreparedCommand {
-  readonly name: string;
-  readonly args: RedisArg[];
+  readonly command: RedisCommand;
   readonly mapReply?: (reply: unknown) => unknown;
 }
 
@@ -22,7 +26,9 @@ const SHA_COMMANDS = new Set(["evalsha", "evalsha_ro"]);
 const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
 
 /**
- * Runs REST commands against Redis through ioredis `callBuffer`, so values are binary-safe.
+ * Runs REST commands against Redis, binary-safe: pipelines and single commands on a connection of
+ * its own (`RespConnection`, opened as the ioredis connection it is given: same server, user and
+ * database), transactions and `SCRIPT KILL` on ioredis connections duplicated from that one.
  *
  * Guarantees:
  * - Redis errors (`ReplyError`) become `{error: <Redis's own text>}` — `NOSCRIPT`, `WRONGTYPE`…
@@ -41,14 +47,14 @@ const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
  */
 export class RedisCommandRunner {
   readonly #redis: Redis;
+  /** Pipelines and single commands: one encoded write and one promise per pipeline. */
+  readonly #pipelines: RespConnection;
   readonly #scripts: ScriptShaMap;
   readonly #transactions: TransactionConnections;
   readonly #control: Redis;
   /** The database of the gateway's URL; transaction connections select it explicitly. */
   readonly #db: number;
   readonly #timeoutMs: number;
-  /** True while the shared connection's socket is corked until the end of this turn. */
-  #corkedTurn = false;
 
   constructor(
     redis: Redis,
@@ -64,10 +70,16 @@ export class RedisCommandRunner {
     this.#scripts = options.scripts ?? new ScriptShaMap();
     this.#transactions = new TransactionConnections(redis, options.transactions);
     this.#db = Number(redis.options.db ?? 0);
+    this.#pipelines = new RespConnection(respOptionsLike(redis));
     // Opened now, not when a script is already running: a connection opened while Redis is busy
     // cannot select its database.
     this.#control = duplicateWithTimeout(redis, this.#timeoutMs);
     this.#control.on("error", () => undefined);
+  }
+
+  /** Socket writes made so far on the pipelines' connection: one per event-loop turn with commands. */
+  get pipelineWrites(): number {
+    return this.#pipelines.writes;
   }
 
   get scripts(): ScriptShaMap {
@@ -82,38 +94,27 @@ export class RedisCommandRunner {
 
   async runPipeline(commands: readonly RedisCommand[], base64: boolean): Promise<CommandOutcome[]> {
     const prepared = commands.map((command) => this.#prepare(command));
-    // Issue every command before awaiting any: ioredis writes them back to back on one connection,
-    // in request order. Corked until the end of this turn, the socket sends them, and whatever
-    // other requests issue in the same turn, as one write instead of one write per command.
-    this.#corkForThisTurn();
-    const pending = prepared.map((command) => {
-      const connection = isScriptKill(command) ? this.#control : this.#redis;
-      return settle(connection.callBuffer(command.name, ...command.args), command);
-    });
-    let settled: Settled[];
+    // Every command leaves in one write on the pipelines' connection, in request order, together
+    // with whatever other requests send in this event-loop turn; SCRIPT KILL alone goes to the
+    // control connection.
+    const kills = prepared.some(isScriptKill);
+    const sent = kills ? prepared.filter((command) => !isScriptKill(command)) : prepared;
+    const pending = this.#pipelines.send(sent.map((prepared) => prepared.command));
+    const killed = kills
+      ? prepared.filter(isScriptKill).map((command) => settle(callBuffer(this.#control, command), command))
+      : [];
+    let replies: RespReply[];
+    let killReplies: Settled[];
     try {
-      settled = await withCommandDeadline(Promise.all(pending), this.#timeoutMs);
+      [replies, killReplies] = await withCommandDeadline(Promise.all([pending, Promise.all(killed)]), this.#timeoutMs);
     } catch (error) {
       throw unavailable(error);
     }
-    return settled.map((outcome) => toOutcome(outcome, base64));
-  }
-
-  /**
-   * Corks the shared connection's socket until the end of this event-loop turn: the pipelines and
-   * single commands of every request read in this turn leave in one write (one system call and
-   * one Redis read for all of them), in the order they were issued. A connection not ready yet
-   * queues commands inside ioredis and writes them once it is.
-   */
-  #corkForThisTurn(): void {
-    if (this.#corkedTurn) return;
-    const stream = this.#redis.status === "ready" ? this.#redis.stream : undefined;
-    if (stream === undefined) return;
-    stream.cork();
-    this.#corkedTurn = true;
-    setImmediate(() => {
-      this.#corkedTurn = false;
-      stream.uncork();
+    let next = 0;
+    let nextKill = 0;
+    return prepared.map((command) => {
+      if (kills && isScriptKill(command)) return toOutcome(killReplies[nextKill++] as Settled, base64);
+      return replyOutcome(replies[next++] as RespReply, command, base64);
     });
   }
 
@@ -125,7 +126,7 @@ export class RedisCommandRunner {
       // with a script) would leave the connection on database 0: select it before every
       // transaction, and run nothing when that fails.
       if (this.#db !== 0) {
-        const selected = await settle(connection.callBuffer("SELECT", String(this.#db)), { name: "select", args: [] });
+        const selected = await settle(connection.callBuffer("SELECT", String(this.#db)), { command: ["select"] });
         throwIfTransportFailure([selected]);
         if (selected.kind === "reply-error") {
           this.#transactions.release(connection);
@@ -134,7 +135,7 @@ export class RedisCommandRunner {
       }
       // Confirmed before anything is queued: commands sent after a refused MULTI would run one by
       // one, outside any transaction.
-      const multi = await settle(connection.callBuffer("MULTI"), { name: "multi", args: [] });
+      const multi = await settle(connection.callBuffer("MULTI"), { command: ["multi"] });
       throwIfTransportFailure([multi]);
       if (multi.kind === "reply-error") {
         this.#transactions.release(connection);
@@ -142,8 +143,8 @@ export class RedisCommandRunner {
       }
       // The queued commands and EXEC leave in one write.
       const [queued, exec] = corked(connection, true, (): [Promise<Settled>[], Promise<Settled>] => [
-        prepared.map((command) => settle(connection.callBuffer(command.name, ...command.args), command)),
-        settle(connection.callBuffer("EXEC"), { name: "exec", args: [] }),
+        prepared.map((command) => settle(callBuffer(connection, command), command)),
+        settle(connection.callBuffer("EXEC"), { command: ["exec"] }),
       ]);
       const queueing = await Promise.all(queued);
       const executed = await exec;
@@ -170,6 +171,7 @@ export class RedisCommandRunner {
   }
 
   async close(): Promise<void> {
+    await this.#pipelines.close();
     await this.#transactions.close();
     await this.#control.quit().catch(() => this.#control.disconnect());
   }
@@ -180,36 +182,48 @@ export class RedisCommandRunner {
    * of `SCRIPT LOAD`.
    */
   #prepare(command: RedisCommand): PreparedCommand {
-    const [sentName, ...args] = command;
+    const sentName = command[0];
     const lower = sentName.toLowerCase();
+    const first = command[1];
     // ioredis transforms the reply of a command named exactly `hgetall` into an object (losing the
     // flat RESP array and binary field names); its transformers match the exact name, so the
-    // upper-case name reaches Redis untransformed. Other names stay as sent, for Redis's messages.
+    // upper-case name reaches Redis untransformed on a transaction's connection. Other names stay
+    // as sent, for Redis's messages.
     const name = REPLY_TRANSFORMED_BY_IOREDIS.has(sentName) ? sentName.toUpperCase() : sentName;
-    if (SCRIPT_COMMANDS.has(lower) && args[0] !== undefined) {
-      const script = argText(args[0]);
+    const rest = (from: number) => command.slice(from) as RedisArg[];
+    if (SCRIPT_COMMANDS.has(lower) && first !== undefined) {
+      const script = argText(first);
       const rewritten = rewriteScript(script);
-      if (rewritten === null) return { name, args };
+      if (rewritten === null) return { command };
       this.#scripts.remember(script, rewritten);
-      return { name, args: [rewritten, ...args.slice(1)] };
+      return { command: [name, rewritten, ...rest(2)] };
     }
-    if (SHA_COMMANDS.has(lower) && args[0] !== undefined) {
-      return { name, args: [this.#scripts.resolve(argText(args[0])), ...args.slice(1)] };
+    if (SHA_COMMANDS.has(lower) && first !== undefined) {
+      return { command: [name, this.#scripts.resolve(argText(first)), ...rest(2)] };
     }
-    const sub = args[0] === undefined ? undefined : argText(args[0]).toLowerCase();
-    if (lower === "script" && sub === "load" && args[1] !== undefined) {
-      const original = argText(args[1]);
-      const rewritten = rewriteScript(original);
-      if (rewritten === null) return { name, args };
-      this.#scripts.remember(original, rewritten);
-      // The client expects the SHA-1 of what it sent, and will use it with EVALSHA.
-      return { name, args: [args[0] as RedisArg, rewritten], mapReply: () => Buffer.from(scriptSha(original)) };
+    if (lower === "script" && first !== undefined) {
+      const sub = argText(first).toLowerCase();
+      const second = command[2];
+      if (sub === "load" && second !== undefined) {
+        const original = argText(second);
+        const rewritten = rewriteScript(original);
+        if (rewritten === null) return { command };
+        this.#scripts.remember(original, rewritten);
+        // The client expects the SHA-1 of what it sent, and will use it with EVALSHA.
+        return { command: [name, first, rewritten], mapReply: () => Buffer.from(scriptSha(original)) };
+      }
+      if (sub === "exists") {
+        return { command: [name, first, ...rest(2).map((sha) => this.#scripts.resolve(argText(sha)))] };
+      }
     }
-    if (lower === "script" && sub === "exists") {
-      return { name, args: [args[0] as RedisArg, ...args.slice(1).map((sha) => this.#scripts.resolve(argText(sha)))] };
-    }
-    return { name, args };
+    return name === sentName ? { command } : { command: [name, ...rest(1)] };
   }
+}
+
+/** `command` on an ioredis connection, replies as bytes. */
+function callBuffer(redis: Redis, { command }: PreparedCommand): Promise<unknown> {
+  const [name, ...args] = command;
+  return redis.callBuffer(name, ...args);
 }
 
 /**
@@ -227,9 +241,15 @@ function corked<T>(redis: Redis, worthIt: boolean, issue: () => T): T {
   }
 }
 
-function isScriptKill(command: PreparedCommand): boolean {
-  const sub = command.args[0];
-  return command.name.toLowerCase() === "script" && sub !== undefined && argText(sub).toLowerCase() === "kill";
+/** One reply of a pipeline as the client expects it: `{error}` for an error reply, else `{result}`. */
+function replyOutcome(reply: RespReply, command: PreparedCommand, base64: boolean): CommandOutcome {
+  if (reply instanceof RedisReplyError) return { error: reply.message };
+  return { result: encodeReply(command.mapReply ? command.mapReply(reply) : reply, base64) };
+}
+
+function isScriptKill({ command }: PreparedCommand): boolean {
+  const sub = command[1];
+  return sub !== undefined && command[0].toLowerCase() === "script" && argText(sub).toLowerCase() === "kill";
 }
 
 type Settled =
