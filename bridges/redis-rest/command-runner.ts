@@ -31,13 +31,14 @@ const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
  * database), transactions and `SCRIPT KILL` on ioredis connections duplicated from that one.
  *
  * Guarantees:
- * - Redis errors (`ReplyError`) become `{error: <Redis's own text>}` — `NOSCRIPT`, `WRONGTYPE`…
+ * - Redis errors (error replies) become `{error: <Redis's own text>}` — `NOSCRIPT`, `WRONGTYPE`…
  *   pass through verbatim, which `@upstash/ratelimit` relies on to fall back to `EVAL`;
  * - transport failures (Redis down, timeouts) reject with `upstream_unavailable` instead, so a
  *   caller never mistakes an outage for a command error; a pipeline not answered within
  *   `commandTimeoutMs` (one deadline for all its commands) is such a failure;
- * - pipeline commands are written in order on one connection in the same tick, so Redis runs
- *   them in request order (not atomically);
+ * - a pipeline's commands are written in order on one connection, in one write with whatever
+ *   else is sent in the same event-loop turn, so Redis runs them in request order (not
+ *   atomically); the connection serves nothing until its `AUTH` and `SELECT` succeeded;
  * - transactions run `MULTI … EXEC` on a dedicated connection from a bounded pool (503 with
  *   `Retry-After` when every one is borrowed); a transaction Redis discards (`EXECABORT`) rejects
  *   with `bad_request` carrying the first queueing error;

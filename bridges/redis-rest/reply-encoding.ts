@@ -1,6 +1,7 @@
 /**
- * Turns an ioredis reply (read with `callBuffer`, so bulk and status strings arrive as Buffers
- * and binary values survive) into the JSON value of an Upstash REST `result`.
+ * Turns a Redis reply (from the RESP connection, or from ioredis's `callBuffer` in transactions:
+ * bulk and status strings arrive as Buffers and binary values survive) into the JSON value of an
+ * Upstash REST `result`.
  *
  * With `Upstash-Encoding: base64` every string is base64-encoded — status replies such as `OK`
  * included, as SRH does: the client decodes `"T0s="` back to `"OK"`, while a raw string that
@@ -13,7 +14,8 @@ export function encodeReply(reply: unknown, base64: boolean): JsonReply {
   if (reply === null || reply === undefined) return null;
   if (typeof reply === "number") return reply;
   if (reply instanceof Uint8Array) {
-    const bytes = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+    // The RESP connection's replies are Buffers already; a plain Uint8Array gets a view.
+    const bytes = Buffer.isBuffer(reply) ? reply : Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
     return bytes.toString(base64 ? "base64" : "utf8");
   }
   if (typeof reply === "string") return base64 ? Buffer.from(reply, "utf8").toString("base64") : reply;
@@ -21,6 +23,6 @@ export function encodeReply(reply: unknown, base64: boolean): JsonReply {
   // An error nested inside an array (a Lua table holding redis.error_reply): REST has no place for
   // it below the top level, so it travels as its message text.
   if (reply instanceof Error) return encodeReply(reply.message, base64);
-  // RESP2 has no other reply types; a bigint or boolean would mean a changed ioredis setting.
+  // RESP2 has no other reply types; a bigint or boolean would mean a changed client setting.
   return encodeReply(String(reply), base64);
 }
