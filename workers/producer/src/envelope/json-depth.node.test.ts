@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import { parseSingleEvent } from "./http-binding.ts";
@@ -13,6 +14,33 @@ describe("jsonNestsDeeperThan", () => {
     expect(jsonNestsDeeperThan('{"a":{"b":[{"c":1}]}}', 3)).toBe(true);
     expect(jsonNestsDeeperThan(JSON.stringify({ s: '[[[[{{{{\\"[[[[' }), 1)).toBe(false);
     expect(jsonNestsDeeperThan('["\\\\", [[1]]]', 2)).toBe(true);
+  });
+
+  it("counts as a character-by-character walk does, on any text of quotes, backslashes and brackets", () => {
+    // The plain walk: a backslash inside a string skips the next character.
+    const walk = (text: string, limit: number): boolean => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i += 1) {
+        const c = text[i];
+        if (inString) {
+          if (c === "\\") i += 1;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === "{" || c === "[") {
+          depth += 1;
+          if (depth > limit) return true;
+        } else if (c === "}" || c === "]") depth -= 1;
+      }
+      return false;
+    };
+    const text = fc.string({ unit: fc.constantFrom('"', "\\", "[", "]", "{", "}", "a", ":", ","), maxLength: 80 });
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 6 }), (candidate, limit) => {
+        expect(jsonNestsDeeperThan(candidate, limit)).toBe(walk(candidate, limit));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("tolerates text that is not JSON (it only counts)", () => {
