@@ -9,6 +9,12 @@ import { RespConnection, RespConnectionError, respOptionsLike } from "./resp-con
 
 const available = await requireService("redis", "redis-rest RESP connection");
 
+/** A connection to the test Redis as `username`, on database `db`. */
+function connectAs(username: string, password: string, db = 0): RespConnection {
+  const url = new URL(serviceUrls.redis);
+  return new RespConnection({ host: url.hostname, port: Number(url.port || 6379), username, password, db });
+}
+
 const text = (reply: RespReply | undefined) =>
   reply instanceof Uint8Array ? Buffer.from(reply).toString("utf8") : reply;
 
@@ -80,14 +86,7 @@ describe.skipIf(!available)("RespConnection against Redis", () => {
   });
 
   it("logs in as an ACL user and selects the database before anything it was given", async () => {
-    const url = new URL(serviceUrls.redis);
-    const as = new RespConnection({
-      host: url.hostname,
-      port: Number(url.port || 6379),
-      username: user,
-      password,
-      db: 3,
-    });
+    const as = connectAs(user, password, 3);
     try {
       const [set, whoami] = await as.send([
         ["SET", `${prefix}db3`, "x"],
@@ -106,13 +105,7 @@ describe.skipIf(!available)("RespConnection against Redis", () => {
   });
 
   it("rejects with RespConnectionError when Redis refuses the password, sending nothing else", async () => {
-    const url = new URL(serviceUrls.redis);
-    const wrong = new RespConnection({
-      host: url.hostname,
-      port: Number(url.port || 6379),
-      username: user,
-      password: "nope",
-    });
+    const wrong = connectAs(user, "nope");
     try {
       const sent = wrong.send([["SET", `${prefix}never`, "x"]]);
       await expect(sent).rejects.toBeInstanceOf(RespConnectionError);
@@ -125,14 +118,7 @@ describe.skipIf(!available)("RespConnection against Redis", () => {
 
   it("serves nothing when SELECT is refused, rather than run on database 0", async () => {
     await admin.call("ACL", "SETUSER", `${user}-noselect`, "on", `>${password}`, "~t:resp:*", "+@all", "-select");
-    const url = new URL(serviceUrls.redis);
-    const as = new RespConnection({
-      host: url.hostname,
-      port: Number(url.port || 6379),
-      username: `${user}-noselect`,
-      password,
-      db: 3,
-    });
+    const as = connectAs(`${user}-noselect`, password, 3);
     try {
       await expect(as.send([["SET", `${prefix}db0`, "x"]])).rejects.toThrow(/could not connect to Redis: .*NOPERM/);
       expect(await admin.exists(`${prefix}db0`)).toBe(0);
