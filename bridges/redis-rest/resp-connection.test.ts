@@ -1,5 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceUrls } from "../../scripts/service-probe.ts";
@@ -166,5 +171,84 @@ describe.skipIf(!available)("RespConnection against Redis", () => {
     await closing.close();
     await held;
     await expect(closing.send([["PING"]])).rejects.toThrow("Connection is closed.");
+  });
+
+  describe("over TLS", () => {
+    let dir: string;
+    let proxy: tls.Server;
+    let port: number;
+    let cert: Buffer;
+
+    // A TLS server in front of the test Redis (a throwaway self-signed certificate for localhost),
+    // as a managed Redis serves `rediss://`.
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "edgebus-resp-tls-"));
+      const [keyFile, certFile] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"].concat([
+          "-keyout",
+          keyFile,
+          "-out",
+          certFile,
+          "-subj",
+          "/CN=localhost",
+          "-addext",
+          "subjectAltName=DNS:localhost",
+        ]),
+        { stdio: "ignore" },
+      );
+      cert = await readFile(certFile);
+      const redisUrl = new URL(serviceUrls.redis);
+      proxy = tls.createServer({ key: await readFile(keyFile), cert }, (client) => {
+        const upstream = net.connect(Number(redisUrl.port || 6379), redisUrl.hostname);
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on("error", end).on("close", end);
+        upstream.on("error", end).on("close", end);
+      });
+      port = await new Promise<number>((resolve) =>
+        proxy.listen(0, "127.0.0.1", () => resolve((proxy.address() as net.AddressInfo).port)),
+      );
+    });
+    afterAll(async () => {
+      await new Promise((resolve) => proxy.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("talks RESP over TLS to a server its CA vouches for, as the gateway's rediss:// URL makes it", async () => {
+      const fromUrl = new Redis(`rediss://${user}:${password}@localhost:${port}/2`, {
+        lazyConnect: true,
+        tls: { ca: cert },
+      });
+      const options = respOptionsLike(fromUrl);
+      expect(options).toMatchObject({ host: "localhost", port, username: user, db: 2, tls: { ca: cert } });
+      const secure = new RespConnection(options);
+      try {
+        const [set, whoami] = await secure.send([
+          ["SET", `${prefix}tls`, "x", "EX", "60"],
+          ["ACL", "WHOAMI"],
+        ]);
+        expect([text(set), text(whoami)]).toEqual(["OK", user]);
+      } finally {
+        await secure.close();
+        fromUrl.disconnect();
+      }
+    });
+
+    it("refuses a server certificate no CA vouches for", async () => {
+      const plainUrl = new Redis(`rediss://localhost:${port}`, { lazyConnect: true });
+      expect(respOptionsLike(plainUrl).tls).toEqual({});
+      const untrusted = new RespConnection(respOptionsLike(plainUrl));
+      try {
+        await expect(untrusted.send([["PING"]])).rejects.toThrow(/could not connect to Redis: .*self[- ]signed/);
+      } finally {
+        await untrusted.close();
+        plainUrl.disconnect();
+      }
+    });
   });
 });

@@ -287,7 +287,8 @@ export function respOptionsLike(redis: Redis): RespConnectionOptions {
   return {
     ...(options.path ? { path: options.path } : { host: options.host, port: options.port }),
     ...(options.family ? { family: options.family } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
+    // A `rediss://` URL alone leaves `tls: true`; options given beside it are an object.
+    ...(options.tls ? { tls: typeof options.tls === "object" ? options.tls : {} } : {}),
     // ioredis leaves the fields a URL does not set as null or undefined.
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
