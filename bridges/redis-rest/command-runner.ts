@@ -47,7 +47,6 @@ const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
  *   another connection.
  */
 export class RedisCommandRunner {
-  readonly #redis: Redis;
   /** Pipelines and single commands: one encoded write and one promise per pipeline. */
   readonly #pipelines: RespConnection;
   readonly #scripts: ScriptShaMap;
@@ -66,7 +65,6 @@ export class RedisCommandRunner {
       commandTimeoutMs?: number;
     } = {},
   ) {
-    this.#redis = redis;
     this.#timeoutMs = options.commandTimeoutMs ?? GATEWAY_COMMAND_TIMEOUT_MS;
     this.#scripts = options.scripts ?? new ScriptShaMap();
     this.#transactions = new TransactionConnections(redis, options.transactions);

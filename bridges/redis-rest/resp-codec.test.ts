@@ -83,7 +83,7 @@ describe("RespParser", () => {
     { error: "WRONGTYPE Operation against a key holding the wrong kind of value" },
     42,
     -7,
-    9223372036854775807,
+    2 ** 63, // 9223372036854775807 as the nearest double, as JSON carries it
     "hello",
     "",
     null,
