@@ -192,11 +192,25 @@ describe.runIf(clusterPossible)("catalogue topic settings on a three-broker clus
       kafkaRest: { enabled: false },
       redisRest: { enabled: false },
     });
-    const lines: string[] = [];
-    const dry = await runTopicsCommand(config, { action: "apply", dryRun: true, catalogues: ["commerce"] }, (l) =>
-      lines.push(l),
+    // createTopics returns once the controller took the topic; each broker learns it from the
+    // metadata log a moment later, and the command may ask any of them (CI once saw the dry run
+    // plan "create customer-events"). A dry run changes nothing, so it is asked again until the
+    // topic is visible to it.
+    let lines: string[] = [];
+    await vi.waitFor(
+      async () => {
+        lines = [];
+        const dry = await runTopicsCommand(config, { action: "apply", dryRun: true, catalogues: ["commerce"] }, (l) =>
+          lines.push(l),
+        );
+        expect(dry).toBe(0);
+        expect(
+          lines.some((line) => line.startsWith("create customer-events")),
+          lines.join("\n"),
+        ).toBe(false);
+      },
+      { timeout: 15_000, interval: 250 },
     );
-    expect(dry).toBe(0);
     expect(lines, lines.join("\n")).toEqual(
       expect.arrayContaining([
         "add partitions to customer-events: 2 → 8",
