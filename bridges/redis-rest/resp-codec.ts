@@ -170,21 +170,7 @@ export class RespParser {
       case 0x3a: // : integer
         this.#complete(integerAt(data, offset + 1, lineEnd));
         return after;
-      case 0x24: {
-        // $ bulk string
-        const length = integerAt(data, offset + 1, lineEnd);
-        if (length === -1) {
-          this.#complete(null);
-          return after;
-        }
-        if (length < 0 || length > MAX_BULK_BYTES) throw new RespProtocolError(`a RESP bulk length of ${length}`);
-        const end = after + length;
-        if (end + 2 > data.length) return -(end + 2 - offset);
-        if (data[end] !== CR || data[end + 1] !== LF)
-          throw new RespProtocolError("a RESP bulk string not ended by CRLF");
-        this.#complete(data.subarray(after, end));
-        return end + 2;
-      }
+      case 0x24: // $ bulk string
       case 0x2a: {
         // * array
         const length = integerAt(data, offset + 1, lineEnd);
@@ -192,14 +178,29 @@ export class RespParser {
           this.#complete(null);
           return after;
         }
-        if (length < 0 || length > MAX_ARRAY_LENGTH) throw new RespProtocolError(`a RESP array length of ${length}`);
-        if (length === 0) this.#complete([]);
-        else this.#open.push({ items: [], length });
-        return after;
+        return type === 0x24 ? this.#bulk(data, offset, after, length) : this.#array(after, length);
       }
       default:
         throw new RespProtocolError(`an unknown RESP type byte 0x${(type ?? 0).toString(16)}`);
     }
+  }
+
+  /** A bulk string of `length` bytes starting at `start` (its header began at `offset`). */
+  #bulk(data: Buffer, offset: number, start: number, length: number): number {
+    if (length < 0 || length > MAX_BULK_BYTES) throw new RespProtocolError(`a RESP bulk length of ${length}`);
+    const end = start + length;
+    if (end + 2 > data.length) return -(end + 2 - offset);
+    if (data[end] !== CR || data[end + 1] !== LF) throw new RespProtocolError("a RESP bulk string not ended by CRLF");
+    this.#complete(data.subarray(start, end));
+    return end + 2;
+  }
+
+  /** An array of `length` elements: empty at once, otherwise open until its elements are read. */
+  #array(after: number, length: number): number {
+    if (length < 0 || length > MAX_ARRAY_LENGTH) throw new RespProtocolError(`a RESP array length of ${length}`);
+    if (length === 0) this.#complete([]);
+    else this.#open.push({ items: [], length });
+    return after;
   }
 
   /** A finished value: into the innermost open array, closing every array it fills; else out. */
