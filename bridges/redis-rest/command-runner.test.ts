@@ -131,6 +131,14 @@ describe.skipIf(!available)("RedisCommandRunner pipelines", () => {
     expect(answers).toEqual([[{ result: "OK" }, { result: 2 }], { result: 3 }, [{ result: "3" }, { result: 1 }]]);
   });
 
+  it("answers HGETALL as Redis's flat array in a pipeline and in a transaction (ioredis would make an object)", async () => {
+    const key = `${prefix}flat`;
+    const commands = [["del", key] as const, ["hset", key, "f", "v", "g", "w"] as const, ["hgetall", key] as const];
+    const written = [{ result: 2 }, { result: ["f", "v", "g", "w"] }];
+    expect(await runner.runPipeline(commands, false)).toEqual([{ result: 0 }, ...written]);
+    expect(await runner.runTransaction(commands, false)).toEqual([{ result: 1 }, ...written]);
+  });
+
   it("answers a pipeline Redis holds past its deadline with upstream_unavailable; later replies still pair", async () => {
     const slow = new Redis(serviceUrls.redis, { maxRetriesPerRequest: 1 });
     const slowRunner = new RedisCommandRunner(slow, { commandTimeoutMs: 200 });

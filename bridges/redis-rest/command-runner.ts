@@ -22,8 +22,6 @@ interface PreparedCommand {
 
 const SCRIPT_COMMANDS = new Set(["eval", "eval_ro"]);
 const SHA_COMMANDS = new Set(["evalsha", "evalsha_ro"]);
-/** Command names ioredis 5 registers a reply transformer for (`Command.setReplyTransformer`). */
-const REPLY_TRANSFORMED_BY_IOREDIS = new Set(["hgetall"]);
 
 /**
  * Runs REST commands against Redis, binary-safe: pipelines and single commands on a connection of
@@ -181,14 +179,9 @@ export class RedisCommandRunner {
    * of `SCRIPT LOAD`.
    */
   #prepare(command: RedisCommand): PreparedCommand {
-    const sentName = command[0];
-    const lower = sentName.toLowerCase();
+    const name = command[0];
+    const lower = name.toLowerCase();
     const first = command[1];
-    // ioredis transforms the reply of a command named exactly `hgetall` into an object (losing the
-    // flat RESP array and binary field names); its transformers match the exact name, so the
-    // upper-case name reaches Redis untransformed on a transaction's connection. Other names stay
-    // as sent, for Redis's messages.
-    const name = REPLY_TRANSFORMED_BY_IOREDIS.has(sentName) ? sentName.toUpperCase() : sentName;
     const rest = (from: number) => command.slice(from) as RedisArg[];
     if (SCRIPT_COMMANDS.has(lower) && first !== undefined) {
       const script = argText(first);
@@ -215,11 +208,15 @@ export class RedisCommandRunner {
         return { command: [name, first, ...rest(2).map((sha) => this.#scripts.resolve(argText(sha)))] };
       }
     }
-    return name === sentName ? { command } : { command: [name, ...rest(1)] };
+    return { command };
   }
 }
 
-/** `command` on an ioredis connection, replies as bytes. */
+/**
+ * `command` on an ioredis connection, replies as bytes. Only transactions (whose replies come in
+ * `EXEC`'s array, which ioredis leaves as Redis sent it, `HGETALL`'s flat array included) and
+ * `SCRIPT KILL` take this way.
+ */
 function callBuffer(redis: Redis, { command }: PreparedCommand): Promise<unknown> {
   const [name, ...args] = command;
   return redis.callBuffer(name, ...args);

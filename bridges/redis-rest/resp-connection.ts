@@ -67,8 +67,7 @@ export class RespConnection {
   #inFlight: Exchange[] = [];
   #head = 0;
   /** Encoded pipelines waiting for the end of this turn, or for the connection to be ready. */
-  #outgoing: (string | Buffer)[] = [];
-  #waiting: Exchange[] = [];
+  #waiting: { readonly payload: string | Buffer; readonly exchange: Exchange }[] = [];
   #flushScheduled = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -77,11 +76,6 @@ export class RespConnection {
 
   constructor(options: RespConnectionOptions) {
     this.#options = options;
-  }
-
-  /** Whether the connection is open and past AUTH and SELECT. */
-  get ready(): boolean {
-    return this.#state === "ready";
   }
 
   /** Socket writes made so far, the handshakes included: the round trips to Redis. */
@@ -95,9 +89,7 @@ export class RespConnection {
     if (commands.length === 0) return Promise.resolve([]);
     const payload = encodeCommands(commands);
     return new Promise<RespReply[]>((resolve, reject) => {
-      const exchange: Exchange = { count: commands.length, replies: [], resolve, reject };
-      this.#outgoing.push(payload);
-      this.#waiting.push(exchange);
+      this.#waiting.push({ payload, exchange: { count: commands.length, replies: [], resolve, reject } });
       if (this.#state === "ready") this.#scheduleFlush();
       else if (this.#state === "idle") this.#connect();
     });
@@ -130,19 +122,20 @@ export class RespConnection {
   /** Writes every waiting pipeline in one write and moves their exchanges in flight. */
   #flush(): void {
     const socket = this.#socket;
-    if (socket === undefined || this.#outgoing.length === 0) return;
-    const outgoing = this.#outgoing;
     const waiting = this.#waiting;
-    this.#outgoing = [];
+    if (socket === undefined || waiting.length === 0) return;
     this.#waiting = [];
-    for (const exchange of waiting) this.#inFlight.push(exchange);
+    const payloads = waiting.map(({ payload, exchange }) => {
+      this.#inFlight.push(exchange);
+      return payload;
+    });
     this.#writes++;
-    if (outgoing.length === 1) {
-      socket.write(outgoing[0] as string | Buffer);
-    } else if (outgoing.every((part) => typeof part === "string")) {
-      socket.write(outgoing.join(""));
+    if (payloads.length === 1) {
+      socket.write(payloads[0] as string | Buffer);
+    } else if (payloads.every((part) => typeof part === "string")) {
+      socket.write(payloads.join(""));
     } else {
-      socket.write(Buffer.concat(outgoing.map((part) => (typeof part === "string" ? Buffer.from(part) : part))));
+      socket.write(Buffer.concat(payloads.map((part) => (typeof part === "string" ? Buffer.from(part) : part))));
     }
   }
 
@@ -272,11 +265,10 @@ export class RespConnection {
   }
 
   #failAll(error: Error): void {
-    const exchanges = [...this.#inFlight.slice(this.#head), ...this.#waiting];
+    const exchanges = [...this.#inFlight.slice(this.#head), ...this.#waiting.map(({ exchange }) => exchange)];
     this.#inFlight = [];
     this.#head = 0;
     this.#waiting = [];
-    this.#outgoing = [];
     for (const exchange of exchanges) exchange.reject(error);
   }
 }
