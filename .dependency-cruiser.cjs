@@ -105,6 +105,17 @@ module.exports = {
       from: { path: "^ops/", pathNot: TEST_FILE },
       to: { path: "^(workers|bridges|scripts|test|bench)/" },
     },
+    // ---- what runs under Node in production ------------------------------------------------------------------------
+    {
+      name: "node-production-no-dev-dependencies",
+      comment:
+        "The bridge (bridges/, with shared/ and schemas/) and the VPS consumer (ops/vps-rabbitmq/) run under Node " +
+        "from an install without devDependencies (`npm ci --omit=dev`, docs/deployment.md): their code may load " +
+        "only packages listed under dependencies. Type-only imports are erased and load nothing.",
+      severity: "error",
+      from: { path: "^(bridges|shared|schemas|ops/vps-rabbitmq)/", pathNot: TEST_FILE },
+      to: { dependencyTypes: ["npm-dev"], dependencyTypesNot: ["type-only"] },
+    },
     // ---- whole tree ------------------------------------------------------------------------------------------------
     {
       name: "no-circular",
@@ -122,9 +133,10 @@ module.exports = {
     },
   ],
   options: {
-    // Cruise the repository's own code only.
+    // Cruise the repository's own code only. Packages are not followed, but stay in the graph (not
+    // excluded), so a rule can tell a dependency from a devDependency.
     exclude: {
-      path: "(^|/)(node_modules|\\.wrangler|\\.cache|\\.git)/|^schemas/generated/|^bench/results/|^coverage/",
+      path: "(^|/)(\\.wrangler|\\.cache|\\.git)/|^schemas/generated/|^bench/results/|^coverage/",
     },
     doNotFollow: { path: "(^|/)node_modules/" },
     // Type-only imports count too: a boundary is a boundary for types as well.

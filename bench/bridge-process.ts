@@ -4,7 +4,8 @@
  * process, so neither their CPU nor their garbage lands on the bridge's event loop.
  *
  * The parent calls `forkBridge(moduleUrl, exportName, parameters)`: this file is started as a child
- * (`node --import tsx bench/bridge-process.ts`), imports `exportName` from `module` (a
+ * (`node bench/bridge-process.ts`: Node strips the types itself, as `npm run bridge` runs the bridge,
+ * with no transpiler loaded), imports `exportName` from `module` (a
  * `BenchBridgeFactory`), builds the bridge with `parameters` and serves it. The parent then asks
  * it, over the IPC channel, for the Kafka produce requests sent so far, its process CPU time, or a
  * CPU profile of the time between two calls (`profile(work)`).
@@ -48,7 +49,8 @@ export async function forkBridge(
   parameters: Record<string, unknown>,
 ): Promise<BridgeProcess> {
   const child = fork(fileURLToPath(import.meta.url), [module, exportName, JSON.stringify(parameters)], {
-    execArgv: ["--import", "tsx"],
+    // Not the parent's flags (tsx's loader): the bridge runs as `npm run bridge` runs it.
+    execArgv: [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,7 +1,7 @@
 /**
  * Bridge soak: does the bridge's memory stay flat under a steady 5,000 messages/s for 5 minutes?
  *
- * The bridge runs as operators run it — its own process (`node --import tsx bridges/main.ts
+ * The bridge runs as operators run it — its own process (`node bridges/main.ts
  * --config <file>`), with an environment built from scratch (nothing inherited: no BRIDGE_*,
  * UPSTASH_*, KAFKA_*, REDIS_URL or DATABASE_URL of the caller's), Kafka REST, Redis REST (as its
  * restricted ACL user) and the mirror ingest into Kafka turned on. This process drives, open
@@ -88,7 +88,7 @@ async function startBridge(config: Record<string, unknown>, env: Record<string, 
   const port = await freePort();
   const childEnv: Record<string, string> = { BRIDGE_PORT: String(port), ...env };
   for (const name of PASSED_ON) if (process.env[name] !== undefined) childEnv[name] = process.env[name] as string;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
+  const child: ChildProcess = spawn(process.execPath, ["bridges/main.ts", "--config", configFile], {
     cwd: REPO_ROOT,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -439,7 +439,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       mirror: `${RATE / 2} events/s as signed POST /v1/mirror batches of ${MIRROR_BATCH} (Kafka target)`,
       redis_rest: `${REDIS_UNITS_PER_SECOND} producer dedup units/s (${REDIS_UNITS_PER_SECOND * 6} commands/s) via @upstash/redis, auto-pipelined`,
       max_in_flight: MAX_IN_FLIGHT,
-      bridge: "separate process: node --import tsx bridges/main.ts --config <file>, environment built from scratch",
+      bridge: "separate process: node bridges/main.ts --config <file>, environment built from scratch",
       sampling: `VmRSS from /proc/<pid>/status and CPU time from /proc/<pid>/stat, every second; the V8 heap (reserved, used) and external memory from the bridge's /metrics every ${SCRAPE_EVERY_SECONDS} s`,
     },
     results,

@@ -21,7 +21,7 @@ const secrets = {
 };
 
 function startMain(configPath: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configPath], {
+  return spawn(process.execPath, ["bridges/main.ts", "--config", configPath], {
     cwd: join(import.meta.dirname, ".."),
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],

@@ -49,7 +49,7 @@ function servedName(port: number): Promise<string> {
 }
 
 function startBridge(configPath: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configPath], {
+  const child = spawn(process.execPath, ["bridges/main.ts", "--config", configPath], {
     cwd: join(import.meta.dirname, ".."),
     env: scrubbedEnv(),
     stdio: ["ignore", "pipe", "pipe"],

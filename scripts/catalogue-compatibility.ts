@@ -94,10 +94,13 @@ function isSameKind(changes: readonly BreakingChange[], path: string): boolean {
 const MAX_DEPTH = 64;
 
 class Comparison {
-  constructor(
-    private readonly previousRoot: JsonSchema,
-    private readonly nextRoot: JsonSchema,
-  ) {}
+  private readonly previousRoot: JsonSchema;
+  private readonly nextRoot: JsonSchema;
+
+  constructor(previousRoot: JsonSchema, nextRoot: JsonSchema) {
+    this.previousRoot = previousRoot;
+    this.nextRoot = nextRoot;
+  }
 
   compare(oldIn: JsonSchema | boolean, newIn: JsonSchema | boolean, path: string, depth: number): BreakingChange[] {
     const previous = this.resolve(oldIn, this.previousRoot);

@@ -20,6 +20,8 @@ import { describe, expect, it } from "vitest";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const depcruiseBin = join(root, "node_modules", "dependency-cruiser", "bin", "dependency-cruiser.mjs");
 const CONFIG = ".dependency-cruiser.cjs";
+/** Where depcruise resolves a bare import of fast-check (a devDependency): a file under this folder. */
+const DEV_PACKAGE_FOLDER = "node_modules/fast-check/";
 
 interface Violation {
   rule: { name: string; severity: string };
@@ -49,7 +51,11 @@ async function depcruise(targets: string[]): Promise<Violation[]> {
 const describeViolations = (violations: Violation[]) =>
   violations.map((v) => `${v.rule.severity} ${v.rule.name}: ${v.from} → ${v.to}`).join("\n");
 
-/** A probe: a file at `path` (repository-relative) that imports each of `imports` (repository-relative). */
+/**
+ * A probe: a file at `path` (repository-relative) that imports each of `imports`: a repository path,
+ * a `#shared/…` alias, `npm:<package>` (a package, for its side effects) or `type:<package>` (a
+ * type-only import of a package).
+ */
 interface Probe {
   path: string;
   imports: string[];
@@ -61,14 +67,21 @@ function specifier(from: string, to: string): string {
   return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
+/** What a `type:<package>` probe import names (any exported type of the packages used below). */
+const TYPE_ONLY_NAME = "Arbitrary";
+
 async function writeProbes(probes: Probe[]): Promise<string[]> {
   const written: string[] = [];
   for (const probe of probes) {
     const file = join(root, probe.path);
     await mkdir(dirname(file), { recursive: true });
-    const body = probe.imports.map((target) =>
-      target.startsWith("#") ? `import "${target}";` : `import "${specifier(probe.path, target)}";`,
-    );
+    const body = probe.imports.map((target) => {
+      if (target.startsWith("#")) return `import "${target}";`;
+      if (target.startsWith("npm:")) return `import "${target.slice("npm:".length)}";`;
+      if (target.startsWith("type:"))
+        return `import type { ${TYPE_ONLY_NAME} } from "${target.slice("type:".length)}";`;
+      return `import "${specifier(probe.path, target)}";`;
+    });
     written.push(file);
     await writeFile(file, `${body.join("\n")}\nexport const probe = true;\n`);
   }
@@ -137,6 +150,10 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
         probe: { path: `ops/${id}-runtime.ts`, imports: [t.producer, t.bridge, t.script, t.testSupport, t.bench] },
         to: t.script,
       },
+      "node-production-no-dev-dependencies": {
+        probe: { path: `bridges/${id}-dev-dependency.ts`, imports: ["npm:fast-check"] },
+        to: DEV_PACKAGE_FOLDER,
+      },
       "scripts-no-test": {
         probe: { path: `scripts/${id}-test.ts`, imports: [t.testSupport] },
         to: t.testSupport,
@@ -165,6 +182,10 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
       { path: `shared/src/${id}-ok.ts`, imports: [t.shared] },
       { path: `shared/src/${id}-ok.test.ts`, imports: [t.shared, t.testSupport, t.testFixture] },
       { path: `bridges/kafka-rest/${id}-ok.ts`, imports: [t.bridge, `#shared/${id}-target.ts`] },
+      // A production dependency, and a devDependency's types (erased: nothing is loaded at run time).
+      { path: `bridges/${id}-packages-ok.ts`, imports: ["npm:yaml", "type:fast-check"] },
+      { path: `bridges/${id}-dev-ok.test.ts`, imports: ["npm:fast-check"] },
+      { path: `ops/${id}-dev-ok.ts`, imports: ["npm:fast-check"] },
       { path: `test/e2e/${id}-ok.test.ts`, imports: [t.producer, t.bridge, t.script, `#shared/${id}-target.ts`] },
     ];
 
@@ -175,7 +196,9 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
       const violations = await depcruise(probes.map((p) => p.path));
 
       for (const [rule, { probe, to }] of Object.entries(bad)) {
-        const hit = violations.find((v) => v.rule.name === rule && v.from === probe.path && v.to === to);
+        // A target ending in "/" is a package's folder: depcruise reports the file it resolved to.
+        const reached = (v: Violation) => (to.endsWith("/") ? v.to.startsWith(to) : v.to === to);
+        const hit = violations.find((v) => v.rule.name === rule && v.from === probe.path && reached(v));
         expect(
           hit,
           `${rule}: ${probe.path} → ${to} not reported; got:\n${describeViolations(violations)}`,

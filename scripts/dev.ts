@@ -254,7 +254,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     ...(settings.redisRest ? { BRIDGE_REDIS_REST_TOKEN: settings.redisRest.token } : {}),
     ...(settings.mirrorSecret ? { BRIDGE_MIRROR_SECRET: settings.mirrorSecret } : {}),
   };
-  startChild("bridge", process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], env);
+  startChild("bridge", process.execPath, ["bridges/main.ts", "--config", configFile], env);
   await waitForHttp(`${settings.url}/healthz`, "the bridge");
   return settings;
 }

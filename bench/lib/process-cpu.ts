@@ -132,10 +132,13 @@ export class CpuMeter {
   #started = 0;
   #startedPids = new Set<number>();
 
-  constructor(
-    private readonly classify: ProcessClassifier,
-    private readonly periodMs = 200,
-  ) {}
+  private readonly classify: ProcessClassifier;
+  private readonly periodMs: number;
+
+  constructor(classify: ProcessClassifier, periodMs = 200) {
+    this.classify = classify;
+    this.periodMs = periodMs;
+  }
 
   start(): void {
     this.#first.clear();

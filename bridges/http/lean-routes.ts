@@ -115,11 +115,15 @@ async function serve(route: LeanRoute, request: NodeLeanRequest, options: LeanRo
 }
 
 class NodeLeanRequest implements LeanRequest {
-  constructor(
-    readonly incoming: IncomingMessage,
-    readonly outgoing: ServerResponse,
-    readonly path: string,
-  ) {}
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+  readonly path: string;
+
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, path: string) {
+    this.incoming = incoming;
+    this.outgoing = outgoing;
+    this.path = path;
+  }
 
   header(name: string): string | undefined {
     // From the raw headers: Node's `headers` object keeps only the first of some repeated headers

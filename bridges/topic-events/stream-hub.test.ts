@@ -47,12 +47,12 @@ class Stream implements StreamSubscriber {
   readonly cursors: Map<number, number>;
   readonly got: number[] = [];
   closed = false;
+  readonly order: string[];
+  readonly name: string;
 
-  constructor(
-    start: number,
-    readonly order: string[],
-    readonly name: string,
-  ) {
+  constructor(start: number, order: string[], name: string) {
+    this.order = order;
+    this.name = name;
     this.cursors = new Map([[0, start]]);
   }
 

@@ -59,7 +59,7 @@ describe.runIf(available && process.platform === "linux")("200 idle topic stream
         "topicEvents: { maxStreams: 250, heartbeatSeconds: 1 }",
       ].join("\n"),
     );
-    child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configPath], {
+    child = spawn(process.execPath, ["bridges/main.ts", "--config", configPath], {
       cwd: join(import.meta.dirname, "../.."),
       env: scrubbedEnv({ BRIDGE_KAFKA_REST_PASSWORD: password }),
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,7 +8,7 @@
  *
  * Standalone on purpose (only rabbitmq-client): a service team copies it.
  *
- *   RABBITMQ_URL=amqp://user:pass@127.0.0.1:5672/%2F QUEUE=permits.citizen-sync npx tsx ops/vps-rabbitmq/consumer.ts
+ *   RABBITMQ_URL=amqp://user:pass@127.0.0.1:5672/%2F QUEUE=permits.citizen-sync node ops/vps-rabbitmq/consumer.ts
  */
 import { Connection } from "rabbitmq-client";
 

@@ -84,7 +84,11 @@ class Mapping {
   readonly issues: DataIssue[] = [];
   readonly relocations = new PathRelocations();
 
-  constructor(readonly input: UpcastInput) {}
+  readonly input: UpcastInput;
+
+  constructor(input: UpcastInput) {
+    this.input = input;
+  }
 
   issue(path: string, message: string): void {
     if (this.issues.length < MAX_REPORTED_ISSUES) this.issues.push({ path, message });

@@ -6,13 +6,15 @@
 
 export class AdminApiError extends Error {
   override readonly name = "AdminApiError";
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-    readonly details: unknown,
-  ) {
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly details: unknown;
+
+  constructor(message: string, status: number | undefined, code: string | undefined, details: unknown) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
   }
 }
 

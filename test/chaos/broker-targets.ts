@@ -38,13 +38,18 @@ async function until(what: string, check: () => Promise<boolean>, ms: number): P
 /** One private broker process: start, stop (SIGTERM, waited for), restart on the same data. */
 export class PrivateBroker {
   #child: ChildProcess | undefined;
-  constructor(
-    readonly name: string,
-    readonly port: number,
-    /** Where its pid is written, for the reaper of an abandoned run. */
-    readonly pidFile: string,
-    readonly launch: () => Promise<ChildProcess>,
-  ) {}
+  readonly name: string;
+  readonly port: number;
+  /** Where its pid is written, for the reaper of an abandoned run. */
+  readonly pidFile: string;
+  readonly launch: () => Promise<ChildProcess>;
+
+  constructor(name: string, port: number, pidFile: string, launch: () => Promise<ChildProcess>) {
+    this.name = name;
+    this.port = port;
+    this.pidFile = pidFile;
+    this.launch = launch;
+  }
 
   async start(): Promise<void> {
     const child = await this.launch();

@@ -344,7 +344,7 @@ class BridgeProcess {
   async start(): Promise<void> {
     const { openSync } = await import("node:fs");
     const out = openSync(this.#logFile, "a");
-    this.#child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", this.#configFile], {
+    this.#child = spawn(process.execPath, ["bridges/main.ts", "--config", this.#configFile], {
       cwd: root,
       env: this.#env,
       stdio: ["ignore", out, out],

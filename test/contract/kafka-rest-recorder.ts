@@ -33,12 +33,15 @@ export class KafkaRestRecorder {
   #server: Server | undefined;
   #hanging: (() => void)[] = [];
   url = "";
+  readonly username: string;
+  readonly password: string;
+  readonly partitions: number;
 
-  constructor(
-    readonly username: string,
-    readonly password: string,
-    readonly partitions = 3,
-  ) {}
+  constructor(username: string, password: string, partitions = 3) {
+    this.username = username;
+    this.password = password;
+    this.partitions = partitions;
+  }
 
   async start(): Promise<void> {
     this.#server = createServer((req, res) => {

@@ -1,6 +1,6 @@
 /**
  * The processes of the scale-out suite: bridges started as an operator starts them
- * (`node --import tsx bridges/main.ts --config …`, secrets in the environment), and nginx from
+ * (`node bridges/main.ts --config …`, secrets in the environment), and nginx from
  * Debian's package running the documented load-balancer file `ops/bridge-lb/nginx.conf`, as an
  * unprivileged child process with its own prefix, pid and log files. Node only.
  */

@@ -1,6 +1,6 @@
 /**
  * Child processes for Node suites: what one prints, and the bridge started as an operator starts it
- * (`node --import tsx bridges/main.ts --config <file>`, settings and secrets in the environment).
+ * (`node bridges/main.ts --config <file>`, settings and secrets in the environment).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,7 +30,7 @@ export async function startBridgeChild(
   env: Record<string, string | undefined>,
   timeoutMs: number,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bridges/main.ts", "--config", configFile], {
+  const child = spawn(process.execPath, ["bridges/main.ts", "--config", configFile], {
     cwd: REPO_ROOT,
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],

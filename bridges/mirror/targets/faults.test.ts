@@ -67,11 +67,15 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 60_000)
 /** One private server: started, stopped (SIGTERM, waited for) and started again on the same data. */
 class Server {
   #child: ChildProcess | undefined;
-  constructor(
-    readonly name: string,
-    readonly port: number,
-    readonly start: () => ChildProcess,
-  ) {}
+  readonly name: string;
+  readonly port: number;
+  readonly start: () => ChildProcess;
+
+  constructor(name: string, port: number, start: () => ChildProcess) {
+    this.name = name;
+    this.port = port;
+    this.start = start;
+  }
 
   async up(): Promise<void> {
     this.#child = this.start();

@@ -84,7 +84,11 @@ class HistogramAccumulator {
   #count = 0;
   #sum = 0;
   readonly #buckets: Record<string, number> = {};
-  constructor(readonly bounds: readonly number[]) {}
+  readonly bounds: readonly number[];
+
+  constructor(bounds: readonly number[]) {
+    this.bounds = bounds;
+  }
 
   observe(value: number): void {
     const bound = this.bounds.find((b) => value <= b) ?? Number.POSITIVE_INFINITY;
@@ -121,13 +125,16 @@ export class BatchMetrics {
   readonly #eventAge = new HistogramAccumulator(HISTOGRAM_BOUNDS.ageSeconds);
   readonly #enqueueAge = new HistogramAccumulator(HISTOGRAM_BOUNDS.ageSeconds);
   #size = 0;
+  readonly consumer: string;
+  readonly queue: string;
+  /** When the Worker received the batch (ms since the epoch). */
+  readonly receivedAt: number;
 
-  constructor(
-    readonly consumer: string,
-    readonly queue: string,
-    /** When the Worker received the batch (ms since the epoch). */
-    readonly receivedAt: number,
-  ) {}
+  constructor(consumer: string, queue: string, receivedAt: number) {
+    this.consumer = consumer;
+    this.queue = queue;
+    this.receivedAt = receivedAt;
+  }
 
   /** One settled message, at `now` (ms since the epoch). Ages below zero (clock skew) count as 0. */
   observe(message: { readonly timestamp: Date; readonly body: unknown }, outcome: MessageOutcome, now: number): void {

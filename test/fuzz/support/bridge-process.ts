@@ -1,5 +1,5 @@
 /**
- * A real bridge process for the hostile-input suites: `node --import tsx bridges/main.ts` with
+ * A real bridge process for the hostile-input suites: `node bridges/main.ts` with
  * every part enabled (Kafka REST on the real Kafka, Redis REST on a private redis-server, mirror
  * ingest), configured through the environment as an operator would, with its stdout and stderr
  * captured so the suites can check what it logs. Node only.

@@ -51,7 +51,11 @@ export function fuzzTimeoutMs(settings: FuzzSettings): number {
 export class FuzzTally {
   readonly #byProperty = new Map<string, Map<string, number>>();
 
-  constructor(private readonly suite: string) {}
+  private readonly suite: string;
+
+  constructor(suite: string) {
+    this.suite = suite;
+  }
 
   record(property: string, outcome: number | string): void {
     const counts = this.#byProperty.get(property) ?? new Map<string, number>();

@@ -39,11 +39,10 @@ export class ProducerUnderFuzz {
   readonly queued: QueuedMessage[] = [];
   readonly app: ReturnType<typeof createProducerApp>;
   readonly env: Record<string, unknown>;
+  readonly bridge: FuzzBridge;
 
-  constructor(
-    readonly bridge: FuzzBridge,
-    keys: readonly MintedKey[],
-  ) {
+  constructor(bridge: FuzzBridge, keys: readonly MintedKey[]) {
+    this.bridge = bridge;
     const realQueues = parseProducerEnv(env).queues;
     const observed: Record<string, QueueBinding> = {};
     for (const [queue, binding] of Object.entries(realQueues)) {

@@ -28,11 +28,10 @@ function value(n: number): string {
 
 class Family {
   readonly #lines: string[];
-  constructor(
-    readonly name: string,
-    type: "counter" | "gauge" | "histogram",
-    help: string,
-  ) {
+  readonly name: string;
+
+  constructor(name: string, type: "counter" | "gauge" | "histogram", help: string) {
+    this.name = name;
     this.#lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   }
 

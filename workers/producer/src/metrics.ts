@@ -43,10 +43,12 @@ class LabelKeys {
 class Counter {
   readonly #values = new Map<string, number>();
   readonly #keys = new LabelKeys();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
   inc(labels: Labels, by = 1): void {
     const key = this.#keys.of(labels);
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
@@ -62,10 +64,12 @@ class Histogram {
   /** Per label set: observations per bucket (not cumulative; `render` adds them up), sum and count. */
   readonly #series = new Map<string, { buckets: number[]; sum: number; count: number }>();
   readonly #keys = new LabelKeys();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
   observe(labels: Labels, seconds: number): void {
     const key = this.#keys.of(labels);
     let series = this.#series.get(key);

@@ -9,7 +9,11 @@ import type { RateLimitDecision, RateLimiter } from "./rate-limiter.ts";
 export class MemoryRateLimiter implements RateLimiter {
   readonly #windows = new Map<string, { start: number; current: number; previous: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   async take(keyId: string, limit: RateLimit, cost: number): Promise<RateLimitDecision> {
     const windowMs = limit.window_seconds * 1000;

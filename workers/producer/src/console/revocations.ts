@@ -22,10 +22,13 @@ export interface SessionRevocations {
 const PREFIX = "edgebus:console:revoked:";
 
 export class RedisSessionRevocations implements SessionRevocations {
-  constructor(
-    private readonly redis: Redis,
-    private readonly timeoutMs: number,
-  ) {}
+  private readonly redis: Redis;
+  private readonly timeoutMs: number;
+
+  constructor(redis: Redis, timeoutMs: number) {
+    this.redis = redis;
+    this.timeoutMs = timeoutMs;
+  }
 
   async revoke(sid: string, expiresAt: number): Promise<void> {
     const seconds = Math.max(1, expiresAt - Math.floor(Date.now() / 1000));

@@ -108,10 +108,10 @@ export class MemoryDedupStore implements DedupStore {
   /** Per shared plan: the `delivered` of a record whose every destination has an empty receipt. */
   readonly #settled = new Map<readonly string[], Readonly<Record<string, PublishReceipt>>>();
 
-  constructor(
-    private readonly now: () => number = Date.now,
-    options: MemoryDedupOptions = {},
-  ) {
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now, options: MemoryDedupOptions = {}) {
+    this.now = now;
     this.#maxRecords = options.maxRecords ?? 100_000;
     this.#sweepEveryMs = options.sweepEveryMs ?? 60_000;
     this.#rateLimiter = options.rateLimiter ?? new MemoryRateLimiter(now);

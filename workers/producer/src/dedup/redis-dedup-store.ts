@@ -98,13 +98,17 @@ return 1`);
  */
 export class RedisDedupStore implements DedupStore {
   readonly shared = true;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix = "edgebus:dedup",
-    private readonly timeoutMs = 1000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(redis: Redis, prefix = "edgebus:dedup", timeoutMs = 1000, now: () => number = Date.now) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
+    this.now = now;
+  }
 
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
