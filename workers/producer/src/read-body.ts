@@ -1,5 +1,8 @@
 import { EdgebusError } from "#shared/errors.ts";
 
+/** One decoder for every request: `decode` without `stream` keeps no state between calls. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Reads a request body as UTF-8 text, refusing (413) as soon as it exceeds `maxBytes` — from
  * `Content-Length` when given, otherwise while streaming — so an oversized body is never
@@ -20,7 +23,7 @@ export async function readBodyText(request: Request, maxBytes: number, what: str
   const bytes = Number.isFinite(declared) ? new Uint8Array(await request.arrayBuffer()) : await readLimited(stream);
   if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     throw new EdgebusError("malformed_json", "the request body is not valid UTF-8");
   }
