@@ -223,7 +223,7 @@ export function stackCli(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/edgebus-cli.ts", ...args], {
+    const child = spawn(process.execPath, ["scripts/edgebus-cli.ts", ...args], {
       cwd: root,
       env: scrubbedEnv({ EDGEBUS_API_URL: info.producer, EDGEBUS_API_KEY: info.apiKey }),
       stdio: ["ignore", "pipe", "pipe"],

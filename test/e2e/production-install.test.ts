@@ -10,7 +10,9 @@
  * - `npm run bridge -- --print-redis-acl` loads the bridge's whole import graph (every module of
  *   `bridges/main.ts` is imported statically) and prints the ACL line;
  * - `node ops/vps-rabbitmq/consumer.ts` consumes a queue of the real RabbitMQ (declared here, as
- *   the bridge would) and stops on SIGTERM.
+ *   the bridge would) and stops on SIGTERM;
+ * - the operator's tools: `npm run migrate` migrates a fresh database of the real Postgres, and
+ *   `npm run edgebus -- --help` loads the whole CLI.
  */
 import { execFile, spawn } from "node:child_process";
 import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -18,15 +20,27 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import postgres from "postgres";
 import { Connection } from "rabbitmq-client";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { serviceUrls } from "../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../support/child-env.ts";
 import { requireService } from "../support/services.ts";
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** What a production install of the bridge needs from a checkout (no tests, no Workers). */
-const RUNTIME = ["package.json", "package-lock.json", "bridges", "shared", "schemas", "ops", "scripts/with-node.mjs"];
+/** What a production install takes from a checkout: the code without its tests. */
+const RUNTIME = [
+  "package.json",
+  "package-lock.json",
+  "bridges",
+  "shared",
+  "schemas",
+  "ops",
+  "scripts",
+  "workers",
+  "migrations",
+];
 const TEST_FILE = /\.(test|workerd-test)\.(ts|mts|mjs)$/;
 
 let dir: string;
@@ -118,5 +132,34 @@ describe("an install without devDependencies (npm ci --omit=dev)", () => {
     }
     expect(await exited).toBe(0);
     expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (package|module)|NOT_FOUND/);
+  });
+  it("runs the operator's tools: `npm run migrate` on a fresh database, `npm run edgebus -- --help`", {
+    timeout: 120_000,
+  }, async () => {
+    if (!(await requireService("postgres", "production install: migrate"))) return;
+    const admin = postgres(serviceUrls.postgres, { max: 1, onnotice: () => {} });
+    const database = `edgebus_production_install_${process.pid}_${Date.now()}`;
+    await admin.unsafe(`create database ${database}`);
+    try {
+      const url = new URL(serviceUrls.postgres);
+      url.pathname = `/${database}`;
+      await run("npm", ["run", "-s", "migrate"], { cwd: dir, env: productionEnv({ DATABASE_URL: url.toString() }) });
+      const migrated = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      try {
+        const [{ count }] =
+          (await migrated`select count(*)::int as count from public.schema_migrations`) as unknown as [
+            { count: number },
+          ];
+        const files = (await readdir(path.join(dir, "migrations"))).filter((file) => /^\d{4}_.*\.sql$/.test(file));
+        expect(count).toBe(files.length);
+      } finally {
+        await migrated.end();
+      }
+    } finally {
+      await admin.unsafe(`drop database if exists ${database} with (force)`);
+      await admin.end();
+    }
+    const { stdout } = await run("npm", ["run", "-s", "edgebus", "--", "--help"], { cwd: dir, env: productionEnv() });
+    expect(stdout).toContain("Usage: npm run edgebus");
   });
 });

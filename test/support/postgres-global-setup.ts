@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<void> {
   const available = await requireService("postgres", `workers/${project.name}`);
   if (available) {
     const root = fileURLToPath(new URL("../../", import.meta.url));
-    execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts"], {
+    execFileSync(process.execPath, ["scripts/migrate.ts"], {
       cwd: root,
       env: { ...process.env, DATABASE_URL: serviceUrls.postgres },
       stdio: "inherit",
