@@ -109,11 +109,15 @@ module.exports = {
     {
       name: "node-production-no-dev-dependencies",
       comment:
-        "The bridge (bridges/, with shared/ and schemas/) and the VPS consumer (ops/vps-rabbitmq/) run under Node " +
-        "from an install without devDependencies (`npm ci --omit=dev`, docs/deployment.md): their code may load " +
-        "only packages listed under dependencies. Type-only imports are erased and load nothing.",
+        "The bridge (bridges/, with shared/ and schemas/), the VPS consumer (ops/vps-rabbitmq/) and the operator's " +
+        "tools (`npm run migrate`, `npm run edgebus`: scripts/migrate.ts, scripts/edgebus-cli.ts, scripts/cli/) " +
+        "run under Node from an install without devDependencies (`npm ci --omit=dev`, docs/deployment.md): their " +
+        "code may load only packages listed under dependencies. Type-only imports are erased and load nothing.",
       severity: "error",
-      from: { path: "^(bridges|shared|schemas|ops/vps-rabbitmq)/", pathNot: TEST_FILE },
+      from: {
+        path: "^(bridges|shared|schemas|ops/vps-rabbitmq|scripts/cli)/|^scripts/(migrate|edgebus-cli)\\.ts$",
+        pathNot: TEST_FILE,
+      },
       to: { dependencyTypes: ["npm-dev"], dependencyTypesNot: ["type-only"] },
     },
     // ---- whole tree ------------------------------------------------------------------------------------------------

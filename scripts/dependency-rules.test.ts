@@ -168,6 +168,14 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
       },
     };
     const cycleBack: Probe = { path: `scripts/${id}-cycle-b.ts`, imports: [`scripts/${id}-cycle-a.ts`] };
+    // Further probes for rules whose scope has more than one part (checked like `bad`).
+    const alsoBad: { rule: string; probe: Probe; to: string }[] = [
+      {
+        rule: "node-production-no-dev-dependencies",
+        probe: { path: `scripts/cli/${id}-dev-dependency.ts`, imports: ["npm:fast-check"] },
+        to: DEV_PACKAGE_FOLDER,
+      },
+    ];
 
     // Imports the rules allow: none of these may be reported.
     const allowed: Probe[] = [
@@ -186,16 +194,20 @@ describe("dependency rules (.dependency-cruiser.cjs)", () => {
       { path: `bridges/${id}-packages-ok.ts`, imports: ["npm:yaml", "type:fast-check"] },
       { path: `bridges/${id}-dev-ok.test.ts`, imports: ["npm:fast-check"] },
       { path: `ops/${id}-dev-ok.ts`, imports: ["npm:fast-check"] },
+      { path: `scripts/${id}-dev-ok.ts`, imports: ["npm:fast-check"] },
       { path: `test/e2e/${id}-ok.test.ts`, imports: [t.producer, t.bridge, t.script, `#shared/${id}-target.ts`] },
     ];
 
-    const probes = [...Object.values(bad).map((b) => b.probe), cycleBack, ...allowed];
+    const probes = [...Object.values(bad).map((b) => b.probe), ...alsoBad.map((b) => b.probe), cycleBack, ...allowed];
     const files: string[] = [];
     try {
       files.push(...(await writeProbes(targets)), ...(await writeProbes(probes)));
       const violations = await depcruise(probes.map((p) => p.path));
 
-      for (const [rule, { probe, to }] of Object.entries(bad)) {
+      for (const { rule, probe, to } of [
+        ...Object.entries(bad).map(([rule, { probe, to }]) => ({ rule, probe, to })),
+        ...alsoBad,
+      ]) {
         // A target ending in "/" is a package's folder: depcruise reports the file it resolved to.
         const reached = (v: Violation) => (to.endsWith("/") ? v.to.startsWith(to) : v.to === to);
         const hit = violations.find((v) => v.rule.name === rule && v.from === probe.path && reached(v));
