@@ -70,6 +70,43 @@ describe.runIf(available)("RecordProducer: concurrent calls", () => {
     expect(record?.headers).toEqual(headers);
   });
 
+  it("a keyed record lands where Kafka's Java client puts it, and its key is stored as its UTF-8 bytes", async () => {
+    const topic = `edgebus.keyed.${run}`;
+    // murmur2 of the key's bytes as Kafka's own test suite pins it (UtilsTest.testMurmur2);
+    // the Java client's partition is (hash & 0x7fffffff) % partitions.
+    const javaHashes: Record<string, number> = {
+      "21": -973932308,
+      foobar: -790332482,
+      "a-little-bit-long-string": -985981536,
+      "a-little-bit-longer-string": -1486304829,
+      lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8: -58897971,
+      abc: 479470107,
+    };
+    const keys = [...Object.keys(javaHashes), "citoyen-é-ß"];
+    const receipts = await stack.producer.produce(keys.map((key) => ({ topic, key, value: key })));
+    for (const [key, hash] of Object.entries(javaHashes)) {
+      expect(receipts[keys.indexOf(key)]?.partition, key).toBe((hash & 0x7fffffff) % PARTITIONS);
+    }
+    for (const [n, key] of keys.entries()) {
+      const { partition, offset } = receipts[n] as { partition: number; offset: number };
+      const [record] = await stack.reader.read({ topic, partition, offset, timeoutMs: 5_000, maxBytes: 1_000_000 });
+      expect(record?.key).toBe(key);
+      expect(Buffer.from(record?.value ?? "").toString()).toBe(key);
+    }
+  }, 60_000);
+
+  it("records without a key, or with an empty one, are spread over the partitions", async () => {
+    const topic = `edgebus.unkeyed.${run}`;
+    const receipts = await stack.producer.produce(
+      Array.from({ length: 2 * PARTITIONS }, (_, n) => ({
+        topic,
+        value: `v${n}`,
+        ...(n % 2 === 0 ? { key: "" } : {}),
+      })),
+    );
+    expect(new Set(receipts.map((r) => r.partition)).size).toBe(PARTITIONS);
+  });
+
   it("a caller's refused record fails only that caller when calls share a request", async () => {
     const topic = `edgebus.isolation.${run}`;
     await stack.producer.produce([{ topic, value: "warm-up" }]);

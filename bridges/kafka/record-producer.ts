@@ -1,7 +1,8 @@
-import { murmur2, ProduceAcks, Producer } from "@platformatic/kafka";
+import { ProduceAcks, Producer } from "@platformatic/kafka";
 import { EdgebusError } from "#shared/errors.ts";
 import { clientOptions, type KafkaConnection } from "./connection.ts";
 import { kafkaErrorCode, kafkaPartitionErrorCodes, kafkaUnavailable } from "./kafka-errors.ts";
+import { murmur2 } from "./murmur2.ts";
 import type { RecordReceipt, RecordToProduce } from "./record.ts";
 import type { TopicAdmin } from "./topic-admin.ts";
 
@@ -98,11 +99,16 @@ export class RecordProducer {
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).
     const now = Date.now();
-    const items = records.map((record) => ({
-      record,
-      partition: this.#partitionOf(record, partitionCounts.get(record.topic) ?? 1),
-      timestamp: record.timestamp ?? now,
-    }));
+    const items = records.map((record): OutgoingRecord => {
+      // The key's bytes once: the partition hash reads them and the request carries them.
+      const key = record.key === undefined ? undefined : Buffer.from(record.key);
+      return {
+        record,
+        key,
+        partition: this.#partitionOf(record, key, partitionCounts.get(record.topic) ?? 1),
+        timestamp: record.timestamp ?? now,
+      };
+    });
     const receipts: RecordReceipt[] = [];
     // Sequential chunks keep per-partition order; each stays under the broker's batch size limit.
     for (const chunk of chunksOf(sizes, this.#maxRequestBytes)) {
@@ -188,7 +194,7 @@ export class RecordProducer {
     this.#requestsSent += 1;
     try {
       result = await this.#producer.send({
-        messages: items.map(({ record, partition, timestamp }) => {
+        messages: items.map(({ record, key, partition, timestamp }) => {
           const headers = new Map<Buffer, Buffer>();
           for (const h of record.headers ?? []) {
             const name = headerKeyBytes(h.key);
@@ -198,7 +204,7 @@ export class RecordProducer {
           return {
             topic: record.topic,
             partition,
-            key: record.key === undefined ? undefined : Buffer.from(record.key),
+            key,
             value: Buffer.from(record.value),
             headers,
             timestamp: BigInt(timestamp),
@@ -248,7 +254,7 @@ export class RecordProducer {
     });
   }
 
-  #partitionOf(record: RecordToProduce, count: number): number {
+  #partitionOf(record: RecordToProduce, key: Buffer | undefined, count: number): number {
     if (record.partition !== undefined) {
       if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
         throw new EdgebusError("bad_request", `topic ${record.topic} has no partition ${record.partition}`, {
@@ -259,7 +265,7 @@ export class RecordProducer {
     }
     // Same hash as Kafka's Java client (murmur2 of the key bytes, sign bit masked), so keyed
     // records land where other Kafka producers would put them.
-    if (record.key !== undefined && record.key !== "") return (murmur2(Buffer.from(record.key)) & 0x7fffffff) % count;
+    if (key !== undefined && key.length > 0) return (murmur2(key) & 0x7fffffff) % count;
     this.#roundRobin = (this.#roundRobin + 1) % 1_000_000;
     return this.#roundRobin % count;
   }
@@ -289,6 +295,8 @@ function headerKeyBytes(name: string): Buffer {
 /** A record with its partition and timestamp decided, ready for a produce request. */
 interface OutgoingRecord {
   readonly record: RecordToProduce;
+  /** `record.key` as bytes (UTF-8), made once for the partition hash and the request. */
+  readonly key: Buffer | undefined;
   readonly partition: number;
   readonly timestamp: number;
 }
