@@ -3,11 +3,15 @@
  * idempotent producer allows one request in flight per connection) without losing their own
  * receipts, order per key, or isolation from another caller's refused record.
  */
+import v8 from "node:v8";
+import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import { serviceUrls } from "../../scripts/service-probe.ts";
 import { requireService } from "../../test/support/services.ts";
 import { createKafkaStack, type KafkaStack } from "../kafka-stack.ts";
+import { RecordProducer } from "./record-producer.ts";
+import { TopicAdmin } from "./topic-admin.ts";
 
 const available = await requireService("kafka", "bridge record producer (concurrent calls)");
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -106,6 +110,58 @@ describe.runIf(available)("RecordProducer: concurrent calls", () => {
     );
     expect(new Set(receipts.map((r) => r.partition)).size).toBe(PARTITIONS);
   });
+
+  it("keeps none of the caller's records while Kafka is asked, so a parsed request body can be collected meanwhile", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const collect = vm.runInNewContext("gc") as () => void;
+    const topic = `edgebus.released.${run}`;
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    // Held at the partition lookup, the call's first wait: the records are admitted and encoded.
+    class GatedTopics extends TopicAdmin {
+      override async ensure(topics: Iterable<string>): Promise<Map<string, number>> {
+        await gate;
+        return super.ensure(topics);
+      }
+    }
+    const connection = { brokers: serviceUrls.kafkaBrokers, clientId: `released-${run}`, requestTimeoutMs: 15_000 };
+    const topics = new GatedTopics(connection, {
+      autoCreate: true,
+      partitionsFor: () => PARTITIONS,
+      defaultPartitions: PARTITIONS,
+      replicationFactor: -1,
+    });
+    const producer = new RecordProducer(connection, topics);
+    try {
+      const tracked: WeakRef<object>[] = [];
+      const produced = ((): Promise<unknown[]> => {
+        const records = Array.from({ length: 20 }, (_, n) => ({
+          topic,
+          key: `k${n}`,
+          value: `value ${n}`,
+          headers: [{ key: "ce_id", value: `id-${n}` }],
+        }));
+        for (const record of records) tracked.push(new WeakRef(record), new WeakRef(record.headers));
+        return producer.produce(records);
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      collect();
+      expect(tracked.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+      open();
+      const receipts = (await produced) as { partition: number; offset: number }[];
+      expect(receipts).toHaveLength(20);
+      const { partition, offset } = receipts[7] as { partition: number; offset: number };
+      const [record] = await stack.reader.read({ topic, partition, offset, timeoutMs: 5_000, maxBytes: 1_000_000 });
+      expect(record).toMatchObject({ key: "k7", headers: [{ key: "ce_id", value: "id-7" }] });
+      expect(Buffer.from(record?.value ?? "").toString()).toBe("value 7");
+    } finally {
+      open();
+      await producer.close();
+      await topics.close();
+    }
+  }, 60_000);
 
   it("a caller's refused record fails only that caller when calls share a request", async () => {
     const topic = `edgebus.isolation.${run}`;

@@ -71,49 +71,56 @@ export class RecordProducer {
     return this.#queuedBytes >= this.#maxQueuedBytes;
   }
 
-  async produce(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
-    if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
-    if (records.length === 0) return [];
-    // Each record's size once: the admission, the request chunks and the wait queue all use it.
-    const sizes = records.map(approximateSize);
-    let bytes = 0;
-    for (const size of sizes) bytes += size;
-    // Admitted before the first await, so concurrent callers see each other's bytes.
-    if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
-      throw new EdgebusError(
-        "upstream_unavailable",
-        `the bridge's Kafka producer queue is full (${this.#queuedBytes} bytes waiting for Kafka); retry shortly`,
-        { retryAfterSeconds: 1 },
-      );
-    }
-    this.#queuedBytes += bytes;
+  /**
+   * Not an `async` function on purpose: each record is encoded (key, value and header bytes) before
+   * this returns, and nothing of the call keeps `records` after that, so the caller's strings and
+   * objects (a parsed request body, for the HTTP gateways) can be collected while Kafka is asked,
+   * instead of surviving into the old generation with every call in flight.
+   */
+  produce(records: readonly RecordToProduce[]): Promise<RecordReceipt[]> {
     try {
-      return await this.#produceAdmitted(records, sizes);
-    } finally {
-      this.#queuedBytes -= bytes;
+      if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
+      if (records.length === 0) return Promise.resolve([]);
+      const encoded = records.map(encodeRecord);
+      let bytes = 0;
+      for (const record of encoded) bytes += record.size;
+      // Admitted before the first await, so concurrent callers see each other's bytes.
+      if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
+        throw new EdgebusError(
+          "upstream_unavailable",
+          `the bridge's Kafka producer queue is full (${this.#queuedBytes} bytes waiting for Kafka); retry shortly`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      this.#queuedBytes += bytes;
+      return this.#produceAdmitted(encoded).finally(() => {
+        this.#queuedBytes -= bytes;
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
-  async #produceAdmitted(records: readonly RecordToProduce[], sizes: readonly number[]): Promise<RecordReceipt[]> {
+  async #produceAdmitted(records: readonly EncodedRecord[]): Promise<RecordReceipt[]> {
     const partitionCounts = await this.#topics.ensure(records.map((r) => r.topic));
     // One clock reading for the whole call: the receipt then names the stored timestamp exactly,
     // and every record of a batch gets a timestamp (the client otherwise reads the clock per record).
     const now = Date.now();
-    const items = records.map((record): OutgoingRecord => {
-      // The key's bytes once: the partition hash reads them and the request carries them.
-      const key = record.key === undefined ? undefined : Buffer.from(record.key);
-      return {
+    const items = records.map(
+      (record): OutgoingRecord => ({
         record,
-        key,
-        partition: this.#partitionOf(record, key, partitionCounts.get(record.topic) ?? 1),
+        partition: this.#partitionOf(record, partitionCounts.get(record.topic) ?? 1),
         timestamp: record.timestamp ?? now,
-      };
-    });
+      }),
+    );
     const receipts: RecordReceipt[] = [];
     // Sequential chunks keep per-partition order; each stays under the broker's batch size limit.
-    for (const chunk of chunksOf(sizes, this.#maxRequestBytes)) {
+    for (const chunk of chunksOf(
+      records.map((r) => r.size),
+      this.#maxRequestBytes,
+    )) {
       let bytes = 0;
-      for (const i of chunk) bytes += sizes[i] as number;
+      for (const i of chunk) bytes += (records[i] as EncodedRecord).size;
       receipts.push(
         ...(await this.#enqueue(
           chunk.map((i) => items[i] as OutgoingRecord),
@@ -194,22 +201,14 @@ export class RecordProducer {
     this.#requestsSent += 1;
     try {
       result = await this.#producer.send({
-        messages: items.map(({ record, key, partition, timestamp }) => {
-          const headers = new Map<Buffer, Buffer>();
-          for (const h of record.headers ?? []) {
-            const name = headerKeyBytes(h.key);
-            // A name repeated within one record (Kafka allows it) needs its own buffer as map key.
-            headers.set(headers.has(name) ? Buffer.from(h.key) : name, Buffer.from(h.value));
-          }
-          return {
-            topic: record.topic,
-            partition,
-            key,
-            value: Buffer.from(record.value),
-            headers,
-            timestamp: BigInt(timestamp),
-          };
-        }),
+        messages: items.map(({ record, partition, timestamp }) => ({
+          topic: record.topic,
+          partition,
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+          timestamp: BigInt(timestamp),
+        })),
       });
     } catch (error) {
       const code = kafkaErrorCode(error);
@@ -254,7 +253,7 @@ export class RecordProducer {
     });
   }
 
-  #partitionOf(record: RecordToProduce, key: Buffer | undefined, count: number): number {
+  #partitionOf(record: EncodedRecord, count: number): number {
     if (record.partition !== undefined) {
       if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
         throw new EdgebusError("bad_request", `topic ${record.topic} has no partition ${record.partition}`, {
@@ -265,7 +264,7 @@ export class RecordProducer {
     }
     // Same hash as Kafka's Java client (murmur2 of the key bytes, sign bit masked), so keyed
     // records land where other Kafka producers would put them.
-    if (key !== undefined && key.length > 0) return (murmur2(key) & 0x7fffffff) % count;
+    if (record.key !== undefined && record.key.length > 0) return (murmur2(record.key) & 0x7fffffff) % count;
     this.#roundRobin = (this.#roundRobin + 1) % 1_000_000;
     return this.#roundRobin % count;
   }
@@ -292,11 +291,48 @@ function headerKeyBytes(name: string): Buffer {
   return bytes;
 }
 
+/**
+ * A record as a produce request carries it: key, value and header names and values as bytes, made
+ * once when the call is admitted (the partition hash and the request read the same key bytes).
+ */
+interface EncodedRecord {
+  readonly topic: string;
+  /** The caller's explicit partition, checked against the topic when its partitions are known. */
+  readonly partition: number | undefined;
+  readonly key: Buffer | undefined;
+  readonly value: Buffer;
+  readonly headers: Map<Buffer, Buffer>;
+  readonly timestamp: number | undefined;
+  /** Bytes the record takes in a request, about: what the request chunks and the queue bound count. */
+  readonly size: number;
+}
+
+function encodeRecord(record: RecordToProduce): EncodedRecord {
+  const key = record.key === undefined ? undefined : Buffer.from(record.key);
+  const value = Buffer.from(record.value);
+  const headers = new Map<Buffer, Buffer>();
+  let size = 70 + (key?.length ?? 0) + value.length;
+  for (const h of record.headers ?? []) {
+    const name = headerKeyBytes(h.key);
+    const headerValue = Buffer.from(h.value);
+    // A name repeated within one record (Kafka allows it) needs its own buffer as map key.
+    headers.set(headers.has(name) ? Buffer.from(h.key) : name, headerValue);
+    size += name.length + headerValue.length + 4;
+  }
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    key,
+    value,
+    headers,
+    timestamp: record.timestamp,
+    size,
+  };
+}
+
 /** A record with its partition and timestamp decided, ready for a produce request. */
 interface OutgoingRecord {
-  readonly record: RecordToProduce;
-  /** `record.key` as bytes (UTF-8), made once for the partition hash and the request. */
-  readonly key: Buffer | undefined;
+  readonly record: EncodedRecord;
   readonly partition: number;
   readonly timestamp: number;
 }
@@ -339,13 +375,4 @@ function chunksOf(sizes: readonly number[], maxBytes: number): number[][] {
   });
   if (current.length > 0) chunks.push(current);
   return chunks;
-}
-
-/** Bytes a record takes in a batch, give or take the varint framing (~70 B of overhead allowed). */
-function approximateSize(record: RecordToProduce): number {
-  const text = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s));
-  const value = typeof record.value === "string" ? Buffer.byteLength(record.value) : record.value.byteLength;
-  let headers = 0;
-  for (const h of record.headers ?? []) headers += text(h.key) + text(h.value) + 4;
-  return 70 + text(record.key) + value + headers;
 }

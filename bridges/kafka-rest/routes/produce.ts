@@ -23,10 +23,16 @@ const JSON_TYPE = { "Content-Type": "application/json" };
  */
 export function produceFromBody(ctx: GatewayContext): (scope: CredentialScope, text: string) => Promise<string> {
   const produce = produceMessages(ctx);
-  return async (scope, text) => {
-    const messages = parseJsonBody(text, messagesWithTopics, { fast: fastWithTopics }) ?? [];
-    scope.requireProduce(topicsOf(messages));
-    return receiptsJson(await produce(messages));
+  // Not `async`: a refusal still arrives as a rejection, and neither the text nor the parsed
+  // messages stay referenced by a suspended frame while Kafka answers (see `RecordProducer.produce`).
+  return (scope, text) => {
+    try {
+      const messages = parseJsonBody(text, messagesWithTopics, { fast: fastWithTopics }) ?? [];
+      scope.requireProduce(topicsOf(messages));
+      return produce(messages).then(receiptsJson);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 
@@ -67,14 +73,19 @@ export function registerProduce(app: Hono<GatewayEnv>, ctx: GatewayContext): voi
  */
 function produceMessages(ctx: GatewayContext): (messages: readonly ProduceMessage[]) => Promise<RecordReceipt[]> {
   const { limits } = ctx;
-  return async (messages) => {
-    if (messages.length === 0) throw badRequest("no messages to produce");
-    if (messages.length > limits.maxMessagesPerProduce) {
-      throw new EdgebusError("payload_too_large", `at most ${limits.maxMessagesPerProduce} messages per request`);
-    }
-    const receipts = await ctx.producer.produce(messages);
+  const produced = (receipts: RecordReceipt[]) => {
     ctx.onProduced?.(receipts.length);
     return receipts;
+  };
+  // Not `async`, for the reason given in `produceFromBody`.
+  return (messages) => {
+    if (messages.length === 0) return Promise.reject(badRequest("no messages to produce"));
+    if (messages.length > limits.maxMessagesPerProduce) {
+      return Promise.reject(
+        new EdgebusError("payload_too_large", `at most ${limits.maxMessagesPerProduce} messages per request`),
+      );
+    }
+    return ctx.producer.produce(messages).then(produced);
   };
 }
 
