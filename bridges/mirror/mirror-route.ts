@@ -202,14 +202,10 @@ function mirrorIngest(options: MirrorRouteOptions): (request: MirrorRequest) => 
     if (!signatureMatches(secrets, check, request.header(SIGNATURE_HEADER) as string, raw)) {
       throw new EdgebusError("unauthorized", "mirror signature refused: signature mismatch");
     }
-    let parsed: unknown;
-    try {
-      // Invalid UTF-8 becomes U+FFFD, as Request.text() does.
-      parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
-    } catch {
-      throw new EdgebusError("malformed_json", "request body is not valid JSON");
-    }
-    const events = eventsOf(parsed);
+    // Parsed and planned in a plain function: this frame then waits for the targets holding the
+    // plan, not the parsed body (a suspended frame keeps every value it held), so each target can
+    // let go of an event once it has encoded it (see `RecordProducer.produce`).
+    const plan = planFromBody(raw, targets);
     // Claimed only for a batch that can be written (a refused one leaves nothing behind), and
     // kept past the whole window in which its timestamp is accepted by any bridge's clock.
     if (!(await nonces.claim(check.nonce, 2 * toleranceSeconds + 60))) {
@@ -220,7 +216,7 @@ function mirrorIngest(options: MirrorRouteOptions): (request: MirrorRequest) => 
       const what = saturated.kind === "kafka" ? "the bridge's Kafka producer queue" : `mirror target ${saturated.name}`;
       throw new EdgebusError("upstream_unavailable", `${what} is full; retry shortly`, { retryAfterSeconds: 1 });
     }
-    const results = await mirror(events, targets, options);
+    const results = await runMirror(plan, targets, options);
     options.onResults?.(results);
     return results;
   };
@@ -258,15 +254,44 @@ function eventsOf(parsed: unknown): readonly unknown[] {
   return body.data.events;
 }
 
-async function mirror(
-  events: readonly unknown[],
-  targets: readonly MirrorTarget[],
-  options: MirrorRouteCommon,
-): Promise<MirrorResult[]> {
+/** The body's events (a refused body throws) planned for `targets`. */
+function planFromBody(raw: Uint8Array, targets: readonly MirrorTarget[]): MirrorPlan {
+  let parsed: unknown;
+  try {
+    // Invalid UTF-8 becomes U+FFFD, as Request.text() does.
+    parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
+  } catch {
+    throw new EdgebusError("malformed_json", "request body is not valid JSON");
+  }
+  return planMirror(eventsOf(parsed), targets);
+}
+
+/**
+ * One request's events planned: the results known already (events refused or kept by no target),
+ * each target's deliveries (handed over once, then no longer referenced here) and what the
+ * results of the other events need once the targets answered.
+ */
+interface MirrorPlan {
+  readonly results: MirrorResult[];
+  /** The events at least one target keeps. */
+  readonly kept: { readonly index: number; readonly id: string; readonly source: string; readonly time: string }[];
+  readonly perTarget: {
+    deliveries: MirrorDelivery[] | undefined;
+    /** Each delivery's event index in the request. */
+    readonly indexes: number[];
+    /** Per event index, the topic this target was given it for. */
+    readonly topics: (string | undefined)[];
+  }[];
+}
+
+function planMirror(events: readonly unknown[], targets: readonly MirrorTarget[]): MirrorPlan {
   const results: MirrorResult[] = new Array(events.length);
-  const valid: { index: number; event: CloudEventRecord }[] = [];
-  // Per target: its deliveries and, for each, the event's index in the request.
-  const perTarget = targets.map(() => ({ deliveries: [] as MirrorDelivery[], indexes: [] as number[] }));
+  const kept: MirrorPlan["kept"][number][] = [];
+  const perTarget: MirrorPlan["perTarget"] = targets.map(() => ({
+    deliveries: [],
+    indexes: [],
+    topics: new Array(events.length),
+  }));
   // Per event type, the destination topic at each target (null: not kept) or why the type has
   // none: worked out once per request, since a batch's events mostly share a type.
   const routes = new Map<string, (string | null)[] | EdgebusError>();
@@ -297,30 +322,57 @@ async function mirror(
       results[index] = failed({ id: event.id, source: event.source }, route);
       return;
     }
-    let kept = false;
+    let keptBySome = false;
     for (let t = 0; t < targets.length; t++) {
       const topic = route[t];
       if (topic === null || topic === undefined) continue;
-      kept = true;
-      perTarget[t]?.deliveries.push({ event, topic });
-      perTarget[t]?.indexes.push(index);
+      keptBySome = true;
+      const mine = perTarget[t] as MirrorPlan["perTarget"][number];
+      mine.deliveries?.push({ event, topic });
+      mine.indexes.push(index);
+      mine.topics[index] = topic;
     }
-    if (!kept) results[index] = { id: event.id, source: event.source, status: "acked" };
-    else valid.push({ index, event });
+    if (!keptBySome) results[index] = { id: event.id, source: event.source, status: "acked" };
+    else kept.push({ index, id: event.id, source: event.source, time: event.time });
   });
+  return { results, kept, perTarget };
+}
 
+/**
+ * Hands target `t` its deliveries and forgets them, so that only the target holds the events while
+ * it waits for its broker. A plain function: the caller's suspended frame never held them.
+ */
+function handOver(plan: MirrorPlan, t: number, target: MirrorTarget): Promise<DeliveryOutcome[]> | undefined {
+  const mine = plan.perTarget[t] as MirrorPlan["perTarget"][number];
+  const deliveries = mine.deliveries;
+  mine.deliveries = undefined;
+  if (deliveries === undefined || deliveries.length === 0) return undefined;
+  try {
+    return target.deliver(deliveries);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function runMirror(
+  plan: MirrorPlan,
+  targets: readonly MirrorTarget[],
+  options: MirrorRouteCommon,
+): Promise<MirrorResult[]> {
+  const { results, kept, perTarget } = plan;
   // Per target, per event index: its outcome (none where the target does not keep the event).
-  const outcomes: (DeliveryOutcome | undefined)[][] = targets.map(() => new Array(events.length));
+  const outcomes: (DeliveryOutcome | undefined)[][] = targets.map(() => new Array(results.length));
   await Promise.all(
     targets.map(async (target, t) => {
-      const { deliveries, indexes } = perTarget[t] as { deliveries: MirrorDelivery[]; indexes: number[] };
-      if (deliveries.length === 0) return;
+      const { indexes } = perTarget[t] as MirrorPlan["perTarget"][number];
+      const delivered = handOver(plan, t, target);
+      if (delivered === undefined) return;
       const started = performance.now();
       let answers: DeliveryOutcome[];
       try {
-        answers = await target.deliver(deliveries);
+        answers = await delivered;
       } catch (error) {
-        answers = deliveries.map(() => ({ ok: false as const, error: toEdgebusError(error) }));
+        answers = indexes.map(() => ({ ok: false as const, error: toEdgebusError(error) }));
       }
       options.onTarget?.({ target, outcomes: answers, seconds: (performance.now() - started) / 1000 });
       const mine = outcomes[t] as (DeliveryOutcome | undefined)[];
@@ -331,7 +383,7 @@ async function mirror(
   );
 
   const confirmedAt = Date.now();
-  for (const { index, event } of valid) {
+  for (const { index, id, source, time } of kept) {
     // In target order.
     let first: DeliveryOutcome | undefined;
     const failures: { target: MirrorTarget; error: EdgebusError }[] = [];
@@ -341,10 +393,10 @@ async function mirror(
       first ??= outcome;
       if (!outcome.ok) failures.push({ target, error: outcome.error });
     });
-    const ids = { id: event.id, source: event.source };
+    const ids = { id, source };
     const receipt = first?.ok ? first.receipt : undefined;
     if (failures.length === 0) {
-      const eventTime = Date.parse(event.time);
+      const eventTime = Date.parse(time);
       if (Number.isFinite(eventTime)) options.onAppended?.(Math.max(0, (confirmedAt - eventTime) / 1000));
       results[index] = {
         ...ids,
@@ -358,7 +410,7 @@ async function mirror(
     const message =
       targets.length > 1 && !error.message.includes(target.name) ? `${target.name}: ${error.message}` : error.message;
     const retryable = failures.every((f) => f.error.retryable);
-    const failedTopic = perTarget[targets.indexOf(target)]?.deliveries.find((d) => d.event === event)?.topic;
+    const failedTopic = perTarget[targets.indexOf(target)]?.topics[index];
     results[index] = {
       ...ids,
       status: "failed",

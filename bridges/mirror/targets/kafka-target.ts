@@ -1,4 +1,5 @@
 import { toEdgebusError } from "#shared/errors.ts";
+import type { RecordReceipt } from "../../kafka/record.ts";
 import type { RecordProducer } from "../../kafka/record-producer.ts";
 import { type BindingMode, toKafkaRecord } from "../cloud-event-binding.ts";
 import type { TopicMapping } from "../topic-mapping.ts";
@@ -46,30 +47,42 @@ export class KafkaTarget implements MirrorTarget {
     return this.#connected;
   }
 
-  async deliver(deliveries: readonly MirrorDelivery[]): Promise<DeliveryOutcome[]> {
+  /**
+   * Not an `async` function: every group's records are built and handed to the producer (which
+   * encodes them at once) before this returns, so nothing here keeps the events while Kafka answers.
+   */
+  deliver(deliveries: readonly MirrorDelivery[]): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(deliveries.length);
-    await Promise.all(
-      [...groupInOrder(deliveries, (d) => d.topic)].map(async ([topic, group]) => {
-        try {
-          const receipts = await this.#producer.produce(
-            group.map(({ item }) => toKafkaRecord(item.event, topic, this.#mode)),
-          );
-          this.#connected = true;
-          group.forEach(({ index }, i) => {
-            const receipt = receipts[i];
-            outcomes[index] = {
-              ok: true,
-              receipt: { topic: receipt?.topic ?? topic, partition: receipt?.partition, offset: receipt?.offset },
-            };
-          });
-        } catch (error) {
-          const failure = toEdgebusError(error);
-          if (failure.code === "upstream_unavailable") this.#connected = false;
-          for (const { index } of group) outcomes[index] = { ok: false, error: failure };
-        }
-      }),
-    );
-    return outcomes;
+    const sends: Promise<void>[] = [];
+    for (const [topic, group] of groupInOrder(deliveries, (d) => d.topic)) {
+      const indexes = group.map(({ index }) => index);
+      let produced: Promise<RecordReceipt[]>;
+      try {
+        produced = this.#producer.produce(group.map(({ item }) => toKafkaRecord(item.event, topic, this.#mode)));
+      } catch (error) {
+        produced = Promise.reject(error);
+      }
+      sends.push(
+        produced.then(
+          (receipts) => {
+            this.#connected = true;
+            indexes.forEach((index, i) => {
+              const receipt = receipts[i];
+              outcomes[index] = {
+                ok: true,
+                receipt: { topic: receipt?.topic ?? topic, partition: receipt?.partition, offset: receipt?.offset },
+              };
+            });
+          },
+          (error: unknown) => {
+            const failure = toEdgebusError(error);
+            if (failure.code === "upstream_unavailable") this.#connected = false;
+            for (const index of indexes) outcomes[index] = { ok: false, error: failure };
+          },
+        ),
+      );
+    }
+    return Promise.all(sends).then(() => outcomes);
   }
 
   async probe(): Promise<void> {
