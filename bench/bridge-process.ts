@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { tuneV8ForBridge } from "../bridges/v8-tuning.ts";
 import { type ProfileSummary, profileCpu } from "./lib/cpu-profile.ts";
 
 /** What a bench module exports for the child: the bridge built and served on 127.0.0.1. */
@@ -104,6 +105,8 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** The child: builds the bridge, tells the parent its URL, answers the parent's questions. */
 async function serveInChild(module: string, exportName: string, parameters: string): Promise<void> {
+  // As `bridges/main.ts` sets up the process it owns.
+  tuneV8ForBridge();
   const factory = (await import(module))[exportName] as BenchBridgeFactory;
   const bridge = await factory(JSON.parse(parameters) as Record<string, unknown>);
   let stopProfile: (() => void) | undefined;

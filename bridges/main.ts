@@ -14,6 +14,7 @@ import { mirrorTargetsOf } from "./mirror/targets/create-targets.ts";
 import { redisAclPrintout } from "./redis-rest/print-acl.ts";
 import { startBridge } from "./server.ts";
 import { runTopicsCommand } from "./topics-command.ts";
+import { tuneV8ForBridge } from "./v8-tuning.ts";
 
 const log = createLogger({ component: "bridge" });
 
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = await loadBridgeConfig(values.config ?? process.env.BRIDGE_CONFIG, process.env);
+  tuneV8ForBridge();
   const bridge = await startBridge(config);
   const parts = [
     config.kafkaRest.enabled ? "/kafka" : undefined,
