@@ -81,17 +81,14 @@ export class RecordProducer {
     try {
       if (this.#closed) throw new EdgebusError("upstream_unavailable", "the Kafka producer is closed");
       if (records.length === 0) return Promise.resolve([]);
+      // A full queue refuses whatever the call's size (the check below would), so the records are
+      // not encoded for nothing while the bridge sheds load.
+      if (this.#queuedBytes > 0 && this.saturated) throw this.#queueFull();
       const encoded = records.map(encodeRecord);
       let bytes = 0;
       for (const record of encoded) bytes += record.size;
       // Admitted before the first await, so concurrent callers see each other's bytes.
-      if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
-        throw new EdgebusError(
-          "upstream_unavailable",
-          `the bridge's Kafka producer queue is full (${this.#queuedBytes} bytes waiting for Kafka); retry shortly`,
-          { retryAfterSeconds: 1 },
-        );
-      }
+      if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) throw this.#queueFull();
       this.#queuedBytes += bytes;
       return this.#produceAdmitted(encoded).finally(() => {
         this.#queuedBytes -= bytes;
@@ -99,6 +96,14 @@ export class RecordProducer {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  #queueFull(): EdgebusError {
+    return new EdgebusError(
+      "upstream_unavailable",
+      `the bridge's Kafka producer queue is full (${this.#queuedBytes} bytes waiting for Kafka); retry shortly`,
+      { retryAfterSeconds: 1 },
+    );
   }
 
   async #produceAdmitted(records: readonly EncodedRecord[]): Promise<RecordReceipt[]> {

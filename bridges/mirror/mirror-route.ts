@@ -365,9 +365,10 @@ async function runMirror(
   await Promise.all(
     targets.map(async (target, t) => {
       const { indexes } = perTarget[t] as MirrorPlan["perTarget"][number];
+      // Before the hand-over: a target's synchronous part (building and encoding its records) counts.
+      const started = performance.now();
       const delivered = handOver(plan, t, target);
       if (delivered === undefined) return;
-      const started = performance.now();
       let answers: DeliveryOutcome[];
       try {
         answers = await delivered;
