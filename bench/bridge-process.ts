@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { tuneV8ForBridge } from "../bridges/v8-tuning.ts";
+import { BRIDGE_NODE_OPTIONS, tuneV8ForBridge } from "../bridges/v8-tuning.ts";
 import { type ProfileSummary, profileCpu } from "./lib/cpu-profile.ts";
 
 /** What a bench module exports for the child: the bridge built and served on 127.0.0.1. */
@@ -50,8 +50,8 @@ export async function forkBridge(
   parameters: Record<string, unknown>,
 ): Promise<BridgeProcess> {
   const child = fork(fileURLToPath(import.meta.url), [module, exportName, JSON.stringify(parameters)], {
-    // Not the parent's flags (tsx's loader): the bridge runs as `npm run bridge` runs it.
-    execArgv: [],
+    // Not the parent's flags (tsx's loader): the bridge's own, as `npm run bridge` runs it.
+    execArgv: [...BRIDGE_NODE_OPTIONS],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { serviceUrls } from "../scripts/service-probe.ts";
 import { scrubbedEnv } from "../test/support/child-env.ts";
 import { requireService } from "../test/support/services.ts";
+import { BRIDGE_NODE_OPTIONS } from "./v8-tuning.ts";
 
 const available = (await requireService("kafka", "bridge main")) && (await requireService("redis", "bridge main"));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -20,8 +21,12 @@ const secrets = {
   BRIDGE_MIRROR_SECRET: "mirror-secret-0000000001",
 };
 
-function startMain(configPath: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["bridges/main.ts", "--config", configPath], {
+function startMain(
+  configPath: string,
+  env: Record<string, string> = {},
+  nodeOptions: readonly string[] = BRIDGE_NODE_OPTIONS,
+): ChildProcess {
+  return spawn(process.execPath, [...nodeOptions, "bridges/main.ts", "--config", configPath], {
     cwd: join(import.meta.dirname, ".."),
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
@@ -161,10 +166,44 @@ describe.runIf(available)("bridge main", () => {
     expect(await exited).toBe(0);
     const records = log.records();
     expect(records.filter((record) => typeof record.component !== "string")).toEqual([]);
+    // Started with the bridge's Node options (as npm run bridge starts it): nothing to warn about.
+    expect(records.filter((record) => record.level === "warn" && record.component === "bridge")).toEqual([]);
     expect(records).toContainEqual(
       expect.objectContaining({ level: "info", msg: "closing: flushing the Kafka producer", note: "SIGTERM" }),
     );
   }, 60_000);
+
+  it("serves when node was started without the bridge's Node options, and says which are missing", async () => {
+    const dir = await configDir();
+    const configPath = join(dir, "bridge.yaml");
+    await writeFile(
+      configPath,
+      [
+        "port: 0",
+        "kafkaRest: { enabled: false }",
+        `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
+      ].join("\n"),
+    );
+    const child = startMain(configPath, { BRIDGE_REDIS_REST_TOKEN: secrets.BRIDGE_REDIS_REST_TOKEN }, []);
+    children.push(child);
+    const log = output(child);
+    const exited = exitCode(child);
+    let url: string | undefined;
+    for (let i = 0; i < 200 && !url; i++) {
+      url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
+      if (!url) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(url, log.text()).toBeDefined();
+    const warning = log.records().find((record) => record.level === "warn" && record.component === "bridge");
+    expect(warning, log.text()).toMatchObject({
+      component: "bridge",
+      msg: `node was started without ${BRIDGE_NODE_OPTIONS.join(" ")}`,
+      note: expect.stringContaining("npm run bridge passes them"),
+    });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 30_000);
 
   it("refuses an invalid config with a clear message and exit code 1", async () => {
     const dir = await configDir();

@@ -14,7 +14,7 @@ import { mirrorTargetsOf } from "./mirror/targets/create-targets.ts";
 import { redisAclPrintout } from "./redis-rest/print-acl.ts";
 import { startBridge } from "./server.ts";
 import { runTopicsCommand } from "./topics-command.ts";
-import { tuneV8ForBridge } from "./v8-tuning.ts";
+import { missingBridgeNodeOptions, tuneV8ForBridge } from "./v8-tuning.ts";
 
 const log = createLogger({ component: "bridge" });
 
@@ -52,6 +52,11 @@ async function main(): Promise<void> {
   }
   const config = await loadBridgeConfig(values.config ?? process.env.BRIDGE_CONFIG, process.env);
   tuneV8ForBridge();
+  const missing = missingBridgeNodeOptions();
+  if (missing.length > 0)
+    log.log("warn", `node was started without ${missing.join(" ")}`, {
+      note: "the bridge works, but its memory will not be steady under load: V8 shrinks and regrows its heap every few minutes and lets garbage pile up longer between full collections; npm run bridge passes them (bridges/v8-tuning.ts)",
+    });
   const bridge = await startBridge(config);
   const parts = [
     config.kafkaRest.enabled ? "/kafka" : undefined,

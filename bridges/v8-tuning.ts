@@ -29,3 +29,42 @@ import v8 from "node:v8";
 export function tuneV8ForBridge(): void {
   v8.setFlagsFromString("--no-allocation-site-pretenuring");
 }
+
+/**
+ * Node options every launcher of the bridge's process passes (`npm run bridge`, the dev stack, the
+ * tests' and benchmarks' bridge processes): V8 settings it reads only while it creates the heap,
+ * so `tuneV8ForBridge` cannot set them later. Without them the bridge works as before; `main.ts`
+ * says so in a warning.
+ *
+ * **V8's memory reducer is turned off.** When no full collection has run for 100 seconds (a
+ * watchdog), or the allocation rate drops, the reducer runs up to two mark-compacts that shrink
+ * the heap to what is live, then lets it grow back slowly. With pretenuring off (above), the
+ * bridge's old generation fills slowly, so under steady traffic the watchdog fires every couple
+ * of minutes: the heap V8 reserves falls from about 200 to 55-65 MB, RSS drops by 100-150 MB and
+ * climbs back over the next minute, through dozens of extra mark-compacts (one every 0.5-1 s
+ * while the heap regrows). Measured with the soak benchmark (5,000 messages/s, 6 minutes,
+ * `--trace-gc`, December 2026): 45 mark-compacts and RSS within ±36 % of its median with the
+ * reducer; 11 mark-compacts and RSS steady at 326-332 MB once the heap had reached its working
+ * size without it. (Keeping the reducer but without its shrink, `--no-memory-reducer-favors-memory`,
+ * which can be set at run time, left V8 in its grow-slowly state for good: 132 mark-compacts.)
+ * The price: memory the bridge grew into under load is not handed back when the traffic stops
+ * until a later collection shrinks the heap; a server sized for its load keeps it anyway.
+ *
+ * **The old generation starts at 32 MB** (`--initial-old-space-size`; it still grows as far as
+ * the live data needs). V8 otherwise sizes its first old-generation limit from the machine's
+ * memory: the bridge's old generation, whose live part is 35-45 MB under the soak's load, then
+ * filled with garbage until the first full collection 100-140 s into the load, and RSS rose for
+ * that long before it reached its working size (soaks with the reducer off: ±11 and ±11.6 % from
+ * the 60th second, steady within ±1 % from the 150th). Starting at 32 MB the first full
+ * collection came 20-85 s into the load and the later ones every 20-95 s, each 4-8 ms plus
+ * incremental steps. In four soaks with both settings RSS held within ±3.1, ±4.7 and ±5.3 % of
+ * its median (302-318 MB) from the 60th second on, at 11-13 % of one core as before; in the
+ * fourth, run without a collection trace, it climbed from 310 to 372 MB over the last three
+ * minutes (`bench/README.md`, bridge-soak).
+ */
+export const BRIDGE_NODE_OPTIONS: readonly string[] = ["--no-memory-reducer", "--initial-old-space-size=32"];
+
+/** The entries of `BRIDGE_NODE_OPTIONS` a process was started without (its `process.execArgv`). */
+export function missingBridgeNodeOptions(execArgv: readonly string[] = process.execArgv): string[] {
+  return BRIDGE_NODE_OPTIONS.filter((option) => !execArgv.includes(option));
+}

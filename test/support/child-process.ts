@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { BRIDGE_NODE_OPTIONS } from "../../bridges/v8-tuning.ts";
 import { scrubbedEnv } from "./child-env.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +31,7 @@ export async function startBridgeChild(
   env: Record<string, string | undefined>,
   timeoutMs: number,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ["bridges/main.ts", "--config", configFile], {
+  const child = spawn(process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configFile], {
     cwd: REPO_ROOT,
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
