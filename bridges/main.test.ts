@@ -60,6 +60,20 @@ function exitCode(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
+/** Starts main.ts and waits for its "listening" line; fails the test with its output if none comes. */
+async function startListening(configPath: string, env: Record<string, string>, nodeOptions?: readonly string[]) {
+  const child = startMain(configPath, env, nodeOptions);
+  const log = output(child);
+  const exited = exitCode(child);
+  let url: string | undefined;
+  for (let i = 0; i < 200 && !url; i++) {
+    url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
+    if (!url) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(url, log.text()).toBeDefined();
+  return { child, log, exited, url: url as string };
+}
+
 describe.runIf(available)("bridge main", () => {
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
@@ -69,38 +83,31 @@ describe.runIf(available)("bridge main", () => {
     dirs.push(made);
     return made;
   };
+  /** A bridge.yaml of these lines in a fresh folder; its path. */
+  const yamlConfig = async (lines: string[]) => {
+    const path = join(await configDir(), "bridge.yaml");
+    await writeFile(path, lines.join("\n"));
+    return path;
+  };
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it("starts from a YAML file plus environment, serves every area, exits 0 on SIGTERM", async () => {
-    const dir = await configDir();
-    const configPath = join(dir, "bridge.yaml");
-    await writeFile(
-      configPath,
-      [
-        "port: 0",
-        "kafka:",
-        `  brokers: [${serviceUrls.kafkaBrokers.map((b) => `"${b}"`).join(", ")}]`,
-        `  clientId: main-test-${run}`,
-        `  topics: { createPatterns: ["main-${run}-direct"] }`,
-        "kafkaRest: { username: edgebus }",
-        `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
-        "mirror:",
-        `  rename: [{ from: "gov.*", to: "main-${run}.gov.*" }]`,
-      ].join("\n"),
-    );
-    const child = startMain(configPath, secrets);
+    const configPath = await yamlConfig([
+      "port: 0",
+      "kafka:",
+      `  brokers: [${serviceUrls.kafkaBrokers.map((b) => `"${b}"`).join(", ")}]`,
+      `  clientId: main-test-${run}`,
+      `  topics: { createPatterns: ["main-${run}-direct"] }`,
+      "kafkaRest: { username: edgebus }",
+      `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
+      "mirror:",
+      `  rename: [{ from: "gov.*", to: "main-${run}.gov.*" }]`,
+    ]);
+    const { child, log, exited, url } = await startListening(configPath, secrets);
     children.push(child);
-    const log = output(child);
-    const exited = exitCode(child);
-    let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
-      if (!url) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(url, log.text()).toBeDefined();
 
     const health = await fetch(`${url}/healthz`);
     // `topics`: the catalogue topics' settings compared with the cluster (detail; never fails the check).
@@ -174,26 +181,17 @@ describe.runIf(available)("bridge main", () => {
   }, 60_000);
 
   it("serves when node was started without the bridge's Node options, and says which are missing", async () => {
-    const dir = await configDir();
-    const configPath = join(dir, "bridge.yaml");
-    await writeFile(
+    const configPath = await yamlConfig([
+      "port: 0",
+      "kafkaRest: { enabled: false }",
+      `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
+    ]);
+    const { child, log, exited, url } = await startListening(
       configPath,
-      [
-        "port: 0",
-        "kafkaRest: { enabled: false }",
-        `redisRest: { url: "${serviceUrls.redis}", allowUnrestrictedUser: true }`,
-      ].join("\n"),
+      { BRIDGE_REDIS_REST_TOKEN: secrets.BRIDGE_REDIS_REST_TOKEN },
+      [],
     );
-    const child = startMain(configPath, { BRIDGE_REDIS_REST_TOKEN: secrets.BRIDGE_REDIS_REST_TOKEN }, []);
     children.push(child);
-    const log = output(child);
-    const exited = exitCode(child);
-    let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
-      if (!url) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(url, log.text()).toBeDefined();
     const warning = log.records().find((record) => record.level === "warn" && record.component === "bridge");
     expect(warning, log.text()).toMatchObject({
       component: "bridge",
