@@ -57,10 +57,13 @@ export function tuneV8ForBridge(): void {
  * that long before it reached its working size (soaks with the reducer off: ±11 and ±11.6 % from
  * the 60th second, steady within ±1 % from the 150th). Starting at 32 MB the first full
  * collection came 20-85 s into the load and the later ones every 20-95 s, each 4-8 ms plus
- * incremental steps. In four soaks with both settings RSS held within ±3.1, ±4.7 and ±5.3 % of
- * its median (302-318 MB) from the 60th second on, at 11-13 % of one core as before; in the
- * fourth, run without a collection trace, it climbed from 310 to 372 MB over the last three
- * minutes (`bench/README.md`, bridge-soak).
+ * incremental steps. In five soaks with both settings RSS held within ±3.1, ±4.7 and ±5.3 % of its
+ * median (302-318 MB) from the 60th second on, at 11-13 % of one core as before; in two it rose
+ * late (to ±11.9 and ±17.6 %): V8 chose a high growth factor after one full collection and let
+ * the old generation's garbage pile up for 147 s, and RSS kept the pages of that highest point.
+ * A fixed factor (`--heap-growing-percent=50`) kept four soaks within ±1.2-4.5 %, but cost the
+ * Kafka produce paths about a quarter more CPU per message at full speed (more full
+ * collections), so V8 keeps choosing (`bench/README.md`, bridge-soak).
  */
 export const BRIDGE_NODE_OPTIONS: readonly string[] = ["--no-memory-reducer", "--initial-old-space-size=32"];
 
