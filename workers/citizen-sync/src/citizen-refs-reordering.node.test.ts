@@ -120,4 +120,43 @@ describe.skipIf(!sql)("citizen_refs under reordering, batching and redelivery (r
       { numRuns: 60 },
     );
   }, 60_000);
+
+  it("keeps a verification that arrived before a tombstone older than it, for the re-creation", async () => {
+    // Found by the property above (CI, seed -1173954169): v7's verification reached a live row
+    // (v3), the v5 tombstone then dropped it, and the v6 re-creation came up unverified.
+    const citizenId = randomCitizenId();
+    const base = (version: number) => ({
+      key: `k${version}`,
+      source: "/prop",
+      id: `${citizenId}-${version}`,
+      citizenId,
+      version,
+    });
+    const snapshot = (version: number, name: string) => ({
+      ...base(version),
+      kind: "snapshot" as const,
+      snapshot: {
+        name,
+        email: `${name.toLowerCase()}@example.org`,
+        phone: null,
+        address: null,
+        preferred_language: null,
+        email_verified: false,
+        identity_verified: false,
+      },
+    });
+    const arrivals: CitizenChange[][] = [
+      [snapshot(3, "Cai")],
+      [{ ...base(7), kind: "verified", verification: "identity" }],
+      [{ ...base(5), kind: "deleted", deletedAt: "2026-09-30T08:00:00Z" }],
+      [snapshot(6, "Ada")],
+    ];
+    const results = [];
+    for (const batch of arrivals) results.push(...(await applyCitizenChanges(db, "permits", consumer, batch)).values());
+    expect(results).toEqual(["applied", "applied", "applied", "applied"]);
+    const [row] = await db<Model[]>`
+      select name, identity_verified, deleted_at is not null as deleted, snapshot_version::int as "snapshotVersion"
+      from permits.citizen_refs where citizen_id = ${citizenId}`;
+    expect(row).toEqual({ name: "Ada", identity_verified: true, deleted: false, snapshotVersion: 6 });
+  });
 });

@@ -18,10 +18,12 @@
  * - `verified` sets a flag only on a live citizen with a newer version. For a citizen not known
  *   yet, or deleted with an older version (a re-creation may still be in flight), it reports
  *   `unknown-citizen` and leaves no trace, so the caller retries it later; a tombstone itself
- *   never gets flags. Any arrival order, batching and redelivery yields the state of applying
- *   the events one by one in version order (property-tested in citizen-refs-reordering.test.ts;
- *   a tombstone keeps no verification versions, so a replay into an emptied table reproduces
- *   every column but last_synced_at: citizen-refs-replay.test.ts).
+ *   never gets flags. A verification newer than a tombstone that arrived before it (applied to
+ *   the live citizen then) is kept through the tombstone, for the re-creation it belongs to. Any
+ *   arrival order, batching and redelivery yields the state of applying the events one by one in
+ *   version order (property-tested in citizen-refs-reordering.test.ts; a tombstone keeps no
+ *   verification versions of its own past, so a replay into an emptied table reproduces every
+ *   column but last_synced_at: citizen-refs-replay.test.ts).
  */
 import type { TransactionSql } from "postgres";
 import type { Database } from "#shared/db/client.ts";
@@ -322,10 +324,16 @@ function ledgerAndSnapshotsStatement(
         address_verified = excluded.deleted_at is null
           and (c.address_verified_version > excluded.snapshot_version
                or (c.address_verified and c.address is not distinct from excluded.address)),
-        email_verified_version = case when excluded.deleted_at is null then c.email_verified_version else 0 end,
-        identity_verified_version = case when excluded.deleted_at is null then c.identity_verified_version else 0 end,
-        phone_verified_version = case when excluded.deleted_at is null then c.phone_verified_version else 0 end,
-        address_verified_version = case when excluded.deleted_at is null then c.address_verified_version else 0 end,
+        -- A tombstone drops the verifications of the life it ends, but keeps one newer than
+        -- itself: that verification arrived early and belongs to a re-creation still in flight.
+        email_verified_version = case when excluded.deleted_at is null
+          or c.email_verified_version > excluded.snapshot_version then c.email_verified_version else 0 end,
+        identity_verified_version = case when excluded.deleted_at is null
+          or c.identity_verified_version > excluded.snapshot_version then c.identity_verified_version else 0 end,
+        phone_verified_version = case when excluded.deleted_at is null
+          or c.phone_verified_version > excluded.snapshot_version then c.phone_verified_version else 0 end,
+        address_verified_version = case when excluded.deleted_at is null
+          or c.address_verified_version > excluded.snapshot_version then c.address_verified_version else 0 end,
         snapshot_version = excluded.snapshot_version,
         event_version = greatest(c.event_version, excluded.event_version),
         last_event_id = excluded.last_event_id,
