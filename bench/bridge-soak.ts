@@ -1,8 +1,8 @@
 /**
  * Bridge soak: does the bridge's memory stay flat under a steady 5,000 messages/s for 5 minutes?
  *
- * The bridge runs as operators run it — its own process (`node <BRIDGE_NODE_OPTIONS>
- * bridges/main.ts --config <file>`, as `npm run bridge` starts it), with an environment built from scratch (nothing inherited: no BRIDGE_*,
+ * The bridge runs as operators run it — its own process (`node <bridgeProcessArgs>`: the
+ * bridge's Node options, `bridges/main.ts --config <file>`, as `npm run bridge` starts it), with an environment built from scratch (nothing inherited: no BRIDGE_*,
  * UPSTASH_*, KAFKA_*, REDIS_URL or DATABASE_URL of the caller's), Kafka REST, Redis REST (as its
  * restricted ACL user) and the mirror ingest into Kafka turned on. This process drives, open
  * loop, every 100 ms:
@@ -34,7 +34,7 @@ import { Kafka } from "@upstash/kafka";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { toKafkaRecord } from "../bridges/mirror/cloud-event-binding.ts";
-import { BRIDGE_NODE_OPTIONS } from "../bridges/v8-tuning.ts";
+import { bridgeProcessArgs } from "../bridges/v8-tuning.ts";
 import { citizenEvent, postMirrorBatch } from "./lib/batch-load.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
@@ -89,15 +89,11 @@ async function startBridge(config: Record<string, unknown>, env: Record<string, 
   const port = await freePort();
   const childEnv: Record<string, string> = { BRIDGE_PORT: String(port), ...env };
   for (const name of PASSED_ON) if (process.env[name] !== undefined) childEnv[name] = process.env[name] as string;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configFile],
-    {
-      cwd: REPO_ROOT,
-      env: childEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, bridgeProcessArgs(configFile), {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let tail = "";
   const keep = (chunk: string) => {
     tail = (tail + chunk).slice(-65_536);
@@ -444,7 +440,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
       mirror: `${RATE / 2} events/s as signed POST /v1/mirror batches of ${MIRROR_BATCH} (Kafka target)`,
       redis_rest: `${REDIS_UNITS_PER_SECOND} producer dedup units/s (${REDIS_UNITS_PER_SECOND * 6} commands/s) via @upstash/redis, auto-pipelined`,
       max_in_flight: MAX_IN_FLIGHT,
-      bridge: `separate process: node ${BRIDGE_NODE_OPTIONS.join(" ")} bridges/main.ts --config <file>, environment built from scratch`,
+      bridge: `separate process: node ${bridgeProcessArgs("<file>").join(" ")}, environment built from scratch`,
       sampling: `VmRSS from /proc/<pid>/status and CPU time from /proc/<pid>/stat, every second; the V8 heap (reserved, used) and external memory from the bridge's /metrics every ${SCRAPE_EVERY_SECONDS} s`,
     },
     results,

@@ -10,8 +10,9 @@ import { MIRROR_PATH, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
 import { signMirrorRequest } from "#shared/mirror-signature.ts";
 import { serviceUrls } from "../scripts/service-probe.ts";
 import { scrubbedEnv } from "../test/support/child-env.ts";
+import { collectOutput, startBridgeChild } from "../test/support/child-process.ts";
 import { requireService } from "../test/support/services.ts";
-import { BRIDGE_NODE_OPTIONS } from "./v8-tuning.ts";
+import { BRIDGE_NODE_OPTIONS, bridgeProcessArgs } from "./v8-tuning.ts";
 
 const available = (await requireService("kafka", "bridge main")) && (await requireService("redis", "bridge main"));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -21,12 +22,8 @@ const secrets = {
   BRIDGE_MIRROR_SECRET: "mirror-secret-0000000001",
 };
 
-function startMain(
-  configPath: string,
-  env: Record<string, string> = {},
-  nodeOptions: readonly string[] = BRIDGE_NODE_OPTIONS,
-): ChildProcess {
-  return spawn(process.execPath, [...nodeOptions, "bridges/main.ts", "--config", configPath], {
+function startMain(configPath: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, bridgeProcessArgs(configPath), {
     cwd: join(import.meta.dirname, ".."),
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,35 +40,29 @@ interface LogRecord {
 }
 
 /** What the bridge printed; it logs JSON lines only (the one logger of shared/src/log.ts). */
-function output(child: ChildProcess): { text: () => string; records: () => LogRecord[] } {
-  let text = "";
-  child.stdout?.on("data", (chunk) => (text += chunk));
-  child.stderr?.on("data", (chunk) => (text += chunk));
-  const records = () =>
-    text
-      .slice(0, text.lastIndexOf("\n") + 1) // complete lines only; a chunk may end mid-line
+function logOf(text: () => string): { text: () => string; records: () => LogRecord[] } {
+  const records = () => {
+    const printed = text();
+    return printed
+      .slice(0, printed.lastIndexOf("\n") + 1) // complete lines only; a chunk may end mid-line
       .split("\n")
       .filter((line) => line.trim() !== "")
       .map((line) => JSON.parse(line) as LogRecord);
-  return { text: () => text, records };
+  };
+  return { text, records };
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-/** Starts main.ts and waits for its "listening" line; fails the test with its output if none comes. */
+/** Starts main.ts as the Node suites start the bridge, once it listens: its log, its exit and its URL. */
 async function startListening(configPath: string, env: Record<string, string>, nodeOptions?: readonly string[]) {
-  const child = startMain(configPath, env, nodeOptions);
-  const log = output(child);
-  const exited = exitCode(child);
-  let url: string | undefined;
-  for (let i = 0; i < 200 && !url; i++) {
-    url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
-    if (!url) await new Promise((r) => setTimeout(r, 100));
-  }
+  const { child, output } = await startBridgeChild(configPath, env, 20_000, nodeOptions);
+  const log = logOf(output);
+  const url = log.records().find((record) => record.msg === "edgebus bridge listening")?.url;
   expect(url, log.text()).toBeDefined();
-  return { child, log, exited, url: url as string };
+  return { child, log, exited: exitCode(child), url: url as string };
 }
 
 describe.runIf(available)("bridge main", () => {
@@ -213,7 +204,7 @@ describe.runIf(available)("bridge main", () => {
       BRIDGE_KAFKA_REST_PASSWORD: "",
     });
     children.push(child);
-    const log = output(child);
+    const log = logOf(collectOutput(child));
     expect(await exitCode(child)).toBe(1);
     const failure = log.records().find((record) => record.msg === "cannot start");
     expect(failure, log.text()).toMatchObject({ level: "error", component: "bridge" });

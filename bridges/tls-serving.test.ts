@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrubbedEnv } from "../test/support/child-env.ts";
-import { BRIDGE_NODE_OPTIONS } from "./v8-tuning.ts";
+import { bridgeProcessArgs } from "./v8-tuning.ts";
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -50,7 +50,7 @@ function servedName(port: number): Promise<string> {
 }
 
 function startBridge(configPath: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configPath], {
+  const child = spawn(process.execPath, bridgeProcessArgs(configPath), {
     cwd: join(import.meta.dirname, ".."),
     env: scrubbedEnv(),
     stdio: ["ignore", "pipe", "pipe"],

@@ -71,3 +71,11 @@ export const BRIDGE_NODE_OPTIONS: readonly string[] = ["--no-memory-reducer", "-
 export function missingBridgeNodeOptions(execArgv: readonly string[] = process.execArgv): string[] {
   return BRIDGE_NODE_OPTIONS.filter((option) => !execArgv.includes(option));
 }
+
+/**
+ * What follows `node` to start the bridge with `configFile` from the repository root, as `npm run
+ * bridge` starts it (`nodeOptions` replaced only to show what happens without them).
+ */
+export function bridgeProcessArgs(configFile: string, nodeOptions: readonly string[] = BRIDGE_NODE_OPTIONS): string[] {
+  return [...nodeOptions, "bridges/main.ts", "--config", configFile];
+}

@@ -48,7 +48,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { withoutCredentials } from "#shared/log.ts";
 import { createGatewayAclUser, redisUrlAs, redisUrlParts } from "../bridges/redis-rest/redis-acl.ts";
-import { BRIDGE_NODE_OPTIONS } from "../bridges/v8-tuning.ts";
+import { bridgeProcessArgs } from "../bridges/v8-tuning.ts";
 import { catalogueNames, loadCatalogues } from "../schemas/catalogues.ts";
 import { governmentCatalogue } from "../schemas/index.ts";
 import { generateVapidKeys } from "../workers/notifier/src/notify/vapid.ts";
@@ -255,7 +255,7 @@ async function startBridge(kafkaBrokers: string | undefined, redisUrl: string | 
     ...(settings.redisRest ? { BRIDGE_REDIS_REST_TOKEN: settings.redisRest.token } : {}),
     ...(settings.mirrorSecret ? { BRIDGE_MIRROR_SECRET: settings.mirrorSecret } : {}),
   };
-  startChild("bridge", process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configFile], env);
+  startChild("bridge", process.execPath, bridgeProcessArgs(configFile), env);
   await waitForHttp(`${settings.url}/healthz`, "the bridge");
   return settings;
 }

@@ -15,7 +15,7 @@ import { serviceUrls } from "../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../../test/support/child-env.ts";
 import { openEventStream, type SseConnection } from "../../test/support/event-stream-client.ts";
 import { requireService } from "../../test/support/services.ts";
-import { BRIDGE_NODE_OPTIONS } from "../v8-tuning.ts";
+import { bridgeProcessArgs } from "../v8-tuning.ts";
 
 /**
  * Measured +11.4 to +11.5 MB for 200 streams (≈58 kB a stream: socket, HTTP or WebSocket state,
@@ -60,7 +60,7 @@ describe.runIf(available && process.platform === "linux")("200 idle topic stream
         "topicEvents: { maxStreams: 250, heartbeatSeconds: 1 }",
       ].join("\n"),
     );
-    child = spawn(process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configPath], {
+    child = spawn(process.execPath, bridgeProcessArgs(configPath), {
       cwd: join(import.meta.dirname, "../.."),
       env: scrubbedEnv({ BRIDGE_KAFKA_REST_PASSWORD: password }),
       stdio: ["ignore", "pipe", "pipe"],

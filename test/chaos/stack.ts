@@ -27,7 +27,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BRIDGE_NODE_OPTIONS } from "../../bridges/v8-tuning.ts";
+import { bridgeProcessArgs } from "../../bridges/v8-tuning.ts";
 import { canConnect } from "../../scripts/service-probe.ts";
 import { scrubbedEnv } from "../support/child-env.ts";
 import { createGatewayRedisUser, type GatewayRedisUser } from "../support/redis-gateway-user.ts";
@@ -345,7 +345,7 @@ class BridgeProcess {
   async start(): Promise<void> {
     const { openSync } = await import("node:fs");
     const out = openSync(this.#logFile, "a");
-    this.#child = spawn(process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", this.#configFile], {
+    this.#child = spawn(process.execPath, bridgeProcessArgs(this.#configFile), {
       cwd: root,
       env: this.#env,
       stdio: ["ignore", out, out],

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { BRIDGE_NODE_OPTIONS } from "../../bridges/v8-tuning.ts";
+import { bridgeProcessArgs } from "../../bridges/v8-tuning.ts";
 import { scrubbedEnv } from "./child-env.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,15 +23,17 @@ export function collectOutput(child: ChildProcess): () => string {
 
 /**
  * Starts the bridge from the repository root with `configFile` and a scrubbed environment plus
- * `env`, and resolves once it logged that it listens. When it exits first or has not started
+ * `env` (and the bridge's Node options unless `nodeOptions` replaces them), and resolves once it
+ * logged that it listens. When it exits first or has not started
  * within `timeoutMs`, it is killed and the error carries everything it printed.
  */
 export async function startBridgeChild(
   configFile: string,
   env: Record<string, string | undefined>,
   timeoutMs: number,
+  nodeOptions?: readonly string[],
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [...BRIDGE_NODE_OPTIONS, "bridges/main.ts", "--config", configFile], {
+  const child = spawn(process.execPath, bridgeProcessArgs(configFile, nodeOptions), {
     cwd: REPO_ROOT,
     env: scrubbedEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
