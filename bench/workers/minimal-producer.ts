@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
+import { PUBLISHER_KEY_ATTRIBUTE } from "#shared/envelope/extensions.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import { governmentPlugin } from "../../schemas/index.ts";
 
@@ -22,11 +23,33 @@ const BINDINGS: Record<string, string> = {
   archive: "Q_ARCHIVE",
 };
 
-async function send(env: Env, events: readonly CloudEventRecord[]): Promise<void> {
+/**
+ * What the minimal producer sends per event. `input`: the event as it came (the baseline). `producer-sized`:
+ * the event plus the attributes the producer's normalisation and publisher stamp add (`time`,
+ * `datacontenttype`, `partitionkey`, `subject`, `edgebuskeyid`), so each message is as large as the
+ * producer's — what `producer-stages.ts` uses to tell the cost of larger messages in the local queues
+ * from the producer's own work. Not validation: the fields are copied, not checked.
+ */
+export type MessageShape = "input" | "producer-sized";
+
+function producerSized(event: CloudEventRecord, time: string): CloudEventRecord {
+  const entity = String((event.data as { id?: unknown } | undefined)?.id);
+  return {
+    ...event,
+    [PUBLISHER_KEY_ATTRIBUTE]: "bench",
+    time: event.time ?? time,
+    datacontenttype: "application/json",
+    partitionkey: entity,
+    subject: entity,
+  };
+}
+
+async function send(env: Env, events: readonly CloudEventRecord[], shape: MessageShape): Promise<void> {
   const perQueue = new Map<string, { body: CloudEventRecord; contentType: "json" }[]>();
+  const time = shape === "input" ? "" : new Date().toISOString();
   for (const event of events) {
     // The message the producer sends: the event as a JSON body, which consumers read as an object.
-    const message = { body: event, contentType: "json" as const };
+    const message = { body: shape === "input" ? event : producerSized(event, time), contentType: "json" as const };
     for (const queue of routeEvent(governmentPlugin.routes, event, { kafkaEnabled: false }).queues) {
       const messages = perQueue.get(queue) ?? [];
       messages.push(message);
@@ -38,18 +61,22 @@ async function send(env: Env, events: readonly CloudEventRecord[]): Promise<void
   );
 }
 
-const app = new Hono<{ Bindings: Env }>();
+/** The minimal producer's app, sending messages of `shape`. */
+export function minimalProducer(shape: MessageShape): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
 
-app.post("/v1/events", async (c) => {
-  const event = JSON.parse(await c.req.text()) as CloudEventRecord;
-  await send(c.env, [event]);
-  return c.json({ id: event.id, status: "accepted" }, 202);
-});
+  app.post("/v1/events", async (c) => {
+    const event = JSON.parse(await c.req.text()) as CloudEventRecord;
+    await send(c.env, [event], shape);
+    return c.json({ id: event.id, status: "accepted" }, 202);
+  });
 
-app.post("/v1/events/batch", async (c) => {
-  const events = JSON.parse(await c.req.text()) as CloudEventRecord[];
-  await send(c.env, events);
-  return c.json({ accepted: events.length }, 200);
-});
+  app.post("/v1/events/batch", async (c) => {
+    const events = JSON.parse(await c.req.text()) as CloudEventRecord[];
+    await send(c.env, events, shape);
+    return c.json({ accepted: events.length }, 200);
+  });
+  return app;
+}
 
-export default app;
+export default minimalProducer("input");
