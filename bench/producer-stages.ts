@@ -29,7 +29,7 @@ import { generateApiKey } from "../workers/producer/src/auth/key-hash.ts";
 import { runClosedLoop } from "./lib/closed-loop.ts";
 import { DEFAULT_BENCH_DATABASE_URL } from "./lib/environment.ts";
 import { LoadClient } from "./lib/http-client.ts";
-import { descendantsOf, listProcesses } from "./lib/process-cpu.ts";
+import { CpuMeter, descendantsOf, type ProcessClassifier } from "./lib/process-cpu.ts";
 import { benchApiKeys, prepareHarnessEnvironment } from "./lib/producer-harness.ts";
 import { median, round } from "./lib/stats.ts";
 import { EVENT_TYPE, type Mode, requestFor } from "./producer-profile.ts";
@@ -48,12 +48,11 @@ const DRAIN_MS = 2500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** CPU seconds of every workerd process below this one (the harness's runtime). */
-function workerdCpuSeconds(): number {
-  const processes = listProcesses();
-  const ours = descendantsOf(process.pid, processes);
-  return processes.filter((p) => ours.has(p.pid) && p.comm === "workerd").reduce((sum, p) => sum + p.cpuSeconds, 0);
-}
+const WORKERD = "workerd";
+
+/** Counts every workerd process below this one (the harness's runtime). */
+const harnessWorkerd: ProcessClassifier = (p, { processes }) =>
+  p.comm === "workerd" && descendantsOf(process.pid, processes).has(p.pid) ? { group: WORKERD } : undefined;
 
 export interface StageReport {
   readonly mode: Mode;
@@ -118,10 +117,11 @@ export async function measureStages(mode: Mode, rounds: number, seconds: number)
     for (let r = 0; r < rounds; r++) {
       const line: string[] = [];
       for (const target of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) {
-        const before = workerdCpuSeconds();
+        const meter = new CpuMeter(harnessWorkerd);
+        meter.start();
         const result = await runClosedLoop({ concurrency: IN_FLIGHT, durationMs: seconds * 1000, send: send(target) });
         await sleep(DRAIN_MS);
-        const cpuUs = ((workerdCpuSeconds() - before) * 1e6) / result.events;
+        const cpuUs = ((meter.stop().cpuSeconds[WORKERD] ?? 0) * 1e6) / result.events;
         samples[target].rates.push(result.events / result.seconds);
         samples[target].cpu.push(cpuUs);
         line.push(`${target} ${Math.round(result.events / result.seconds)}/s ${Math.round(cpuUs)} µs`);
