@@ -8,6 +8,8 @@
  *   ops/grafana/edgebus.json                    Grafana dashboard (ops/grafana/panels.ts)
  *   ops/prometheus/dashboard.rules.yml          one recording rule per dashboard query
  *   ops/prometheus/tests/dashboard.test.yml     their promtool unit test
+ *   workers/producer/src/console/console-pages.generated.ts
+ *                                               the operator console's pages, embedded in the producer
  *
  * Usage: `npx tsx scripts/generate-artefacts.ts` (write) or `... --check` (exit 1 listing files
  * that differ from what the code would generate, are missing, or are left over).
@@ -24,6 +26,7 @@ import { OPS_ARTEFACTS } from "../ops/artefacts.ts";
 import { loadCatalogues, SHIPPED_CATALOGUES } from "../schemas/catalogues.ts";
 import { renderOpenApi } from "../workers/producer/src/producer-routes.ts";
 import { asyncApiDocument } from "./asyncapi-document.ts";
+import { CONSOLE_PAGES_MODULE, renderConsolePagesModule } from "./console-pages-module.ts";
 
 export interface Artefact {
   /** Path relative to the repository root, with `/` separators. */
@@ -101,6 +104,8 @@ export const ARTEFACTS: readonly Artefact[] = [
   },
   // The Grafana dashboard and the recording rules + promtool test that check its queries (ops/README.md).
   ...OPS_ARTEFACTS,
+  // The operator console's pages, which the producer serves from its bundle (console-pages.ts).
+  { path: CONSOLE_PAGES_MODULE, render: () => renderConsolePagesModule(REPOSITORY_ROOT) },
 ];
 
 export interface DriftReport {

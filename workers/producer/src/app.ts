@@ -12,6 +12,7 @@ import {
   type CapabilityOverrides,
   type IsolateFallbacks,
 } from "./capabilities.ts";
+import { registerConsolePages } from "./console/console-pages.ts";
 import { registerConsole } from "./console/console-routes.ts";
 import { MemoryDedupStore } from "./dedup/memory-dedup-store.ts";
 import { parseProducerEnv } from "./env.ts";
@@ -53,6 +54,9 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
     metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
   });
 
+  // The console's pages need no bindings: registered before the configuration is read.
+  registerConsolePages(app);
+
   app.use(async (c, next) => {
     const env = (c.env ?? {}) as Record<string, unknown>;
     let caps = wired.get(env);
@@ -65,7 +69,7 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
   });
 
   registerRoutes(app, PRODUCER_ROUTES);
-  // The operator console's API (its pages are static assets, served before the Worker runs).
+  // The operator console's API (its pages are registered above).
   registerConsole(app, PRODUCER_ROUTES);
 
   for (const [path, allow] of Object.entries(ROUTE_METHODS)) {

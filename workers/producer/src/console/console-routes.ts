@@ -1,6 +1,6 @@
 /**
- * The operator console's API under `/console/api/`, for the pages served as static assets from
- * `workers/producer/console-assets/console/` (Workers static assets, `[assets]` in wrangler.toml).
+ * The operator console's API under `/console/api/`, for the pages under `/console/`
+ * (`console-pages.ts`, from `workers/producer/console-pages/`).
  * Cookie sessions, not API keys (`console-session.ts`); not part of the public OpenAPI document.
  *
  * - `GET|POST|DELETE /console/api/session` — who is signed in / sign in with a key / sign out.
