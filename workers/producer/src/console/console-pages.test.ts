@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { createProducerApp } from "../app.ts";
 import { mintKey, testEnv } from "../producer-test-harness.ts";
-import { CONSOLE_PAGE_HEADERS } from "./console-pages.ts";
 import { CONSOLE_PAGES } from "./console-pages.generated.ts";
+import { CONSOLE_PAGE_HEADERS } from "./console-pages.ts";
 
 const ORIGIN = "http://console.test";
 const env = testEnv([await mintKey()]);
@@ -65,9 +65,7 @@ describe("console pages", () => {
     for (const path of ["/console", "/console/index.html"]) {
       const response = await get(`${path}?from=bookmark`, { redirect: "manual" });
       expect(response.status).toBe(308);
-      expect(new URL(response.headers.get("location") as string, ORIGIN).href).toBe(
-        `${ORIGIN}/console/?from=bookmark`,
-      );
+      expect(new URL(response.headers.get("location") as string, ORIGIN).href).toBe(`${ORIGIN}/console/?from=bookmark`);
     }
   });
 
