@@ -20,7 +20,7 @@ import { errorResponse } from "./error-response.ts";
 import type { ProducerApp, ProducerEnv } from "./hono-env.ts";
 import { ProducerMetrics } from "./metrics.ts";
 import { PRODUCER_ROUTES } from "./producer-routes.ts";
-import { registerRoutes, routeMethods } from "./route-definition.ts";
+import { refuseOtherMethods, registerRoutes, routeMethods } from "./route-definition.ts";
 
 export interface ProducerAppOptions {
   /** Replace default capabilities (tests: failing publishers, a recording Kafka, another catalogue). */
@@ -72,11 +72,7 @@ export function createProducerApp(options: ProducerAppOptions = {}): ProducerApp
   // The operator console's API (its pages are registered above).
   registerConsole(app, PRODUCER_ROUTES);
 
-  for (const [path, allow] of Object.entries(ROUTE_METHODS)) {
-    app.all(path, (c) => {
-      throw new EdgebusError("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { details: { allow } });
-    });
-  }
+  for (const [path, allow] of Object.entries(ROUTE_METHODS)) refuseOtherMethods(app, path, allow);
 
   app.notFound((c) =>
     errorResponse(new EdgebusError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c),

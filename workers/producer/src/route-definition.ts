@@ -113,6 +113,13 @@ export function routeMethods(routes: readonly ProducerRoute[]): Record<string, s
   return methods;
 }
 
+/** Answers every method `app` does not route on `path` with 405 and `Allow: <allow>`, in the API's error shape. */
+export function refuseOtherMethods(app: ProducerApp, path: string, allow: readonly string[]): void {
+  app.all(path, (c) => {
+    throw new EdgebusError("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { details: { allow } });
+  });
+}
+
 /** Registers each route's handler, behind the key check its declaration asks for. */
 export function registerRoutes(app: ProducerApp, routes: readonly ProducerRoute[]): void {
   for (const { route, scopes, handler } of routes) {

@@ -17,8 +17,9 @@
  * Overview can say what is wrong.
  */
 import type { Context } from "hono";
-import { EdgebusError } from "#shared/errors.ts";
 import type { ProducerApp, ProducerEnv } from "../hono-env.ts";
+import { refuseOtherMethods } from "../route-definition.ts";
+import type { ConsolePage } from "./console-page.ts";
 import { CONSOLE_PAGES } from "./console-pages.generated.ts";
 
 export const CONSOLE_ROOT = "/console/";
@@ -42,6 +43,9 @@ const PAGES_BY_PATH = new Map(
   ]),
 );
 
+/** Paths that redirect to `CONSOLE_ROOT`. */
+const ROOT_ALIASES = ["/console", `${CONSOLE_ROOT}index.html`];
+
 /** True when `If-None-Match` names `etag` (or `*`); weak comparison, as RFC 9110 asks for GET. */
 function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false;
@@ -51,9 +55,7 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
   });
 }
 
-function servePage(c: Context<ProducerEnv>, path: string): Response {
-  const page = PAGES_BY_PATH.get(path);
-  if (page === undefined) throw new EdgebusError("internal", `console page ${path} is not embedded`);
+function servePage(c: Context<ProducerEnv>, page: ConsolePage): Response {
   const headers = new Headers(CONSOLE_PAGE_HEADERS);
   headers.set("ETag", page.etag);
   if (notModified(c.req.header("if-none-match"), page.etag)) return new Response(null, { status: 304, headers });
@@ -61,23 +63,13 @@ function servePage(c: Context<ProducerEnv>, path: string): Response {
   return new Response(page.body, { status: 200, headers });
 }
 
+function redirectToRoot(c: Context<ProducerEnv>): Response {
+  return c.redirect(`${CONSOLE_ROOT}${new URL(c.req.url).search}`, 308);
+}
+
 /** Registers the pages (GET, and HEAD through Hono) and their redirects; other methods get 405. */
 export function registerConsolePages(app: ProducerApp): void {
-  const toRoot = (c: Context<ProducerEnv>) => {
-    const search = new URL(c.req.url).search;
-    return c.redirect(`${CONSOLE_ROOT}${search}`, 308);
-  };
-  for (const alias of ["/console", `${CONSOLE_ROOT}index.html`]) {
-    app.get(alias, toRoot);
-  }
-  for (const path of PAGES_BY_PATH.keys()) {
-    app.get(path, (c) => servePage(c, path));
-  }
-  for (const path of [...PAGES_BY_PATH.keys(), "/console", `${CONSOLE_ROOT}index.html`]) {
-    app.all(path, (c) => {
-      throw new EdgebusError("method_not_allowed", `${c.req.method} is not allowed on ${path}`, {
-        details: { allow: ["GET", "HEAD"] },
-      });
-    });
-  }
+  for (const alias of ROOT_ALIASES) app.get(alias, redirectToRoot);
+  for (const [path, page] of PAGES_BY_PATH) app.get(path, (c) => servePage(c, page));
+  for (const path of [...PAGES_BY_PATH.keys(), ...ROOT_ALIASES]) refuseOtherMethods(app, path, ["GET", "HEAD"]);
 }
