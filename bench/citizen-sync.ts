@@ -13,6 +13,7 @@
  */
 import postgres from "postgres";
 import { toConsumerMessage } from "#shared/consumers/consumer-message.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import { syncCitizenBatch } from "../workers/citizen-sync/src/sync-batch.ts";
 import type { BenchContext, Benchmark } from "./lib/benchmark.ts";
 import { type BenchmarkReport, rateRow } from "./lib/result-file.ts";
@@ -83,18 +84,23 @@ async function timed(run: () => Promise<void>): Promise<number> {
 async function handlerRun(databaseUrl: string, events: readonly Event[]): Promise<number> {
   const sql = postgres(databaseUrl, { max: 5, fetch_types: false, onnotice: () => {} });
   try {
+    // Each event as the queue delivers it: its JSON text, which the Worker reads with
+    // `withReadableBodies` before `syncCitizenBatch`, as here (inside the timing).
+    const delivered = events.map((event, i) => ({ id: `${event.id}-${i}`, body: JSON.stringify(event) }));
     return await timed(async () => {
-      for (const batch of batches(events, BATCH)) {
-        const messages = batch.map((body, i) =>
-          toConsumerMessage("permits-citizen-sync", {
-            id: `${body.id}-${i}`,
+      for (const batch of batches(delivered, BATCH)) {
+        const readable = withReadableBodies({
+          queue: "permits-citizen-sync",
+          messages: batch.map(({ id, body }) => ({
+            id,
             timestamp: new Date(),
             body,
             attempts: 1,
             ack() {},
             retry() {},
-          }),
-        );
+          })),
+        });
+        const messages = readable.messages.map((message) => toConsumerMessage(readable.queue, message));
         const outcomes = await syncCitizenBatch(messages, { sql, target: "permits", consumer: "bench:citizen-sync" });
         for (const outcome of outcomes.values())
           if (outcome.kind !== "consumed") throw new Error(`handler did not consume an event: ${outcome.kind}`);

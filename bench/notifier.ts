@@ -89,7 +89,8 @@ function approvedEvent(citizenId: number, n: number) {
   };
 }
 
-function queueBatch(bodies: readonly unknown[], settled: { acked: number; other: number }): QueueBatch {
+/** A batch as the queue delivers it: each event's JSON text, as the producer sends it (the handler parses it). */
+function queueBatch(bodies: readonly string[], settled: { acked: number; other: number }): QueueBatch {
   return {
     queue: QUEUE,
     messages: bodies.map((body, i) => ({
@@ -181,7 +182,7 @@ async function endHandlerSessions(sql: postgres.Sql, env: ReturnType<typeof noti
 
 async function drain(
   sql: postgres.Sql,
-  events: readonly unknown[],
+  events: readonly string[],
   env: ReturnType<typeof notifierEnv>,
 ): Promise<{ seconds: number; acked: number }> {
   const settled = { acked: 0, other: 0 };
@@ -287,7 +288,7 @@ async function run(context: BenchContext): Promise<BenchmarkReport> {
     const citizens = await seedCitizens(sql, size.events);
     let n = 0;
     const nextEvents = (count: number) =>
-      Array.from({ length: count }, () => approvedEvent(citizens[n++ % citizens.length] as number, n));
+      Array.from({ length: count }, () => JSON.stringify(approvedEvent(citizens[n++ % citizens.length] as number, n)));
     await drain(sql, nextEvents(BATCH), env);
     const relay = await countingRelay(context.databaseUrl);
     let counted: { statements: number; connections: number; requests: number };

@@ -2,13 +2,15 @@
  * The producer benchmark's second baseline: the least a producer must do. The same two publish
  * routes read the body, parse the JSON, pick the queues with the same routing rules and send the
  * events with one `sendBatch` per queue, exactly the queue sends the producer makes: each message
- * the event as a JSON body (`contentType: "json"`), which is what consumers read. No API key,
+ * the event's JSON text (`contentType: "text"`, serialised once per event for all its queues),
+ * which is what consumers read. No API key,
  * no envelope checks, no catalogue validation, no dedup, no rate limit, no receipts. The
  * producer ÷ this ratio is the cost of everything that makes edgebus safe to call.
  */
 import { Hono } from "hono";
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { PUBLISHER_KEY_ATTRIBUTE } from "#shared/envelope/extensions.ts";
+import { QUEUE_BODY_CONTENT_TYPE } from "#shared/envelope/queue-message.ts";
 import { routeEvent } from "#shared/routing/router.ts";
 import { governmentPlugin } from "../../schemas/index.ts";
 
@@ -45,11 +47,14 @@ function producerSized(event: CloudEventRecord, time: string): CloudEventRecord 
 }
 
 async function send(env: Env, events: readonly CloudEventRecord[], shape: MessageShape): Promise<void> {
-  const perQueue = new Map<string, { body: CloudEventRecord; contentType: "json" }[]>();
+  const perQueue = new Map<string, { body: string; contentType: typeof QUEUE_BODY_CONTENT_TYPE }[]>();
   const time = shape === "input" ? "" : new Date().toISOString();
   for (const event of events) {
-    // The message the producer sends: the event as a JSON body, which consumers read as an object.
-    const message = { body: shape === "input" ? event : producerSized(event, time), contentType: "json" as const };
+    // The message the producer sends: the event's JSON text, one string for all its queues.
+    const message = {
+      body: JSON.stringify(shape === "input" ? event : producerSized(event, time)),
+      contentType: QUEUE_BODY_CONTENT_TYPE,
+    };
     for (const queue of routeEvent(governmentPlugin.routes, event, { kafkaEnabled: false }).queues) {
       const messages = perQueue.get(queue) ?? [];
       messages.push(message);

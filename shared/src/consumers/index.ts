@@ -6,10 +6,11 @@
  *
  * ```ts
  * import { compose, consumeBatch, consumed, createLogger, queueDeadLetterSink, retryLater,
- *   withDeadLetter, withDedup, withLogging, withRetry } from "./index.ts";
+ *   withDeadLetter, withDedup, withLogging, withReadableBodies, withRetry } from "./index.ts";
  *
  * export default {
- *   async queue(batch: MessageBatch, env: Env): Promise<void> {
+ *   async queue(delivered: MessageBatch, env: Env): Promise<void> {
+ *     const batch = withReadableBodies(delivered);             // events arrive as JSON text
  *     const logger = createLogger({ consumer: "notifier", queue: batch.queue });
  *     const retry = { maxRetries: 5 }; // = max_retries of the queue in wrangler.toml
  *     const handler = compose<CloudEventRecord>(
@@ -82,6 +83,7 @@ export {
   poison,
   retryLater,
 } from "./outcome.ts";
+export { withReadableBodies } from "./readable-bodies.ts";
 export { applyRetryPolicy, isLastDelivery, type RetryPolicy } from "./retry-policy.ts";
 export { type SettleContext, type Settlement, settle } from "./settle.ts";
 export { type DeadLetterOptions, withDeadLetter } from "./with-dead-letter.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CloudEventRecord } from "./cloud-event.ts";
-import { parseQueuedEvent, toQueueMessage } from "./queue-message.ts";
+import { parseQueuedEvent, QUEUE_BODY_CONTENT_TYPE, readQueueBody, toQueueMessage } from "./queue-message.ts";
 
 const event: CloudEventRecord = {
   specversion: "1.0",
@@ -17,7 +17,25 @@ describe("queue message codec", () => {
   it("reads back what toQueueMessage wrote, keyed by source + id and partitioned by partitionkey", () => {
     const message = toQueueMessage(event);
     expect(message).toMatchObject({ id: "/services/identity\u0000evt-1", key: "42" });
-    expect(parseQueuedEvent(JSON.parse(message.value))).toEqual({ ok: true, event });
+    expect(parseQueuedEvent(readQueueBody(message.value))).toEqual({ ok: true, event });
+    expect(QUEUE_BODY_CONTENT_TYPE).toBe("text");
+  });
+
+  it("reads a json body (sent before edgebus sent text, or by another sender) as it is", () => {
+    const body = { ...event };
+    expect(readQueueBody(body)).toBe(body);
+    expect(readQueueBody(null)).toBeNull();
+    expect(parseQueuedEvent(readQueueBody(body))).toEqual({ ok: true, event });
+  });
+
+  it("leaves a text body that is not JSON as the text, which parseQueuedEvent refuses (poison)", () => {
+    for (const text of ["{not json", "", "evt-1"]) {
+      expect(readQueueBody(text)).toBe(text);
+      expect(parseQueuedEvent(readQueueBody(text))).toEqual({
+        ok: false,
+        reason: "message body is not a CloudEvent object",
+      });
+    }
   });
 
   it("leaves the key out when the event has no partitionkey", () => {

@@ -1,18 +1,45 @@
 /**
  * The queue message codec: how an event is written to a Cloudflare Queue (by the producer and
  * the replay runner) and read back (by every consumer). A queue message body is the whole
- * normalised event as structured JSON; the platform hands consumers the parsed object.
+ * normalised event's JSON text, sent with content type `text` (`QUEUE_BODY_CONTENT_TYPE`);
+ * consumers parse it once when the batch arrives (`readQueueBody`, through
+ * `withReadableBodies` in shared/consumers).
+ *
+ * Why text and not `json`: with `json` the runtime serialises the body again for every queue it
+ * is sent to (an event goes to up to five), although the producer already holds the event's JSON
+ * (it measured it against the limits); with `text` that JSON is sent as it is. HTTP pull clients
+ * also read a text body as plain UTF-8, where a `json` body comes base64-encoded.
  */
 import { type CloudEventRecord, eventKey } from "./cloud-event.ts";
 import type { OutgoingMessage } from "./outgoing-message.ts";
 
+/** The content type of every event body edgebus sends to a queue: the event's JSON text. */
+export const QUEUE_BODY_CONTENT_TYPE = "text" as const;
+
 /**
- * A Cloudflare Queue message carries the whole normalised event (structured JSON). `json`: the
+ * A Cloudflare Queue message carries the whole normalised event (its JSON text). `json`: the
  * event's `JSON.stringify`, when the caller already has it.
  */
 export function toQueueMessage(event: CloudEventRecord, json: string = JSON.stringify(event)): OutgoingMessage {
   const message: OutgoingMessage = { id: eventKey(event), value: json };
   return event.partitionkey === undefined ? message : { ...message, key: event.partitionkey };
+}
+
+/**
+ * A delivered queue body as the value it carries. A text body (how `toQueueMessage`'s messages
+ * are sent) is parsed; any other body is already a value and is returned as it is: messages sent
+ * with content type `json` (before edgebus sent text, or by another sender, such as the
+ * dead-letter envelopes and the webhooks' wake messages). A text body that is not JSON is
+ * returned as the text: the consumer then refuses it as it refuses any body that is not what it
+ * reads, and the text is dead-lettered as it arrived.
+ */
+export function readQueueBody(body: unknown): unknown {
+  if (typeof body !== "string") return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
 }
 
 /** A queue message body read back: the event, or why the body cannot be one (poison). */

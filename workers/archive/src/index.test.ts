@@ -40,7 +40,8 @@ describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
   it("archives every event once, with its indexed attributes, through the real dispatch", async () => {
     const a = event();
     const b = event("gov.auth.citizen.created");
-    const result = await worker.queue("archive", [message(a), message(b), message(a)]);
+    // As the producer sends events (their JSON text), and b as a json body (sent before it did).
+    const result = await worker.queue("archive", [message(JSON.stringify(a)), message(b), message(JSON.stringify(a))]);
     expect(result.explicitAcks).toHaveLength(3);
     await worker.queue("archive", [message(b)]);
     const rows = await sql()`
@@ -65,14 +66,18 @@ describe.skipIf(!available)("archive consumer (workerd, real Postgres)", () => {
       message(good),
       message({ ...event(), time: "yesterday" }),
       message(42),
+      message('{"specversion": "1.0", "id": '),
     ]);
     const { env: testEnv, letters } = recordingDeadLetters(env);
     await handleArchiveBatch(batch, testEnv);
-    expect(acked.size).toBe(3);
+    expect(acked.size).toBe(4);
     expect(letters.map((l) => l.error.message)).toEqual([
       "time is not a timestamp",
       "message body is not a CloudEvent object",
+      "message body is not a CloudEvent object",
     ]);
+    // A text body that is not JSON is dead-lettered as it arrived.
+    expect(letters[2]?.body).toBe('{"specversion": "1.0", "id": ');
     expect(await sql()`select 1 from edgebus.event_archive where source = ${source} and id = ${good.id}`).toHaveLength(
       1,
     );

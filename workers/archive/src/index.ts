@@ -8,6 +8,7 @@ import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed, deadLetter, type Outcome, poison, retryLater } from "#shared/consumers/outcome.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import { databaseError, openDatabase } from "#shared/db/client.ts";
 import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
@@ -20,7 +21,8 @@ import { pruneProcessedEvents } from "./processed-events.ts";
 
 const CONSUMER = "archive";
 
-export async function handleArchiveBatch(batch: QueueBatch, rawEnv: unknown): Promise<void> {
+export async function handleArchiveBatch(delivered: QueueBatch, rawEnv: unknown): Promise<void> {
+  const batch = withReadableBodies(delivered);
   const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = archiveEnvSchema.safeParse(rawEnv);

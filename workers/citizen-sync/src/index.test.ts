@@ -86,9 +86,10 @@ describe.skipIf(!available)("citizen-sync (workerd, real Postgres)", () => {
     const updated = citizenEvent("gov.auth.citizen.updated", id, 2, { name: "Amina H." });
     const earlyVerification = citizenEvent("gov.auth.citizen.verified", randomCitizenId(), 3);
     const schemaInvalid = citizenEvent("gov.auth.citizen.created", randomCitizenId(), 1, { email: "not-an-email" });
+    // The first two as the producer sends events (their JSON text), the rest as json bodies.
     const messages = [
-      message(updated),
-      message(created),
+      message(JSON.stringify(updated)),
+      message(JSON.stringify(created)),
       message(created),
       message("not a cloud event"),
       message(schemaInvalid),

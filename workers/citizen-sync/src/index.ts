@@ -8,13 +8,15 @@ import { type QueueBatch, toConsumerMessage } from "#shared/consumers/consumer-m
 import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { type Outcome, outcomeFromError } from "#shared/consumers/outcome.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import { openDatabase } from "#shared/db/client.ts";
 import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { createLogger } from "#shared/log.ts";
 import { citizenSyncEnvSchema } from "./config.ts";
 import { syncCitizenBatch } from "./sync-batch.ts";
 
-export async function handleCitizenSyncBatch(batch: QueueBatch, rawEnv: unknown): Promise<void> {
+export async function handleCitizenSyncBatch(delivered: QueueBatch, rawEnv: unknown): Promise<void> {
+  const batch = withReadableBodies(delivered);
   const logger = createLogger({ queue: batch.queue });
   const parsed = citizenSyncEnvSchema.safeParse(rawEnv);
   if (!parsed.success) {

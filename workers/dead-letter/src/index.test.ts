@@ -95,19 +95,21 @@ describe.skipIf(!available)("dead-letter consumer (workerd, real Postgres)", () 
       message(letter(event(), "2026-11-22T08:00:00.000Z")),
       message(letter(event(), "2026-11-22T08:00:00.000Z")),
       message("moved by the platform, not an event"),
+      // An event the platform moved after max_retries, as the producer sent it: its JSON text.
+      message(JSON.stringify(event())),
     ]);
-    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.explicitAcks).toHaveLength(4);
     const sql = openDatabase(bindings.HYPERDRIVE.connectionString);
     expect(await consumerMetricsTotals(sql, "dead-letter", queue)).toEqual({
-      applied: 3,
+      applied: 4,
       duplicate: 0,
       retried: 0,
       dead_lettered: 0,
       batches: 1,
-      batch_size_sum: 3,
-      // The two letters carry an event with its time; the bare string has none.
-      event_age_count: 2,
-      enqueue_age_count: 3,
+      batch_size_sum: 4,
+      // The two letters and the moved event carry an event with its time; the bare string has none.
+      event_age_count: 3,
+      enqueue_age_count: 4,
     });
   });
 

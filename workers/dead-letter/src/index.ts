@@ -16,6 +16,7 @@ import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
 import type { ConsumerMetricsSink } from "#shared/consumers/consumer-metrics.ts";
 import type { DeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { consumed, type Outcome, retryLater } from "#shared/consumers/outcome.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import { type Database, databaseError, openDatabase } from "#shared/db/client.ts";
 import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { EdgebusError } from "#shared/errors.ts";
@@ -129,7 +130,8 @@ async function storeLetters(sql: Database, letters: readonly Letter[], logger: L
   return outcomes;
 }
 
-export async function handleDeadLetterBatch(batch: QueueBatch, rawEnv: unknown, now = new Date()): Promise<void> {
+export async function handleDeadLetterBatch(delivered: QueueBatch, rawEnv: unknown, now = new Date()): Promise<void> {
+  const batch = withReadableBodies(delivered);
   const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   let outcomes: Map<string, Outcome>;

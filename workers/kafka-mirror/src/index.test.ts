@@ -40,7 +40,13 @@ describe("kafka-mirror consumer (workerd, signed local mirror server)", () => {
     const ok = event();
     const transient = event("transient");
     const omitted = event("omit");
-    const messages = [message(ok), message(transient, 2), message(omitted, 3), message(ok)];
+    // `ok` as the producer sends events (its JSON text), the others as json bodies.
+    const messages = [
+      message(JSON.stringify(ok)),
+      message(transient, 2),
+      message(omitted, 3),
+      message(JSON.stringify(ok)),
+    ];
     const result = await worker.queue("kafka-mirror", messages);
     expect([...result.explicitAcks].sort()).toEqual([messages[0]?.id, messages[3]?.id].sort());
     const retries = new Map(result.retryMessages.map((r) => [r.msgId, r.delaySeconds]));

@@ -8,6 +8,7 @@ import type { QueueBatch } from "#shared/consumers/consumer-message.ts";
 import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { describeZodIssues, holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed, deadLetter, type Outcome, outcomeFromError, poison, retryLater } from "#shared/consumers/outcome.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import { openDatabase } from "#shared/db/client.ts";
 import { postgresConsumerMetrics } from "#shared/db/consumer-metrics-store.ts";
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
@@ -22,7 +23,12 @@ const CONSUMER = "kafka-mirror";
 /** Whether this isolate already said it writes no metrics (no HYPERDRIVE binding). */
 let warnedNoMetrics = false;
 
-export async function handleMirrorBatch(batch: QueueBatch, rawEnv: unknown, fetchImpl?: typeof fetch): Promise<void> {
+export async function handleMirrorBatch(
+  delivered: QueueBatch,
+  rawEnv: unknown,
+  fetchImpl?: typeof fetch,
+): Promise<void> {
+  const batch = withReadableBodies(delivered);
   const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = kafkaMirrorEnvSchema.safeParse(rawEnv);

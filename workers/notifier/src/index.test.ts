@@ -466,7 +466,8 @@ describe.skipIf(!available)("notifier (workerd, real Postgres, local provider)",
     const contact = freshContact();
     const body = event("gov.documents.document.verified", randomCitizenId(), contact);
     await failNext("sendgrid", 429, { retry_after: 90 });
-    const delivery = message(body);
+    // As the producer sends events: their JSON text.
+    const delivery = message(JSON.stringify(body));
     const result = await worker.queue(QUEUE, [delivery]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toHaveLength(1);

@@ -17,6 +17,7 @@ import { queueDeadLetterSink } from "#shared/consumers/dead-letter-message.ts";
 import { compose } from "#shared/consumers/handler.ts";
 import { holdMisconfiguredBatch } from "#shared/consumers/hold-misconfigured-batch.ts";
 import { consumed } from "#shared/consumers/outcome.ts";
+import { withReadableBodies } from "#shared/consumers/readable-bodies.ts";
 import type { Settlement } from "#shared/consumers/settle.ts";
 import { withDeadLetter } from "#shared/consumers/with-dead-letter.ts";
 import { withRetry } from "#shared/consumers/with-retry.ts";
@@ -177,7 +178,8 @@ function dependencies(
   };
 }
 
-export async function handleNotificationBatch(batch: QueueBatch, rawEnv: unknown): Promise<Settlement[]> {
+export async function handleNotificationBatch(delivered: QueueBatch, rawEnv: unknown): Promise<Settlement[]> {
+  const batch = withReadableBodies(delivered);
   const receivedAt = Date.now();
   const logger = createLogger({ queue: batch.queue, consumer: CONSUMER });
   const parsed = notifierEnvSchema.safeParse(rawEnv);

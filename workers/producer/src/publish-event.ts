@@ -5,7 +5,7 @@
  */
 
 import { type CloudEventRecord, eventKey } from "#shared/envelope/cloud-event.ts";
-import { toQueueMessage } from "#shared/envelope/queue-message.ts";
+import { QUEUE_BODY_CONTENT_TYPE, toQueueMessage } from "#shared/envelope/queue-message.ts";
 import { EdgebusError, isEdgebusError, toEdgebusError } from "#shared/errors.ts";
 import { createLogger, errorLogFields } from "#shared/log.ts";
 import type { QueueName } from "#shared/names.ts";
@@ -172,12 +172,12 @@ function queueDestination(queue: string): string {
 /** The event's queue message, built once: an event routed to five queues is not prepared five times. */
 function queueMessageOf(item: Prepared): QueueMessage {
   if (item.message === undefined) {
-    // `normaliseEvent` serialised the event to measure it; that text is the message's value.
+    // `normaliseEvent` serialised the event to measure it; that text is the message's value and
+    // the body every queue is sent.
     item.message = {
       ...toQueueMessage(item.event, item.json),
-      body: item.event,
       bytes: utf8Bytes(item.json),
-      request: { body: item.event, contentType: "json" },
+      request: { body: item.json, contentType: QUEUE_BODY_CONTENT_TYPE },
     };
   }
   return item.message;

@@ -57,7 +57,7 @@ describe("QueuePublisher error mapping", () => {
 
 describe("QueuePublisher sends", () => {
   function recording() {
-    const batches: { body: unknown; contentType: string }[][] = [];
+    const batches: { body: string; contentType: string }[][] = [];
     const binding: QueueBinding = {
       async sendBatch(requests) {
         batches.push([...requests]);
@@ -66,10 +66,17 @@ describe("QueuePublisher sends", () => {
     return { batches, binding };
   }
 
-  it("sends a message's own request to every queue, the same object, when its body is the message's", async () => {
-    const body = { id: "1", data: { x: 1 } };
-    const request = { body, contentType: "json" as const };
-    const shared = { id: "m-1", value: JSON.stringify(body), body, bytes: JSON.stringify(body).length, request };
+  it("sends each message's JSON text as a text body, as it is", async () => {
+    const value = '{ "id": "1",  "data": {"x": 1} }';
+    const { batches, binding } = recording();
+    await new QueuePublisher({ q: binding }).publish("q", [{ id: "m-1", value }]);
+    expect(batches).toEqual([[{ body: value, contentType: "text" }]]);
+  });
+
+  it("sends a message's own request to every queue, the same object, when it carries the message's value", async () => {
+    const value = JSON.stringify({ id: "1", data: { x: 1 } });
+    const request = { body: value, contentType: "text" as const };
+    const shared = { id: "m-1", value, bytes: value.length, request };
     const { batches, binding } = recording();
     const publisher = new QueuePublisher({ a: binding, b: binding });
     await publisher.publish("a", [shared]);
@@ -79,35 +86,35 @@ describe("QueuePublisher sends", () => {
     expect(batches[1]?.[0]).toBe(request);
   });
 
-  it("builds the request itself when the message's request does not carry the message's body", async () => {
-    const body = { id: "1" };
-    const stale = {
-      id: "m-1",
-      value: JSON.stringify(body),
-      body,
-      request: { body: { id: "other" }, contentType: "json" as const },
-    };
+  it("builds the request itself, and checks the JSON, when the message's request is not for its value", async () => {
+    const value = JSON.stringify({ id: "1" });
+    const stale = { id: "m-1", value, bytes: 9, request: { body: '{"id":"other"}', contentType: "text" as const } };
     const { batches, binding } = recording();
     await new QueuePublisher({ q: binding }).publish("q", [stale, message]);
     expect(batches).toEqual([
       [
-        { body, contentType: "json" },
-        { body: { id: "1" }, contentType: "json" },
+        { body: value, contentType: "text" },
+        { body: message.value, contentType: "text" },
       ],
     ]);
+    // Without its byte count a message is not prepared: its value is checked like any other.
+    const unprepared = { id: "bad", value: "{not json", request: { body: "{not json", contentType: "text" as const } };
+    await expect(new QueuePublisher({ q: binding }).publish("q", [unprepared])).rejects.toMatchObject({
+      code: "internal",
+    });
   });
 
   it("splits a batch by count and by the bytes of each message plus its metadata, in order", async () => {
     const big = "x".repeat(60_000);
-    const messages = Array.from({ length: 5 }, (_, i) => {
-      const body = { i, big };
-      return { id: `m-${i}`, value: JSON.stringify(body), body };
-    });
+    const messages = Array.from({ length: 5 }, (_, i) => ({ id: `m-${i}`, value: JSON.stringify({ i, big }) }));
     const { batches, binding } = recording();
     await new QueuePublisher({ q: binding }).publish("q", messages);
     // 4 × ~60 KB fit in 256 KB; the fifth starts a new batch.
-    expect(batches.map((batch) => batch.map(({ body }) => (body as { i: number }).i))).toEqual([[0, 1, 2, 3], [4]]);
-    const many = Array.from({ length: 150 }, (_, i) => ({ id: `n-${i}`, value: JSON.stringify({ i }), body: { i } }));
+    expect(batches.map((batch) => batch.map(({ body }) => (JSON.parse(body) as { i: number }).i))).toEqual([
+      [0, 1, 2, 3],
+      [4],
+    ]);
+    const many = Array.from({ length: 150 }, (_, i) => ({ id: `n-${i}`, value: JSON.stringify({ i }) }));
     const counted = recording();
     await new QueuePublisher({ q: counted.binding }).publish("q", many);
     expect(counted.batches.map((batch) => batch.length)).toEqual([100, 50]);

@@ -1,3 +1,4 @@
+import { QUEUE_BODY_CONTENT_TYPE } from "#shared/envelope/queue-message.ts";
 import { EdgebusError } from "#shared/errors.ts";
 import { chunkBySize, publisherClosedError, utf8Bytes } from "./publish-guard.ts";
 import type { OutgoingMessage, Publisher, PublishReceipt } from "./publisher.ts";
@@ -7,10 +8,10 @@ export interface QueueBinding {
   sendBatch(messages: Iterable<QueueSendRequest>): Promise<unknown>;
 }
 
-/** One message of a `sendBatch` call. */
+/** One message of a `sendBatch` call: an event's JSON text (`QUEUE_BODY_CONTENT_TYPE`). */
 export interface QueueSendRequest {
-  readonly body: unknown;
-  readonly contentType: "json";
+  readonly body: string;
+  readonly contentType: typeof QUEUE_BODY_CONTENT_TYPE;
 }
 
 /**
@@ -29,8 +30,10 @@ export const QUEUE_LIMITS = {
  * Publishes to Cloudflare Queues through producer bindings; `destination` is the queue name
  * (`QUEUES` in names.ts) and `bindings` maps each name to its binding.
  *
- * Each message body is the message's JSON value as an object (`contentType: "json"`), so
- * consumers and HTTP pull clients read the CloudEvent directly. Batches are sent with
+ * Each message body is the message's value, the event's JSON text, sent as it is with content type
+ * `text` (shared/src/envelope/queue-message.ts says why); consumers parse it once per delivery
+ * and HTTP pull clients read it as plain UTF-8. A value that is not JSON is refused before
+ * anything is sent, as a consumer could not read it. Batches are sent with
  * `sendBatch` in chunks within the limits above, one chunk after another; a failure rejects the
  * whole call (earlier chunks may have been accepted — the caller retries, consumers dedupe).
  * Receipts have `partition`/`offset` null: queues have neither.
@@ -83,40 +86,41 @@ export class QueuePublisher implements Publisher {
 }
 
 /**
- * A message that also carries the value it is the JSON of (`value === JSON.stringify(body)`), so a
- * queue send neither parses nor serialises it again (`publish-event.ts` sends one such message per
- * event to every queue).
+ * A message whose send request and byte count the caller built once for all the queues it goes
+ * to (`publish-event.ts` sends one such message per event to every queue): the request's body is
+ * the message's value, whose JSON the caller vouches for, so a queue send neither parses nor
+ * counts it again.
  */
 export interface QueueMessage extends OutgoingMessage {
-  readonly body: unknown;
-  /** `utf8Bytes(value)`, when the caller counted it once for all the queues the message goes to. */
-  readonly bytes?: number;
-  /** `{ body, contentType: "json" }`, when the caller built it once for all the queues the message goes to. */
-  readonly request?: QueueSendRequest;
+  /** `utf8Bytes(value)`. */
+  readonly bytes: number;
+  /** `{ body: value, contentType: QUEUE_BODY_CONTENT_TYPE }`. */
+  readonly request: QueueSendRequest;
 }
 
-function hasBody(message: OutgoingMessage): message is QueueMessage {
-  return Object.hasOwn(message, "body");
+function isPrepared(message: OutgoingMessage): message is QueueMessage {
+  const request = (message as Partial<QueueMessage>).request;
+  return request !== undefined && request.body === message.value && typeof (message as QueueMessage).bytes === "number";
 }
 
 /** The send request of `message` (the caller's, when it built one) and the bytes its body counts. */
 function toQueueRequest(destination: string, message: OutgoingMessage): { request: QueueSendRequest; bytes: number } {
-  let body: unknown;
+  let request: QueueSendRequest;
   let bytes: number;
-  if (hasBody(message)) {
-    body = message.body;
-    bytes = message.bytes ?? utf8Bytes(message.value);
+  if (isPrepared(message)) {
+    request = message.request;
+    bytes = message.bytes;
   } else {
     try {
-      body = JSON.parse(message.value);
+      JSON.parse(message.value);
     } catch (cause) {
       throw new EdgebusError("internal", `message ${message.id} for queue ${destination} is not JSON`, {
         retryable: false,
         cause,
       });
     }
-    // workerd serialises a json body with JSON.stringify; that text is what counts against the limit.
-    bytes = utf8Bytes(JSON.stringify(body));
+    request = { body: message.value, contentType: QUEUE_BODY_CONTENT_TYPE };
+    bytes = utf8Bytes(message.value);
   }
   if (bytes + QUEUE_LIMITS.metadataBytesPerMessage > QUEUE_LIMITS.maxMessageBytes) {
     throw new EdgebusError(
@@ -127,8 +131,6 @@ function toQueueRequest(destination: string, message: OutgoingMessage): { reques
       { details: { destination, id: message.id, bytes } },
     );
   }
-  const given = hasBody(message) ? message.request : undefined;
-  const request = given !== undefined && given.body === body ? given : { body, contentType: "json" as const };
   return { request, bytes };
 }
 
