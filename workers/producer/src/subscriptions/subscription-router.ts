@@ -11,6 +11,13 @@
  * A failed refresh keeps the previous list for up to `MAX_STALE_MS` (logged); with no list at all
  * the publish fails with 503 and is retried by the caller, so no matching event is ever published
  * without its deliveries.
+ *
+ * One refresh at a time per isolate: when the list expires, the first request reads the table and
+ * the requests that arrive while it does use the list it is replacing (it is at most one TTL plus
+ * one read old), instead of each opening a connection for the same rows. They do not wait for the
+ * first request's read: a Worker must not await I/O begun by another request. A refresh that has
+ * not finished within `REFRESH_WAIT_MS` (its request cancelled, say) no longer holds the others
+ * back; with no list yet, every request reads the table, as there is nothing else to use.
  */
 
 import { type Database, openDatabase } from "#shared/db/client.ts";
@@ -30,6 +37,8 @@ import {
 export const WEBHOOK_DESTINATION = "webhooks:outbox";
 /** How long a list may be used after its refresh started failing. */
 export const MAX_STALE_MS = 5 * 60_000;
+/** How long other requests use the previous list while one request refreshes it (its connect timeout is 5 s). */
+export const REFRESH_WAIT_MS = 10_000;
 
 const log = createLogger({ component: "producer" });
 
@@ -45,16 +54,29 @@ export interface WakeQueue {
 export class SubscriptionRouter {
   #list: readonly RoutableSubscription[] | undefined;
   #loadedAt = 0;
+  /** The refresh under way (`undefined`: none); an object, so two refreshes are never mistaken for each other. */
+  #refresh: { readonly startedAt: number } | undefined;
+  /** Bumped by `invalidate()`: a read begun before a change does not replace the list after it. */
+  #generation = 0;
   readonly #databaseUrl: string;
   readonly #ttlMs: number;
   readonly #wakeQueue: WakeQueue | null;
   readonly #now: () => number;
+  readonly #load: (sql: Database) => Promise<readonly RoutableSubscription[]>;
 
-  constructor(options: { databaseUrl: string; ttlSeconds: number; wakeQueue: WakeQueue | null; now?: () => number }) {
+  constructor(options: {
+    databaseUrl: string;
+    ttlSeconds: number;
+    wakeQueue: WakeQueue | null;
+    now?: () => number;
+    /** Reads the routable subscriptions; `loadRoutableSubscriptions` unless a test counts the reads. */
+    load?: (sql: Database) => Promise<readonly RoutableSubscription[]>;
+  }) {
     this.#databaseUrl = options.databaseUrl;
     this.#ttlMs = options.ttlSeconds * 1000;
     this.#wakeQueue = options.wakeQueue;
     this.#now = options.now ?? Date.now;
+    this.#load = options.load ?? loadRoutableSubscriptions;
   }
 
   /** Opens a client for this request (sockets cannot outlive a request in a Worker). */
@@ -65,16 +87,27 @@ export class SubscriptionRouter {
   /** Drops the cached list: the next publish in this isolate reads the table again. */
   invalidate(): void {
     this.#loadedAt = 0;
+    this.#refresh = undefined;
+    this.#generation += 1;
   }
 
-  /** The routable subscriptions, refreshed when older than the TTL. */
+  /** The routable subscriptions, refreshed when older than the TTL (one refresh at a time). */
   async current(): Promise<readonly RoutableSubscription[]> {
-    const age = this.#now() - this.#loadedAt;
+    const startedAt = this.#now();
+    const age = startedAt - this.#loadedAt;
     if (this.#list !== undefined && age < this.#ttlMs) return this.#list;
+    const refreshing = this.#refresh !== undefined && startedAt - this.#refresh.startedAt < REFRESH_WAIT_MS;
+    if (this.#list !== undefined && refreshing && age < MAX_STALE_MS) return this.#list;
+    const refresh = { startedAt };
+    this.#refresh = refresh;
+    const generation = this.#generation;
     try {
-      this.#list = await loadRoutableSubscriptions(this.#open());
-      this.#loadedAt = this.#now();
-      return this.#list;
+      const list = await this.#load(this.#open());
+      if (generation === this.#generation) {
+        this.#list = list;
+        this.#loadedAt = this.#now();
+      }
+      return list;
     } catch (error) {
       if (this.#list !== undefined && age < MAX_STALE_MS) {
         log.log("warn", "webhook subscriptions could not be refreshed; using the previous list", errorLogFields(error));
@@ -85,6 +118,8 @@ export class SubscriptionRouter {
         cause: error,
         retryAfterSeconds: 2,
       });
+    } finally {
+      if (this.#refresh === refresh) this.#refresh = undefined;
     }
   }
 
