@@ -9,6 +9,7 @@
  */
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { readQueueBody } from "#shared/envelope/queue-message.ts";
 import { createProducerApp } from "../../../workers/producer/src/app.ts";
 import type { QueueBinding } from "../../../workers/producer/src/brokers/queue-publisher.ts";
 import { QueuePublisher } from "../../../workers/producer/src/brokers/queue-publisher.ts";
@@ -49,7 +50,9 @@ export class ProducerUnderFuzz {
       observed[queue] = {
         sendBatch: (messages) => {
           const list = [...messages];
-          for (const message of list) this.queued.push({ queue, body: message.body as QueuedMessage["body"] });
+          // Read as a consumer reads it: the event its JSON text carries.
+          for (const message of list)
+            this.queued.push({ queue, body: readQueueBody(message.body) as QueuedMessage["body"] });
           return binding.sendBatch(list);
         },
       };
