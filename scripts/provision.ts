@@ -213,7 +213,7 @@ export interface ResolvedWranglerConfig {
   readonly topLevelName?: string;
   readonly vars: Record<string, unknown>;
   readonly queues: {
-    readonly producers?: readonly { readonly queue: string }[];
+    readonly producers?: readonly { readonly binding: string; readonly queue: string }[];
     readonly consumers?: readonly {
       readonly queue: string;
       readonly dead_letter_queue?: string;

@@ -12,10 +12,8 @@ const readConfig = await wranglerConfigReader();
 const producer = readConfig(path.join(root, "wrangler.toml"), undefined);
 const bench = (file: string) => readConfig(path.join(root, "bench/workers", file), undefined);
 
-/** Queue producer bindings as wrangler resolves them (`binding` is not in provisioning's type). */
-const queueBindings = (config: typeof producer) =>
-  (config.queues.producers ?? []) as readonly { readonly binding: string; readonly queue: string }[];
-const producerQueue = (binding: string) => queueBindings(producer).find((queue) => queue.binding === binding)?.queue;
+const producerQueue = (binding: string) =>
+  (producer.queues.producers ?? []).find((queue) => queue.binding === binding)?.queue;
 
 describe("bench Worker configs copy the producer's development config", () => {
   it("the producer without sends has the producer's vars, queue bindings and Hyperdrive", () => {
@@ -30,7 +28,7 @@ describe("bench Worker configs copy the producer's development config", () => {
   it.each(["wrangler.minimal-producer.toml", "wrangler.minimal-producer-sized.toml"])(
     "%s sends to the producer's event queues under the producer's binding names",
     (file) => {
-      const producers = queueBindings(bench(file));
+      const producers = bench(file).queues.producers ?? [];
       expect(producers).toHaveLength(5);
       for (const { binding, queue } of producers) expect(queue).toBe(producerQueue(binding));
     },
