@@ -17,6 +17,7 @@
  * request (401 bad signature, 400/413 bad body, 429/503 try later with `Retry-After`).
  */
 import { z } from "zod";
+import { compileFastParse, REJECTED } from "./catalogue/fast-parse.ts";
 
 export const MIRROR_PATH = "/v1/mirror";
 export const MIRROR_MAX_EVENTS = 100;
@@ -41,3 +42,22 @@ export const mirrorResponseSchema = z.object({ results: z.array(mirrorResultSche
 
 export type MirrorResult = z.output<typeof mirrorResultSchema>;
 export type MirrorResponse = z.output<typeof mirrorResponseSchema>;
+
+/** `mirrorResponseSchema` compiled to plain checks (`compileFastParse`), once per isolate. */
+const fastMirrorResponse = compileFastParse(mirrorResponseSchema);
+
+/**
+ * The bridge's answer as a `MirrorResponse`, or `undefined` when it is not one: exactly what
+ * `mirrorResponseSchema.safeParse` accepts and returns (`compileFastParse`'s contract), without
+ * zod's generic interpreter walking every result. Workers cannot let zod generate its fast
+ * parsers, and in a profile of the dev stack at 1,000 events/s in batches of 100 the
+ * interpreter checking 100-result answers took about a quarter of the kafka-mirror Worker's CPU.
+ */
+export function readMirrorResponse(value: unknown): MirrorResponse | undefined {
+  if (fastMirrorResponse === undefined) {
+    const parsed = mirrorResponseSchema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  }
+  const read = fastMirrorResponse(value);
+  return read === REJECTED ? undefined : (read as MirrorResponse);
+}

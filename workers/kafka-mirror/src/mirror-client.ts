@@ -9,7 +9,7 @@
  */
 import type { CloudEventRecord } from "#shared/envelope/cloud-event.ts";
 import { EdgebusError } from "#shared/errors.ts";
-import { type MirrorResponse, mirrorResponseSchema } from "#shared/mirror-protocol.ts";
+import { type MirrorResponse, readMirrorResponse } from "#shared/mirror-protocol.ts";
 import { signMirrorRequest } from "#shared/mirror-signature.ts";
 
 export interface MirrorClientOptions {
@@ -37,12 +37,12 @@ export async function postMirrorBatch(
     throw new EdgebusError("upstream_unavailable", `mirror bridge unreachable (${reason})`, { cause: thrown });
   }
   if (response.status === 200) {
-    const parsed = mirrorResponseSchema.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success)
+    const answer = readMirrorResponse(await response.json().catch(() => undefined));
+    if (answer === undefined)
       throw new EdgebusError("upstream_unavailable", "mirror bridge answered 200 without a results list", {
         retryable: true,
       });
-    return parsed.data;
+    return answer;
   }
   const text = (await response.text().catch(() => "")).slice(0, 300);
   const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
