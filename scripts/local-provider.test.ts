@@ -151,7 +151,7 @@ describe("local provider: Twilio Messages", () => {
 
 describe("local provider: Standard Webhooks receiver", () => {
   const deliver = async (secret: string, body: string, contentType = "application/json") => {
-    const headers = await signWebhook(secret, "msg_1", Date.now() / 1000, body);
+    const headers = signWebhook(secret, "msg_1", Date.now() / 1000, body);
     return fetch(`${provider.url}/webhooks/case-system`, {
       method: "POST",
       headers: { ...headers, "content-type": contentType },

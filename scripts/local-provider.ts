@@ -554,7 +554,7 @@ function createLocalProvider(
       return c.json({ error }, status as 400, headers);
     };
     const body = await c.req.text();
-    const verification = await verifyWebhook(
+    const verification = verifyWebhook(
       credentials.webhookSecret,
       {
         "webhook-id": c.req.header("webhook-id"),

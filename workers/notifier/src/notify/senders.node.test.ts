@@ -2,12 +2,13 @@
  * The three senders against the local provider, which checks requests the way SendGrid, Twilio
  * and a Standard Webhooks receiver do: a sender that builds a wrong request fails here.
  */
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { EdgebusError } from "#shared/errors.ts";
 import { LOCAL_PROVIDER_CREDENTIALS, startLocalProvider } from "../../../../scripts/local-provider.ts";
 import type { EmailNotification, SmsNotification, WebhookNotification } from "./notification.ts";
 import { isUnknownOutcome } from "./provider-error.ts";
 import { SendGridSender } from "./sendgrid-sender.ts";
+import { verifyWebhook } from "./standard-webhooks.ts";
 import { TwilioSender } from "./twilio-sender.ts";
 import { WebhookSender } from "./webhook-sender.ts";
 
@@ -179,6 +180,41 @@ describe("WebhookSender", () => {
   it("honours the receiver's 429 Retry-After", async () => {
     provider.failNext("webhook", { status: 429, retryAfter: 30 });
     expect(await rejection(webhooks().send(webhook()))).toMatchObject({ retryable: true, retryAfterSeconds: 30 });
+  });
+
+  it("decodes its secret once and signs every delivery with it, each one verifiable", async () => {
+    const deliveries: { headers: Record<string, string>; body: string }[] = [];
+    const sender = new WebhookSender({
+      secret: credentials.webhookSecret,
+      fetch: async (_url, init) => {
+        deliveries.push({ headers: init?.headers as Record<string, string>, body: String(init?.body) });
+        return new Response(null, { status: 204 });
+      },
+    });
+    const decode = vi.spyOn(globalThis, "atob");
+    try {
+      const ids = ["ntf_webhook_1", "ntf_webhook_2", "ntf_webhook_3"];
+      await Promise.all(ids.map((idempotencyKey) => sender.send({ ...webhook(), idempotencyKey })));
+      expect(decode).toHaveBeenCalledTimes(1);
+    } finally {
+      decode.mockRestore();
+    }
+    expect(deliveries.map(({ headers }) => headers["webhook-id"]).sort()).toEqual([
+      "ntf_webhook_1",
+      "ntf_webhook_2",
+      "ntf_webhook_3",
+    ]);
+    for (const { headers, body } of deliveries) {
+      expect(verifyWebhook(credentials.webhookSecret, headers, body)).toEqual({ ok: true });
+    }
+  });
+
+  it("a secret that is not key material fails every send alike, nothing sent", async () => {
+    const sender = webhooks("whsec_***");
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await rejection(sender.send(webhook()))).toMatchObject({ code: "bad_request", retryable: false });
+    }
+    expect(provider.received()).toEqual([]);
   });
 });
 

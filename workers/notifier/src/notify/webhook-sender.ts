@@ -1,7 +1,7 @@
 import type { SendReceipt, WebhookNotification } from "./notification.ts";
 import { fetchProvider, providerError } from "./provider-error.ts";
 import type { Sender } from "./sender.ts";
-import { signWebhook } from "./standard-webhooks.ts";
+import { decodeWebhookSecret, signWebhook } from "./standard-webhooks.ts";
 
 export interface WebhookSenderOptions {
   /** `whsec_<base64>` signing secret shared with the receiver. */
@@ -21,19 +21,23 @@ export class WebhookSender implements Sender<"webhook"> {
   readonly channel = "webhook";
   readonly provider = "webhook";
   readonly #options: WebhookSenderOptions;
+  /** The secret's key bytes, decoded at the first send (the notifier builds its senders per batch). */
+  #key: Uint8Array | undefined;
 
   constructor(options: WebhookSenderOptions) {
     this.#options = options;
   }
 
   async send(notification: WebhookNotification): Promise<SendReceipt> {
-    const { secret, timeoutMs = 10_000, fetch: fetcher = fetch, now = Date.now } = this.#options;
+    const { timeoutMs = 10_000, fetch: fetcher = fetch, now = Date.now } = this.#options;
     const body = JSON.stringify({
       type: notification.type,
       timestamp: notification.timestamp,
       data: notification.data,
     });
-    const headers = await signWebhook(secret, notification.idempotencyKey, now() / 1000, body);
+    // A secret that is not key material throws here, at every send alike, before anything is sent.
+    this.#key ??= decodeWebhookSecret(this.#options.secret);
+    const headers = signWebhook(this.#key, notification.idempotencyKey, now() / 1000, body);
     const response = await fetchProvider(
       "webhook",
       fetcher,
