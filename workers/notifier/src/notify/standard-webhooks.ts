@@ -6,8 +6,9 @@
  *
  * The HMAC is `node:crypto`'s (workerd provides it with nodejs_compat, as for the idempotency keys)
  * rather than Web Crypto's `importKey` + `sign`: the same HMAC-SHA256, computed at once instead of
- * two jobs that each resolve a promise later. In Node that took a signature from about 120 to a
- * few µs of CPU; every webhook send signs once.
+ * two jobs that each resolve a promise later. Every webhook send signs once; with the key decoded
+ * once per sender (`WebhookSender`) a signature took 12–17 µs of workerd's CPU instead of 34–41 µs
+ * (and 23–26 instead of 113–130 in Node).
  */
 import { createHmac } from "node:crypto";
 import { EdgebusError } from "#shared/errors.ts";
