@@ -71,7 +71,7 @@ export async function attemptDelivery(
     "user-agent": "edgebus-webhooks/1",
     "webhook-id": delivery.messageId,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": await signatureHeader(target.secrets, delivery.messageId, timestamp, delivery.body),
+    "webhook-signature": signatureHeader(target.secrets, delivery.messageId, timestamp, delivery.body),
   };
   const started = Date.now();
   let response: Response;

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { signatureHeader, signOne } from "./signature.ts";
 
 describe("Standard Webhooks signatures", () => {
-  it("reproduces the specification's reference vector", async () => {
-    const signature = await signOne(
+  it("reproduces the specification's reference vector", () => {
+    const signature = signOne(
       "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       "msg_p5jXN8AQM9LWM0D4loKWxJek",
       1614265330,
@@ -13,12 +13,12 @@ describe("Standard Webhooks signatures", () => {
     expect(signature).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
   });
 
-  it("signs with every valid secret, newest first, each verifiable on its own", async () => {
+  it("signs with every valid secret, newest first, each verifiable on its own", () => {
     const secrets = [
       `whsec_${Buffer.alloc(32, 1).toString("base64")}`,
       `whsec_${Buffer.alloc(32, 2).toString("base64")}`,
     ];
-    const header = await signatureHeader(secrets, "msg_1", 1700000000, '{"a":1}');
+    const header = signatureHeader(secrets, "msg_1", 1700000000, '{"a":1}');
     const parts = header.split(" ");
     expect(parts).toHaveLength(2);
     secrets.forEach((secret, index) => {

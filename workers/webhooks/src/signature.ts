@@ -2,16 +2,14 @@
  * Standard Webhooks signatures: `webhook-signature` holds one `v1,<base64 HMAC-SHA256>` per valid
  * secret, space-separated, each over `<webhook-id>.<webhook-timestamp>.<body>` with the key that
  * follows `whsec_` (base64-decoded). A receiver accepts the request when any one matches, which is
- * what lets a rotated secret and its predecessor both work during the overlap.
+ * what lets a rotated secret and its predecessor both work during the overlap
+ * (`webhookSignature`, shared with the notifier).
  */
+import { webhookSignature } from "#shared/webhooks/webhook-signature.ts";
 
 function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   return Uint8Array.from(binary, (char) => char.charCodeAt(0)) as Uint8Array<ArrayBuffer>;
-}
-
-function bytesToBase64(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
 }
 
 /** The HMAC key of a `whsec_…` secret. */
@@ -21,21 +19,16 @@ export function secretKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
 }
 
 /** `v1,<base64>` for one secret. */
-export async function signOne(secret: string, messageId: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", secretKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${messageId}.${timestamp}.${body}`));
-  return `v1,${bytesToBase64(mac)}`;
+export function signOne(secret: string, messageId: string, timestamp: number, body: string): string {
+  return `v1,${webhookSignature(secretKeyBytes(secret), messageId, timestamp, body)}`;
 }
 
 /** The `webhook-signature` value: one signature per secret, newest first. */
-export async function signatureHeader(
+export function signatureHeader(
   secrets: readonly string[],
   messageId: string,
   timestamp: number,
   body: string,
-): Promise<string> {
-  const signatures = await Promise.all(secrets.map((secret) => signOne(secret, messageId, timestamp, body)));
-  return signatures.join(" ");
+): string {
+  return secrets.map((secret) => signOne(secret, messageId, timestamp, body)).join(" ");
 }

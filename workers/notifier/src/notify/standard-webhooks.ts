@@ -1,17 +1,12 @@
 /**
  * Signing and verification per the Standard Webhooks spec (standardwebhooks.com):
  * `webhook-signature: v1,<base64 HMAC-SHA256("{webhook-id}.{webhook-timestamp}.{body}")>` keyed
- * with the base64-decoded part of a `whsec_` secret. The local provider verifies with the same code
- * the sender signs with, and the tests check both against the specification's vector.
- *
- * The HMAC is `node:crypto`'s (workerd provides it with nodejs_compat, as for the idempotency keys)
- * rather than Web Crypto's `importKey` + `sign`: the same HMAC-SHA256, computed at once instead of
- * two jobs that each resolve a promise later. Every webhook send signs once; with the key decoded
- * once per sender (`WebhookSender`) a signature took 12–17 µs of workerd's CPU instead of 34–41 µs
- * (and 23–26 instead of 113–130 in Node).
+ * with the base64-decoded part of a `whsec_` secret (`webhookSignature`, shared with the webhooks
+ * Worker). The local provider verifies with the same code the sender signs with, and the tests
+ * check both against the specification's vector.
  */
-import { createHmac } from "node:crypto";
 import { EdgebusError } from "#shared/errors.ts";
+import { webhookSignature } from "#shared/webhooks/webhook-signature.ts";
 
 const SECRET_PREFIX = "whsec_";
 /** The spec's recommended tolerance against replayed deliveries. */
@@ -43,10 +38,6 @@ export function decodeWebhookSecret(secret: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function hmacBase64(key: Uint8Array, content: string): string {
-  return createHmac("sha256", key).update(content, "utf8").digest("base64");
-}
-
 /**
  * The three headers for one delivery of `body`, signed with the secret, or with its key bytes
  * (`decodeWebhookSecret`) when the caller decoded them once for many deliveries.
@@ -59,7 +50,7 @@ export function signWebhook(
 ): WebhookHeaders {
   const timestamp = String(Math.floor(timestampSeconds));
   const key = typeof secret === "string" ? decodeWebhookSecret(secret) : secret;
-  const signature = hmacBase64(key, `${id}.${timestamp}.${body}`);
+  const signature = webhookSignature(key, id, timestamp, body);
   return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
 }
 
@@ -85,7 +76,7 @@ export function verifyWebhook(
   if (Math.abs(nowSeconds - Number(timestamp)) > toleranceSeconds) {
     return { ok: false, reason: "timestamp_out_of_tolerance" };
   }
-  const expected = hmacBase64(decodeWebhookSecret(secret), `${id}.${timestamp}.${body}`);
+  const expected = webhookSignature(decodeWebhookSecret(secret), id, timestamp, body);
   const matches = signatures
     .split(" ")
     .some((entry) => entry.startsWith("v1,") && constantTimeEqual(entry.slice(3), expected));
